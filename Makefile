@@ -1,0 +1,58 @@
+# The two commands of the README, and what they rely on.
+#   make demo   installs everything into .venv and runs the main job on the embedded defaults
+#   make test   installs everything (Debian packages too) and runs every test tier this machine can run
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+AILAB := .venv/bin/ailab
+# Debian packages the integration tests use (debootstrap builds the Debian rootfs the Ansible roles converge).
+APT_PACKAGES := debootstrap
+REPORTS := reports
+
+.PHONY: install apt demo test lint typecheck unit bench clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Idempotent: uv installs exactly what uv.lock pins, and nothing when it is already there.
+install: $(UV)
+	$(UV) sync --locked --quiet
+
+# Debian packages, installed only when missing; without root they are reported, and the tests
+# that need them skip with that reason.
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+		echo "make apt: not root, cannot install: $$missing (tests needing them will skip)"; \
+	fi
+
+demo: install
+	mkdir -p $(REPORTS)
+	$(AILAB) lab validate
+	$(AILAB) lab plan --stack aws-eu --json $(REPORTS)/plan-aws-eu.json
+	$(AILAB) lab plan --stack onprem --json $(REPORTS)/plan-onprem.json
+
+lint: install
+	.venv/bin/ruff check src tests benchmarks
+	.venv/bin/ruff format --check src tests benchmarks
+
+typecheck: install
+	.venv/bin/mypy
+
+test: install apt lint typecheck
+	.venv/bin/pytest
+
+unit: install
+	.venv/bin/pytest -m "not integration and not pulumi_cli and not gpu"
+
+bench: install
+	.venv/bin/python benchmarks/run_all.py
+
+clean:
+	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache $(REPORTS)

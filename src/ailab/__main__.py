@@ -1,0 +1,5 @@
+"""``python -m ailab`` is the ``ailab`` command."""
+
+from ailab.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The typer command-line interface. Thin: parse, call the feature packages, render."""

@@ -1,0 +1,53 @@
+"""Consoles and small output helpers shared by the command groups (rich is imported on first use)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ailab.errors import BadInputError
+from ailab.fsio import atomic_write_text
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@cache
+def out() -> Console:
+    """The console for results (stdout)."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+@cache
+def err() -> Console:
+    """The console for progress, warnings and errors (stderr)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def print_error(message: str) -> None:
+    """Each line of ``message`` as ``error: ...`` on stderr, without markup interpretation."""
+    for line in message.splitlines() or [message]:
+        sys.stderr.write(f"error: {line}\n")
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def emit_json(data: Any, destination: Path | None = None) -> None:
+    """Print ``data`` as JSON, or write it atomically to ``destination`` (``-`` means stdout)."""
+    text = to_json(data)
+    if destination is None or str(destination) == "-":
+        sys.stdout.write(text)
+        return
+    if destination.is_dir():
+        raise BadInputError(f"{destination}: is a directory; give a file name for the JSON")
+    atomic_write_text(destination, text)
+    err().print(f"wrote {destination}")

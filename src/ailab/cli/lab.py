@@ -1,0 +1,102 @@
+"""``ailab lab``: architects' view of the lab as code (validate, plan offline, list stacks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ailab.cli.base import new_group
+
+app = new_group("Architects: validate and plan the lab offline, from the stack files in stacks/.")
+
+StackOption = typer.Option(..., "--stack", "-s", help="Stack name: stacks/Pulumi.<stack>.yaml.")
+
+
+@app.command()
+def plan(
+    stack: str = StackOption,
+    json_file: Path | None = typer.Option(
+        None, "--json", help="Also write the resource graph (ailab.plan/v1) to this file; '-' for stdout."
+    ),
+    tree: bool = typer.Option(True, "--tree/--no-tree", help="Print the component tree."),
+) -> None:
+    """Plan the lab of STACK offline: no Pulumi CLI, credentials or cluster.
+
+    Runs the real program under the Pulumi SDK's mock monitor with the stack's config and
+    prints the component tree and the resources by type. Secrets print as [secret].
+    """
+    from ailab.cli.console import emit_json, err, out
+    from ailab.cli.plan_view import plan_tree, type_counts
+    from ailab.plan.lab import plan_lab
+
+    with err().status(f"planning stack {stack} offline ..."):
+        result = plan_lab(stack)
+    if json_file is not None and str(json_file) == "-":
+        emit_json(result.to_json())
+        return
+    if tree:
+        out().print(plan_tree(result))
+    out().print(type_counts(result))
+    if json_file is not None:
+        emit_json(result.to_json(), json_file)
+
+
+@app.command()
+def validate(stack: list[str] = typer.Option(None, "--stack", "-s", help="Stack(s) to validate; all when omitted.")) -> None:
+    """Validate the lab specification of each stack file; print one line per stack."""
+    from ailab.cli.console import out
+    from ailab.spec.stackfile import find_project, lab_spec_from_stack, read_stack
+
+    project = find_project()
+    for name in stack or project.stacks():
+        spec = lab_spec_from_stack(read_stack(project, name))
+        where = spec.region or (spec.onprem.kubeconfig_context if spec.onprem else "")
+        out().print(
+            f"[green]ok[/] {name}: {spec.target} {where}, {len(spec.gpu_pools)} GPU pool(s), {len(spec.sandbox.profiles)} profile(s)"
+        )
+
+
+@app.command()
+def stacks(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """List the stacks in stacks/ with their target, location and GPU pools."""
+    from ailab.cli.console import emit_json, out
+    from ailab.spec.stackfile import find_project, lab_spec_from_stack, read_stack
+
+    project = find_project()
+    rows: list[dict[str, Any]] = []
+    for name in project.stacks():
+        spec = lab_spec_from_stack(read_stack(project, name))
+        rows.append(
+            {
+                "stack": name,
+                "target": spec.target,
+                "location": spec.region or (spec.onprem.kubeconfig_context if spec.onprem else ""),
+                "cluster": spec.cluster.name,
+                "gpu_pools": [pool.name for pool in spec.gpu_pools],
+                "profiles": sorted(spec.sandbox.profiles),
+            }
+        )
+    if as_json:
+        emit_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Stacks of {project.name}")
+    for column in ("stack", "target", "location", "cluster", "GPU pools", "sandbox profiles"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["stack"], row["target"], row["location"], row["cluster"], ", ".join(row["gpu_pools"]), ", ".join(row["profiles"])
+        )
+    out().print(table)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the lab specification (for editors and reviews)."""
+    from ailab.cli.console import emit_json
+    from ailab.spec.model import LabSpec
+
+    emit_json(LabSpec.model_json_schema())

@@ -1,0 +1,49 @@
+"""Rendering a :class:`~ailab.plan.Plan` for people: a component tree and counts by type."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.tree import Tree
+
+    from ailab.plan.graph import Plan, PlannedResource
+
+
+def _label(resource: PlannedResource) -> str:
+    from rich.markup import escape
+
+    kind = "[bold cyan]" if not resource.custom else "[green]"
+    return f"{kind}{escape(resource.type)}[/] {escape(resource.name)}"
+
+
+def plan_tree(plan: Plan) -> Tree:
+    """The stack at the root, each component with its children beneath it."""
+    from rich.tree import Tree
+
+    roots = plan.children(None)
+    title = f"[bold]{plan.project}/{plan.stack}[/] ({plan.program})"
+    tree = Tree(title)
+
+    def add(branch: Tree, resource: PlannedResource) -> None:
+        node = branch.add(_label(resource))
+        for child in plan.children(resource.urn):
+            add(node, child)
+
+    for root in roots:
+        for child in plan.children(root.urn):
+            add(tree, child)
+    return tree
+
+
+def type_counts(plan: Plan) -> Table:
+    from rich.table import Table
+
+    table = Table(title="Resources by type", show_footer=True)
+    counts = plan.count_by_type()
+    table.add_column("type", footer="total")
+    table.add_column("count", justify="right", footer=str(sum(counts.values())))
+    for type_token, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        table.add_row(type_token, str(count))
+    return table

@@ -1,0 +1,83 @@
+"""The lab program: from a :class:`~ailab.spec.LabSpec` to Pulumi resources.
+
+``run_lab_program`` is what ``pulumi up`` runs (``src/__main__.py``) and what the offline
+plan runs under the mock monitor; both read the spec from the stack's ``ailab:lab`` config.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ailab.errors import AilabError
+from ailab.infra.contracts import ExternalMlflowStorage
+from ailab.spec import naming
+from ailab.spec.gpu_sharing import resource_name
+from ailab.spec.model import LabSpec
+from ailab.spec.pulumi_config import spec_from_pulumi_config
+
+
+def run_lab_program() -> None:
+    """Entry point of the Pulumi program. Spec errors end the run with one line, no traceback."""
+    try:
+        spec = spec_from_pulumi_config()
+    except AilabError as err:
+        raise pulumi.RunError(str(err)) from None
+    lab_program(spec)
+
+
+def lab_program(spec: LabSpec) -> None:
+    """Declare the whole lab for ``spec`` and export what sandboxes and operators need."""
+    storage: ExternalMlflowStorage | None = None
+    if spec.target == "aws":
+        from ailab.infra.aws.lab import AwsLab, AwsLabArgs
+
+        aws_lab = AwsLab(spec.name, AwsLabArgs(spec=spec))
+        provider = k8s.Provider(
+            f"{spec.name}-eks",
+            kubeconfig=aws_lab.kubeconfig,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=aws_lab),
+        )
+        storage = aws_lab.mlflow_storage
+        pulumi.export("kubeconfig", aws_lab.kubeconfig)
+        pulumi.export("region", spec.region)
+        pulumi.export("clusterName", aws_lab.cluster_name)
+        pulumi.export("artifactBucket", aws_lab.artifact_bucket)
+        pulumi.export("vpcId", aws_lab.vpc_id)
+    else:
+        assert spec.onprem is not None
+        provider = k8s.Provider(f"{spec.name}-onprem", context=spec.onprem.kubeconfig_context, enable_server_side_apply=True)
+        pulumi.export("kubeContext", spec.onprem.kubeconfig_context)
+        pulumi.export("clusterName", spec.cluster.name)
+
+    from ailab.infra.k8s.platform import LabPlatform, LabPlatformArgs
+
+    LabPlatform(
+        f"{spec.name}-platform",
+        LabPlatformArgs(spec=spec, external_storage=storage),
+        opts=pulumi.ResourceOptions(providers={"kubernetes": provider}),
+    )
+    _export_service_endpoints(spec)
+
+
+def _export_service_endpoints(spec: LabSpec) -> None:
+    """Outputs the sandbox program reads through a StackReference."""
+    pulumi.export("target", spec.target)
+    pulumi.export("mlflowUrl", naming.mlflow_url(spec))
+    pulumi.export("qdrantUrl", naming.qdrant_url(spec))
+    if spec.ingress is not None:
+        pulumi.export("mlflowExternalUrl", f"https://{spec.ingress.mlflow_host}")
+        pulumi.export("qdrantExternalUrl", f"https://{spec.ingress.qdrant_host}")
+    pulumi.export("mlflowAdminUsername", spec.mlflow.admin_username)
+    pulumi.export("mlflowAdminPassword", pulumi.Output.secret(spec.mlflow.admin_password.get_secret_value()))
+    pulumi.export("qdrantApiKey", pulumi.Output.secret(spec.vector_db.api_key.get_secret_value()))
+    pulumi.export(
+        "namespaces",
+        {
+            "mlflow": naming.mlflow_namespace(spec),
+            "vectorDb": naming.vector_db_namespace(spec),
+            "gpu": naming.gpu_namespace(spec),
+        },
+    )
+    pulumi.export("gpuResources", {pool.name: resource_name(pool) for pool in spec.gpu_pools})

@@ -1,0 +1,74 @@
+"""A mock monitor that also records what the program asked for.
+
+The Pulumi SDK's :class:`~pulumi.runtime.mocks.MockMonitor` (the official unit-testing
+path, accepted by ``set_mocks(monitor=...)``) answers each registration through our
+:class:`~pulumi.runtime.Mocks`; this subclass keeps the full request too: parent,
+dependencies, provider, options, and the inputs with secrets still marked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor, Mocks
+
+from ailab.plan.graph import SECRET, UNKNOWN, PlannedResource
+
+_DYNAMIC_PROVIDER_KEY = "__provider"
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready copy of a deserialized property value: secrets hidden, numbers tidy."""
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {k: ("[dynamic provider]" if k == _DYNAMIC_PROVIDER_KEY else plain(v)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if type(value).__name__ == "Unknown":
+        return UNKNOWN
+    urn = getattr(value, "urn", None)
+    if urn is not None:
+        return "[resource]"
+    return str(value)
+
+
+class RecordingMonitor(MockMonitor):
+    """Answers like the SDK's mock monitor and keeps every registration, in order."""
+
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[PlannedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True) if request.type != "pulumi:pulumi:Stack" else {}
+        options: dict[str, Any] = {}
+        if request.retainOnDelete:
+            options["retainOnDelete"] = True
+        if request.deleteBeforeReplace:
+            options["deleteBeforeReplace"] = True
+        if request.ignoreChanges:
+            options["ignoreChanges"] = sorted(request.ignoreChanges)
+        if request.additionalSecretOutputs:
+            options["additionalSecretOutputs"] = sorted(request.additionalSecretOutputs)
+        self.recorded.append(
+            PlannedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent or None,
+                provider=request.provider or None,
+                dependencies=tuple(sorted(set(request.dependencies))),
+                inputs=plain(inputs),
+                protect=bool(request.protect),
+                options=options,
+            )
+        )
+        return response

@@ -1,0 +1,83 @@
+"""Running a Pulumi program in-process under the SDK's mock monitor and collecting its plan.
+
+No Pulumi CLI, no credentials, no cluster: the program's resource registrations are
+answered by :class:`~ailab.plan.mocks.LabMocks` and recorded by
+:class:`~ailab.plan.monitor.RecordingMonitor`. Each run happens in a fresh
+:mod:`contextvars` context, so many plans can run in one process (the SDK keeps its
+settings and root stack in context variables).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ailab.errors import AilabError, BadInputError
+from ailab.plan.graph import Plan
+from ailab.plan.monitor import RecordingMonitor, plain
+
+
+def run_program(
+    program: Callable[[], None],
+    *,
+    project: str,
+    stack: str,
+    kind: str,
+    config: Mapping[str, Any] | None = None,
+    secret_keys: frozenset[str] = frozenset(),
+    region: str | None = None,
+) -> Plan:
+    """Run ``program`` with ``config`` (values are JSON-encoded unless already strings) and return its plan."""
+    context = contextvars.Context()
+    return context.run(_run, program, project, stack, kind, dict(config or {}), secret_keys, region)
+
+
+def _run(
+    program: Callable[[], None],
+    project: str,
+    stack: str,
+    kind: str,
+    config: dict[str, Any],
+    secret_keys: frozenset[str],
+    region: str | None,
+) -> Plan:
+    import pulumi
+    from pulumi.runtime.config import set_all_config
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    from ailab.plan.mocks import LabMocks
+
+    mocks = LabMocks(region)
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    set_all_config(
+        {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()},
+        sorted(secret_keys),
+    )
+    try:
+        _sync_await(run_pulumi_func(program))
+        outputs = _stack_outputs()
+    except AilabError:
+        raise
+    except pulumi.RunError as err:
+        raise BadInputError(f"stack {stack}: {err}") from None
+    return Plan(project, stack, kind, tuple(monitor.recorded), outputs)
+
+
+def _stack_outputs() -> dict[str, Any]:
+    """The root stack's exports, resolved, with secrets hidden."""
+    from pulumi import Output
+    from pulumi.runtime.settings import get_root_resource
+    from pulumi.runtime.sync_await import _sync_await
+
+    root = get_root_resource()
+    exported: dict[str, Any] = dict(getattr(root, "outputs", {}) or {})
+    resolved: dict[str, Any] = {}
+    for name, value in sorted(exported.items()):
+        output = Output.from_input(value)
+        is_secret = _sync_await(output.is_secret())
+        resolved[name] = "[secret]" if is_secret else plain(_sync_await(output.future()))
+    return resolved

@@ -1,0 +1,247 @@
+"""The policy engine's vocabulary: records, rules, controls, violations.
+
+Rules are written once against generic :class:`Record` s keyed by Pulumi type tokens
+(``kubernetes:apps/v1:Deployment``, ``aws:s3/bucketPolicy:BucketPolicy``); every input
+format (offline plan, ``pulumi preview --json``, ``pulumi stack export``, Kubernetes
+manifests) is loaded into these records, so one rule serves them all.
+
+This module knows nothing of ``ailab.infra`` or ``ailab.sandbox``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from ailab.errors import BadInputError
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    def at_least(self, other: Severity) -> bool:
+        return self.rank >= other.rank
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls(text.lower())
+        except ValueError:
+            raise BadInputError(f"severity {text!r}: use one of low, medium, high, critical") from None
+
+
+_SEVERITY_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
+
+FRAMEWORKS: dict[str, str] = {
+    "eudpr": "Regulation (EU) 2018/1725 (EUDPR)",
+    "gdpr": "Regulation (EU) 2016/679 (GDPR)",
+    "ai-act": "Regulation (EU) 2024/1689 (AI Act)",
+    "iso27001": "ISO/IEC 27001:2022 Annex A",
+    "cis-k8s": "CIS Kubernetes Benchmark",
+    "cis-eks": "CIS Amazon EKS Benchmark",
+    "nsa-cisa": "NSA/CISA Kubernetes Hardening Guidance",
+}
+"""Framework keys (used on the command line: ``--framework eudpr``) and their full names."""
+
+
+@dataclass(frozen=True, order=True)
+class Control:
+    """One control of one framework a rule serves, e.g. ``Control("eudpr", "Art. 33(1)(a)", "Security of processing")``."""
+
+    framework: str
+    ref: str
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        if self.framework not in FRAMEWORKS:
+            raise ValueError(f"unknown framework {self.framework!r}; known: {', '.join(FRAMEWORKS)}")
+
+    def label(self) -> str:
+        return f"{FRAMEWORKS[self.framework]} {self.ref}"
+
+
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>", "__bool__": lambda self: False})()
+"""Returned by :meth:`Record.get` for a path that is absent (distinct from an explicit null)."""
+
+
+def get_path(data: Any, path: str) -> Any:
+    """``get_path(d, "spec.containers[0].image")``; :data:`MISSING` where the path does not exist."""
+    current = data
+    for match in _SEGMENT.finditer(path):
+        key, index = match.group(1), match.group(2)
+        if index is not None:
+            if not isinstance(current, list) or int(index) >= len(current):
+                return MISSING
+            current = current[int(index)]
+        else:
+            if not isinstance(current, Mapping) or key not in current:
+                return MISSING
+            current = current[key]
+    return current
+
+
+@dataclass(frozen=True)
+class Record:
+    """One resource, whatever format it came from."""
+
+    type: str
+    name: str
+    urn: str
+    properties: Mapping[str, Any]
+    parent: str | None = None
+    dependencies: tuple[str, ...] = ()
+    """URNs this resource depends on (plans, previews and state exports; empty for manifests)."""
+    source: str | None = None
+    """The file it was read from (manifests, plan and preview files)."""
+    line: int | None = None
+    """1-based line in ``source`` where the resource starts (manifests)."""
+
+    def get(self, path: str) -> Any:
+        return get_path(self.properties, path)
+
+    @property
+    def namespace(self) -> str | None:
+        value = self.get("metadata.namespace")
+        return value if isinstance(value, str) else None
+
+    @property
+    def labels(self) -> Mapping[str, str]:
+        value = self.get("metadata.labels")
+        return value if isinstance(value, Mapping) else {}
+
+    @property
+    def annotations(self) -> Mapping[str, str]:
+        value = self.get("metadata.annotations")
+        return value if isinstance(value, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The property that decided a verdict and the value found there (:data:`MISSING` if absent)."""
+
+    path: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What a rule's check yields for each problem it finds."""
+
+    message: str
+    evidence: tuple[Evidence, ...] = ()
+    record: Record | None = None
+    """Stack rules name the record at fault; resource rules may leave it (the checked record)."""
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """Settings a rule may consult; defaults suit the lab, the CLI can override them."""
+
+    allowed_registries: tuple[str, ...] = ()
+    allowed_regions: tuple[str, ...] = ()
+    """EU regions unless overridden; the residency rules read this."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class RecordSet(Sequence[Record]):
+    """All records under check, indexed for stack rules."""
+
+    def __init__(self, records: Iterable[Record]) -> None:
+        self._records = list(records)
+        self._by_type: dict[str, list[Record]] = {}
+        for record in self._records:
+            self._by_type.setdefault(record.type, []).append(record)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __getitem__(self, index: int) -> Record:  # type: ignore[override]
+        return self._records[index]
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self._records)
+
+    def of_type(self, *types: str) -> list[Record]:
+        return [record for type_token in types for record in self._by_type.get(type_token, ())]
+
+    def in_namespace(self, namespace: str, *types: str) -> list[Record]:
+        return [record for record in self.of_type(*types) if record.namespace == namespace]
+
+
+ResourceCheck = Callable[[Record, RuleContext], Iterable[Violation]]
+StackCheck = Callable[[RecordSet, RuleContext], Iterable[Violation]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A policy rule: identity, documentation, where it applies, the controls it serves, and its check."""
+
+    id: str
+    title: str
+    severity: Severity
+    rationale: str
+    remediation: str
+    types: frozenset[str]
+    controls: tuple[Control, ...]
+    scope: Literal["resource", "stack"]
+    check: ResourceCheck | StackCheck = field(compare=False, repr=False)
+
+    def frameworks(self) -> set[str]:
+        return {control.framework for control in self.controls}
+
+
+_RULE_ID = re.compile(r"^AILAB-[A-Z0-9]+-[0-9]{3}$")
+REGISTRY: dict[str, Rule] = {}
+
+
+def _register(scope: Literal["resource", "stack"], **meta: Any) -> Callable[[Any], Any]:
+    def decorate(check: Any) -> Any:
+        rule_id = meta["id"]
+        if not _RULE_ID.match(rule_id):
+            raise ValueError(f"rule id {rule_id!r} must look like AILAB-K8S-012")
+        if rule_id in REGISTRY:
+            raise ValueError(f"rule id {rule_id} registered twice")
+        if not meta.get("controls"):
+            raise ValueError(f"rule {rule_id} maps to no control")
+        REGISTRY[rule_id] = Rule(
+            id=rule_id,
+            title=meta["title"],
+            severity=Severity(meta["severity"]),
+            rationale=meta["rationale"],
+            remediation=meta["remediation"],
+            types=frozenset(meta["types"]),
+            controls=tuple(meta["controls"]),
+            scope=scope,
+            check=check,
+        )
+        return check
+
+    return decorate
+
+
+def resource_rule(**meta: Any) -> Callable[[ResourceCheck], ResourceCheck]:
+    """Register a rule checking one record at a time: ``@resource_rule(id=..., title=..., severity=..., ...)``."""
+    return _register("resource", **meta)
+
+
+def stack_rule(**meta: Any) -> Callable[[StackCheck], StackCheck]:
+    """Register a rule checking the records together (yields violations that name their record)."""
+    return _register("stack", **meta)
+
+
+def all_rules() -> dict[str, Rule]:
+    """Every registered rule, by id (importing the rule catalogue on first use)."""
+    import ailab.policy.rules  # noqa: F401  (registers the rules)
+
+    return dict(sorted(REGISTRY.items()))

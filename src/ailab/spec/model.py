@@ -1,0 +1,530 @@
+"""The lab specification: one pydantic model tree, read from the stack config key ``ailab:lab``.
+
+Every model forbids unknown keys, so a typo in a stack file is an error, not a silently
+ignored setting. Cross-field rules (target-specific settings, EU residency, pools named by
+profiles) live in :meth:`LabSpec._cross_checks` and raise :class:`LocatedValueError` so the
+message still names the exact path (``lab.gpu_pools[1].instance_types``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from ipaddress import IPv4Network
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from ailab.spec.regions import EU_REGIONS, is_eu_region
+from ailab.spec.types import CpuQuantity, DnsLabel, Duration, LabelValue, SizeQuantity
+
+DataClassification = Literal["public", "internal", "confidential", "restricted"]
+"""Data classification levels, least to most sensitive; sandboxes may not exceed the lab's."""
+
+CLASSIFICATION_ORDER: tuple[str, ...] = ("public", "internal", "confidential", "restricted")
+
+Loc = tuple[str | int, ...]
+
+
+class LocatedValueError(ValueError):
+    """A cross-field error that knows the path of the field at fault (relative to ``lab``)."""
+
+    def __init__(self, loc: Loc, message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+class StrictModel(BaseModel):
+    """Base of every spec model: unknown keys are errors and a parsed spec is immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_IMAGE = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?$")
+
+
+def check_image(value: str) -> str:
+    """A container image pinned by tag or digest; ``:latest`` and untagged images are refused."""
+    if not _IMAGE.match(value):
+        raise ValueError(f"{value!r} is not an image reference; write registry/repository:tag, e.g. ghcr.io/mlflow/mlflow:v3.1.1")
+    name = value.split("@", 1)[0]
+    tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else None
+    if "@sha256:" not in value and (tag is None or tag == "latest"):
+        raise ValueError(f"{value!r} is not pinned; give an explicit version tag or an @sha256 digest, never :latest")
+    return value
+
+
+PinnedImage = Annotated[str, AfterValidator(check_image)]
+
+
+class Resources(StrictModel):
+    """CPU and memory a service container requests; limits equal requests (Guaranteed QoS)."""
+
+    cpu: CpuQuantity = "500m"
+    memory: SizeQuantity = "1Gi"
+
+
+class RegionOverride(StrictModel):
+    """The only way to deploy outside the EU: a written justification and who approved it."""
+
+    justification: str = Field(min_length=40, description="Why a non-EU region is lawful and necessary (at least 40 characters).")
+    approved_by: str = Field(min_length=3, description="Who approved the transfer (e.g. the DPO).")
+
+
+class AwsSettings(StrictModel):
+    """AWS account-level settings of an ``aws`` lab."""
+
+    region: str = Field(description="AWS region; must be one of the EU regions unless region_override is given.")
+    region_override: RegionOverride | None = None
+    vpc_cidr: IPv4Network = IPv4Network("10.40.0.0/16")
+    availability_zones: list[str] | None = Field(
+        default=None, description="Exactly three zones; when omitted the first three available zones of the region are used."
+    )
+    kms_deletion_window_days: int = Field(default=30, ge=7, le=30)
+    log_retention_days: Literal[30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] = 365
+    api_allowed_cidrs: list[IPv4Network] = Field(
+        default_factory=list,
+        description="Networks (VPN, bastion) allowed to reach the private EKS API endpoint on 443, besides the VPC.",
+    )
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc_size(cls, value: IPv4Network) -> IPv4Network:
+        if not 16 <= value.prefixlen <= 20:
+            raise ValueError(f"{value} is too small or too large; use a /16 to /20 private network")
+        if not value.is_private:
+            raise ValueError(f"{value} is not a private (RFC 1918) network")
+        return value
+
+    @field_validator("api_allowed_cidrs")
+    @classmethod
+    def _no_world(cls, value: list[IPv4Network]) -> list[IPv4Network]:
+        for network in value:
+            if network.prefixlen == 0:
+                raise ValueError("0.0.0.0/0 would open the cluster API to the internet; list your VPN or bastion networks")
+        return value
+
+    @model_validator(mode="after")
+    def _eu_residency(self) -> AwsSettings:
+        if not is_eu_region(self.region) and self.region_override is None:
+            allowed = ", ".join(EU_REGIONS)
+            raise LocatedValueError(
+                ("region",),
+                f"{self.region!r} is not in the EU; use one of {allowed} "
+                "(or add region_override with a justification and approver)",
+            )
+        zones = self.availability_zones
+        if zones is not None:
+            if len(zones) != 3 or len(set(zones)) != 3:
+                raise LocatedValueError(("availability_zones",), "give exactly three different zones")
+            for index, zone in enumerate(zones):
+                if not zone.startswith(self.region):
+                    raise LocatedValueError(("availability_zones", index), f"{zone!r} is not a zone of {self.region}")
+        return self
+
+
+class OnPremSettings(StrictModel):
+    """How to reach an existing on-premises cluster."""
+
+    kubeconfig_context: str = Field(min_length=1, description="Context name in the architect's kubeconfig.")
+    storage_class: DnsLabel = Field(
+        default="local-path", description="StorageClass for PostgreSQL, artifacts and Qdrant volumes."
+    )
+
+
+class ClusterSpec(StrictModel):
+    """The Kubernetes cluster: created on AWS (EKS), adopted on-premises."""
+
+    name: DnsLabel
+    kubernetes_version: str = Field(pattern=r"^1\.(29|3[0-9])$", description="Minor version, e.g. '1.31' (1.29 or newer).")
+
+
+class Taint(StrictModel):
+    key: str = Field(min_length=1)
+    value: str = ""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+
+
+class NodePool(StrictModel):
+    """A group of nodes: EC2 instance types on AWS, a node selector on-premises."""
+
+    name: DnsLabel = "system"
+    instance_types: list[str] = Field(default_factory=list, description="AWS only: EC2 instance types, first preferred.")
+    node_selector: dict[str, str] = Field(
+        default_factory=dict, description="On-premises only: labels that pick the pool's nodes."
+    )
+    min_size: int = Field(default=1, ge=0, le=1000)
+    max_size: int = Field(default=3, ge=1, le=1000)
+    desired_size: int = Field(default=2, ge=0, le=1000)
+    disk_size_gib: int = Field(default=100, ge=20, le=16384)
+    labels: dict[str, str] = Field(default_factory=dict)
+    taints: list[Taint] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> NodePool:
+        if self.max_size < self.min_size:
+            raise LocatedValueError(("max_size",), f"max_size {self.max_size} is below min_size {self.min_size}")
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise LocatedValueError(
+                ("desired_size",),
+                f"desired_size {self.desired_size} must lie between min_size {self.min_size} and max_size {self.max_size}",
+            )
+        return self
+
+
+class ExclusiveSharing(StrictModel):
+    """Each pod gets whole GPUs."""
+
+    mode: Literal["exclusive"] = "exclusive"
+
+
+class TimeSlicingSharing(StrictModel):
+    """Each GPU is advertised ``replicas`` times; pods share it in time (no memory isolation)."""
+
+    mode: Literal["time-slicing"]
+    replicas: int = Field(ge=2, le=64)
+
+
+MIG_PROFILE = re.compile(r"^[1-7]g\.[0-9]+gb(\+me)?$")
+
+
+class MigSharing(StrictModel):
+    """Each GPU is partitioned into MIG instances of one profile (A100, H100, H200)."""
+
+    mode: Literal["mig"]
+    profile: str = Field(description="MIG profile such as 1g.10gb, 2g.20gb, 3g.40gb.")
+    strategy: Literal["single", "mixed"] = Field(
+        default="mixed", description="mixed: resources named nvidia.com/mig-<profile>; single: nvidia.com/gpu."
+    )
+
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, value: str) -> str:
+        if not MIG_PROFILE.match(value):
+            raise ValueError(f"{value!r} is not a MIG profile; write <slices>g.<memory>gb, e.g. 1g.10gb or 3g.40gb")
+        return value
+
+
+GpuSharing = Annotated[ExclusiveSharing | TimeSlicingSharing | MigSharing, Field(discriminator="mode")]
+
+# EC2 families with NVIDIA GPUs. A GPU pool of m5.large is a mistake worth catching early.
+NVIDIA_INSTANCE_FAMILIES = ("p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200", "g4dn", "g5", "g6", "g6e", "gr6", "g6f")
+
+
+def instance_family(instance_type: str) -> str:
+    return instance_type.split(".", 1)[0]
+
+
+class GpuPool(NodePool):
+    """A pool of NVIDIA GPU nodes. Always tainted ``nvidia.com/gpu=true:NoSchedule``."""
+
+    name: DnsLabel = Field(description="Pool name, referenced by sandbox profiles.")
+    min_size: int = Field(default=0, ge=0, le=1000)
+    desired_size: int = Field(default=1, ge=0, le=1000)
+    max_size: int = Field(default=2, ge=1, le=1000)
+    gpus_per_node: int = Field(default=1, ge=1, le=16, description="GPUs in each node; used to size quotas.")
+    sharing: GpuSharing = Field(default_factory=ExclusiveSharing)
+
+    @field_validator("instance_types")
+    @classmethod
+    def _gpu_types(cls, value: list[str]) -> list[str]:
+        for index, instance_type in enumerate(value):
+            if instance_family(instance_type) not in NVIDIA_INSTANCE_FAMILIES:
+                families = ", ".join(NVIDIA_INSTANCE_FAMILIES)
+                raise LocatedValueError((index,), f"{instance_type!r} has no NVIDIA GPU; use a type of the families {families}")
+        return value
+
+
+def check_password(value: SecretStr) -> SecretStr:
+    """Passwords ailab deploys are at least 16 characters (they are never typed by people)."""
+    if len(value.get_secret_value()) < 16:
+        raise ValueError("a password must be at least 16 characters")
+    return value
+
+
+class MlflowDatabase(StrictModel):
+    """MLflow's backend store: RDS PostgreSQL on AWS, an in-cluster PostgreSQL on-premises."""
+
+    engine_version: str = Field(default="16", pattern=r"^1[4-7](\.[0-9]+)?$")
+    instance_class: str = Field(default="db.t4g.medium", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$", description="AWS only.")
+    allocated_storage_gib: int = Field(default=50, ge=20, le=65536, description="AWS only.")
+    multi_az: bool = Field(default=True, description="AWS only: a standby in a second zone.")
+    backup_retention_days: int = Field(default=14, ge=7, le=35)
+    password: SecretStr = Field(
+        description="Pulumi secret: the master password of RDS, or of the in-cluster PostgreSQL (at least 16 characters)."
+    )
+    storage_size: SizeQuantity = Field(default="20Gi", description="On-premises only: the PostgreSQL volume.")
+    image: PinnedImage = Field(default="docker.io/library/postgres:16.6-bookworm", description="On-premises only.")
+
+    _strong = field_validator("password")(classmethod(lambda cls, value: check_password(value)))
+
+
+class MlflowArtifacts(StrictModel):
+    """MLflow's artifact store: an S3 bucket on AWS, a PersistentVolumeClaim on-premises."""
+
+    storage_size: SizeQuantity = Field(default="100Gi", description="On-premises only: the artifact volume.")
+    transition_to_infrequent_access_days: int = Field(default=30, ge=30, le=3650, description="AWS only.")
+    noncurrent_version_expiry_days: int = Field(default=90, ge=1, le=3650, description="AWS only: old object versions.")
+    expire_after_days: int | None = Field(
+        default=None, ge=1, le=36500, description="AWS only: delete artifacts after this many days (storage limitation)."
+    )
+
+
+class MlflowSpec(StrictModel):
+    """The MLflow tracking server, always the basic-auth app."""
+
+    image: PinnedImage = Field(default="ghcr.io/mlflow/mlflow:v3.1.1")
+    replicas: int = Field(default=2, ge=1, le=10)
+    admin_username: str = Field(default="admin", pattern=r"^[A-Za-z0-9_.@-]{3,64}$")
+    admin_password: SecretStr = Field(
+        description="Pulumi secret: pulumi config set --secret --path 'ailab:lab.mlflow.admin_password'."
+    )
+    default_permission: Literal["NO_PERMISSIONS"] = Field(
+        default="NO_PERMISSIONS", description="Fixed: nobody sees an experiment they were not granted."
+    )
+    database: MlflowDatabase
+    artifacts: MlflowArtifacts = Field(default_factory=MlflowArtifacts)
+    resources: Resources = Field(default_factory=lambda: Resources(cpu="1", memory="2Gi"))
+
+    _strong = field_validator("admin_password")(classmethod(lambda cls, value: check_password(value)))
+
+
+class VectorDbSpec(StrictModel):
+    """Qdrant, with an API key and JWT role-based access control."""
+
+    qdrant_version: str = Field(default="v1.13.4", pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$")
+    replicas: int = Field(default=1, ge=1, le=9)
+    storage_size: SizeQuantity = "50Gi"
+    api_key: SecretStr = Field(description="Pulumi secret; also the key that signs the per-sandbox JWTs.")
+    read_only_api_key: SecretStr | None = None
+    jwt_rbac: Literal[True] = Field(default=True, description="Fixed: sandboxes get collection-scoped JWTs.")
+    resources: Resources = Field(default_factory=lambda: Resources(cpu="1", memory="4Gi"))
+
+    @field_validator("api_key", "read_only_api_key")
+    @classmethod
+    def _long_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("a Qdrant API key must be at least 32 characters (it also signs JWTs with HS256)")
+        return value
+
+
+class SandboxProfile(StrictModel):
+    """A size an auditor can ask for: ``ailab sandbox create ... --profile NAME``."""
+
+    description: str = ""
+    cpu: CpuQuantity
+    memory: SizeQuantity
+    gpus: int = Field(default=0, ge=0, le=16)
+    gpu_pool: DnsLabel | None = Field(default=None, description="GPU pool the sandbox's GPUs come from; required when gpus > 0.")
+    storage: SizeQuantity
+    pods: int = Field(default=20, ge=1, le=500)
+    max_ttl: Duration
+    default_ttl: Duration
+    workbench: bool = Field(default=True, description="Start a hardened JupyterLab workbench in the sandbox.")
+
+    @model_validator(mode="after")
+    def _ttls(self) -> SandboxProfile:
+        if self.default_ttl > self.max_ttl:
+            raise LocatedValueError(("default_ttl",), "default_ttl is longer than max_ttl")
+        if self.gpus > 0 and self.gpu_pool is None:
+            raise LocatedValueError(("gpu_pool",), f"a profile with {self.gpus} GPU(s) must name the gpu_pool they come from")
+        if self.gpus == 0 and self.gpu_pool is not None:
+            raise LocatedValueError(("gpu_pool",), "gpu_pool is set but gpus is 0; remove gpu_pool or ask for GPUs")
+        return self
+
+
+class EgressRule(StrictModel):
+    """A destination a sandbox may reach, besides DNS, MLflow and Qdrant."""
+
+    name: DnsLabel
+    cidr: IPv4Network
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(min_length=1)
+    protocol: Literal["TCP", "UDP"] = "TCP"
+    description: str = Field(min_length=1, description="What it is and why sandboxes need it.")
+
+    @field_validator("cidr")
+    @classmethod
+    def _not_world(cls, value: IPv4Network) -> IPv4Network:
+        if value.prefixlen < 8:
+            raise ValueError(
+                f"{value} is too wide for an allowlist; name the hosts or networks a sandbox needs (a /8 or narrower)"
+            )
+        return value
+
+
+class SandboxSettings(StrictModel):
+    profiles: dict[DnsLabel, SandboxProfile] = Field(min_length=1)
+    egress_allowlist: list[EgressRule] = Field(default_factory=list)
+    workbench_image: PinnedImage = Field(default="quay.io/jupyter/scipy-notebook:2025-03-14")
+
+
+class OidcSpec(StrictModel):
+    """The identity provider whose groups the personas are bound to."""
+
+    issuer_url: str = Field(pattern=r"^https://[^\s]+$")
+    client_id: str = Field(min_length=1)
+    username_claim: str = "email"
+    groups_claim: str = "groups"
+    groups_prefix: str = Field(default="oidc:", description="Prefix Kubernetes puts before every group from this provider.")
+
+
+class AccessSpec(StrictModel):
+    """The three personas, each bound to least-privilege roles through its OIDC groups."""
+
+    oidc: OidcSpec | None = Field(
+        default=None, description="AWS: registered on EKS. On-premises: configured on the API server already."
+    )
+    architects: list[str] = Field(min_length=1)
+    auditors: list[str] = Field(min_length=1)
+    reviewers: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _separation_of_duties(self) -> AccessSpec:
+        personas = {"architects": self.architects, "auditors": self.auditors, "reviewers": self.reviewers}
+        seen: dict[str, str] = {}
+        for persona, groups in personas.items():
+            for index, group in enumerate(groups):
+                if group in seen and seen[group] != persona:
+                    raise LocatedValueError(
+                        (persona, index),
+                        f"group {group!r} is also in {seen[group]}; a group holds one persona (separation of duties)",
+                    )
+                seen[group] = persona
+        return self
+
+
+class TagsSpec(StrictModel):
+    """Applied as AWS tags and Kubernetes labels to every resource that takes them."""
+
+    owner: LabelValue = Field(min_length=1)
+    owner_contact: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    cost_centre: LabelValue = Field(min_length=1)
+    data_classification: DataClassification
+    extra: dict[str, str] = Field(default_factory=dict, description="More AWS tags (not labels).")
+
+
+class IngressSpec(StrictModel):
+    """How auditors' machines reach MLflow and Qdrant: an internal ingress with TLS (over the VPN)."""
+
+    class_name: str = Field(default="nginx", min_length=1)
+    tls_secret_name: DnsLabel = Field(description="Secret (in each service namespace) holding the TLS certificate.")
+    mlflow_host: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    qdrant_host: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    annotations: dict[str, str] = Field(
+        default_factory=dict, description="Extra ingress annotations, e.g. to keep the load balancer internal."
+    )
+
+
+DEFAULT_REGISTRIES = (
+    "ghcr.io/mlflow",
+    "docker.io/qdrant",
+    "docker.io/library",
+    "nvcr.io/nvidia",
+    "quay.io/jupyter",
+    "registry.k8s.io",
+)
+
+
+class SupplyChainSpec(StrictModel):
+    allowed_registries: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_REGISTRIES), min_length=1, description="Image prefixes the lab may pull from."
+    )
+
+
+class LabSpec(StrictModel):
+    """The whole lab. Stack config key ``ailab:lab``."""
+
+    name: DnsLabel = Field(default="ailab", max_length=20, description="Short prefix of every resource name.")
+    target: Literal["aws", "onprem"]
+    aws: AwsSettings | None = None
+    onprem: OnPremSettings | None = None
+    cluster: ClusterSpec
+    system_pool: NodePool = Field(default_factory=NodePool)
+    gpu_pools: list[GpuPool] = Field(min_length=1)
+    mlflow: MlflowSpec
+    vector_db: VectorDbSpec
+    sandbox: SandboxSettings
+    access: AccessSpec
+    tags: TagsSpec
+    ingress: IngressSpec | None = Field(default=None, description="Without it, reach the services with kubectl port-forward.")
+    supply_chain: SupplyChainSpec = Field(default_factory=SupplyChainSpec)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> LabSpec:
+        for error in self.cross_field_errors():
+            raise error
+        return self
+
+    def cross_field_errors(self) -> Iterator[LocatedValueError]:
+        """Rules that span sections; each error carries its path relative to ``lab``."""
+        yield from self._target_errors()
+        yield from self._pool_errors()
+        yield from self._profile_errors()
+
+    def _target_errors(self) -> Iterator[LocatedValueError]:
+        if self.target == "aws":
+            if self.aws is None:
+                yield LocatedValueError(("aws",), "target is aws: add an aws section with at least region")
+            if self.onprem is not None:
+                yield LocatedValueError(("onprem",), "target is aws: remove the onprem section")
+        else:
+            if self.onprem is None:
+                yield LocatedValueError(("onprem",), "target is onprem: add an onprem section with kubeconfig_context")
+            if self.aws is not None:
+                yield LocatedValueError(("aws",), "target is onprem: remove the aws section")
+
+    def pools(self) -> Iterator[tuple[Loc, NodePool]]:
+        """Every node pool with its path: the system pool first, then the GPU pools."""
+        yield ("system_pool",), self.system_pool
+        for index, pool in enumerate(self.gpu_pools):
+            yield ("gpu_pools", index), pool
+
+    def _pool_errors(self) -> Iterator[LocatedValueError]:
+        names: set[str] = set()
+        for loc, pool in self.pools():
+            if pool.name in names:
+                yield LocatedValueError((*loc, "name"), f"pool name {pool.name!r} is used twice")
+            names.add(pool.name)
+            if self.target == "aws":
+                if not pool.instance_types:
+                    yield LocatedValueError((*loc, "instance_types"), "target is aws: list at least one EC2 instance type")
+                if pool.node_selector:
+                    yield LocatedValueError(
+                        (*loc, "node_selector"), "target is aws: node_selector is for onprem; use instance_types"
+                    )
+            else:
+                if pool.instance_types:
+                    yield LocatedValueError(
+                        (*loc, "instance_types"), "target is onprem: instance_types is for aws; use node_selector"
+                    )
+                if isinstance(pool, GpuPool) and not pool.node_selector:
+                    yield LocatedValueError(
+                        (*loc, "node_selector"), "target is onprem: give the labels that select this pool's nodes"
+                    )
+        strategies = {pool.sharing.strategy for pool in self.gpu_pools if isinstance(pool.sharing, MigSharing)}
+        if len(strategies) > 1:
+            yield LocatedValueError(
+                ("gpu_pools",), "all MIG pools must use the same strategy (the GPU operator has one per cluster)"
+            )
+
+    def _profile_errors(self) -> Iterator[LocatedValueError]:
+        pools = {pool.name: pool for pool in self.gpu_pools}
+        for name, profile in self.sandbox.profiles.items():
+            loc = ("sandbox", "profiles", name)
+            if profile.gpu_pool is not None and profile.gpu_pool not in pools:
+                yield LocatedValueError(
+                    (*loc, "gpu_pool"), f"no GPU pool named {profile.gpu_pool!r}; pools are {', '.join(pools)}"
+                )
+
+    def gpu_pool(self, name: str) -> GpuPool:
+        """The GPU pool called ``name`` (validated to exist when a profile names it)."""
+        for pool in self.gpu_pools:
+            if pool.name == name:
+                return pool
+        raise KeyError(name)
+
+    @property
+    def region(self) -> str | None:
+        """The AWS region of an aws lab, else None."""
+        return self.aws.region if self.aws else None

@@ -1,0 +1,200 @@
+"""Reading ``Pulumi.yaml`` and ``stacks/Pulumi.<stack>.yaml`` exactly as the Pulumi CLI lays them out.
+
+The offline plan and every CLI command read stack files through here, so that errors carry
+``file:line`` and encrypted (``secure:``) values are handled without the passphrase: each is
+replaced by a placeholder and remembered as a secret, and the program wraps it in
+``pulumi.Output.secret`` so it prints as ``[secret]``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+
+from ailab.errors import BadInputError
+from ailab.safeload import Document, load_yaml_file
+from ailab.spec.errors import format_errors, located_errors, render_path
+from ailab.spec.model import LabSpec, Loc
+
+LAB_KEY = "ailab:lab"
+SECRET_PLACEHOLDER = "offline-plan-placeholder-for-an-encrypted-pulumi-secret"
+"""Stands in for a ``secure:`` value: long enough to pass the spec's strength checks, never deployed."""
+
+STACK_FILE_KEYS = {"config", "encryptionsalt", "secretsprovider", "encryptedkey", "environment"}
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+@dataclass(frozen=True)
+class Project:
+    """A Pulumi project directory: where ``Pulumi.yaml`` is and where its stack files live."""
+
+    root: Path
+    name: str
+    stack_config_dir: Path
+
+    def stack_file(self, stack: str) -> Path:
+        return self.stack_config_dir / f"Pulumi.{stack}.yaml"
+
+    def stacks(self) -> list[str]:
+        """Names of the stacks that have a stack file, sorted."""
+        return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in self.stack_config_dir.glob("Pulumi.*.yaml"))
+
+
+def find_project(start: Path | None = None) -> Project:
+    """The project holding ``start`` (default: ``$AILAB_PROJECT_DIR`` or the working directory), searching upward."""
+    origin = start or Path(os.environ.get("AILAB_PROJECT_DIR") or Path.cwd())
+    for directory in (origin.resolve(), *origin.resolve().parents):
+        project_file = directory / "Pulumi.yaml"
+        if project_file.is_file():
+            return _read_project(project_file)
+    raise BadInputError(f"{origin}: no Pulumi.yaml here or above; run from the ailab project or set AILAB_PROJECT_DIR")
+
+
+def _read_project(project_file: Path) -> Project:
+    documents = load_yaml_file(project_file)
+    data = documents[0].data if documents else None
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise BadInputError(f"{project_file}:1: a Pulumi project file needs a 'name'; add name: ailab")
+    config_dir = data.get("stackConfigDir") or "."
+    return Project(project_file.parent, data["name"], (project_file.parent / str(config_dir)).resolve())
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """One stack file, parsed: its config with ``secure:`` values replaced by placeholders."""
+
+    project: Project
+    stack: str
+    document: Document
+    config: dict[str, Any]
+    secret_keys: frozenset[str]
+    """Config keys (``ailab:lab``) that held at least one encrypted value."""
+    secret_paths: frozenset[tuple[str | int, ...]]
+    """Paths, from the config key down, of every value that was ``secure:``."""
+
+    @property
+    def path(self) -> Path:
+        return Path(self.document.source)
+
+    def lab_value(self) -> Any:
+        return self.config.get(LAB_KEY)
+
+
+def check_stack_name(stack: str) -> str:
+    if not _STACK_NAME.match(stack):
+        raise BadInputError(f"stack {stack!r}: a stack name is letters, digits, '-', '_' and '.'; e.g. aws-eu")
+    return stack
+
+
+def read_stack(project: Project, stack: str) -> StackConfig:
+    """Parse ``Pulumi.<stack>.yaml`` of ``project``; unknown top-level or ``ailab:`` keys are errors."""
+    path = project.stack_file(check_stack_name(stack))
+    if not path.is_file():
+        known = ", ".join(project.stacks()) or "none"
+        raise BadInputError(f"{path}: no such stack file; known stacks: {known}")
+    documents = load_yaml_file(path)
+    if len(documents) != 1 or not isinstance(documents[0].data, dict):
+        raise BadInputError(f"{path}:1: a stack file is one YAML mapping with a 'config' key")
+    document = documents[0]
+    for key in document.data:
+        if key not in STACK_FILE_KEYS:
+            allowed = ", ".join(sorted(STACK_FILE_KEYS))
+            raise BadInputError(f"{path}:{document.line_of((key,))}: unknown top-level key {key!r}; allowed: {allowed}")
+    raw_config = document.data.get("config") or {}
+    if not isinstance(raw_config, dict):
+        raise BadInputError(f"{path}:{document.line_of(('config',))}: 'config' must be a mapping of key: value")
+    config: dict[str, Any] = {}
+    secret_paths: set[tuple[str | int, ...]] = set()
+    for raw_key, value in raw_config.items():
+        key = raw_key if ":" in str(raw_key) else f"{project.name}:{raw_key}"
+        namespace = key.split(":", 1)[0]
+        if namespace == project.name and key != LAB_KEY:
+            raise BadInputError(
+                f"{path}:{document.line_of(('config', raw_key))}: unknown config key {raw_key!r}; ailab reads only {LAB_KEY}"
+            )
+        config[key] = _replace_secure(value, (key,), secret_paths)
+    if LAB_KEY not in config:
+        raise BadInputError(f"{path}:{document.line_of(('config',))}: no {LAB_KEY} key; add the lab specification under config")
+    secret_keys = frozenset(str(p[0]) for p in secret_paths)
+    return StackConfig(project, stack, document, config, secret_keys, frozenset(secret_paths))
+
+
+def _replace_secure(value: Any, path: tuple[str | int, ...], found: set[tuple[str | int, ...]]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"secure"} and isinstance(value["secure"], str):
+            found.add(path)
+            return SECRET_PLACEHOLDER
+        return {k: _replace_secure(v, (*path, k), found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_secure(v, (*path, i), found) for i, v in enumerate(value)]
+    return value
+
+
+def secret_field_paths(spec: LabSpec) -> list[Loc]:
+    """Paths of the secret-typed fields that are set in ``spec``."""
+    found: list[Loc] = []
+
+    def walk(node: Any, loc: Loc) -> None:
+        if isinstance(node, SecretStr):
+            found.append(loc)
+        elif hasattr(node, "model_fields"):
+            for name in type(node).model_fields:
+                walk(getattr(node, name), (*loc, name))
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, (*loc, key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, (*loc, index))
+
+    walk(spec, ())
+    return found
+
+
+def parse_lab(data: Any, document: Document | None = None, base: Loc = ()) -> LabSpec:
+    """Validate ``data`` as a :class:`LabSpec`; errors are one line each, located when ``document`` is given."""
+    if not isinstance(data, dict):
+        where = f"{document.source}:{document.line_of(base)}: " if document else ""
+        raise BadInputError(f"{where}lab: the lab specification must be a mapping (target, cluster, gpu_pools, ...)")
+    try:
+        return LabSpec.model_validate(data)
+    except ValidationError as err:
+        raise BadInputError(format_errors(list(located_errors(err, data)), document, base)) from None
+
+
+def lab_spec_from_stack(stack_config: StackConfig) -> LabSpec:
+    """The validated spec of a stack file; plain-text secrets and a conflicting ``aws:region`` are errors."""
+    document = stack_config.document
+    base: Loc = ("config", _raw_lab_key(stack_config))
+    spec = parse_lab(stack_config.lab_value(), document, base)
+    for loc in secret_field_paths(spec):
+        if (LAB_KEY, *loc) not in stack_config.secret_paths:
+            path = render_path(loc)
+            raise BadInputError(
+                f"{document.source}:{document.line_of((*base, *loc))}: {path}: secret in plain text; encrypt it with "
+                f"pulumi config set --secret --path '{LAB_KEY}{path[len('lab') :]}' -s {stack_config.stack}"
+            )
+    provider_region = stack_config.config.get("aws:region")
+    if provider_region is not None and spec.region is not None and provider_region != spec.region:
+        raise BadInputError(
+            f"{document.source}:{document.line_of(('config', 'aws:region'))}: aws:region {provider_region!r} differs from "
+            f"lab.aws.region {spec.region!r}; remove aws:region or make them equal"
+        )
+    return spec
+
+
+def _raw_lab_key(stack_config: StackConfig) -> str:
+    raw = stack_config.document.data.get("config") or {}
+    return LAB_KEY if LAB_KEY in raw else "lab"
+
+
+def load_stack_spec(stack: str, project: Project | None = None) -> tuple[LabSpec, StackConfig]:
+    """Find the project, read the stack file and validate its lab specification."""
+    project = project or find_project()
+    stack_config = read_stack(project, stack)
+    return lab_spec_from_stack(stack_config), stack_config

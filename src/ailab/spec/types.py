@@ -1,0 +1,107 @@
+"""Small value types of the specification: durations, Kubernetes quantities, names.
+
+Each parser raises ``ValueError`` with a message that says what is allowed; pydantic
+turns it into a located error (``lab.sandbox.profiles.gpu.max_ttl: ...``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer
+
+_DURATION = re.compile(r"^(\d+)([mhd])$")
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: object) -> timedelta:
+    """Parse ``30m``, ``12h`` or ``7d`` into a positive timedelta."""
+    if isinstance(text, timedelta):
+        value = text
+    else:
+        match = _DURATION.match(str(text).strip())
+        if not match:
+            raise ValueError(f"{text!r} is not a duration; write a whole number and m, h or d, e.g. 30m, 12h, 7d")
+        value = timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    if value <= timedelta(0):
+        raise ValueError("a duration must be longer than zero")
+    return value
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest exact ``Nd``/``Nh``/``Nm`` spelling of ``value``."""
+    seconds = int(value.total_seconds())
+    for unit in ("d", "h", "m"):
+        if seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds // 60}m"
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)]
+
+_CPU = re.compile(r"^(\d+(\.\d{1,3})?|\d+m)$")
+_BYTES = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
+_DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
+
+
+def cpu_cores(quantity: str) -> float:
+    """Cores in a Kubernetes CPU quantity (``"4"``, ``"0.5"``, ``"500m"``)."""
+    if not _CPU.match(quantity):
+        raise ValueError(f"{quantity!r} is not a CPU quantity; write cores (4, 0.5) or millicores (500m)")
+    return int(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
+def byte_count(quantity: str) -> int:
+    """Bytes in a Kubernetes memory/storage quantity (``"16Gi"``, ``"500M"``)."""
+    match = _BYTES.match(quantity)
+    if not match:
+        raise ValueError(f"{quantity!r} is not a size; write a number with Ki, Mi, Gi, Ti (binary) or k, M, G, T, e.g. 16Gi")
+    unit = match.group(3)
+    factor = _BINARY.get(unit or "", _DECIMAL.get(unit or "", 1))
+    return int(float(match.group(1)) * factor)
+
+
+def _check_cpu(value: object) -> str:
+    text = str(value)
+    if cpu_cores(text) <= 0:
+        raise ValueError("a CPU quantity must be more than zero")
+    return text
+
+
+def _check_size(value: str) -> str:
+    if byte_count(value) <= 0:
+        raise ValueError("a size must be more than zero")
+    return value
+
+
+CpuQuantity = Annotated[str, BeforeValidator(_check_cpu)]
+SizeQuantity = Annotated[str, AfterValidator(_check_size)]
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+
+
+def check_dns_label(value: str, max_length: int = 63) -> str:
+    """A lower-case RFC 1123 label: what Kubernetes accepts as a namespace or Service name."""
+    if len(value) > max_length or not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"{value!r} is not a DNS label; use at most {max_length} lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _check_label_value(value: str) -> str:
+    if len(value) > 63 or not _LABEL_VALUE.match(value):
+        raise ValueError(
+            f"{value!r} cannot be a Kubernetes label value; use at most 63 letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit"
+        )
+    return value
+
+
+DnsLabel = Annotated[str, AfterValidator(check_dns_label)]
+LabelValue = Annotated[str, AfterValidator(_check_label_value)]
