@@ -29,11 +29,12 @@ def nvml_unavailable() -> str | None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if "pulumi_cli" in item.keywords and shutil.which("pulumi") is None:
+        # get_closest_marker, not `in item.keywords`: keywords also hold test and parameter ids.
+        if item.get_closest_marker("pulumi_cli") and shutil.which("pulumi") is None:
             item.add_marker(pytest.mark.skip(reason=PULUMI_MISSING))
-        if "gpu" in item.keywords:
+        if item.get_closest_marker("gpu"):
             reason = nvml_unavailable()
             if reason:
                 item.add_marker(pytest.mark.skip(reason=reason))
-        if not any(tier in item.keywords for tier in ("integration", "pulumi_cli", "gpu")):
+        if not any(item.get_closest_marker(tier) for tier in ("integration", "pulumi_cli", "gpu")):
             item.add_marker(pytest.mark.unit)

@@ -94,9 +94,22 @@ def stacks(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of the lab specification (for editors and reviews)."""
+def schema(
+    output_format: str = typer.Option(
+        "json", "--format", "-f", help="json (JSON Schema, for editors) or markdown (the reference)."
+    ),
+) -> None:
+    """Print the lab specification's JSON Schema, or its reference as Markdown."""
     from ailab.cli.console import emit_json
-    from ailab.spec.model import LabSpec
+    from ailab.errors import BadInputError
 
-    emit_json(LabSpec.model_json_schema())
+    if output_format == "markdown":
+        from ailab.spec.reference import render_reference
+
+        typer.echo(render_reference(), nl=False)
+    elif output_format == "json":
+        from ailab.spec.model import LabSpec
+
+        emit_json(LabSpec.model_json_schema())
+    else:
+        raise BadInputError(f"--format {output_format!r}: use json or markdown")

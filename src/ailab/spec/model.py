@@ -61,8 +61,8 @@ PinnedImage = Annotated[str, AfterValidator(check_image)]
 class Resources(StrictModel):
     """CPU and memory a service container requests; limits equal requests (Guaranteed QoS)."""
 
-    cpu: CpuQuantity = "500m"
-    memory: SizeQuantity = "1Gi"
+    cpu: CpuQuantity = Field(default="500m", description="CPU quantity, e.g. 500m or 2.")
+    memory: SizeQuantity = Field(default="1Gi", description="Memory quantity, e.g. 1Gi.")
 
 
 class RegionOverride(StrictModel):
@@ -76,13 +76,22 @@ class AwsSettings(StrictModel):
     """AWS account-level settings of an ``aws`` lab."""
 
     region: str = Field(description="AWS region; must be one of the EU regions unless region_override is given.")
-    region_override: RegionOverride | None = None
-    vpc_cidr: IPv4Network = IPv4Network("10.40.0.0/16")
+    region_override: RegionOverride | None = Field(
+        default=None, description="Only to deploy outside the EU: a justification and an approver. Policy checks still report it."
+    )
+    vpc_cidr: IPv4Network = Field(
+        default=IPv4Network("10.40.0.0/16"),
+        description="Private (RFC 1918) /16 to /20 network of the VPC; split into public (NAT only) and private subnets.",
+    )
     availability_zones: list[str] | None = Field(
         default=None, description="Exactly three zones; when omitted the first three available zones of the region are used."
     )
-    kms_deletion_window_days: int = Field(default=30, ge=7, le=30)
-    log_retention_days: Literal[30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] = 365
+    kms_deletion_window_days: int = Field(
+        default=30, ge=7, le=30, description="Days a scheduled KMS key deletion can still be cancelled (7 to 30)."
+    )
+    log_retention_days: Literal[30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] = Field(
+        default=365, description="CloudWatch retention of EKS control-plane and VPC flow logs (a value CloudWatch accepts)."
+    )
     api_allowed_cidrs: list[IPv4Network] = Field(
         default_factory=list,
         description="Networks (VPN, bastion) allowed to reach the private EKS API endpoint on 443, besides the VPC.",
@@ -136,30 +145,34 @@ class OnPremSettings(StrictModel):
 class ClusterSpec(StrictModel):
     """The Kubernetes cluster: created on AWS (EKS), adopted on-premises."""
 
-    name: DnsLabel
+    name: DnsLabel = Field(description="Cluster name (DNS label); the EKS cluster's name on AWS.")
     kubernetes_version: str = Field(pattern=r"^1\.(29|3[0-9])$", description="Minor version, e.g. '1.31' (1.29 or newer).")
 
 
 class Taint(StrictModel):
-    key: str = Field(min_length=1)
-    value: str = ""
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+    key: str = Field(min_length=1, description="Taint key.")
+    value: str = Field(default="", description="Taint value (may be empty).")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field(
+        default="NoSchedule", description="NoSchedule, PreferNoSchedule or NoExecute."
+    )
 
 
 class NodePool(StrictModel):
     """A group of nodes: EC2 instance types on AWS, a node selector on-premises."""
 
-    name: DnsLabel = "system"
+    name: DnsLabel = Field(default="system", description="Pool name (DNS label).")
     instance_types: list[str] = Field(default_factory=list, description="AWS only: EC2 instance types, first preferred.")
     node_selector: dict[str, str] = Field(
         default_factory=dict, description="On-premises only: labels that pick the pool's nodes."
     )
-    min_size: int = Field(default=1, ge=0, le=1000)
-    max_size: int = Field(default=3, ge=1, le=1000)
-    desired_size: int = Field(default=2, ge=0, le=1000)
-    disk_size_gib: int = Field(default=100, ge=20, le=16384)
-    labels: dict[str, str] = Field(default_factory=dict)
-    taints: list[Taint] = Field(default_factory=list)
+    min_size: int = Field(default=1, ge=0, le=1000, description="Fewest nodes (AWS autoscaling; documentation only on-premises).")
+    max_size: int = Field(default=3, ge=1, le=1000, description="Most nodes.")
+    desired_size: int = Field(default=2, ge=0, le=1000, description="Nodes to start with; between min_size and max_size.")
+    disk_size_gib: int = Field(
+        default=100, ge=20, le=16384, description="Root volume size of each node in GiB (AWS; encrypted with the lab's KMS key)."
+    )
+    labels: dict[str, str] = Field(default_factory=dict, description="Extra Kubernetes labels on the pool's nodes.")
+    taints: list[Taint] = Field(default_factory=list, description="Extra taints on the pool's nodes.")
 
     @model_validator(mode="after")
     def _sizes(self) -> NodePool:
@@ -176,14 +189,14 @@ class NodePool(StrictModel):
 class ExclusiveSharing(StrictModel):
     """Each pod gets whole GPUs."""
 
-    mode: Literal["exclusive"] = "exclusive"
+    mode: Literal["exclusive"] = Field(default="exclusive", description="exclusive: each pod gets whole GPUs.")
 
 
 class TimeSlicingSharing(StrictModel):
     """Each GPU is advertised ``replicas`` times; pods share it in time (no memory isolation)."""
 
-    mode: Literal["time-slicing"]
-    replicas: int = Field(ge=2, le=64)
+    mode: Literal["time-slicing"] = Field(description="time-slicing: GPUs are shared in time, without memory isolation.")
+    replicas: int = Field(ge=2, le=64, description="How many pods may share one GPU (2 to 64).")
 
 
 MIG_PROFILE = re.compile(r"^[1-7]g\.[0-9]+gb(\+me)?$")
@@ -192,7 +205,7 @@ MIG_PROFILE = re.compile(r"^[1-7]g\.[0-9]+gb(\+me)?$")
 class MigSharing(StrictModel):
     """Each GPU is partitioned into MIG instances of one profile (A100, H100, H200)."""
 
-    mode: Literal["mig"]
+    mode: Literal["mig"] = Field(description="mig: GPUs are partitioned into isolated MIG instances.")
     profile: str = Field(description="MIG profile such as 1g.10gb, 2g.20gb, 3g.40gb.")
     strategy: Literal["single", "mixed"] = Field(
         default="mixed", description="mixed: resources named nvidia.com/mig-<profile>; single: nvidia.com/gpu."
@@ -220,11 +233,14 @@ class GpuPool(NodePool):
     """A pool of NVIDIA GPU nodes. Always tainted ``nvidia.com/gpu=true:NoSchedule``."""
 
     name: DnsLabel = Field(description="Pool name, referenced by sandbox profiles.")
-    min_size: int = Field(default=0, ge=0, le=1000)
-    desired_size: int = Field(default=1, ge=0, le=1000)
-    max_size: int = Field(default=2, ge=1, le=1000)
+    min_size: int = Field(default=0, ge=0, le=1000, description="Fewest nodes (GPU pools may scale to zero).")
+    desired_size: int = Field(default=1, ge=0, le=1000, description="Nodes to start with; between min_size and max_size.")
+    max_size: int = Field(default=2, ge=1, le=1000, description="Most nodes.")
     gpus_per_node: int = Field(default=1, ge=1, le=16, description="GPUs in each node; used to size quotas.")
-    sharing: GpuSharing = Field(default_factory=ExclusiveSharing)
+    sharing: GpuSharing = Field(
+        default_factory=ExclusiveSharing,
+        description="How pods share the GPUs: exclusive (default), time-slicing (replicas) or mig (profile, strategy).",
+    )
 
     @field_validator("instance_types")
     @classmethod
@@ -246,11 +262,13 @@ def check_password(value: SecretStr) -> SecretStr:
 class MlflowDatabase(StrictModel):
     """MLflow's backend store: RDS PostgreSQL on AWS, an in-cluster PostgreSQL on-premises."""
 
-    engine_version: str = Field(default="16", pattern=r"^1[4-7](\.[0-9]+)?$")
+    engine_version: str = Field(
+        default="16", pattern=r"^1[4-7](\.[0-9]+)?$", description="PostgreSQL major (or major.minor) version, 14 to 17."
+    )
     instance_class: str = Field(default="db.t4g.medium", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$", description="AWS only.")
     allocated_storage_gib: int = Field(default=50, ge=20, le=65536, description="AWS only.")
     multi_az: bool = Field(default=True, description="AWS only: a standby in a second zone.")
-    backup_retention_days: int = Field(default=14, ge=7, le=35)
+    backup_retention_days: int = Field(default=14, ge=7, le=35, description="Days automated backups are kept (7 to 35).")
     password: SecretStr = Field(
         description="Pulumi secret: the master password of RDS, or of the in-cluster PostgreSQL (at least 16 characters)."
     )
@@ -274,18 +292,30 @@ class MlflowArtifacts(StrictModel):
 class MlflowSpec(StrictModel):
     """The MLflow tracking server, always the basic-auth app."""
 
-    image: PinnedImage = Field(default="ghcr.io/mlflow/mlflow:v3.1.1")
-    replicas: int = Field(default=2, ge=1, le=10)
-    admin_username: str = Field(default="admin", pattern=r"^[A-Za-z0-9_.@-]{3,64}$")
+    image: PinnedImage = Field(
+        default="ghcr.io/mlflow/mlflow:v3.1.1",
+        description="MLflow server image, pinned by tag or digest (never :latest); must contain psycopg2 and boto3 on AWS.",
+    )
+    replicas: int = Field(
+        default=2, ge=1, le=10, description="Tracking server replicas (a PodDisruptionBudget keeps one up when more than one)."
+    )
+    admin_username: str = Field(
+        default="admin",
+        pattern=r"^[A-Za-z0-9_.@-]{3,64}$",
+        description="The MLflow admin account ailab uses to create experiments, users and permissions.",
+    )
     admin_password: SecretStr = Field(
         description="Pulumi secret: pulumi config set --secret --path 'ailab:lab.mlflow.admin_password'."
     )
     default_permission: Literal["NO_PERMISSIONS"] = Field(
         default="NO_PERMISSIONS", description="Fixed: nobody sees an experiment they were not granted."
     )
-    database: MlflowDatabase
-    artifacts: MlflowArtifacts = Field(default_factory=MlflowArtifacts)
-    resources: Resources = Field(default_factory=lambda: Resources(cpu="1", memory="2Gi"))
+    database: MlflowDatabase = Field(description="The backend store.")
+    artifacts: MlflowArtifacts = Field(default_factory=MlflowArtifacts, description="The artifact store.")
+    resources: Resources = Field(
+        default_factory=lambda: Resources(cpu="1", memory="2Gi"),
+        description="CPU and memory of each MLflow container (requests equal limits).",
+    )
 
     _strong = field_validator("admin_password")(classmethod(lambda cls, value: check_password(value)))
 
@@ -293,13 +323,22 @@ class MlflowSpec(StrictModel):
 class VectorDbSpec(StrictModel):
     """Qdrant, with an API key and JWT role-based access control."""
 
-    qdrant_version: str = Field(default="v1.13.4", pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$")
-    replicas: int = Field(default=1, ge=1, le=9)
-    storage_size: SizeQuantity = "50Gi"
+    qdrant_version: str = Field(
+        default="v1.13.4",
+        pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$",
+        description="Qdrant release, e.g. v1.13.4; the image is docker.io/qdrant/qdrant:<version>.",
+    )
+    replicas: int = Field(default=1, ge=1, le=9, description="Qdrant replicas.")
+    storage_size: SizeQuantity = Field(default="50Gi", description="Volume size of each Qdrant replica.")
     api_key: SecretStr = Field(description="Pulumi secret; also the key that signs the per-sandbox JWTs.")
-    read_only_api_key: SecretStr | None = None
+    read_only_api_key: SecretStr | None = Field(
+        default=None, description="Optional Pulumi secret: a read-only API key (at least 32 characters)."
+    )
     jwt_rbac: Literal[True] = Field(default=True, description="Fixed: sandboxes get collection-scoped JWTs.")
-    resources: Resources = Field(default_factory=lambda: Resources(cpu="1", memory="4Gi"))
+    resources: Resources = Field(
+        default_factory=lambda: Resources(cpu="1", memory="4Gi"),
+        description="CPU and memory of each Qdrant container (requests equal limits).",
+    )
 
     @field_validator("api_key", "read_only_api_key")
     @classmethod
@@ -312,15 +351,20 @@ class VectorDbSpec(StrictModel):
 class SandboxProfile(StrictModel):
     """A size an auditor can ask for: ``ailab sandbox create ... --profile NAME``."""
 
-    description: str = ""
-    cpu: CpuQuantity
-    memory: SizeQuantity
-    gpus: int = Field(default=0, ge=0, le=16)
+    description: str = Field(default="", description="What the profile is for (shown to auditors).")
+    cpu: CpuQuantity = Field(description="CPU quota of the sandbox namespace.")
+    memory: SizeQuantity = Field(description="Memory quota of the sandbox namespace.")
+    gpus: int = Field(
+        default=0,
+        ge=0,
+        le=16,
+        description="GPUs (or MIG slices / time-slices of the pool's resource) the sandbox may request; 0 for none.",
+    )
     gpu_pool: DnsLabel | None = Field(default=None, description="GPU pool the sandbox's GPUs come from; required when gpus > 0.")
-    storage: SizeQuantity
-    pods: int = Field(default=20, ge=1, le=500)
-    max_ttl: Duration
-    default_ttl: Duration
+    storage: SizeQuantity = Field(description="Storage quota (sum of volume claims) of the sandbox namespace.")
+    pods: int = Field(default=20, ge=1, le=500, description="Most pods in the sandbox namespace.")
+    max_ttl: Duration = Field(description="Longest a sandbox of this profile may live, extensions included (e.g. 14d).")
+    default_ttl: Duration = Field(description="Lifetime when create gives no --ttl; at most max_ttl.")
     workbench: bool = Field(default=True, description="Start a hardened JupyterLab workbench in the sandbox.")
 
     @model_validator(mode="after")
@@ -337,10 +381,10 @@ class SandboxProfile(StrictModel):
 class EgressRule(StrictModel):
     """A destination a sandbox may reach, besides DNS, MLflow and Qdrant."""
 
-    name: DnsLabel
-    cidr: IPv4Network
-    ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(min_length=1)
-    protocol: Literal["TCP", "UDP"] = "TCP"
+    name: DnsLabel = Field(description="Rule name (DNS label).")
+    cidr: IPv4Network = Field(description="Destination network, a /8 or narrower.")
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(min_length=1, description="Destination ports.")
+    protocol: Literal["TCP", "UDP"] = Field(default="TCP", description="TCP or UDP.")
     description: str = Field(min_length=1, description="What it is and why sandboxes need it.")
 
     @field_validator("cidr")
@@ -354,18 +398,25 @@ class EgressRule(StrictModel):
 
 
 class SandboxSettings(StrictModel):
-    profiles: dict[DnsLabel, SandboxProfile] = Field(min_length=1)
-    egress_allowlist: list[EgressRule] = Field(default_factory=list)
-    workbench_image: PinnedImage = Field(default="quay.io/jupyter/scipy-notebook:2025-03-14")
+    profiles: dict[DnsLabel, SandboxProfile] = Field(
+        min_length=1, description="Named sandbox sizes (names are DNS labels); at least one."
+    )
+    egress_allowlist: list[EgressRule] = Field(
+        default_factory=list,
+        description="Destinations every sandbox may reach besides DNS, MLflow and Qdrant; nothing else leaves a sandbox.",
+    )
+    workbench_image: PinnedImage = Field(
+        default="quay.io/jupyter/scipy-notebook:2025-03-14", description="JupyterLab image of the optional workbench, pinned."
+    )
 
 
 class OidcSpec(StrictModel):
     """The identity provider whose groups the personas are bound to."""
 
-    issuer_url: str = Field(pattern=r"^https://[^\s]+$")
-    client_id: str = Field(min_length=1)
-    username_claim: str = "email"
-    groups_claim: str = "groups"
+    issuer_url: str = Field(pattern=r"^https://[^\s]+$", description="HTTPS URL of the OIDC issuer.")
+    client_id: str = Field(min_length=1, description="Client id the cluster's API server accepts tokens for.")
+    username_claim: str = Field(default="email", description="Token claim used as the Kubernetes user name.")
+    groups_claim: str = Field(default="groups", description="Token claim listing the user's groups.")
     groups_prefix: str = Field(default="oidc:", description="Prefix Kubernetes puts before every group from this provider.")
 
 
@@ -375,9 +426,13 @@ class AccessSpec(StrictModel):
     oidc: OidcSpec | None = Field(
         default=None, description="AWS: registered on EKS. On-premises: configured on the API server already."
     )
-    architects: list[str] = Field(min_length=1)
-    auditors: list[str] = Field(min_length=1)
-    reviewers: list[str] = Field(min_length=1)
+    architects: list[str] = Field(
+        min_length=1, description="OIDC groups of architects: manage the platform namespaces, read the cluster."
+    )
+    auditors: list[str] = Field(
+        min_length=1, description="OIDC groups of auditors: list namespaces; each sandbox grants its team more inside it."
+    )
+    reviewers: list[str] = Field(min_length=1, description="OIDC groups of security reviewers: read-only, Secrets excluded.")
 
     @model_validator(mode="after")
     def _separation_of_duties(self) -> AccessSpec:
@@ -397,20 +452,26 @@ class AccessSpec(StrictModel):
 class TagsSpec(StrictModel):
     """Applied as AWS tags and Kubernetes labels to every resource that takes them."""
 
-    owner: LabelValue = Field(min_length=1)
-    owner_contact: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
-    cost_centre: LabelValue = Field(min_length=1)
-    data_classification: DataClassification
+    owner: LabelValue = Field(min_length=1, description="Owning unit, as a label-safe value (e.g. ai-lab-unit).")
+    owner_contact: str | None = Field(
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="Contact e-mail of the owner (an annotation and AWS tag; not a valid label value).",
+    )
+    cost_centre: LabelValue = Field(min_length=1, description="Cost centre, label-safe.")
+    data_classification: DataClassification = Field(
+        description="Highest classification of data the lab may hold: public, internal, confidential or restricted."
+    )
     extra: dict[str, str] = Field(default_factory=dict, description="More AWS tags (not labels).")
 
 
 class IngressSpec(StrictModel):
     """How auditors' machines reach MLflow and Qdrant: an internal ingress with TLS (over the VPN)."""
 
-    class_name: str = Field(default="nginx", min_length=1)
+    class_name: str = Field(default="nginx", min_length=1, description="IngressClass of the internal ingress controller.")
     tls_secret_name: DnsLabel = Field(description="Secret (in each service namespace) holding the TLS certificate.")
-    mlflow_host: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-    qdrant_host: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    mlflow_host: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", description="Host name of MLflow behind the ingress.")
+    qdrant_host: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", description="Host name of Qdrant behind the ingress.")
     annotations: dict[str, str] = Field(
         default_factory=dict, description="Extra ingress annotations, e.g. to keep the load balancer internal."
     )
@@ -436,19 +497,28 @@ class LabSpec(StrictModel):
     """The whole lab. Stack config key ``ailab:lab``."""
 
     name: DnsLabel = Field(default="ailab", max_length=20, description="Short prefix of every resource name.")
-    target: Literal["aws", "onprem"]
-    aws: AwsSettings | None = None
-    onprem: OnPremSettings | None = None
-    cluster: ClusterSpec
-    system_pool: NodePool = Field(default_factory=NodePool)
-    gpu_pools: list[GpuPool] = Field(min_length=1)
-    mlflow: MlflowSpec
-    vector_db: VectorDbSpec
-    sandbox: SandboxSettings
-    access: AccessSpec
-    tags: TagsSpec
+    target: Literal["aws", "onprem"] = Field(
+        description="Where the lab runs: aws (an EKS cluster this program creates) or onprem (an existing cluster)."
+    )
+    aws: AwsSettings | None = Field(default=None, description="AWS settings; required when target is aws, forbidden otherwise.")
+    onprem: OnPremSettings | None = Field(
+        default=None, description="On-premises settings; required when target is onprem, forbidden otherwise."
+    )
+    cluster: ClusterSpec = Field(description="The Kubernetes cluster.")
+    system_pool: NodePool = Field(
+        default_factory=NodePool,
+        description="Nodes for the platform services (MLflow, Qdrant, operators); never tainted for GPUs.",
+    )
+    gpu_pools: list[GpuPool] = Field(
+        min_length=1, description="One or more pools of NVIDIA GPU nodes; sandbox profiles draw GPUs from them by name."
+    )
+    mlflow: MlflowSpec = Field(description="The MLflow tracking server.")
+    vector_db: VectorDbSpec = Field(description="The Qdrant vector database.")
+    sandbox: SandboxSettings = Field(description="What auditors may ask for: sandbox profiles and the egress allowlist.")
+    access: AccessSpec = Field(description="Who may do what: the OIDC groups of the three personas.")
+    tags: TagsSpec = Field(description="Ownership and classification, applied as AWS tags and Kubernetes labels.")
     ingress: IngressSpec | None = Field(default=None, description="Without it, reach the services with kubectl port-forward.")
-    supply_chain: SupplyChainSpec = Field(default_factory=SupplyChainSpec)
+    supply_chain: SupplyChainSpec = Field(default_factory=SupplyChainSpec, description="Where images may come from.")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> LabSpec:

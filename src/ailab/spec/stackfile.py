@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from ailab.errors import BadInputError
 from ailab.safeload import Document, load_yaml_file
@@ -142,7 +142,7 @@ def secret_field_paths(spec: LabSpec) -> list[Loc]:
     def walk(node: Any, loc: Loc) -> None:
         if isinstance(node, SecretStr):
             found.append(loc)
-        elif hasattr(node, "model_fields"):
+        elif isinstance(node, BaseModel):
             for name in type(node).model_fields:
                 walk(getattr(node, name), (*loc, name))
         elif isinstance(node, dict):

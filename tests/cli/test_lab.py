@@ -1,0 +1,67 @@
+"""``ailab lab``: validate, stacks, schema — and bad input as one line with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ailab.cli.app import app
+
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    monkeypatch.delenv("AILAB_PROJECT_DIR", raising=False)
+
+
+def test_validate_all_stacks() -> None:
+    result = runner.invoke(app, ["lab", "validate"])
+    assert result.exit_code == 0, result.output
+    assert "ok aws-eu: aws eu-central-1" in result.output
+    assert "ok onprem: onprem ailab-onprem" in result.output
+
+
+def test_stacks_json() -> None:
+    result = runner.invoke(app, ["lab", "stacks", "--json"])
+    assert result.exit_code == 0
+    rows = {row["stack"]: row for row in json.loads(result.output)}
+    assert rows["aws-eu"]["gpu_pools"] == ["h100", "l4"]
+    assert rows["onprem"]["target"] == "onprem"
+
+
+def test_schema_json_forbids_unknown_keys() -> None:
+    result = runner.invoke(app, ["lab", "schema"])
+    schema = json.loads(result.output)
+    assert schema["additionalProperties"] is False
+    assert "gpu_pools" in schema["required"]
+
+
+def test_wrong_key_in_a_stack_file_is_one_line_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text())
+    text = (REPO / "stacks" / "Pulumi.onprem.yaml").read_text().replace("storage_class: local-path", "storage_klass: local-path")
+    (tmp_path / "stacks" / "Pulumi.onprem.yaml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["lab", "validate", "--stack", "onprem"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert re.match(
+        r"^error: .*Pulumi\.onprem\.yaml:\d+: lab\.onprem\.storage_klass: unknown key 'storage_klass' \(did you mean 'storage_class'\?\)",
+        lines[0],
+    )
+    assert "Traceback" not in result.output
+
+
+def test_outside_a_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["lab", "validate"])
+    assert result.exit_code == 2
+    assert "no Pulumi.yaml here or above; run from the ailab project or set AILAB_PROJECT_DIR" in result.output

@@ -1,0 +1,59 @@
+"""Durations, Kubernetes quantities and names."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ailab.spec.types import byte_count, check_dns_label, cpu_cores, format_duration, parse_duration
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("30m", timedelta(minutes=30)), ("12h", timedelta(hours=12)), ("7d", timedelta(days=7))]
+)
+def test_durations(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "7", "1w", "-1d", "0h", "1.5h", "12 h", "h12", "1d2h"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text)
+
+
+@given(st.integers(min_value=1, max_value=10**6), st.sampled_from("mhd"))
+def test_duration_round_trip(count: int, unit: str) -> None:
+    value = parse_duration(f"{count}{unit}")
+    assert parse_duration(format_duration(value)) == value
+
+
+@pytest.mark.parametrize(("text", "cores"), [("4", 4.0), ("0.5", 0.5), ("500m", 0.5), ("2500m", 2.5)])
+def test_cpu(text: str, cores: float) -> None:
+    assert cpu_cores(text) == cores
+
+
+@pytest.mark.parametrize(
+    ("text", "count"), [("1Ki", 1024), ("16Gi", 16 * 2**30), ("500M", 500 * 10**6), ("1.5Gi", int(1.5 * 2**30)), ("42", 42)]
+)
+def test_sizes(text: str, count: int) -> None:
+    assert byte_count(text) == count
+
+
+@pytest.mark.parametrize("text", ["16GB", "Gi", "-1Gi", "1 Gi"])
+def test_bad_sizes(text: str) -> None:
+    with pytest.raises(ValueError, match="not a size"):
+        byte_count(text)
+
+
+@pytest.mark.parametrize("name", ["a", "audit-2026-001", "x" * 63])
+def test_dns_labels(name: str) -> None:
+    assert check_dns_label(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "-a", "a-", "A", "a_b", "a.b", "../x", "a b", "x" * 64, "a;b"])
+def test_bad_dns_labels(name: str) -> None:
+    with pytest.raises(ValueError, match="not a DNS label"):
+        check_dns_label(name)
