@@ -65,3 +65,17 @@ def test_outside_a_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     result = runner.invoke(app, ["lab", "validate"])
     assert result.exit_code == 2
     assert "no Pulumi.yaml here or above; run from the ailab project or set AILAB_PROJECT_DIR" in result.output
+
+
+def test_backend_defaults_to_a_private_local_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AILAB_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("AILAB_BACKEND_URL", raising=False)
+    result = runner.invoke(app, ["lab", "backend"])
+    assert result.output.strip() == f"file://{tmp_path / 'home' / 'state'}"
+    assert (tmp_path / "home").stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "home" / "state").stat().st_mode & 0o777 == 0o700
+
+
+def test_backend_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AILAB_BACKEND_URL", "s3://lab-state/ailab?region=eu-central-1")
+    assert runner.invoke(app, ["lab", "backend"]).output.strip() == "s3://lab-state/ailab?region=eu-central-1"

@@ -113,3 +113,15 @@ def schema(
         emit_json(LabSpec.model_json_schema())
     else:
         raise BadInputError(f"--format {output_format!r}: use json or markdown")
+
+
+@app.command()
+def backend() -> None:
+    """Print the Pulumi state backend URL ailab uses, for `pulumi login "$(ailab lab backend)"`.
+
+    $AILAB_BACKEND_URL (e.g. s3://bucket/prefix, Pulumi's S3 backend with locking) when set,
+    else a local file backend in ailab's data directory. Never Pulumi Cloud by default.
+    """
+    from ailab.home import backend_url
+
+    typer.echo(backend_url())
