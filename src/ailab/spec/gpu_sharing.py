@@ -23,11 +23,20 @@ WHOLE_GPU = "nvidia.com/gpu"
 DEVICE_PLUGIN_CONFIGMAP = "device-plugin-config"
 
 
+def _mig_profile_name(profile: str) -> str:
+    """A MIG profile as NVIDIA's Kubernetes components spell it: ``1g.10gb+me`` → ``1g.10gb.me``.
+
+    The device plugin advertises ``nvidia.com/mig-1g.10gb.me`` and the MIG manager's default
+    configs are named ``all-1g.10gb.me``; a ``+`` is valid in neither a resource name nor a label value.
+    """
+    return profile.replace("+", ".")
+
+
 def resource_name(pool: GpuPool) -> str:
     """The extended resource a pod on ``pool`` requests, e.g. ``nvidia.com/mig-1g.10gb``."""
     sharing = pool.sharing
     if isinstance(sharing, MigSharing) and sharing.strategy == "mixed":
-        return f"nvidia.com/mig-{sharing.profile}"
+        return f"nvidia.com/mig-{_mig_profile_name(sharing.profile)}"
     return WHOLE_GPU
 
 
@@ -82,7 +91,7 @@ def pool_node_labels(pool: GpuPool) -> dict[str, str]:
         labels.DEVICE_PLUGIN_CONFIG: pool.name,
     }
     if isinstance(pool.sharing, MigSharing):
-        node_labels[labels.MIG_CONFIG] = f"all-{pool.sharing.profile}"
+        node_labels[labels.MIG_CONFIG] = f"all-{_mig_profile_name(pool.sharing.profile)}"
     else:
         node_labels[labels.MIG_CONFIG] = "all-disabled"
     return node_labels
