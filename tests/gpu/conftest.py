@@ -10,9 +10,9 @@ from tests.gpu.fake_nvml import FakeGpu, FakeNvml
 
 @pytest.fixture
 def fake_nvml(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeNvml]:
-    """``fake_nvml(gpu, ...,  **host_answers)`` installs a fake NVML with those GPUs for this test."""
+    """``fake_nvml(gpu, ..., **host_answers)`` installs a fake NVML with those GPUs for this test."""
 
     def install(*gpus: FakeGpu, **host: object) -> FakeNvml:
-        return FakeNvml(gpus=list(gpus), **host).install(monkeypatch.setattr)  # type: ignore[arg-type]
+        return FakeNvml(gpus=list(gpus), **host).install(monkeypatch.setattr)
 
     return install

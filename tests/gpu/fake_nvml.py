@@ -141,9 +141,9 @@ class FakeNvml:
             single = cause == pynvml.NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS
             return gpu.answer("nvmlDeviceGetRetiredPages", gpu.retired_single_bit if single else gpu.retired_double_bit)
 
-        def memory(device: FakeDevice) -> SimpleNamespace:
-            total = device.memory_total  # type: ignore[attr-defined]
-            used = getattr(device, "memory_used", 0)
+        def memory(device: FakeGpu | FakeMig) -> SimpleNamespace:
+            total = device.memory_total
+            used = getattr(device, "memory_used", 0)  # a MIG device's usage is not modelled
             return device.answer("nvmlDeviceGetMemoryInfo", SimpleNamespace(total=total, used=used, free=total - used))
 
         def temperature(gpu: FakeGpu, sensor: int) -> int:

@@ -8,7 +8,7 @@ import sys
 
 import pynvml
 import pytest
-from tests.gpu.fake_nvml import a100_mig, geforce, gpu_lost, h100, nvml_error
+from tests.gpu.fake_nvml import a100_mig, geforce, gpu_lost, h100, no_permission, nvml_error
 from typer.testing import CliRunner
 
 from ailab.cli.app import app
@@ -83,6 +83,15 @@ def test_inventory_table_shows_mig_devices_and_a_lost_gpu(fake_nvml):
     assert result.exit_code == 0, result.output
     assert "MIG device 1" in result.stdout and "1g.10gb" in result.stdout
     assert "lost (NVML_ERROR_GPU_IS_LOST)" in result.stdout
+
+
+def test_inventory_table_shows_a_gpu_nvml_cannot_open(fake_nvml):
+    closed = h100()
+    closed.failures["nvmlDeviceGetHandleByIndex"] = no_permission()
+    fake_nvml(closed)
+    result = runner.invoke(app, ["gpu", "inventory"])
+    assert result.exit_code == 0, result.output
+    assert "NVML could not open the GPU: Insufficient Permissions" in " ".join(result.stdout.split())  # rich wraps at 80
 
 
 def test_check_exit_0_when_all_healthy(fake_nvml):

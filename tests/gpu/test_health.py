@@ -130,6 +130,15 @@ def test_a_lost_gpu_fails_and_nothing_else_is_judged(fake_nvml):
     assert [(item.name, item.status) for item in result.checks] == [("reachable", "fail")]
 
 
+def test_a_gpu_nvml_cannot_open_fails(fake_nvml):
+    gpu = h100()
+    gpu.failures["nvmlDeviceGetHandleByIndex"] = no_permission()
+    result = verdict(fake_nvml, gpu)
+    assert [(item.name, item.status, item.reason) for item in result.checks] == [
+        ("reachable", "fail", "NVML could not open the GPU: Insufficient Permissions")
+    ]
+
+
 def test_unreadable_health_data_warns_with_nvml_message(fake_nvml):
     gpu = h100()
     gpu.failures.update({"nvmlDeviceGetTotalEccErrors": no_permission(), "nvmlDeviceGetRemappedRows": no_permission()})

@@ -165,9 +165,18 @@ def test_a_lost_gpu_is_marked_and_the_others_are_still_read(fake_nvml, where):
         assert second["mig_mode"] == {"current": "disabled", "pending": "disabled"}
 
 
+def test_a_gpu_nvml_cannot_open_has_only_its_index(fake_nvml):
+    gpu = h100()
+    gpu.failures["nvmlDeviceGetHandleByIndex"] = no_permission()
+    fake_nvml(gpu)
+    record = collect_inventory()["gpus"][0]
+    assert record["errors"] == {"handle": "Insufficient Permissions"} and record["lost"] is False
+    assert all(record[key] is None for key in GPU_KEYS - {"index", "lost", "mig_devices", "unsupported", "errors"})
+
+
 def test_bytes_from_older_bindings_are_decoded(fake_nvml):
     gpu = h100()
-    gpu.name = b"NVIDIA H100 80GB HBM3"  # type: ignore[assignment]
+    gpu.name = b"NVIDIA H100 80GB HBM3"
     fake_nvml(gpu, driver=b"535.104.05")
     inventory = collect_inventory()
     assert inventory["driver_version"] == "535.104.05"

@@ -74,6 +74,8 @@ def _gpu_table(gpu: dict[str, Any]) -> Table:
     table = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
     if gpu["lost"]:
         table.add_row("state", "lost (NVML_ERROR_GPU_IS_LOST): reset the GPU or reboot the host")
+    elif "handle" in gpu["errors"]:
+        table.add_row("state", _escape(f"NVML could not open the GPU: {gpu['errors']['handle']}"))
     rows = {
         "UUID": _show(gpu, "uuid"),
         "PCI bus id": _show(gpu, "pci_bus_id"),

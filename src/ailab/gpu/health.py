@@ -5,7 +5,8 @@ person can act on. A GPU is unhealthy when any of its checks fails; warnings are
 make ``ailab gpu check`` exit 1. The severities follow NVIDIA's guidance (DCGM isolates a GPU with
 volatile double-bit errors, pending row remaps, a row-remap failure or pages pending retirement):
 
-* ``reachable``: the GPU answered ``NVML_ERROR_GPU_IS_LOST`` → fail (nothing else is checked).
+* ``reachable``: the GPU answered ``NVML_ERROR_GPU_IS_LOST``, or NVML could not open it at all → fail
+  (nothing else is checked).
 * ``driver``: below ``--min-driver`` → fail; version unknown or unparsable while a floor is set → warn.
 * ``ecc_errors``: uncorrected errors since the driver loaded (volatile) → fail; only in the lifetime
   (aggregate) count → warn; ECC supported but disabled → warn.
@@ -109,18 +110,26 @@ def report(verdicts: list[GpuHealth], limits: Limits) -> dict[str, Any]:
 
 
 def _assess_gpu(gpu: dict[str, Any], driver: Check, limits: Limits) -> GpuHealth:
-    if gpu["lost"]:
-        lost = Check("reachable", "fail", "the GPU is lost (NVML_ERROR_GPU_IS_LOST): reset the GPU or reboot the host")
-        checks: tuple[Check, ...] = (lost,)
+    reachable = _reachable_check(gpu)
+    if reachable.status == "fail":
+        checks: tuple[Check, ...] = (reachable,)  # nothing else about this GPU is known
     else:
         checks = (
-            Check("reachable", "ok", "answers NVML queries"),
+            reachable,
             driver,
             _ecc_check(gpu),
             _memory_repair_check(gpu),
             _temperature_check(gpu, limits.max_temp_c),
         )
     return GpuHealth(index=gpu["index"], name=gpu["name"], uuid=gpu["uuid"], checks=checks)
+
+
+def _reachable_check(gpu: dict[str, Any]) -> Check:
+    if gpu["lost"]:
+        return Check("reachable", "fail", "the GPU is lost (NVML_ERROR_GPU_IS_LOST): reset the GPU or reboot the host")
+    if "handle" in gpu["errors"]:
+        return Check("reachable", "fail", f"NVML could not open the GPU: {gpu['errors']['handle']}")
+    return Check("reachable", "ok", "answers NVML queries")
 
 
 def _unread(gpu: dict[str, Any], field: str) -> str | None:

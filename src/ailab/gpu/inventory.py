@@ -18,7 +18,9 @@ How a value that could not be read is shown (the same at host level and per GPU)
 * or its name maps to NVML's message in the record's ``errors`` object for any other failure
   (``Insufficient Permissions``, ``Unknown Error`` ...);
 * a GPU that answers ``NVML_ERROR_GPU_IS_LOST`` is marked ``"lost": true`` and the rest of its
-  fields stay ``null``.
+  fields stay ``null``;
+* a GPU NVML cannot open at all (``nvmlDeviceGetHandleByIndex`` fails) has every field ``null``
+  and its ``errors`` (or ``unsupported``) names ``handle``.
 
 No field is ever a sentinel string such as ``"N/A"``: a consumer tests ``is None`` and looks in
 ``unsupported`` / ``errors`` for the why.
