@@ -1,0 +1,64 @@
+"""The compliance gate: a sandbox's offline plan checked by the policy engine before anything is deployed.
+
+Any finding at ``high`` or ``critical`` blocks; the report travels with the refusal so the
+command can print it, and the verdict goes into the audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ailab.errors import OperationFailedError
+from ailab.plan.graph import Plan
+from ailab.policy.engine import Finding, Report, evaluate
+from ailab.policy.model import RuleContext, Severity
+from ailab.spec.model import LabSpec
+
+FAIL_ON = Severity.HIGH
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The policy report of one plan and what it means for the sandbox."""
+
+    report: Report
+    blocking: tuple[Finding, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.blocking
+
+    def verdict(self) -> dict[str, Any]:
+        """The audit log's summary: pass/block, failed findings by severity, rule errors, the blocking rule ids."""
+        counts = {str(severity): count for severity, count in self.report.counts_by_severity().items() if count}
+        return {
+            "result": "pass" if self.passed else "block",
+            "fail_on": str(FAIL_ON),
+            "rules": len(self.report.rules),
+            "failed": counts,
+            "errors": len(self.report.errors()),
+            "blocking": sorted({finding.rule.id for finding in self.blocking}),
+        }
+
+
+class GateBlockedError(OperationFailedError):
+    """The plan has findings at or above :data:`FAIL_ON`; nothing was deployed."""
+
+    def __init__(self, audit_id: str, result: GateResult) -> None:
+        rules = ", ".join(result.verdict()["blocking"])
+        super().__init__(
+            f"sandbox {audit_id}: the policy gate blocked it ({len(result.blocking)} finding(s) at {FAIL_ON} or above: {rules}); "
+            "nothing was deployed"
+        )
+        self.result = result
+
+
+def check(plan: Plan, lab: LabSpec) -> GateResult:
+    """Evaluate every rule on ``plan`` (read as the policy engine reads plan files), with the lab's registries."""
+    from ailab.policy.loaders import records_from_plan
+
+    records = records_from_plan(plan.to_json(), f"sandbox plan {plan.stack}")
+    context = RuleContext(allowed_registries=tuple(lab.supply_chain.allowed_registries))
+    report = evaluate(records, context=context)
+    return GateResult(report, tuple(report.blocking(FAIL_ON)))

@@ -1,0 +1,180 @@
+"""Deploying and destroying sandbox stacks through the Pulumi Automation API.
+
+Project ``ailab-sandboxes``, one stack per audit id, the inline program of
+:mod:`ailab.sandbox.program`, the backend of :func:`ailab.home.backend_url` and the passphrase
+secrets provider. The workspace directory (``Pulumi.yaml`` and the stack files with their
+encryption salts) persists under the data dir. Each stack carries its :class:`SandboxSpec` as
+config, so a sandbox created on another machine sharing the backend can still be reaped.
+
+Nothing here takes locks or writes the audit log: :mod:`ailab.sandbox.operations` does.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ailab.errors import MissingPrerequisiteError, OperationFailedError
+from ailab.home import backend_url, sub_dir
+from ailab.sandbox.program import SANDBOX_PROJECT
+from ailab.sandbox.request import SandboxSpec
+
+if TYPE_CHECKING:
+    from pulumi.automation import Stack
+
+INSTALL_PULUMI = (
+    "install it with: curl -fsSL https://get.pulumi.com | sh (or see https://www.pulumi.com/docs/iac/download-install/), "
+    "open a new shell so that ~/.pulumi/bin is on PATH, and run the command again; "
+    "plan, list, show and audit work without it"
+)
+SPEC_KEY = "sandbox"
+"""Stack config key (``ailab-sandboxes:sandbox``) holding the sandbox's spec as JSON."""
+
+Printer = Callable[[str], None]
+
+
+def require_pulumi_cli(operation: str) -> str:
+    """The path of the ``pulumi`` executable, or exit 3 with the install instructions."""
+    path = shutil.which("pulumi")
+    if path is None:
+        raise MissingPrerequisiteError(f"ailab sandbox {operation} needs the Pulumi CLI, which is not on PATH; {INSTALL_PULUMI}")
+    return path
+
+
+def require_passphrase(operation: str) -> None:
+    """Sandbox stacks encrypt their secrets (tokens, passwords) with the passphrase provider."""
+    if not (os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")):
+        raise MissingPrerequisiteError(
+            f"ailab sandbox {operation} encrypts the sandbox's secrets with a passphrase: "
+            "set PULUMI_CONFIG_PASSPHRASE_FILE to a file holding it (or PULUMI_CONFIG_PASSPHRASE)"
+        )
+
+
+def _project_settings() -> Any:
+    from pulumi import automation as auto
+
+    # The dynamic providers (MLflow, Qdrant) run in a Python process the engine starts: point it
+    # at this interpreter's virtual environment, where ailab is installed.
+    options = {"virtualenv": sys.prefix} if sys.prefix != sys.base_prefix else None
+    return auto.ProjectSettings(
+        name=SANDBOX_PROJECT,
+        runtime=auto.ProjectRuntimeInfo(name="python", options=options),
+        main=str(workspace_dir()),
+        backend=auto.ProjectBackend(url=backend_url()),
+        description="Per-audit sandboxes of the AI Lab (one stack per audit id), managed by ailab",
+    )
+
+
+def workspace_dir() -> Path:
+    return sub_dir("workspace")
+
+
+def _options(program: Callable[[], None] | None) -> Any:
+    from pulumi import automation as auto
+
+    return auto.LocalWorkspaceOptions(
+        work_dir=str(workspace_dir()),
+        program=program,
+        secrets_provider="passphrase",
+        project_settings=_project_settings(),
+        env_vars={"PULUMI_SKIP_UPDATE_CHECK": "true"},
+    )
+
+
+def _stack(audit_id: str, program: Callable[[], None] | None = None, create: bool = False) -> Stack:
+    from pulumi import automation as auto
+
+    def noop() -> None:
+        """Destroy and reads run no program, but an inline workspace needs one."""
+
+    chosen = program or noop
+    if create:
+        return auto.create_or_select_stack(audit_id, SANDBOX_PROJECT, chosen, opts=_options(chosen))
+    return auto.select_stack(audit_id, SANDBOX_PROJECT, chosen, opts=_options(chosen))
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What ``up`` produced: the non-secret outputs, and the secret ones kept apart."""
+
+    outputs: dict[str, Any]
+    secrets: dict[str, Any]
+
+
+def _split(outputs: Mapping[str, Any]) -> Deployed:
+    plain = {name: value.value for name, value in outputs.items() if not value.secret}
+    secret = {name: value.value for name, value in outputs.items() if value.secret}
+    return Deployed(plain, secret)
+
+
+def up(spec: SandboxSpec, program: Callable[[], None], *, resume: bool, on_output: Printer) -> Deployed:
+    """Create or update the sandbox's stack; ``resume`` first clears what an interrupted run left pending."""
+    from pulumi import automation as auto
+
+    stack = _stack(spec.audit_id, program, create=True)
+    try:
+        stack.set_config(SPEC_KEY, auto.ConfigValue(spec.model_dump_json()))
+        stack.workspace.install_plugin("kubernetes", f"v{version('pulumi-kubernetes')}")
+        if resume:
+            stack.refresh(clear_pending_creates=True, on_output=on_output, color="never")
+        result = stack.up(on_output=on_output, color="never")
+    except auto.ConcurrentUpdateError as err:
+        raise _concurrent(spec.audit_id, err) from None
+    except auto.CommandError as err:
+        raise OperationFailedError(f"pulumi up of sandbox {spec.audit_id} failed: {_last_error_line(err)}") from None
+    return _split(result.outputs)
+
+
+def destroy(audit_id: str, on_output: Printer) -> bool:
+    """Destroy every resource of the sandbox's stack and remove the stack; False when there was no stack."""
+    from pulumi import automation as auto
+
+    try:
+        stack = _stack(audit_id)
+    except auto.StackNotFoundError:
+        return False
+    try:
+        stack.destroy(on_output=on_output, color="never", remove=True)
+    except auto.ConcurrentUpdateError as err:
+        raise _concurrent(audit_id, err) from None
+    except auto.CommandError as err:
+        raise OperationFailedError(f"pulumi destroy of sandbox {audit_id} failed: {_last_error_line(err)}") from None
+    return True
+
+
+def backend_specs() -> dict[str, SandboxSpec]:
+    """The spec of every sandbox stack in the backend (sandboxes made on other machines included)."""
+    from pulumi import automation as auto
+
+    specs: dict[str, SandboxSpec] = {}
+    workspace = auto.LocalWorkspace(**_options(None).__dict__)
+    for summary in workspace.list_stacks():
+        name = summary.name.rsplit("/", 1)[-1]
+        try:
+            value = workspace.get_config(name, SPEC_KEY)
+        except auto.CommandError:
+            continue  # a stack without a spec was not made by ailab (or is being made right now)
+        specs[name] = SandboxSpec.model_validate_json(value.value)
+    return specs
+
+
+def _concurrent(audit_id: str, err: Exception) -> OperationFailedError:
+    return OperationFailedError(
+        f"the Pulumi stack of sandbox {audit_id} is locked by another update ({_last_error_line(err)}); if no other "
+        f"ailab or pulumi process works on it (e.g. a run was killed), clear Pulumi's lock with: "
+        f"pulumi cancel --yes --stack organization/{SANDBOX_PROJECT}/{audit_id} (after pulumi login {backend_url()})"
+    )
+
+
+def _last_error_line(err: Exception) -> str:
+    """The engine's last 'error:' line (its whole stderr is streamed already)."""
+    text = str(getattr(err, "stderr", "") or err)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error:")]
+    return (errors or lines or ["no message"])[-1]
