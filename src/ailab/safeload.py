@@ -8,12 +8,20 @@ Used by the stack-file loader and the policy input loaders. Guarantees:
   aliases are refused, since traversing their result would exhaust memory;
 * duplicate mapping keys are errors (PyYAML would silently keep the last one);
 * every error is a :class:`~ailab.errors.BadInputError` naming ``file:line``.
+
+It is also fast enough for 10,000 manifests: plain strings, numbers, mappings and sequences
+are built straight from the composed nodes (PyYAML's generic constructor is three times
+slower), the alias-expansion walk only runs on documents that can contain an anchor, and
+the cyclic garbage collector is paused while a document's objects are created.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import re
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +34,15 @@ DEFAULT_MAX_BYTES = 64 * 2**20
 DEFAULT_MAX_NODES = 5_000_000
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+
+# An anchor's "&" follows the start, white space or a flow indicator; text without such an "&"
+# has no anchors, hence no aliases, and cannot expand: the expansion walk is skipped for it.
+_MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[{,:\ufeff])&")
 
 Path_ = tuple[str | int, ...]
 
@@ -69,33 +86,55 @@ def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
         raise BadInputError(f"{path}: permission denied; make it readable") from None
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic collector: parsed data has no cycles, and its many allocations would
+    otherwise trigger full collections over a growing heap (json.loads of 8 MB: 1.7 s instead of 0.15 s)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_yaml(
     text: str,
     source: str,
     *,
     track_lines: bool = True,
+    line_depth: int | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_nodes: int = DEFAULT_MAX_NODES,
 ) -> list[Document]:
-    """Parse every document of a YAML stream. Empty documents are skipped."""
+    """Parse every document of a YAML stream. Empty documents are skipped.
+
+    ``track_lines`` records the line of every key and item in :attr:`Document.lines`;
+    ``line_depth`` limits that to paths of at most so many segments (``2`` gives
+    ``("items", 3)`` but not deeper), which is all some callers need and much cheaper.
+    """
     if len(text) > max_bytes:
         raise BadInputError(f"{source}: input is over the {max_bytes / 2**20:.0f} MiB limit; split it into smaller files")
+    may_expand = _MAYBE_ANCHOR.search(text) is not None
     loader = _Loader(text)
     documents: list[Document] = []
     try:
         index = 0
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            _check_expansion(node, source, max_nodes)
-            lines: dict[Path_, int] = {}
-            if track_lines:
-                _index_lines(node, (), lines, source)
-            data = loader.construct_document(node)
-            if data is not None:
-                documents.append(Document(data, source, index, node.start_mark.line + 1, lines))
-            index += 1
+        with gc_paused():
+            while loader.check_node():
+                node = loader.get_node()
+                if node is None:
+                    continue
+                if may_expand:
+                    _check_expansion(node, source, max_nodes)
+                lines: dict[Path_, int] = {}
+                if track_lines:
+                    _index_lines(node, (), lines, -1 if line_depth is None else line_depth)
+                data = _construct(loader, node, source)
+                if data is not None:
+                    documents.append(Document(data, source, index, node.start_mark.line + 1, lines))
+                index += 1
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
@@ -108,16 +147,25 @@ def load_yaml(
     return documents
 
 
-def load_yaml_file(path: Path, *, track_lines: bool = True, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Document]:
-    return load_yaml(read_text(path, max_bytes), str(path), track_lines=track_lines, max_bytes=max_bytes)
+def load_yaml_file(
+    path: Path, *, track_lines: bool = True, line_depth: int | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> list[Document]:
+    return load_yaml(read_text(path, max_bytes), str(path), track_lines=track_lines, line_depth=line_depth, max_bytes=max_bytes)
 
 
-def load_json(text: str, source: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
-    """Parse one JSON document; errors name the line and column."""
+def load_json(text: str, source: str, *, track_lines: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+    """Parse one JSON document; errors name the line and column.
+
+    ``track_lines`` records the lines of the top-level keys and of the items of top-level
+    arrays (``("items", 3)`` of a Kubernetes ``List``), at the cost of a second, cheap scan.
+    """
     if len(text) > max_bytes:
         raise BadInputError(f"{source}: input is over the {max_bytes / 2**20:.0f} MiB limit; split it into smaller files")
     try:
-        return Document(json.loads(text), source)
+        with gc_paused():
+            data = json.loads(text)
+            lines = _json_lines(text) if track_lines and isinstance(data, dict) else {}
+        return Document(data, source, line=_line_at(text, len(text) - len(text.lstrip())), lines=lines)
     except json.JSONDecodeError as err:
         raise BadInputError(
             f"{source}:{err.lineno}:{err.colno}: JSON syntax error: {err.msg}; fix the JSON at that position"
@@ -126,8 +174,66 @@ def load_json(text: str, source: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
         raise BadInputError(f"{source}: JSON nested too deeply; refusing") from None
 
 
-def load_json_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
-    return load_json(read_text(path, max_bytes), str(path), max_bytes=max_bytes)
+def load_json_file(path: Path, *, track_lines: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+    return load_json(read_text(path, max_bytes), str(path), track_lines=track_lines, max_bytes=max_bytes)
+
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _skip_space(text: str, position: int) -> int:
+    match = _JSON_SPACE.match(text, position)
+    return match.end() if match else position
+
+
+def _line_at(text: str, position: int) -> int:
+    return text.count("\n", 0, position) + 1
+
+
+def _json_lines(text: str) -> dict[Path_, int]:
+    """Lines of the top-level keys of a JSON object, and of the items of its array values.
+
+    Walks only the top level of a document ``json.loads`` has already accepted, skipping
+    each value with the C decoder's ``raw_decode``.
+    """
+    decoder = json.JSONDecoder()
+    lines: dict[Path_, int] = {}
+    line, counted = 1, 0
+
+    def line_of(position: int) -> int:
+        nonlocal line, counted
+        line += text.count("\n", counted, position)
+        counted = position
+        return line
+
+    position = _skip_space(text, 0) + 1
+    while True:
+        position = _skip_space(text, position)
+        if text[position] == "}":
+            return lines
+        key, position = json.decoder.scanstring(text, position + 1)  # type: ignore[attr-defined]
+        lines[(key,)] = line_of(position)
+        position = _skip_space(text, position) + 1  # past the ":"
+        position = _skip_space(text, position)
+        if text[position] == "[":
+            position += 1
+            index = 0
+            while True:
+                position = _skip_space(text, position)
+                if text[position] == "]":
+                    position += 1
+                    break
+                lines[(key, index)] = line_of(position)
+                _, position = decoder.raw_decode(text, position)
+                index += 1
+                position = _skip_space(text, position)
+                if text[position] == ",":
+                    position += 1
+        else:
+            _, position = decoder.raw_decode(text, position)
+        position = _skip_space(text, position)
+        if text[position] == ",":
+            position += 1
 
 
 def _children(node: yaml.Node) -> Iterator[yaml.Node]:
@@ -170,21 +276,78 @@ def _check_expansion(root: yaml.Node, source: str, max_nodes: int) -> None:
         raise BadInputError(f"{source}:{root.start_mark.line + 1}: YAML nested too deeply; refusing") from None
 
 
-def _index_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -> None:
+def _index_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], depth: int) -> None:
+    """Record the line of every key and item below ``node``, ``depth`` levels deep (``-1``: all)."""
+    if depth == 0:
+        return
     if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.start_mark)
-            if key in seen:
-                raise BadInputError(
-                    f"{source}:{key_node.start_mark.line + 1}: key {key!r} appears twice in the same mapping; keep one"
-                )
-            seen.add(key)
             child = (*path, key)
             lines[child] = key_node.start_mark.line + 1
-            _index_lines(value_node, child, lines, source)
+            _index_lines(value_node, child, lines, depth - 1)
     elif isinstance(node, yaml.SequenceNode):
         for position, item in enumerate(node.value):
             child = (*path, position)
             lines[child] = item.start_mark.line + 1
-            _index_lines(item, child, lines, source)
+            _index_lines(item, child, lines, depth - 1)
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, source: str) -> Any:
+    """The Python value of a composed document, refusing duplicate keys; nesting past Python's stack is refused."""
+    try:
+        return _build(loader, node, source)
+    except RecursionError:
+        raise BadInputError(f"{source}:{node.start_mark.line + 1}: YAML nested too deeply; refusing") from None
+    finally:
+        # Values of other tags went through PyYAML's own constructor, which caches per document.
+        loader.constructed_objects = {}
+        loader.recursive_objects = {}
+
+
+def _build(loader: yaml.SafeLoader, node: yaml.Node, source: str) -> Any:
+    """Build plain strings, mappings and sequences directly; every other tag through the safe constructor."""
+    tag = node.tag
+    if tag == _STR and type(node) is yaml.ScalarNode:
+        return node.value
+    if tag == _MAP and type(node) is yaml.MappingNode:
+        return _build_mapping(loader, node, source)
+    if tag == _SEQ and type(node) is yaml.SequenceNode:
+        return [_build(loader, item, source) for item in node.value]
+    if type(node) is yaml.ScalarNode:
+        constructor = loader.yaml_constructors.get(tag) or loader.yaml_constructors[None]
+        return constructor(loader, node)
+    return loader.construct_object(node, deep=True)
+
+
+def _build_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, source: str) -> dict[Any, Any]:
+    merged: dict[Any, Any] = {}
+    own = node.value
+    if any(key_node.tag == _MERGE for key_node, _ in own):
+        # "<<: *defaults": PyYAML puts the merged pairs first; own keys may override them, not repeat each other.
+        own_count = sum(1 for key_node, _ in own if key_node.tag != _MERGE)
+        loader.flatten_mapping(node)
+        split = len(node.value) - own_count
+        for key_node, value_node in node.value[:split]:
+            merged[_key(loader, key_node, source)] = _build(loader, value_node, source)
+        own = node.value[split:]
+    result: dict[Any, Any] = {}
+    for key_node, value_node in own:
+        key = _key(loader, key_node, source)
+        if key in result:
+            raise BadInputError(
+                f"{source}:{key_node.start_mark.line + 1}: key {key!r} appears twice in the same mapping; keep one"
+            )
+        result[key] = _build(loader, value_node, source)
+    return {**merged, **result} if merged else result
+
+
+def _key(loader: yaml.SafeLoader, key_node: yaml.Node, source: str) -> Any:
+    key = _build(loader, key_node, source)
+    try:
+        hash(key)
+    except TypeError:
+        raise BadInputError(
+            f"{source}:{key_node.start_mark.line + 1}: a mapping key must be a plain value, not a list or mapping"
+        ) from None
+    return key

@@ -1,7 +1,231 @@
-"""`ailab policy`: Security reviewers: check the lab, a plan or manifests against the rules and their EU controls."""
+"""`ailab policy`: security reviewers check the lab, a plan, a preview, a state export or manifests
+against the rules and the EU regulations and standards they serve.
+
+This module does the orchestration the policy package must not: ``--stack`` plans the stack
+offline (``ailab.plan``) and reads its specification (``ailab.spec``) for the allowed registries.
+Only typer is imported at module level; the engine, the loaders and rich load inside the commands.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
 from ailab.cli.base import new_group
 
+if TYPE_CHECKING:
+    from ailab.policy.engine import Report
+    from ailab.policy.model import Record, Rule, RuleContext, Severity
+    from ailab.policy.waivers import Waiver
+
 app = new_group("Security reviewers: check the lab, a plan or manifests against the rules and their EU controls.")
+
+
+@app.command()
+def check(
+    stack: str | None = typer.Option(
+        None, "--stack", "-s", help="Plan this stack (stacks/Pulumi.<stack>.yaml) offline and check it."
+    ),
+    plan: Path | None = typer.Option(None, "--plan", help="An offline plan: ailab lab plan --json FILE."),
+    preview: Path | None = typer.Option(None, "--preview", help="The output of pulumi preview --json."),
+    state: Path | None = typer.Option(None, "--state", help="The output of pulumi stack export."),
+    manifests: list[Path] = typer.Option(
+        None, "--manifests", "-m", help="Kubernetes manifest file or directory (YAML, JSON, kind: List); repeatable."
+    ),
+    waivers: Path | None = typer.Option(None, "--waivers", "-w", help="Waivers file (see policies/waivers.example.yaml)."),
+    formats: str = typer.Option("console", "--format", "-f", help="Comma-separated: console, json, sarif, junit, md, html."),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Directory for the report files (policy-<stack or report>.<ext>); without it one format prints to stdout.",
+    ),
+    fail_on: str = typer.Option(
+        "high", "--fail-on", help="Exit 1 when a finding is at or above this severity: low, medium, high, critical."
+    ),
+    framework: list[str] = typer.Option(
+        None,
+        "--framework",
+        help="Only rules mapped to this framework (eudpr, gdpr, ai-act, iso27001, cis-k8s, cis-eks, nsa-cisa); repeatable.",
+    ),
+    allowed_registry: list[str] = typer.Option(
+        None, "--allowed-registry", help="Image prefix the supply-chain rules accept; repeatable (with --stack: the spec's list)."
+    ),
+) -> None:
+    """Check resources against the policy rules and write the reports.
+
+    Exit codes: 0 nothing at or above --fail-on, 1 findings (or a rule error), 2 bad input.
+    """
+    from ailab.errors import BadInputError
+    from ailab.policy.model import Severity
+    from ailab.policy.report import parse_formats
+
+    threshold = Severity.parse(fail_on)
+    wanted = parse_formats(formats)
+    if output is None and len(wanted) > 1:
+        raise BadInputError(f"--format {formats}: several formats need --output DIR to write them to")
+    if output is not None and output.exists() and not output.is_dir():
+        raise BadInputError(f"--output {output}: is a file; give a directory for the reports")
+    if not any((stack, plan, preview, state, manifests)):
+        raise BadInputError("nothing to check: give --stack, --plan, --preview, --state or --manifests")
+
+    from ailab.policy.engine import evaluate, rules_for_frameworks
+    from ailab.policy.model import all_rules
+
+    catalogue = all_rules()
+    rules = rules_for_frameworks(
+        catalogue.values(), [item.strip() for entry in framework or () for item in entry.split(",") if item.strip()]
+    )
+    if not rules:
+        raise BadInputError("no rules to check: the catalogue is empty or --framework matched no rule; see ailab policy rules")
+    records, context, sources = _load_inputs(stack, plan, preview, state, manifests or [], allowed_registry or [])
+    waiver_list = _load_waivers(waivers, catalogue)
+    report = evaluate(records, rules=rules, context=context, waivers=waiver_list, sources=sources)
+    _emit(report, wanted, output, f"policy-{stack}" if stack else "policy-report", threshold)
+    if report.blocking(threshold):
+        raise typer.Exit(1)
+
+
+@app.command("rules")
+def rules_command(
+    as_json: bool = typer.Option(False, "--json", help="Print the catalogue as JSON."),
+    markdown: Path | None = typer.Option(
+        None, "--markdown", help="Write the rules reference (docs/policy-rules.md) to this file."
+    ),
+) -> None:
+    """List every rule: id, severity, title and the frameworks it maps to."""
+    from ailab.cli.console import emit_json, err, out
+    from ailab.fsio import atomic_write_text
+    from ailab.policy.model import all_rules
+
+    catalogue = all_rules()
+    if markdown is not None:
+        from ailab.policy.reference import rules_markdown
+
+        atomic_write_text(markdown, rules_markdown(catalogue.values()))
+        err().print(f"wrote {markdown}")
+        return
+    if as_json:
+        from ailab.policy.report.common import rule_json
+
+        emit_json([rule_json(rule) for rule in catalogue.values()])
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(catalogue)} policy rules")
+    for column in ("rule", "severity", "scope", "title", "frameworks"):
+        table.add_column(column, overflow="fold")
+    for rule in catalogue.values():
+        table.add_row(rule.id, rule.severity.value, rule.scope, rule.title, ", ".join(sorted(rule.frameworks())))
+    out().print(table)
+
+
+@app.command()
+def explain(rule_id: str = typer.Argument(..., metavar="RULE-ID", help="e.g. AILAB-K8S-012")) -> None:
+    """Everything about one rule: why it exists, how to fix a finding, the controls it serves."""
+    from ailab.cli.console import out
+    from ailab.policy.model import all_rules
+
+    rule = _find_rule(rule_id, all_rules())
+    console = out()
+    console.print(f"[bold]{rule.id}[/]  {rule.title}", markup=True)
+    console.print(
+        f"severity {rule.severity.value} · scope {rule.scope} · applies to {', '.join(sorted(rule.types)) or 'every resource'}"
+    )
+    console.print(f"\n[bold]Why[/]\n{rule.rationale}\n\n[bold]Fix[/]\n{rule.remediation}\n\n[bold]Controls[/]", markup=True)
+    for control in rule.controls:
+        console.print(f"  • {control.label()}" + (f" — {control.title}" if control.title else ""), markup=False)
+
+
+def _find_rule(rule_id: str, catalogue: dict[str, Rule]) -> Rule:
+    from difflib import get_close_matches
+
+    from ailab.errors import BadInputError
+
+    rule = catalogue.get(rule_id.upper())
+    if rule is None:
+        close = get_close_matches(rule_id.upper(), list(catalogue), n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else "list them with ailab policy rules"
+        raise BadInputError(f"unknown rule {rule_id!r}; {hint}")
+    return rule
+
+
+def _load_inputs(
+    stack: str | None,
+    plan: Path | None,
+    preview: Path | None,
+    state: Path | None,
+    manifests: list[Path],
+    allowed_registries: list[str],
+) -> tuple[list[Record], RuleContext, list[str]]:
+    """Records from every input given, the rule context, and the sources for the report header."""
+    from ailab.policy import loaders
+    from ailab.policy.model import RuleContext
+    from ailab.spec.regions import EU_REGIONS
+
+    records: list[Record] = []
+    sources: list[str] = []
+    registries = list(allowed_registries)
+    if stack:
+        stack_records, stack_file, spec_registries = _plan_stack(stack)
+        records += stack_records
+        sources.append(stack_file)
+        registries = registries or spec_registries
+    for path, load in ((plan, loaders.load_plan_file), (preview, loaders.load_preview_file), (state, loaders.load_state_file)):
+        if path is not None:
+            records += load(path)
+            sources.append(str(path))
+    if manifests:
+        records += loaders.load_manifests(manifests)
+        sources += [str(path) for path in manifests]
+    context = RuleContext(allowed_registries=tuple(registries), allowed_regions=tuple(EU_REGIONS))
+    return records, context, sources
+
+
+def _plan_stack(stack: str) -> tuple[list[Record], str, list[str]]:
+    """Plan ``stack`` offline; its records (sourced to the stack file), the stack file, and its allowed registries."""
+    import os
+
+    from ailab.cli.console import err
+    from ailab.plan.lab import plan_lab
+    from ailab.policy.loaders import records_from_plan
+    from ailab.spec import load_stack_spec
+
+    spec, stack_config = load_stack_spec(stack)
+    with err().status(f"planning stack {stack} offline ..."):
+        planned = plan_lab(stack, stack_config.project)
+    stack_file = os.path.relpath(stack_config.path)
+    return records_from_plan(planned.to_json(), stack_file), stack_file, list(spec.supply_chain.allowed_registries)
+
+
+def _load_waivers(path: Path | None, catalogue: dict[str, Rule]) -> list[Waiver]:
+    if path is None:
+        return []
+    from ailab.policy.waivers import load_waivers
+
+    return load_waivers(path, catalogue.keys())
+
+
+def _emit(report: Report, formats: list[str], output: Path | None, stem: str, fail_on: Severity) -> None:
+    """Print the console report; write each file format to ``output/<stem><suffix>``, or to stdout without ``output``."""
+    import sys
+
+    from ailab.cli.console import err, out
+    from ailab.fsio import atomic_write_text
+    from ailab.policy.report import render, suffix
+
+    for name in formats:
+        if name == "console":
+            from ailab.policy.report.console import print_report
+
+            print_report(report, fail_on, out())
+            continue
+        text = render(report, name, fail_on)
+        if output is None:
+            sys.stdout.write(text)
+            continue
+        path = output / f"{stem}{suffix(name)}"
+        atomic_write_text(path, text)
+        err().print(f"wrote {path}")

@@ -106,6 +106,8 @@ class Record:
     """The file it was read from (manifests, plan and preview files)."""
     line: int | None = None
     """1-based line in ``source`` where the resource starts (manifests)."""
+    provider: str | None = None
+    """URN of the provider resource that manages it (plans, previews and state exports; ``None`` for manifests)."""
 
     def get(self, path: str) -> Any:
         return get_path(self.properties, path)
@@ -193,6 +195,7 @@ class Rule:
     rationale: str
     remediation: str
     types: frozenset[str]
+    """Type tokens it applies to; a token may be a glob (``aws:*``), and no tokens means every record."""
     controls: tuple[Control, ...]
     scope: Literal["resource", "stack"]
     check: ResourceCheck | StackCheck = field(compare=False, repr=False)

@@ -1,0 +1,137 @@
+"""The rules as Pulumi CrossGuard policies, for ``pulumi preview --policy-pack policies``.
+
+One ``ResourceValidationPolicy`` per resource rule and one ``StackValidationPolicy`` per stack
+rule, built from the same catalogue as ``ailab policy check``: mandatory for critical and
+high rules, advisory otherwise. Only ``policies/__main__.py`` builds the ``PolicyPack`` (which
+starts the analyzer's gRPC server); the validators here are plain functions, tested by
+calling them with constructed arguments.
+
+Messages name the properties at fault but not their values: CrossGuard hands policies
+secret values in plain text, and a violation message is printed by ``pulumi preview``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyComplianceFramework,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy import Severity as PolicySeverity
+
+from ailab.policy.loaders.values import STACK_TYPE, plain
+from ailab.policy.model import FRAMEWORKS, Record, RecordSet, Rule, RuleContext, Severity, Violation, all_rules
+
+MANDATORY = frozenset({Severity.CRITICAL, Severity.HIGH})
+
+
+def enforcement(rule: Rule) -> EnforcementLevel:
+    return EnforcementLevel.MANDATORY if rule.severity in MANDATORY else EnforcementLevel.ADVISORY
+
+
+def build_policies(rules: Iterable[Rule] | None = None, context: RuleContext | None = None) -> list[Policy]:
+    """A CrossGuard policy for every rule (default: the whole catalogue)."""
+    context = context or default_context()
+    selected = list(all_rules().values()) if rules is None else list(rules)
+    return [_policy(rule, context) for rule in selected]
+
+
+def default_context() -> RuleContext:
+    """EU regions and the lab's default registries: a policy pack does not know the stack's specification."""
+    from ailab.spec.model import DEFAULT_REGISTRIES
+    from ailab.spec.regions import EU_REGIONS
+
+    return RuleContext(allowed_registries=DEFAULT_REGISTRIES, allowed_regions=tuple(EU_REGIONS))
+
+
+def _policy(rule: Rule, context: RuleContext) -> Policy:
+    common: dict[str, Any] = {
+        "name": rule.id,
+        "description": rule.title,
+        "enforcement_level": enforcement(rule),
+        "display_name": rule.title,
+        "severity": PolicySeverity(rule.severity.value),
+        "framework": _framework(rule),
+        "tags": sorted(rule.frameworks()),
+        "remediation_steps": rule.remediation,
+    }
+    if rule.scope == "stack":
+        return StackValidationPolicy(validate=stack_validator(rule, context), **common)
+    return ResourceValidationPolicy(validate=resource_validator(rule, context), **common)
+
+
+def _framework(rule: Rule) -> PolicyComplianceFramework | None:
+    """CrossGuard takes one framework per policy: the rule's first control; all of them are in the message's rule docs."""
+    if not rule.controls:
+        return None
+    control = rule.controls[0]
+    return PolicyComplianceFramework(
+        name=FRAMEWORKS[control.framework], reference=control.ref, specification=control.title or None
+    )
+
+
+def resource_validator(rule: Rule, context: RuleContext) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        record = Record(
+            type=args.resource_type,
+            name=args.name,
+            urn=args.urn,
+            properties=_plain_props(args.props),
+            provider=args.provider.urn if args.provider is not None else None,
+        )
+        for message, _ in _violations(rule, lambda: rule.check(record, context)):  # type: ignore[arg-type]  # resource scope
+            report_violation(message, None)
+
+    return validate
+
+
+def stack_validator(rule: Rule, context: RuleContext) -> Callable[[StackValidationArgs, ReportViolation], None]:
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        records = RecordSet(
+            Record(
+                type=resource.resource_type,
+                name=resource.name,
+                urn=resource.urn,
+                properties=_plain_props(resource.props),
+                parent=resource.parent.urn if resource.parent is not None else None,
+                dependencies=tuple(dependency.urn for dependency in resource.dependencies),
+                provider=resource.provider.urn if resource.provider is not None else None,
+            )
+            for resource in args.resources
+            if resource.resource_type != STACK_TYPE
+        )
+        for message, urn in _violations(rule, lambda: rule.check(records, context)):  # type: ignore[arg-type]  # stack scope
+            report_violation(message, urn)
+
+    return validate
+
+
+def _violations(rule: Rule, run: Callable[[], Iterable[Violation]]) -> list[tuple[str, str | None]]:
+    """``(message, urn)`` per violation; a crashing rule is one violation saying so (a rule that cannot run must not pass)."""
+    try:
+        found = list(run())
+    except Exception as error:  # the pack must report, not die, on a rule's bug
+        return [(f"[{rule.id}] rule could not run: {type(error).__name__}: {error}; report this as a bug in the rule", None)]
+    results = []
+    for violation in found:
+        paths = ", ".join(item.path for item in violation.evidence)
+        message = f"[{rule.id}] {violation.message}" + (f" (at {paths})" if paths else "")
+        results.append((message, violation.record.urn if violation.record is not None else None))
+    return results
+
+
+def _plain_props(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The raw properties behind CrossGuard's unknown-checking proxy, with unknowns as ``[unknown]``.
+
+    The proxy raises on reading a value unknown during preview; rules instead see ``[unknown]``,
+    as they do in a preview file, and decide for themselves.
+    """
+    return plain(props.get("__target", props))

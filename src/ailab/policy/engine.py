@@ -1,0 +1,261 @@
+"""The policy engine: rules run over records, waivers applied, one :class:`Report`.
+
+``evaluate`` is also the creation gate of ``ailab sandbox create``: keep its signature stable.
+A rule that raises does not stop the run; it becomes an ``error`` finding, and an error is
+always blocking, since a rule that could not run has not shown the resource compliant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import traceback
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from fnmatch import fnmatchcase
+
+from ailab.errors import BadInputError
+from ailab.policy.model import FRAMEWORKS, Evidence, Record, RecordSet, Rule, RuleContext, Severity, all_rules
+from ailab.policy.waivers import Waiver, WaiverState, WaiverUse
+from ailab.safeload import gc_paused
+
+SEVERITIES_DESCENDING = tuple(sorted(Severity, key=lambda severity: -severity.rank))
+
+
+def _zero_by_severity() -> dict[Severity, int]:
+    return dict.fromkeys(SEVERITIES_DESCENDING, 0)
+
+
+class Status(StrEnum):
+    FAILED = "failed"
+    WAIVED = "waived"
+    ERROR = "error"
+    """The rule raised instead of deciding."""
+
+
+_STATUS_ORDER = {Status.ERROR: 0, Status.FAILED: 1, Status.WAIVED: 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One verdict against one resource (or, for a stack rule, possibly the stack as a whole)."""
+
+    rule: Rule
+    record: Record | None
+    message: str
+    evidence: tuple[Evidence, ...] = ()
+    status: Status = Status.FAILED
+    waiver: Waiver | None = None
+    """The waiver that waived it, or for a failed finding, the expired waiver that no longer does."""
+
+    @property
+    def severity(self) -> Severity:
+        return self.rule.severity
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across runs: the rule, the resource's URN and the properties at fault (not the message's wording)."""
+        urn = self.record.urn if self.record is not None else ""
+        paths = "\0".join(sorted(item.path for item in self.evidence))
+        return hashlib.sha256(f"{self.rule.id}\0{urn}\0{paths}".encode()).hexdigest()[:32]
+
+    def sort_key(self) -> tuple[int, int, str, str, str]:
+        urn = self.record.urn if self.record is not None else ""
+        return (-self.rule.severity.rank, _STATUS_ORDER[self.status], self.rule.id, urn, self.message)
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a renderer needs: findings, the rules that ran, what the waivers did."""
+
+    findings: tuple[Finding, ...]
+    rules: tuple[Rule, ...]
+    record_count: int
+    sources: tuple[str, ...] = ()
+    waivers: tuple[WaiverUse, ...] = ()
+    context: RuleContext = field(default_factory=RuleContext)
+    generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
+
+    def of_status(self, status: Status) -> list[Finding]:
+        return [finding for finding in self.findings if finding.status is status]
+
+    def failed(self) -> list[Finding]:
+        return self.of_status(Status.FAILED)
+
+    def waived(self) -> list[Finding]:
+        return self.of_status(Status.WAIVED)
+
+    def errors(self) -> list[Finding]:
+        return self.of_status(Status.ERROR)
+
+    def counts_by_severity(self, status: Status = Status.FAILED) -> dict[Severity, int]:
+        """Findings of ``status`` per severity, every severity present, most severe first."""
+        counts = _zero_by_severity()
+        for finding in self.of_status(status):
+            counts[finding.severity] += 1
+        return counts
+
+    def counts_by_framework(self, status: Status = Status.FAILED) -> dict[str, dict[Severity, int]]:
+        """Findings of ``status`` per framework the rules map to (a finding counts once in each), then per severity.
+
+        Every framework some evaluated rule maps to is present, in :data:`FRAMEWORKS` order.
+        """
+        mapped = set().union(*(rule.frameworks() for rule in self.rules))
+        counts = {framework: _zero_by_severity() for framework in FRAMEWORKS if framework in mapped}
+        for finding in self.of_status(status):
+            for framework in finding.rule.frameworks():
+                counts.setdefault(framework, _zero_by_severity())[finding.severity] += 1
+        return counts
+
+    def blocking(self, fail_on: Severity) -> list[Finding]:
+        """Failed findings at or above ``fail_on``, and every error."""
+        return [
+            finding
+            for finding in self.findings
+            if finding.status is Status.ERROR or (finding.status is Status.FAILED and finding.severity.at_least(fail_on))
+        ]
+
+    def waiver_problems(self) -> list[WaiverUse]:
+        """Expired and unused waivers: both need someone's attention."""
+        return [use for use in self.waivers if use.state in (WaiverState.EXPIRED, WaiverState.UNUSED)]
+
+
+def evaluate(
+    records: Iterable[Record],
+    *,
+    rules: Iterable[Rule] | Mapping[str, Rule] | None = None,
+    context: RuleContext | None = None,
+    waivers: Iterable[Waiver] | None = None,
+    today: dt.date | None = None,
+    sources: Iterable[str] = (),
+) -> Report:
+    """Run ``rules`` (default: the whole catalogue) over ``records`` and apply ``waivers`` as of ``today``."""
+    selected = _rule_list(rules)
+    context = context or RuleContext()
+    record_set = records if isinstance(records, RecordSet) else RecordSet(records)
+    with gc_paused():  # findings are acyclic: spare full collections over a growing heap
+        findings = _run_resource_rules(record_set, selected, context) + _run_stack_rules(record_set, selected, context)
+        findings, uses = _apply_waivers(findings, list(waivers or ()), {rule.id for rule in selected}, today or dt.date.today())
+        findings.sort(key=Finding.sort_key)
+    return Report(
+        findings=tuple(findings),
+        rules=tuple(selected),
+        record_count=len(record_set),
+        sources=tuple(dict.fromkeys(sources)) or tuple(dict.fromkeys(r.source for r in record_set if r.source)),
+        waivers=tuple(uses),
+        context=context,
+    )
+
+
+def rules_for_frameworks(rules: Iterable[Rule], frameworks: Iterable[str]) -> list[Rule]:
+    """The rules mapping to at least one of ``frameworks`` (all rules when none is given)."""
+    wanted = set(frameworks)
+    unknown = sorted(wanted - FRAMEWORKS.keys())
+    if unknown:
+        raise BadInputError(f"unknown framework(s) {', '.join(unknown)}; use one of {', '.join(FRAMEWORKS)}")
+    return [rule for rule in rules if not wanted or rule.frameworks() & wanted]
+
+
+def _rule_list(rules: Iterable[Rule] | Mapping[str, Rule] | None) -> list[Rule]:
+    if rules is None:
+        return list(all_rules().values())
+    return list(rules.values()) if isinstance(rules, Mapping) else list(rules)
+
+
+class _TypeIndex:
+    """The resource rules that apply to each type token, worked out once per token.
+
+    A rule's ``types`` are exact tokens or globs (``aws:*``); a rule with no types applies to every record.
+    """
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self._exact: dict[str, list[Rule]] = {}
+        self._patterns: list[tuple[str, Rule]] = []
+        self._everywhere: list[Rule] = []
+        for rule in rules:
+            if not rule.types:
+                self._everywhere.append(rule)
+            for token in rule.types:
+                if any(char in token for char in "*?["):
+                    self._patterns.append((token, rule))
+                else:
+                    self._exact.setdefault(token, []).append(rule)
+        self._cache: dict[str, list[Rule]] = {}
+
+    def rules_for(self, type_token: str) -> list[Rule]:
+        found = self._cache.get(type_token)
+        if found is None:
+            matched = self._exact.get(type_token, []) + [
+                rule for pattern, rule in self._patterns if fnmatchcase(type_token, pattern)
+            ]
+            found = self._cache[type_token] = list(dict.fromkeys(matched + self._everywhere))
+        return found
+
+
+def _run_resource_rules(records: RecordSet, rules: list[Rule], context: RuleContext) -> list[Finding]:
+    index = _TypeIndex(rule for rule in rules if rule.scope == "resource")
+    findings: list[Finding] = []
+    append = findings.append
+    for record in records:
+        for rule in index.rules_for(record.type):
+            try:
+                for violation in rule.check(record, context):  # type: ignore[arg-type]  # scope resource: a ResourceCheck
+                    append(Finding(rule, violation.record or record, violation.message, violation.evidence))
+            except Exception as error:  # a rule's bug must not hide the other verdicts
+                append(_crashed(rule, record, error))
+    return findings
+
+
+def _run_stack_rules(records: RecordSet, rules: list[Rule], context: RuleContext) -> list[Finding]:
+    findings: list[Finding] = []
+    for rule in rules:
+        if rule.scope != "stack":
+            continue
+        try:
+            for violation in rule.check(records, context):  # type: ignore[arg-type]  # scope stack: a StackCheck
+                findings.append(Finding(rule, violation.record, violation.message, violation.evidence))
+        except Exception as error:  # as above
+            findings.append(_crashed(rule, None, error))
+    return findings
+
+
+def _crashed(rule: Rule, record: Record | None, error: Exception) -> Finding:
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    subject = f" on {record.urn}" if record is not None else ""
+    message = f"rule {rule.id} could not run{subject}: {type(error).__name__}: {error}{where}; report this as a bug in the rule"
+    return Finding(rule, record, message, status=Status.ERROR)
+
+
+def _apply_waivers(
+    findings: list[Finding], waivers: list[Waiver], evaluated: set[str], today: dt.date
+) -> tuple[list[Finding], list[WaiverUse]]:
+    by_rule: dict[str, list[Waiver]] = {}
+    for item in waivers:
+        by_rule.setdefault(item.rule_id, []).append(item)
+    matched: dict[int, int] = {}
+    result: list[Finding] = []
+    for finding in findings:
+        candidates = by_rule.get(finding.rule.id) if finding.status is Status.FAILED else None
+        matching = [w for w in candidates or () if w.selector.matches(finding.record)]
+        if not matching:
+            result.append(finding)
+            continue
+        for w in matching:
+            matched[id(w)] = matched.get(id(w), 0) + 1
+        # A valid waiver wins over an expired one for the same resource.
+        waiver = next((w for w in matching if not w.expired(today)), matching[0])
+        status = Status.FAILED if waiver.expired(today) else Status.WAIVED
+        result.append(Finding(finding.rule, finding.record, finding.message, finding.evidence, status, waiver))
+    return result, [_use(w, matched.get(id(w), 0), evaluated, today) for w in waivers]
+
+
+def _use(waiver: Waiver, matched: int, evaluated: set[str], today: dt.date) -> WaiverUse:
+    if waiver.rule_id not in evaluated:
+        state = WaiverState.NOT_EVALUATED
+    elif waiver.expired(today):
+        state = WaiverState.EXPIRED
+    else:
+        state = WaiverState.ACTIVE if matched else WaiverState.UNUSED
+    return WaiverUse(waiver, state, matched)
