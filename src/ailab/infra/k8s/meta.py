@@ -1,0 +1,69 @@
+"""Object metadata every platform resource carries: the lab's labels and annotations, one way.
+
+Components name their objects explicitly (no Pulumi auto-naming): other programs and the
+spec's :mod:`~ailab.spec.naming` address MLflow, Qdrant and the namespaces by these names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ailab.infra import tagging
+from ailab.spec import labels
+from ailab.spec.model import LabSpec
+
+# app.kubernetes.io/component values: what part of the lab an object belongs to.
+EXPERIMENT_TRACKING = "experiment-tracking"
+DATABASE = "database"
+VECTOR_DATABASE = "vector-database"
+GPU_OPERATOR = "gpu-operator"
+NETWORK_ISOLATION = "network-isolation"
+ACCESS_CONTROL = "access-control"
+INGRESS = "ingress"
+STORAGE = "storage"
+
+
+def object_meta(
+    spec: LabSpec,
+    name: str | None,
+    component: str,
+    namespace: pulumi.Input[str] | None = None,
+    *,
+    extra_labels: Mapping[str, str] | None = None,
+    extra_annotations: Mapping[str, pulumi.Input[str]] | None = None,
+) -> k8s.meta.v1.ObjectMetaArgs:
+    """Metadata with the lab's ownership labels (:func:`~ailab.infra.tagging.k8s_labels`) and annotations.
+
+    ``name`` is None for pod templates, whose pods are named by their controller.
+    """
+    annotations: dict[str, pulumi.Input[str]] = {**tagging.k8s_annotations(spec), **(extra_annotations or {})}
+    return k8s.meta.v1.ObjectMetaArgs(
+        name=name,
+        namespace=namespace,
+        labels={**tagging.k8s_labels(spec, component), **(extra_labels or {})},
+        annotations=annotations or None,
+    )
+
+
+def selector_labels(spec: LabSpec, app: str) -> dict[str, str]:
+    """The labels that select one application's pods; stable for the life of the workload (selectors are immutable)."""
+    return {labels.NAME: app, labels.PART_OF: spec.name}
+
+
+class HasMetadata(Protocol):
+    @property
+    def metadata(self) -> pulumi.Output[k8s.meta.v1.outputs.ObjectMeta]: ...
+
+
+def name_of(resource: HasMetadata) -> pulumi.Output[str]:
+    """The object's name as an Output: whatever refers to it through this is created after it."""
+    return resource.metadata.apply(lambda m: m.name or "")
+
+
+def secret(value: pulumi.Input[str]) -> pulumi.Output[str]:
+    """``value`` marked secret, whether it was a plain string or an Output (secret or not)."""
+    return pulumi.Output.secret(value)

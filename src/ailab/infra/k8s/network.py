@@ -1,0 +1,215 @@
+"""Network isolation of the platform: deny everything, then allow exactly the flows the lab needs.
+
+Every platform namespace gets a default-deny policy for both directions and an allowance for
+DNS (kube-system's kube-dns, UDP and TCP 53). On top of that:
+
+* MLflow accepts connections only from sandbox namespaces (any namespace labelled with an
+  audit id) and, when the spec has an ingress, from the ingress controller's namespace. It may
+  reach its database: the in-cluster PostgreSQL on-premises; on AWS the VPC on 5432 (RDS) and
+  443 (S3 and STS through the VPC's interface endpoints: nothing leaves the VPC).
+* PostgreSQL accepts connections from MLflow's pods only; it initiates none.
+* Qdrant accepts connections from sandboxes and the ingress controller (REST and gRPC); in
+  cluster mode its replicas also talk to each other on the peer port.
+* The GPU operator's pods (operator, NFD, the operands' validators and config managers) only
+  need the Kubernetes API server: on AWS the EKS endpoint's interfaces in the VPC, on-premises
+  the control plane on a private network (ports 443 and 6443). Nothing may connect to them:
+  the DCGM exporter's metrics port stays closed until the lab has a monitoring namespace to
+  allow. Operands on the host network (if any) are outside NetworkPolicy by design.
+
+Kubelet probes and ``kubectl port-forward`` reach pods from the node and are not affected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Network
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ailab.infra.k8s import meta, mlflow, postgres, qdrant
+from ailab.spec import labels, naming
+from ailab.spec.model import LabSpec
+
+INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
+"""Namespace of the ingress controller (ingress-nginx's default); the spec does not name it yet."""
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+DNS_PORT = 53
+HTTPS_PORT = 443
+API_SERVER_PORTS = (443, 6443)
+PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+Peer = k8s.networking.v1.NetworkPolicyPeerArgs
+Port = k8s.networking.v1.NetworkPolicyPortArgs
+
+
+def tcp(*ports: int) -> list[Port]:
+    return [Port(protocol="TCP", port=port) for port in ports]
+
+
+def namespace_peer(namespace: str) -> Peer:
+    return Peer(namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={NAMESPACE_NAME_LABEL: namespace}))
+
+
+def sandbox_peer() -> Peer:
+    """Every sandbox namespace: those labelled with an audit id (set by the sandbox program)."""
+    exists = k8s.meta.v1.LabelSelectorRequirementArgs(key=labels.AUDIT_ID, operator="Exists")
+    return Peer(namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_expressions=[exists]))
+
+
+def pods_peer(spec: LabSpec, app: str) -> Peer:
+    """The pods of ``app`` in the policy's own namespace."""
+    return Peer(pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=meta.selector_labels(spec, app)))
+
+
+def cidr_peers(networks: Sequence[str | IPv4Network]) -> list[Peer]:
+    return [Peer(ip_block=k8s.networking.v1.IPBlockArgs(cidr=str(network))) for network in networks]
+
+
+def client_peers(spec: LabSpec) -> list[Peer]:
+    """Who may use the shared services: sandboxes, and the ingress controller when the lab has an ingress."""
+    peers = [sandbox_peer()]
+    if spec.ingress is not None:
+        peers.append(namespace_peer(INGRESS_CONTROLLER_NAMESPACE))
+    return peers
+
+
+def api_server_networks(spec: LabSpec) -> list[str]:
+    """Where the Kubernetes API server answers: the VPC on AWS (private endpoint), private networks on-premises."""
+    if spec.aws is not None:
+        return [str(spec.aws.vpc_cidr)]
+    return list(PRIVATE_NETWORKS)
+
+
+@dataclass(frozen=True)
+class NetworkPoliciesArgs:
+    spec: LabSpec
+    namespaces: Mapping[str, pulumi.Input[str]]
+    """Platform namespace name to its name as an Output of the Namespace (for ordering)."""
+    in_cluster_database: bool
+    """On-premises: MLflow's PostgreSQL runs in the MLflow namespace."""
+
+
+class NetworkPolicies(pulumi.ComponentResource):
+    """Default deny and DNS in every platform namespace, then the services' own flows."""
+
+    def __init__(self, name: str, args: NetworkPoliciesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ailab:k8s:NetworkPolicies", name, None, opts)
+        self._name, self._spec, self._namespaces = name, args.spec, args.namespaces
+        spec = args.spec
+        for namespace in naming.platform_namespaces(spec):
+            self._policy(namespace, "default-deny", pod_selector={})
+            self._policy(
+                namespace,
+                "allow-dns",
+                pod_selector={},
+                egress=[
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                        to=[
+                            Peer(
+                                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                                    match_labels={NAMESPACE_NAME_LABEL: "kube-system"}
+                                ),
+                                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
+                            )
+                        ],
+                        ports=[Port(protocol="UDP", port=DNS_PORT), Port(protocol="TCP", port=DNS_PORT)],
+                    )
+                ],
+            )
+        self._mlflow(args.in_cluster_database)
+        self._qdrant()
+        self._policy(
+            naming.gpu_namespace(spec),
+            "allow-api-server",
+            pod_selector={},
+            egress=[
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=cidr_peers(api_server_networks(spec)), ports=tcp(*API_SERVER_PORTS)
+                )
+            ],
+        )
+        self.register_outputs({})
+
+    def _mlflow(self, in_cluster_database: bool) -> None:
+        spec = self._spec
+        namespace = naming.mlflow_namespace(spec)
+        mlflow_pods = meta.selector_labels(spec, mlflow.APP)
+        self._policy(
+            namespace,
+            "mlflow-ingress",
+            pod_selector=mlflow_pods,
+            ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=client_peers(spec), ports=tcp(naming.MLFLOW_PORT))],
+        )
+        if in_cluster_database:
+            database = k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                to=[pods_peer(spec, postgres.APP)], ports=tcp(naming.POSTGRES_PORT)
+            )
+            self._policy(namespace, "mlflow-egress", pod_selector=mlflow_pods, egress=[database])
+            self._policy(
+                namespace,
+                "postgres-ingress",
+                pod_selector=meta.selector_labels(spec, postgres.APP),
+                ingress=[
+                    k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                        from_=[pods_peer(spec, mlflow.APP)], ports=tcp(naming.POSTGRES_PORT)
+                    )
+                ],
+            )
+        else:
+            assert spec.aws is not None, "an external MLflow database is an AWS one"
+            cloud = k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                to=cidr_peers([spec.aws.vpc_cidr]), ports=tcp(naming.POSTGRES_PORT, HTTPS_PORT)
+            )
+            self._policy(namespace, "mlflow-egress", pod_selector=mlflow_pods, egress=[cloud])
+
+    def _qdrant(self) -> None:
+        spec = self._spec
+        namespace = naming.vector_db_namespace(spec)
+        qdrant_pods = meta.selector_labels(spec, qdrant.APP)
+        self._policy(
+            namespace,
+            "qdrant-ingress",
+            pod_selector=qdrant_pods,
+            ingress=[
+                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    from_=client_peers(spec), ports=tcp(naming.QDRANT_HTTP_PORT, naming.QDRANT_GRPC_PORT)
+                )
+            ],
+        )
+        if spec.vector_db.replicas > 1:
+            peers = [pods_peer(spec, qdrant.APP)]
+            self._policy(
+                namespace,
+                "qdrant-peers",
+                pod_selector=qdrant_pods,
+                ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers, ports=tcp(qdrant.P2P_PORT))],
+                egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=peers, ports=tcp(qdrant.P2P_PORT))],
+            )
+
+    def _policy(
+        self,
+        namespace: str,
+        policy: str,
+        *,
+        pod_selector: Mapping[str, str],
+        ingress: Sequence[k8s.networking.v1.NetworkPolicyIngressRuleArgs] = (),
+        egress: Sequence[k8s.networking.v1.NetworkPolicyEgressRuleArgs] = (),
+    ) -> k8s.networking.v1.NetworkPolicy:
+        """A policy for the pods it selects (all of them for an empty selector): what it does not list is denied.
+
+        Both policy types are declared on every policy, so each one read alone still shows its
+        pods isolated in both directions, whether or not the default-deny policy is present.
+        """
+        return k8s.networking.v1.NetworkPolicy(
+            f"{self._name}-{namespace}-{policy}",
+            metadata=meta.object_meta(self._spec, policy, meta.NETWORK_ISOLATION, self._namespaces[namespace]),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_selector) or None),
+                policy_types=["Ingress", "Egress"],
+                ingress=list(ingress),
+                egress=list(egress),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )

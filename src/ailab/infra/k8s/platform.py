@@ -1,0 +1,89 @@
+"""The lab's platform layer: everything the lab runs inside Kubernetes, on either target.
+
+``LabPlatform`` is what :func:`ailab.infra.program.lab_program` declares after the cluster
+exists. It takes the spec and, on AWS, the stores the cloud provides
+(:class:`~ailab.infra.contracts.ExternalMlflowStorage`); on-premises it runs them in the
+cluster. All its resources use the Kubernetes provider passed in ``opts.providers``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from ailab.infra.contracts import ExternalMlflowStorage
+from ailab.infra.k8s import gpu, mlflow, postgres, qdrant, storage
+from ailab.infra.k8s.ingress import Ingresses, IngressesArgs
+from ailab.infra.k8s.namespaces import PlatformNamespaces, PlatformNamespacesArgs
+from ailab.infra.k8s.network import NetworkPolicies, NetworkPoliciesArgs
+from ailab.infra.k8s.quota import Footprint
+from ailab.infra.k8s.rbac import PersonaRbac, PersonaRbacArgs
+from ailab.spec import naming
+from ailab.spec.model import LabSpec
+
+
+@dataclass(frozen=True)
+class LabPlatformArgs:
+    spec: LabSpec
+    external_storage: ExternalMlflowStorage | None
+    """MLflow's RDS database and S3 bucket on AWS; None on-premises (PostgreSQL and a volume in the cluster)."""
+
+
+def footprints(spec: LabSpec, external_storage: bool) -> dict[str, Footprint]:
+    """What each platform namespace holds, for its ResourceQuota."""
+    tracking = mlflow.footprint(spec, external_artifacts=external_storage)
+    if not external_storage:
+        tracking += postgres.footprint(spec)
+    return {
+        naming.mlflow_namespace(spec): tracking,
+        naming.vector_db_namespace(spec): qdrant.footprint(spec),
+        naming.gpu_namespace(spec): gpu.footprint(spec),
+    }
+
+
+class LabPlatform(pulumi.ComponentResource):
+    """Namespaces, GPU operator, MLflow (with PostgreSQL on-premises), Qdrant, network policies, RBAC, ingress."""
+
+    def __init__(self, name: str, args: LabPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ailab:k8s:Platform", name, None, opts)
+        spec, external = args.spec, args.external_storage
+        child = pulumi.ResourceOptions(parent=self)
+        namespaces = PlatformNamespaces(
+            f"{name}-namespaces", PlatformNamespacesArgs(spec, footprints(spec, external is not None)), child
+        ).names
+        volume_class = storage.storage_class(name, spec, self)
+
+        gpu.GpuOperator(f"{name}-gpu", gpu.GpuOperatorArgs(spec, namespaces[naming.gpu_namespace(spec)]), child)
+
+        mlflow_namespace = namespaces[naming.mlflow_namespace(spec)]
+        if external is None:
+            postgres.Postgres(f"{name}-postgres", postgres.PostgresArgs(spec, mlflow_namespace, volume_class), child)
+            tracking = mlflow.MlflowArgs(
+                spec, mlflow_namespace, postgres.backend_store_uri(spec), mlflow.ArtifactVolume(volume_class)
+            )
+        else:
+            tracking = mlflow.MlflowArgs(
+                spec,
+                mlflow_namespace,
+                external.backend_store_uri,
+                external.artifacts_destination,
+                external.service_account_annotations,
+            )
+        mlflow.Mlflow(f"{name}-mlflow", tracking, child)
+
+        vector_db_namespace = namespaces[naming.vector_db_namespace(spec)]
+        qdrant.Qdrant(f"{name}-qdrant", qdrant.QdrantArgs(spec, vector_db_namespace, volume_class), child)
+
+        NetworkPolicies(f"{name}-network", NetworkPoliciesArgs(spec, namespaces, in_cluster_database=external is None), child)
+        PersonaRbac(f"{name}-rbac", PersonaRbacArgs(spec, namespaces), child)
+        if spec.ingress is not None:
+            Ingresses(f"{name}-ingress", IngressesArgs(spec, spec.ingress, mlflow_namespace, vector_db_namespace), child)
+
+        self.register_outputs(
+            {
+                "namespaces": namespaces,
+                "mlflowUrl": naming.mlflow_url(spec),
+                "qdrantUrl": naming.qdrant_url(spec),
+            }
+        )

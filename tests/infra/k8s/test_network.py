@@ -1,0 +1,84 @@
+"""Network policies: default deny both ways in every platform namespace, DNS, then only the services' flows."""
+
+from __future__ import annotations
+
+from ailab.infra.k8s import network
+from ailab.spec import labels, naming
+
+SANDBOXES = {"namespaceSelector": {"matchExpressions": [{"key": labels.AUDIT_ID, "operator": "Exists"}]}}
+INGRESS_CONTROLLER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+
+
+def test_default_deny_both_ways_everywhere(lab):
+    for namespace in naming.platform_namespaces(lab.spec):
+        deny = lab.network_policies(namespace)["default-deny"]
+        assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": []}
+
+
+def test_every_policy_declares_both_directions(lab):
+    for policy in lab.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy"):
+        assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+
+
+def test_dns_to_kube_dns_only(lab):
+    for namespace in naming.platform_namespaces(lab.spec):
+        dns = lab.network_policies(namespace)["allow-dns"]
+        assert dns["podSelector"] == {} and dns["ingress"] == []
+        (rule,) = dns["egress"]
+        assert rule["to"] == [
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            }
+        ]
+        assert rule["ports"] == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
+
+
+def test_mlflow_is_reached_by_sandboxes_only_onprem(onprem):
+    policies = onprem.network_policies(naming.mlflow_namespace(onprem.spec))
+    (rule,) = policies["mlflow-ingress"]["ingress"]
+    assert rule["from"] == [SANDBOXES] and rule["ports"] == [{"protocol": "TCP", "port": naming.MLFLOW_PORT}]
+
+
+def test_mlflow_and_qdrant_admit_the_ingress_controller_when_there_is_an_ingress(aws):
+    (mlflow_rule,) = aws.network_policies(naming.mlflow_namespace(aws.spec))["mlflow-ingress"]["ingress"]
+    (qdrant_rule,) = aws.network_policies(naming.vector_db_namespace(aws.spec))["qdrant-ingress"]["ingress"]
+    for rule in (mlflow_rule, qdrant_rule):
+        assert rule["from"] == [SANDBOXES, INGRESS_CONTROLLER]
+    assert {p["port"] for p in qdrant_rule["ports"]} == {naming.QDRANT_HTTP_PORT, naming.QDRANT_GRPC_PORT}
+
+
+def test_onprem_database_reached_from_mlflow_only(onprem):
+    policies = onprem.network_policies(naming.mlflow_namespace(onprem.spec))
+    mlflow_pods = {"podSelector": {"matchLabels": {labels.NAME: "mlflow", labels.PART_OF: "ailab"}}}
+    postgres_pods = {"podSelector": {"matchLabels": {labels.NAME: "postgres", labels.PART_OF: "ailab"}}}
+    (into_database,) = policies["postgres-ingress"]["ingress"]
+    assert into_database["from"] == [mlflow_pods] and into_database["ports"] == [{"protocol": "TCP", "port": 5432}]
+    assert policies["postgres-ingress"]["egress"] == []
+    (out_of_mlflow,) = policies["mlflow-egress"]["egress"]
+    assert out_of_mlflow["to"] == [postgres_pods]
+
+
+def test_aws_mlflow_reaches_rds_and_endpoints_in_the_vpc_only(aws):
+    (rule,) = aws.network_policies(naming.mlflow_namespace(aws.spec))["mlflow-egress"]["egress"]
+    assert rule["to"] == [{"ipBlock": {"cidr": str(aws.spec.aws.vpc_cidr)}}]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 5432}, {"protocol": "TCP", "port": 443}]
+    assert "postgres-ingress" not in aws.network_policies(naming.mlflow_namespace(aws.spec))
+
+
+def test_gpu_operator_reaches_the_api_server_only(lab):
+    policies = lab.network_policies(naming.gpu_namespace(lab.spec))
+    assert set(policies) == {"default-deny", "allow-dns", "allow-api-server"}
+    (rule,) = policies["allow-api-server"]["egress"]
+    assert {p["port"] for p in rule["ports"]} == set(network.API_SERVER_PORTS)
+    cidrs = [peer["ipBlock"]["cidr"] for peer in rule["to"]]
+    assert cidrs == network.api_server_networks(lab.spec)
+    assert "0.0.0.0/0" not in cidrs
+
+
+def test_no_policy_admits_the_world(lab):
+    for policy in lab.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy"):
+        for direction, key in (("ingress", "from"), ("egress", "to")):
+            for rule in policy["spec"][direction]:
+                assert rule.get(key), f"{policy['metadata']['name']}: a rule without peers admits everyone"
+                assert all(peer.get("ipBlock", {}).get("cidr") != "0.0.0.0/0" for peer in rule[key])

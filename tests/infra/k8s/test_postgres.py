@@ -1,0 +1,47 @@
+"""On-premises PostgreSQL: only there, hardened, password from a Secret, a volume of the spec's class."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlsplit
+
+from ailab.infra.k8s import postgres
+from ailab.spec import naming
+
+STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+
+
+def test_only_onprem_runs_a_database(onprem, aws):
+    assert onprem.one(STATEFUL_SET, "postgres", naming.mlflow_namespace(onprem.spec))
+    assert [s["metadata"]["name"] for s in aws.of_type(STATEFUL_SET)] == ["qdrant"]
+
+
+def test_password_from_a_secret_and_scram_authentication(onprem, env):
+    variables = env(onprem.container("StatefulSet", "postgres"))
+    assert variables["POSTGRES_PASSWORD"] == {"secretKeyRef": {"name": "postgres-credentials", "key": "password"}}
+    assert variables["POSTGRES_HOST_AUTH_METHOD"] == "scram-sha-256"
+    assert variables["PGDATA"].startswith(postgres.DATA_DIR + "/")
+
+
+def test_data_volume_from_the_spec(onprem):
+    stateful_set = onprem.one(STATEFUL_SET, "postgres")["spec"]
+    assert stateful_set["replicas"] == 1 and stateful_set["serviceName"] == "postgres"
+    (claim,) = stateful_set["volumeClaimTemplates"]
+    assert claim["spec"]["storageClassName"] == onprem.spec.onprem.storage_class
+    assert claim["spec"]["resources"]["requests"]["storage"] == onprem.spec.mlflow.database.storage_size
+    container = stateful_set["template"]["spec"]["containers"][0]
+    assert container["image"] == onprem.spec.mlflow.database.image
+    assert {m["mountPath"] for m in container["volumeMounts"]} >= {postgres.DATA_DIR, "/var/run/postgresql", "/tmp", "/dev/shm"}
+    assert container["readinessProbe"]["exec"]["command"][0] == "pg_isready"
+
+
+def test_service_is_headless_on_the_postgres_port(onprem):
+    service = onprem.one("kubernetes:core/v1:Service", "postgres")["spec"]
+    assert service["clusterIP"] == "None"
+    assert service["ports"] == [{"name": "postgres", "port": naming.POSTGRES_PORT, "targetPort": "postgres"}]
+
+
+def test_backend_uri_encodes_the_password(onprem, secrets):
+    uri = urlsplit(postgres.database_uri(onprem.spec))
+    assert uri.scheme == "postgresql" and uri.username == postgres.USER
+    assert uri.hostname == postgres.host(onprem.spec) and uri.port == naming.POSTGRES_PORT
+    assert uri.password == quote(secrets.database_password, safe="")
