@@ -8,6 +8,8 @@ recognisably fake: account ``123456789012`` is AWS's documentation account.
 from __future__ import annotations
 
 import base64
+import hashlib
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -19,16 +21,26 @@ FAKE_CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFI
 OutputFactory = Callable[[MockResourceArgs, str], dict[str, Any]]
 
 
+def _hex(seed: str, length: int) -> str:
+    """Stable fake hexadecimal identifiers (resource ids, OIDC issuer ids), distinct per resource."""
+    return hashlib.sha256(seed.encode()).hexdigest()[:length]
+
+
 def _arn(service: str, region: str, resource: str) -> str:
     return f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{resource}"
 
 
 def _eks_cluster(args: MockResourceArgs, region: str) -> dict[str, Any]:
+    name = args.inputs.get("name") or args.name
+    vpc_config = dict(args.inputs.get("vpcConfig") or {})
+    vpc_config.update(clusterSecurityGroupId=f"sg-{_hex(name + 'cluster', 17)}", vpcId=f"vpc-{_hex(name, 17)}")
     return {
-        "arn": _arn("eks", region, f"cluster/{args.name}"),
-        "endpoint": f"https://{args.name.upper()}0123456789.gr7.{region}.eks.amazonaws.com",
+        "arn": _arn("eks", region, f"cluster/{name}"),
+        "endpoint": f"https://{_hex(name, 32).upper()}.gr7.{region}.eks.amazonaws.com",
         "certificateAuthority": {"data": FAKE_CA},
-        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"}]}],
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{_hex(name, 32).upper()}"}]}],
+        "vpcConfig": vpc_config,
+        "platformVersion": "eks.1",
         "status": "ACTIVE",
     }
 
@@ -44,8 +56,21 @@ def _s3_bucket(args: MockResourceArgs, _region: str) -> dict[str, Any]:
 
 
 def _kms_key(args: MockResourceArgs, region: str) -> dict[str, Any]:
-    key_id = "0a1b2c3d-0000-4000-8000-0123456789ab"
+    key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"kms:{args.name}"))
     return {"arn": _arn("kms", region, f"key/{key_id}"), "keyId": key_id}
+
+
+def _log_group(args: MockResourceArgs, region: str) -> dict[str, Any]:
+    name = args.inputs.get("name") or args.name
+    return {"arn": _arn("logs", region, f"log-group:{name}"), "name": name}
+
+
+def _launch_template(args: MockResourceArgs, _region: str) -> dict[str, Any]:
+    return {"latestVersion": 1, "defaultVersion": 1}
+
+
+def _eip(args: MockResourceArgs, _region: str) -> dict[str, Any]:
+    return {"allocationId": f"eipalloc-{_hex(args.name, 17)}", "publicIp": f"203.0.113.{int(_hex(args.name, 2), 16) % 254 + 1}"}
 
 
 def _iam(kind: str) -> OutputFactory:
@@ -54,6 +79,11 @@ def _iam(kind: str) -> OutputFactory:
         return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:{kind}/{name}", "name": name}
 
     return factory
+
+
+def _named(args: MockResourceArgs, _region: str) -> dict[str, Any]:
+    """The name the provider would generate when the program leaves it to auto-naming."""
+    return {"name": args.inputs.get("name") or args.name}
 
 
 def _oidc_provider(args: MockResourceArgs, _region: str) -> dict[str, Any]:
@@ -73,11 +103,34 @@ OUTPUTS: dict[str, OutputFactory] = {
     "aws:s3/bucket:Bucket": _s3_bucket,
     "aws:s3/bucketV2:BucketV2": _s3_bucket,
     "aws:kms/key:Key": _kms_key,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
+    "aws:ec2/eip:Eip": _eip,
     "aws:iam/role:Role": _iam("role"),
     "aws:iam/policy:Policy": _iam("policy"),
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
+    "aws:rds/parameterGroup:ParameterGroup": _named,
+    "aws:rds/subnetGroup:SubnetGroup": _named,
 }
 """Type-specific outputs; anything not listed gets the inputs, an id, and an ARN for AWS types."""
+
+
+INVOKES: dict[str, Callable[[str], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda region: {
+        "names": [f"{region}{suffix}" for suffix in "abc"],
+        "zoneIds": [f"{region}-az{index}" for index in (1, 2, 3)],
+        "id": region,
+    },
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda _region: {
+        "accountId": ACCOUNT_ID,
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ailab-plan",
+        "userId": "AIDAMOCK",
+        "id": ACCOUNT_ID,
+    },
+    "aws:index/getPartition:getPartition": lambda _region: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
+    "aws:index/getRegion:getRegion": lambda region: {"name": region, "region": region, "id": region},
+}
+"""Answers to the invokes (data sources) the programs use, given the mocked region; others answer ``{}``."""
 
 
 class LabMocks(Mocks):
@@ -100,18 +153,6 @@ class LabMocks(Mocks):
         return f"{args.name}-id", outputs
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = [f"{self.region}{suffix}" for suffix in "abc"]
-            return {"names": names, "zoneIds": [f"euc1-az{i}" for i in (1, 2, 3)], "id": self.region}, None
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {
-                "accountId": ACCOUNT_ID,
-                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ailab-plan",
-                "userId": "AIDAMOCK",
-                "id": ACCOUNT_ID,
-            }, None
-        if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
-        if args.token == "aws:index/getRegion:getRegion":
-            return {"name": self.region, "region": self.region, "id": self.region}, None
-        return {}, None
+        answer = INVOKES.get(args.token)
+        # No failures is an empty list: the SDK's MockMonitor iterates it, and None would raise.
+        return (answer(self.region) if answer is not None else {}), []

@@ -1,0 +1,152 @@
+"""MLflow's backend store: RDS PostgreSQL, private, encrypted, TLS only, backed up, hard to delete."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import SecretStr
+
+from ailab.errors import BadInputError
+from ailab.infra.aws.logs import encrypted_log_group
+from ailab.spec.model import MlflowDatabase as DatabaseSpec
+from ailab.spec.naming import POSTGRES_PORT
+
+DB_NAME = "mlflow"
+DB_USER = "mlflow"
+_RDS_FORBIDDEN = {"/", "@", '"', " "}
+_PERFORMANCE_INSIGHTS_DAYS = 7  # the free tier
+
+
+def check_master_password(password: SecretStr) -> str:
+    """The password, if RDS accepts it as a master password (printable ASCII without / @ " or space)."""
+    value = password.get_secret_value()
+    if len(value) > 128 or any(not " " <= char <= "~" or char in _RDS_FORBIDDEN for char in value):
+        raise BadInputError(
+            'lab.mlflow.database.password: RDS accepts at most 128 printable ASCII characters without / @ " or space; '
+            "set another with pulumi config set --secret --path 'ailab:lab.mlflow.database.password'"
+        )
+    return value
+
+
+def parameter_group_family(engine_version: str) -> str:
+    """``postgres16`` for engine version ``16`` or ``16.4``."""
+    return f"postgres{engine_version.split('.', 1)[0]}"
+
+
+def backend_store_uri(host: str, password: str) -> str:
+    """MLflow's ``--backend-store-uri``; TLS is required (the server refuses plain connections anyway)."""
+    return f"postgresql://{DB_USER}:{quote(password, safe='')}@{host}:{POSTGRES_PORT}/{DB_NAME}?sslmode=require"
+
+
+@dataclass(frozen=True)
+class DatabaseArgs:
+    identifier: str
+    settings: DatabaseSpec
+    vpc_id: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    client_security_group_id: pulumi.Input[str]
+    """The only security group whose members may connect (the EKS cluster group, on every node)."""
+    kms_key_arn: pulumi.Input[str]
+    logs_key_arn: pulumi.Input[str]
+    log_groups: dict[str, str]
+    """Log type (``postgresql``) to the log group RDS exports it to."""
+    log_retention_days: int
+
+
+class Database(pulumi.ComponentResource):
+    """Subnet group, parameter group, security group, log groups and the RDS instance."""
+
+    instance: aws.rds.Instance
+    backend_store_uri: pulumi.Output[str]
+    """``postgresql://mlflow:<password>@<host>:5432/mlflow?sslmode=require``, secret."""
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ailab:aws:Database", name, None, opts)
+        password = check_master_password(args.settings.password)
+        child = pulumi.ResourceOptions(parent=self)
+        subnets = aws.rds.SubnetGroup(
+            name,
+            description=f"{args.identifier}: private subnets only",
+            subnet_ids=list(args.subnet_ids),
+            tags={"Name": args.identifier},
+            opts=child,
+        )
+        parameters = aws.rds.ParameterGroup(
+            name,
+            description=f"{args.identifier}: TLS only, connections logged",
+            family=parameter_group_family(args.settings.engine_version),
+            parameters=[
+                aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
+                aws.rds.ParameterGroupParameterArgs(name="log_connections", value="1"),
+                aws.rds.ParameterGroupParameterArgs(name="log_disconnections", value="1"),
+            ],
+            tags={"Name": args.identifier},
+            opts=child,
+        )
+        firewall = aws.ec2.SecurityGroup(
+            f"{name}-clients",
+            description=f"{args.identifier}: PostgreSQL from the EKS cluster security group only",
+            vpc_id=args.vpc_id,
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    description="PostgreSQL from EKS nodes",
+                    protocol="tcp",
+                    from_port=POSTGRES_PORT,
+                    to_port=POSTGRES_PORT,
+                    security_groups=[args.client_security_group_id],
+                )
+            ],
+            # No egress rules: the database starts no connections.
+            tags={"Name": f"{args.identifier}-clients"},
+            opts=child,
+        )
+        log_groups = [
+            encrypted_log_group(
+                f"{name}-{export}",
+                log_group_name=group,
+                retention_days=args.log_retention_days,
+                kms_key_arn=args.logs_key_arn,
+                opts=child,
+            )
+            for export, group in args.log_groups.items()
+        ]
+        settings = args.settings
+        self.instance = aws.rds.Instance(
+            name,
+            identifier=args.identifier,
+            engine="postgres",
+            engine_version=settings.engine_version,
+            instance_class=settings.instance_class,
+            allocated_storage=settings.allocated_storage_gib,
+            storage_type="gp3",
+            storage_encrypted=True,
+            kms_key_id=args.kms_key_arn,
+            db_name=DB_NAME,
+            username=DB_USER,
+            password=pulumi.Output.secret(password),
+            port=POSTGRES_PORT,
+            db_subnet_group_name=subnets.name,
+            vpc_security_group_ids=[firewall.id],
+            parameter_group_name=parameters.name,
+            publicly_accessible=False,
+            multi_az=settings.multi_az,
+            backup_retention_period=settings.backup_retention_days,
+            copy_tags_to_snapshot=True,
+            delete_automated_backups=False,
+            deletion_protection=True,
+            skip_final_snapshot=False,
+            final_snapshot_identifier=f"{args.identifier}-final",
+            enabled_cloudwatch_logs_exports=list(args.log_groups),
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=args.kms_key_arn,
+            performance_insights_retention_period=_PERFORMANCE_INSIGHTS_DAYS,
+            auto_minor_version_upgrade=True,
+            tags={"Name": args.identifier},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=log_groups),
+        )
+        self.backend_store_uri = pulumi.Output.secret(self.instance.address.apply(lambda host: backend_store_uri(host, password)))
+        self.register_outputs({"address": self.instance.address, "backendStoreUri": self.backend_store_uri})

@@ -1,0 +1,203 @@
+"""The AWS lab: every AWS resource of an ``aws`` target, through one explicit provider.
+
+The provider carries the region from the spec and the lab's tags as default tags, and every
+child resource and lookup uses it, so nothing depends on the deployer's ambient AWS settings
+and every resource that takes tags gets the owner, cost centre and data classification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from ailab.errors import BadInputError
+from ailab.infra.aws import names
+from ailab.infra.aws.account import AwsAccount
+from ailab.infra.aws.addons import EbsCsiDriver, EbsCsiDriverArgs
+from ailab.infra.aws.database import Database, DatabaseArgs
+from ailab.infra.aws.eks import Cluster, ClusterArgs
+from ailab.infra.aws.iam import IrsaRole, IrsaRoleArgs
+from ailab.infra.aws.kms import LabKeys, LabKeysArgs
+from ailab.infra.aws.network import ZONE_COUNT, Network, NetworkArgs, zone_names
+from ailab.infra.aws.nodegroups import NodeGroups, NodeGroupsArgs
+from ailab.infra.aws.storage import ArtifactBucket, ArtifactBucketArgs
+from ailab.infra.contracts import ExternalMlflowStorage
+from ailab.infra.tagging import aws_tags
+from ailab.spec import naming
+from ailab.spec.model import AwsSettings, LabSpec
+
+MLFLOW_SERVICE_ACCOUNT = "mlflow"
+IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+@dataclass(frozen=True)
+class AwsLabArgs:
+    spec: LabSpec
+
+
+class AwsLab(pulumi.ComponentResource):
+    """Keys, network, EKS with node groups and add-ons, MLflow's bucket, database and IRSA role."""
+
+    kubeconfig: pulumi.Output[str]
+    """Secret; authenticates with ``aws eks get-token`` as whoever runs the deployment."""
+    cluster_name: pulumi.Output[str]
+    artifact_bucket: pulumi.Output[str]
+    vpc_id: pulumi.Output[str]
+    volume_key_arn: pulumi.Output[str]
+    """The KMS key for encrypted EBS volumes (a StorageClass's ``kmsKeyId``)."""
+    mlflow_storage: ExternalMlflowStorage
+
+    def __init__(self, name: str, args: AwsLabArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ailab:aws:Lab", name, None, opts)
+        spec = args.spec
+        settings = _aws_settings(spec)
+        provider = aws.Provider(
+            f"{name}-aws",
+            region=settings.region,
+            default_tags=aws.ProviderDefaultTagsArgs(tags=aws_tags(spec)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self, providers={"aws": provider})
+        account = AwsAccount.lookup(settings.region, provider, self)
+        keys = LabKeys(
+            f"{name}-keys",
+            LabKeysArgs(spec.name, account, settings.kms_deletion_window_days, names.log_groups(spec)),
+            opts=child,
+        )
+        network = Network(
+            f"{name}-network",
+            NetworkArgs(
+                lab_name=spec.name,
+                cluster_name=spec.cluster.name,
+                account=account,
+                vpc_cidr=settings.vpc_cidr,
+                zones=_zones(settings, provider, self),
+                flow_log_group=names.flow_log_group(spec),
+                log_retention_days=settings.log_retention_days,
+                logs_key_arn=keys.logs.arn,
+            ),
+            opts=child,
+        )
+        private_subnets = [subnet.id for subnet in network.private_subnets]
+        cluster = Cluster(
+            f"{name}-eks",
+            ClusterArgs(
+                name=spec.cluster.name,
+                kubernetes_version=spec.cluster.kubernetes_version,
+                account=account,
+                vpc_id=network.vpc.id,
+                vpc_cidr=settings.vpc_cidr,
+                subnet_ids=private_subnets,
+                api_allowed_cidrs=settings.api_allowed_cidrs,
+                secrets_key_arn=keys.secrets.arn,
+                logs_key_arn=keys.logs.arn,
+                log_group=names.eks_log_group(spec),
+                log_retention_days=settings.log_retention_days,
+                oidc=spec.access.oidc,
+            ),
+            opts=child,
+        )
+        nodes = NodeGroups(
+            f"{name}-nodes",
+            NodeGroupsArgs(
+                lab_name=spec.name,
+                cluster=cluster.cluster,
+                account=account,
+                subnet_ids=private_subnets,
+                security_group_id=cluster.security_group_id,
+                volume_key_arn=keys.data.arn,
+                system_pool=spec.system_pool,
+                gpu_pools=spec.gpu_pools,
+                launch_tags=aws_tags(spec),
+            ),
+            opts=child,
+        )
+        EbsCsiDriver(
+            f"{name}-ebs-csi",
+            EbsCsiDriverArgs(
+                cluster=cluster.cluster,
+                account=account,
+                oidc_provider_arn=cluster.oidc_provider.arn,
+                oidc_issuer=cluster.oidc_issuer,
+                volume_key_arn=keys.data.arn,
+                nodes=list(nodes.groups.values()),
+            ),
+            opts=child,
+        )
+        bucket = ArtifactBucket(
+            f"{name}-artifacts",
+            ArtifactBucketArgs(spec.name, account, keys.data.arn, spec.mlflow.artifacts),
+            opts=child,
+        )
+        database = Database(
+            f"{name}-mlflow-db",
+            DatabaseArgs(
+                identifier=names.db_identifier(spec),
+                settings=spec.mlflow.database,
+                vpc_id=network.vpc.id,
+                subnet_ids=private_subnets,
+                client_security_group_id=cluster.security_group_id,
+                kms_key_arn=keys.data.arn,
+                logs_key_arn=keys.logs.arn,
+                log_groups={export: names.db_log_group(spec, export) for export in names.DB_LOG_EXPORTS},
+                log_retention_days=settings.log_retention_days,
+            ),
+            opts=child,
+        )
+        mlflow_role = IrsaRole(
+            f"{name}-mlflow",
+            IrsaRoleArgs(
+                namespace=naming.mlflow_namespace(spec),
+                service_account=MLFLOW_SERVICE_ACCOUNT,
+                oidc_provider_arn=cluster.oidc_provider.arn,
+                oidc_issuer=cluster.oidc_issuer,
+                account=account,
+                policy=bucket.access_policy(),
+            ),
+            opts=child,
+        )
+        self.kubeconfig = cluster.kubeconfig
+        self.cluster_name = cluster.cluster.name
+        self.artifact_bucket = bucket.name
+        self.vpc_id = network.vpc.id
+        self.volume_key_arn = keys.data.arn
+        self.mlflow_storage = ExternalMlflowStorage(
+            backend_store_uri=database.backend_store_uri,
+            artifacts_destination=bucket.destination,
+            service_account_annotations={IRSA_ROLE_ANNOTATION: mlflow_role.role.arn},
+        )
+        self.register_outputs(
+            {
+                "kubeconfig": self.kubeconfig,
+                "clusterName": self.cluster_name,
+                "artifactBucket": self.artifact_bucket,
+                "vpcId": self.vpc_id,
+                "mlflowRoleArn": mlflow_role.role.arn,
+            }
+        )
+
+
+def _aws_settings(spec: LabSpec) -> AwsSettings:
+    if spec.aws is None:  # a validated aws spec always has it; a hand-built one may not
+        raise BadInputError("lab.aws: the AWS lab needs an aws section with at least region")
+    return spec.aws
+
+
+def _zones(settings: AwsSettings, provider: aws.Provider, parent: pulumi.Resource) -> list[pulumi.Input[str]]:
+    """The spec's zones, else the first three of the region that need no opt-in (no Local Zones)."""
+    if settings.availability_zones is not None:
+        return list(settings.availability_zones)
+    available = aws.get_availability_zones_output(
+        state="available",
+        filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
+        opts=pulumi.InvokeOutputOptions(provider=provider, parent=parent),
+    )
+    chosen = available.names.apply(zone_names)
+    return [chosen.apply(_nth(index)) for index in range(ZONE_COUNT)]
+
+
+def _nth(index: int) -> Callable[[list[str]], str]:
+    return lambda zones: zones[index]

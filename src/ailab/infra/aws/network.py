@@ -1,0 +1,195 @@
+"""The lab's VPC: private subnets in three zones for everything, public subnets only for NAT.
+
+No subnet assigns public IPs. Each zone has its own NAT gateway and private route table, so
+losing one zone does not cut the others off. Flow logs of all traffic go to an encrypted
+CloudWatch log group with bounded retention; S3 traffic stays on the AWS network through a
+gateway endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Network
+
+import pulumi
+import pulumi_aws as aws
+
+from ailab.errors import OperationFailedError
+from ailab.infra.aws.account import AwsAccount
+from ailab.infra.aws.logs import encrypted_log_group
+from ailab.infra.aws.policies import document, service_trust, statement
+
+ZONE_COUNT = 3
+
+
+def subnet_layout(vpc_cidr: IPv4Network) -> tuple[list[IPv4Network], list[IPv4Network]]:
+    """Private and public subnets of ``vpc_cidr``, one of each per zone.
+
+    The first three quarters are the private subnets (large: the VPC CNI gives every pod a VPC
+    address); the public subnets, which hold only NAT gateways, are sixteenths of the last quarter,
+    leaving the rest of it free (e.g. for the lab's mirrors).
+    """
+    quarters = list(vpc_cidr.subnets(prefixlen_diff=2))
+    public = list(quarters[3].subnets(prefixlen_diff=2))[:ZONE_COUNT]
+    return quarters[:ZONE_COUNT], public
+
+
+def zone_names(available: Sequence[str]) -> list[str]:
+    """The first three available zones; fewer is a region the lab cannot be spread over."""
+    if len(available) < ZONE_COUNT:
+        raise OperationFailedError(
+            f"aws: the region offers {len(available)} availability zone(s), the lab needs {ZONE_COUNT}; "
+            "choose another region or set lab.aws.availability_zones"
+        )
+    return list(available[:ZONE_COUNT])
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    lab_name: str
+    cluster_name: str
+    account: AwsAccount
+    vpc_cidr: IPv4Network
+    zones: Sequence[pulumi.Input[str]]
+    flow_log_group: str
+    log_retention_days: int
+    logs_key_arn: pulumi.Input[str]
+
+
+class Network(pulumi.ComponentResource):
+    """VPC, subnets, NAT gateways, route tables, S3 gateway endpoint and VPC flow logs."""
+
+    vpc: aws.ec2.Vpc
+    private_subnets: list[aws.ec2.Subnet]
+    public_subnets: list[aws.ec2.Subnet]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ailab:aws:Network", name, None, opts)
+        self._name = name
+        self._args = args
+        child = pulumi.ResourceOptions(parent=self)
+        lab = args.lab_name
+        self.vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=str(args.vpc_cidr),
+            enable_dns_support=True,
+            enable_dns_hostnames=True,  # the private EKS endpoint and VPC endpoints resolve through VPC DNS
+            tags={"Name": lab},
+            opts=child,
+        )
+        # The default security group is attached to anything launched without one: leave it without rules.
+        aws.ec2.DefaultSecurityGroup(f"{name}-default", vpc_id=self.vpc.id, tags={"Name": f"{lab}-default-unused"}, opts=child)
+        gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id, tags={"Name": lab}, opts=child)
+        public_routes = aws.ec2.RouteTable(
+            f"{name}-public",
+            vpc_id=self.vpc.id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)],
+            tags={"Name": f"{lab}-public"},
+            opts=child,
+        )
+        private_cidrs, public_cidrs = subnet_layout(args.vpc_cidr)
+        self.private_subnets, self.public_subnets, private_routes = [], [], []
+        for index, zone in enumerate(args.zones):
+            public = self._subnet(f"public-{index}", public_cidrs[index], zone, public_routes, {})
+            address = aws.ec2.Eip(f"{name}-nat-{index}", domain="vpc", tags={"Name": f"{lab}-nat-{index}"}, opts=child)
+            nat = aws.ec2.NatGateway(
+                f"{name}-nat-{index}",
+                subnet_id=public.id,
+                allocation_id=address.allocation_id,
+                connectivity_type="public",
+                tags={"Name": f"{lab}-nat-{index}"},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+            )
+            routes = aws.ec2.RouteTable(
+                f"{name}-private-{index}",
+                vpc_id=self.vpc.id,
+                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
+                tags={"Name": f"{lab}-private-{index}"},
+                opts=child,
+            )
+            # Internal load balancers (the VPN-only ingress) go to the private subnets; the public ones
+            # carry no ELB role tag, so no internet-facing load balancer finds a subnet by default.
+            roles = {"kubernetes.io/role/internal-elb": "1"}
+            self.private_subnets.append(self._subnet(f"private-{index}", private_cidrs[index], zone, routes, roles))
+            self.public_subnets.append(public)
+            private_routes.append(routes)
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{args.account.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[table.id for table in private_routes],
+            tags={"Name": f"{lab}-s3"},
+            opts=child,
+        )
+        self._flow_logs()
+        self.register_outputs({"vpcId": self.vpc.id, "privateSubnetIds": [subnet.id for subnet in self.private_subnets]})
+
+    def _subnet(
+        self, kind: str, cidr: IPv4Network, zone: pulumi.Input[str], routes: aws.ec2.RouteTable, extra_tags: dict[str, str]
+    ) -> aws.ec2.Subnet:
+        subnet = aws.ec2.Subnet(
+            f"{self._name}-{kind}",
+            vpc_id=self.vpc.id,
+            cidr_block=str(cidr),
+            availability_zone=zone,
+            map_public_ip_on_launch=False,
+            tags={"Name": f"{self._args.lab_name}-{kind}", **extra_tags},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.ec2.RouteTableAssociation(
+            f"{self._name}-{kind}", subnet_id=subnet.id, route_table_id=routes.id, opts=pulumi.ResourceOptions(parent=self)
+        )
+        return subnet
+
+    def _flow_logs(self) -> None:
+        args, name = self._args, self._name
+        child = pulumi.ResourceOptions(parent=self)
+        group = encrypted_log_group(
+            f"{name}-flow-logs",
+            log_group_name=args.flow_log_group,
+            retention_days=args.log_retention_days,
+            kms_key_arn=args.logs_key_arn,
+            opts=child,
+        )
+        account = args.account
+        # Confused-deputy guard: only flow logs of this account may assume the role.
+        trust = service_trust(
+            "vpc-flow-logs.amazonaws.com",
+            condition={
+                "StringEquals": {"aws:SourceAccount": account.account_id},
+                "ArnLike": {"aws:SourceArn": account.arn("ec2", "vpc-flow-log/*")},
+            },
+        )
+        role = aws.iam.Role(
+            f"{name}-flow-logs",
+            description=f"{args.lab_name}: VPC flow logs delivery",
+            assume_role_policy=trust,
+            tags={"Name": f"{args.lab_name}-flow-logs"},
+            opts=child,
+        )
+        streams = pulumi.Output.concat(group.arn, ":*")
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs",
+            role=role.id,
+            policy=document(
+                statement(
+                    "DeliverToTheFlowLogGroup",
+                    ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:DescribeLogGroups"],
+                    [group.arn, streams],
+                )
+            ),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-logs",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags={"Name": f"{args.lab_name}-flow-logs"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -1,0 +1,88 @@
+"""MLflow's RDS PostgreSQL: private, encrypted, TLS only, backed up, protected, reachable from EKS only."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+
+from ailab.errors import BadInputError
+from ailab.infra.aws.database import backend_store_uri, check_master_password, parameter_group_family
+
+INSTANCE = "aws:rds/instance:Instance"
+
+
+def test_instance_is_private_encrypted_backed_up_and_protected(lab):
+    db = lab.one(INSTANCE).inputs
+    settings = lab.spec.mlflow.database
+    assert db["engine"] == "postgres" and db["engineVersion"] == settings.engine_version
+    assert db["publiclyAccessible"] is False
+    assert db["storageEncrypted"] is True and db["kmsKeyId"] == lab.values["volume_key_arn"]
+    assert db["backupRetentionPeriod"] == settings.backup_retention_days == 14
+    assert db["deletionProtection"] is True
+    assert db["multiAz"] is settings.multi_az is True
+    assert db["skipFinalSnapshot"] is False and db["finalSnapshotIdentifier"] == "ailab-mlflow-final"
+    assert db["copyTagsToSnapshot"] is True
+    assert db["performanceInsightsEnabled"] is True and db["performanceInsightsKmsKeyId"] == lab.values["volume_key_arn"]
+    assert db["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
+    assert db["instanceClass"] == settings.instance_class and db["allocatedStorage"] == settings.allocated_storage_gib
+
+
+def test_multi_az_and_backups_follow_the_spec(plan_variant):
+    planned = plan_variant(**{"mlflow.database.multi_az": False, "mlflow.database.backup_retention_days": 30})
+    db = planned.one(INSTANCE).inputs
+    assert db["multiAz"] is False and db["backupRetentionPeriod"] == 30
+
+
+def test_parameter_group_forces_tls(lab):
+    group = lab.one("aws:rds/parameterGroup:ParameterGroup").inputs
+    assert group["family"] == "postgres16"
+    assert {p["name"]: p["value"] for p in group["parameters"]}["rds.force_ssl"] == "1"
+    assert lab.one(INSTANCE).inputs["parameterGroupName"] == "ailab-mlflow-db"  # the group's (mock) auto-name
+
+
+def test_only_the_eks_cluster_group_reaches_port_5432(lab):
+    firewall = lab.one("aws:ec2/securityGroup:SecurityGroup", "ailab-mlflow-db-clients")
+    (rule,) = firewall.inputs["ingress"]
+    assert (rule["protocol"], rule["fromPort"], rule["toPort"]) == ("tcp", 5432, 5432)
+    assert rule["securityGroups"][0].startswith("sg-") and "cidrBlocks" not in rule
+    assert not firewall.inputs.get("egress")
+    assert lab.one(INSTANCE).inputs["vpcSecurityGroupIds"] == [f"{firewall.name}-id"]
+    assert lab.one("aws:eks/cluster:Cluster").urn in firewall.dependencies
+
+
+def test_subnet_group_is_the_private_subnets(lab):
+    private = sorted(f"{s.name}-id" for s in lab.of_type("aws:ec2/subnet:Subnet") if "-private-" in s.name)
+    assert sorted(lab.one("aws:rds/subnetGroup:SubnetGroup").inputs["subnetIds"]) == private
+    assert lab.one(INSTANCE).inputs["dbSubnetGroupName"] == "ailab-mlflow-db"
+
+
+def test_exported_logs_land_in_groups_created_first(lab):
+    db = lab.one(INSTANCE)
+    for export in db.inputs["enabledCloudwatchLogsExports"]:
+        group = lab.one("aws:cloudwatch/logGroup:LogGroup", f"ailab-mlflow-db-{export}")
+        assert group.inputs["name"] == f"/aws/rds/instance/ailab-mlflow/{export}"
+        assert group.urn in db.dependencies
+
+
+def test_backend_store_uri_requires_tls(lab):
+    uri = lab.values["backend_store_uri"]
+    host = "ailab-mlflow-db.abcdefghijkl.eu-central-1.rds.amazonaws.com"
+    password = lab.spec.mlflow.database.password.get_secret_value()
+    assert uri == f"postgresql://mlflow:{password}@{host}:5432/mlflow?sslmode=require"
+
+
+def test_password_is_url_encoded_in_the_uri():
+    assert backend_store_uri("db", "a:b%c#d?e") == "postgresql://mlflow:a%3Ab%25c%23d%3Fe@db:5432/mlflow?sslmode=require"
+
+
+@pytest.mark.parametrize(
+    "password", ["has/slash-0123456789", "has@at-0123456789", 'has"quote-012345678', "has space-012345678", "é" * 20]
+)
+def test_passwords_rds_refuses_are_input_errors(password):
+    with pytest.raises(BadInputError, match=r"^lab\.mlflow\.database\.password: ") as raised:
+        check_master_password(SecretStr(password))
+    assert password not in str(raised.value)
+
+
+def test_parameter_group_family_of_minor_versions():
+    assert parameter_group_family("16") == parameter_group_family("16.4") == "postgres16"

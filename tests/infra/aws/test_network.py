@@ -1,0 +1,113 @@
+"""The VPC: private subnets in three zones, NAT only in public subnets, flow logs, no public IPs."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+
+import pytest
+
+from ailab.errors import OperationFailedError
+from ailab.infra.aws.network import subnet_layout, zone_names
+
+SUBNET = "aws:ec2/subnet:Subnet"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+
+
+def _subnets(lab, kind):
+    return sorted((r for r in lab.of_type(SUBNET) if f"-{kind}-" in r.name), key=lambda r: r.name)
+
+
+def test_no_subnet_assigns_public_ips(lab):
+    subnets = lab.of_type(SUBNET)
+    assert len(subnets) == 6
+    assert all(subnet.inputs["mapPublicIpOnLaunch"] is False for subnet in subnets)
+
+
+def test_private_subnets_span_three_zones_inside_the_vpc(lab):
+    vpc = IPv4Network(lab.one("aws:ec2/vpc:Vpc").inputs["cidrBlock"])
+    assert vpc == lab.spec.aws.vpc_cidr
+    private = _subnets(lab, "private")
+    assert [subnet.inputs["availabilityZone"] for subnet in private] == ["eu-central-1a", "eu-central-1b", "eu-central-1c"]
+    networks = [IPv4Network(subnet.inputs["cidrBlock"]) for subnet in lab.of_type(SUBNET)]
+    assert all(network.subnet_of(vpc) for network in networks)
+    assert not any(a.overlaps(b) for i, a in enumerate(networks) for b in networks[i + 1 :])
+
+
+def test_spec_zones_are_used_when_given(plan_variant):
+    zones = ["eu-central-1c", "eu-central-1b", "eu-central-1a"]
+    planned = plan_variant(**{"aws.availability_zones": zones})
+    assert [s.inputs["availabilityZone"] for s in _subnets(planned, "private")] == zones
+
+
+def test_private_subnets_leave_through_their_zones_nat_and_only_public_ones_reach_the_internet(lab):
+    tables = {table.name: table for table in lab.of_type(ROUTE_TABLE)}
+    nat_ids = {f"{nat.name}-id" for nat in lab.of_type("aws:ec2/natGateway:NatGateway")}
+    associations = {
+        a.inputs["subnetId"]: a.inputs["routeTableId"] for a in lab.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+    }
+    gateway_id = f"{lab.one('aws:ec2/internetGateway:InternetGateway').name}-id"
+    for subnet in _subnets(lab, "private"):
+        table = tables[associations[f"{subnet.name}-id"].removesuffix("-id")]
+        (route,) = table.inputs["routes"]
+        assert route["natGatewayId"] in nat_ids and "gatewayId" not in route
+    for subnet in _subnets(lab, "public"):
+        (route,) = tables[associations[f"{subnet.name}-id"].removesuffix("-id")].inputs["routes"]
+        assert route["gatewayId"] == gateway_id
+
+
+def test_nat_gateways_sit_in_public_subnets(lab):
+    public_ids = {f"{s.name}-id" for s in _subnets(lab, "public")}
+    nats = lab.of_type("aws:ec2/natGateway:NatGateway")
+    assert len(nats) == 3 and {nat.inputs["subnetId"] for nat in nats} == public_ids
+
+
+def test_internal_load_balancers_only_in_private_subnets(lab):
+    assert all(s.inputs["tags"].get("kubernetes.io/role/internal-elb") == "1" for s in _subnets(lab, "private"))
+    assert not any("kubernetes.io/role/elb" in s.inputs["tags"] for s in lab.of_type(SUBNET))
+
+
+def test_default_security_group_has_no_rules(lab):
+    default = lab.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert not default.inputs.get("ingress") and not default.inputs.get("egress")
+
+
+def test_s3_gateway_endpoint_serves_the_private_route_tables(lab):
+    endpoint = lab.one("aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert endpoint.inputs["serviceName"] == "com.amazonaws.eu-central-1.s3"
+    assert endpoint.inputs["vpcEndpointType"] == "Gateway"
+    private_tables = {f"{t.name}-id" for t in lab.of_type(ROUTE_TABLE) if "-private-" in t.name}
+    assert set(endpoint.inputs["routeTableIds"]) == private_tables
+
+
+def test_flow_logs_capture_all_traffic_into_an_encrypted_bounded_log_group(lab):
+    flow = lab.one("aws:ec2/flowLog:FlowLog")
+    assert flow.inputs["trafficType"] == "ALL"
+    assert flow.inputs["logDestinationType"] == "cloud-watch-logs"
+    group = lab.one("aws:cloudwatch/logGroup:LogGroup", "ailab-network-flow-logs")
+    assert flow.inputs["logDestination"] == f"arn:aws:logs:eu-central-1:123456789012:log-group:{group.inputs['name']}"
+    assert group.inputs["retentionInDays"] == lab.spec.aws.log_retention_days == 365
+    assert group.inputs["kmsKeyId"].startswith("arn:aws:kms:eu-central-1:")
+
+
+def test_flow_log_role_is_confined(lab):
+    role = lab.one("aws:iam/role:Role", "ailab-network-flow-logs")
+    (trust,) = lab.statements(role, "assumeRolePolicy")
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    (allow,) = lab.statements(lab.one("aws:iam/rolePolicy:RolePolicy", "ailab-network-flow-logs"))
+    group = lab.one("aws:cloudwatch/logGroup:LogGroup", "ailab-network-flow-logs").inputs["name"]
+    arn = f"arn:aws:logs:eu-central-1:123456789012:log-group:{group}"
+    assert allow["Resource"] == [arn, f"{arn}:*"]
+    assert all(action.startswith("logs:") and "*" not in action for action in allow["Action"])
+
+
+def test_subnet_layout_of_a_small_vpc():
+    private, public = subnet_layout(IPv4Network("10.8.0.0/20"))
+    assert private == [IPv4Network("10.8.0.0/22"), IPv4Network("10.8.4.0/22"), IPv4Network("10.8.8.0/22")]
+    assert public == [IPv4Network("10.8.12.0/24"), IPv4Network("10.8.13.0/24"), IPv4Network("10.8.14.0/24")]
+
+
+def test_a_region_with_two_zones_is_an_error():
+    assert zone_names(["eu-x-1a", "eu-x-1b", "eu-x-1c", "eu-x-1d"]) == ["eu-x-1a", "eu-x-1b", "eu-x-1c"]
+    with pytest.raises(OperationFailedError, match="offers 2 availability zone"):
+        zone_names(["eu-x-1a", "eu-x-1b"])
