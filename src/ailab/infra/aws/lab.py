@@ -71,7 +71,6 @@ class AwsLab(pulumi.ComponentResource):
             f"{name}-network",
             NetworkArgs(
                 lab_name=spec.name,
-                cluster_name=spec.cluster.name,
                 account=account,
                 vpc_cidr=settings.vpc_cidr,
                 zones=_zones(settings, provider, self),

@@ -27,8 +27,8 @@ def subnet_layout(vpc_cidr: IPv4Network) -> tuple[list[IPv4Network], list[IPv4Ne
     """Private and public subnets of ``vpc_cidr``, one of each per zone.
 
     The first three quarters are the private subnets (large: the VPC CNI gives every pod a VPC
-    address); the public subnets, which hold only NAT gateways, are sixteenths of the last quarter,
-    leaving the rest of it free (e.g. for the lab's mirrors).
+    address); the public subnets, which hold only NAT gateways, are sixteenths of the VPC taken from
+    the last quarter, leaving the rest of it free (e.g. for the lab's mirrors).
     """
     quarters = list(vpc_cidr.subnets(prefixlen_diff=2))
     public = list(quarters[3].subnets(prefixlen_diff=2))[:ZONE_COUNT]
@@ -48,7 +48,6 @@ def zone_names(available: Sequence[str]) -> list[str]:
 @dataclass(frozen=True)
 class NetworkArgs:
     lab_name: str
-    cluster_name: str
     account: AwsAccount
     vpc_cidr: IPv4Network
     zones: Sequence[pulumi.Input[str]]
