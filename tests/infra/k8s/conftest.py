@@ -81,10 +81,12 @@ class Lab:
         return found[0]
 
     def pod_specs(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """``(workload name, pod spec)`` of every Deployment and StatefulSet."""
+        """``(workload name, pod spec)`` of every Deployment, StatefulSet and CronJob."""
         for kind in ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet"):
             for inputs in self.of_type(kind):
                 yield inputs["metadata"]["name"], inputs["spec"]["template"]["spec"]
+        for inputs in self.of_type("kubernetes:batch/v1:CronJob"):
+            yield inputs["metadata"]["name"], inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
 
     def container(self, kind: str, name: str) -> dict[str, Any]:
         """The only container of workload ``name`` (``Deployment`` or ``StatefulSet``)."""

@@ -51,12 +51,12 @@ def test_each_namespace_has_a_quota_and_a_limit_range(lab):
 def test_quotas_are_what_the_namespace_runs(onprem):
     spec = onprem.spec
     hard = onprem.one(QUOTA, "platform-quota", naming.mlflow_namespace(spec))["spec"]["hard"]
-    # MLflow (1 replica, recreated on update: no surge pod) and PostgreSQL.
-    assert hard["pods"] == "2"
-    assert hard["requests.cpu"] == hard["limits.cpu"] == "1500m"
-    assert hard["requests.memory"] == hard["limits.memory"] == "3Gi"
-    assert hard["persistentvolumeclaims"] == "2"
-    assert hard["requests.storage"] == "520Gi"  # 500Gi artifacts + 20Gi database
+    # MLflow (1 replica, recreated on update: no surge pod), PostgreSQL and its backup job.
+    assert hard["pods"] == "3"
+    assert hard["requests.cpu"] == hard["limits.cpu"] == "1750m"
+    assert hard["requests.memory"] == hard["limits.memory"] == "3584Mi"
+    assert hard["persistentvolumeclaims"] == "3"
+    assert hard["requests.storage"] == "540Gi"  # 500Gi artifacts, 20Gi database, 20Gi backups
 
 
 def test_no_gpu_requests_outside_the_gpu_namespace(lab):

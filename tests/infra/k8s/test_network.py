@@ -52,11 +52,14 @@ def test_onprem_database_reached_from_mlflow_only(onprem):
     policies = onprem.network_policies(naming.mlflow_namespace(onprem.spec))
     mlflow_pods = {"podSelector": {"matchLabels": {labels.NAME: "mlflow", labels.PART_OF: "ailab"}}}
     postgres_pods = {"podSelector": {"matchLabels": {labels.NAME: "postgres", labels.PART_OF: "ailab"}}}
+    backup_pods = {"podSelector": {"matchLabels": {labels.NAME: "postgres-backup", labels.PART_OF: "ailab"}}}
     (into_database,) = policies["postgres-ingress"]["ingress"]
-    assert into_database["from"] == [mlflow_pods] and into_database["ports"] == [{"protocol": "TCP", "port": 5432}]
+    assert into_database["from"] == [mlflow_pods, backup_pods]
+    assert into_database["ports"] == [{"protocol": "TCP", "port": 5432}]
     assert policies["postgres-ingress"]["egress"] == []
-    (out_of_mlflow,) = policies["mlflow-egress"]["egress"]
-    assert out_of_mlflow["to"] == [postgres_pods]
+    for client in ("mlflow-egress", "postgres-backup-egress"):
+        (out,) = policies[client]["egress"]
+        assert out["to"] == [postgres_pods] and out["ports"] == [{"protocol": "TCP", "port": 5432}]
 
 
 def test_aws_mlflow_reaches_rds_and_endpoints_in_the_vpc_only(aws):

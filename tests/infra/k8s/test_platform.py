@@ -30,7 +30,7 @@ def onprem_program():
 
 def test_onprem_program_plans_the_platform_through_its_provider(onprem_program):
     types = onprem_program.count_by_type()
-    assert COMPONENTS | {"ailab:k8s:Postgres"} <= types.keys()
+    assert COMPONENTS | {"ailab:k8s:Postgres", "ailab:k8s:PostgresBackup"} <= types.keys()
     assert not any(t.startswith("aws:") for t in types)
     (provider,) = onprem_program.of_type("pulumi:providers:kubernetes")
     assert provider.inputs["context"] == "ailab-onprem"
@@ -43,13 +43,13 @@ def test_component_tree(onprem):
     by_urn = onprem.plan.by_urn()
     (platform,) = onprem.plan.of_type("ailab:k8s:Platform")
     children = {r.type for r in onprem.plan.children(platform.urn)}
-    assert COMPONENTS - {"ailab:k8s:Platform"} | {"ailab:k8s:Postgres"} == children
+    assert COMPONENTS - {"ailab:k8s:Platform"} | {"ailab:k8s:Postgres", "ailab:k8s:PostgresBackup"} == children
     assert all(r.parent in by_urn for r in onprem.plan.resources if r.type.startswith("kubernetes:"))
 
 
 def test_aws_adds_the_encrypted_storage_class_and_ingress(aws):
     types = aws.plan.count_by_type()
-    assert "ailab:k8s:Postgres" not in types and types["ailab:k8s:Ingresses"] == 1
+    assert not {"ailab:k8s:Postgres", "ailab:k8s:PostgresBackup"} & types.keys() and types["ailab:k8s:Ingresses"] == 1
     storage_class = aws.one("kubernetes:storage.k8s.io/v1:StorageClass", "ailab-encrypted-gp3")
     assert storage_class["parameters"] == {"type": "gp3", "encrypted": "true"}
     assert storage_class["provisioner"] == "ebs.csi.aws.com" and storage_class["reclaimPolicy"] == "Retain"

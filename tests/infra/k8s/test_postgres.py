@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-from ailab.infra.k8s import postgres
+from ailab.infra.k8s import postgres, postgres_backup
 from ailab.spec import naming
 
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
@@ -45,3 +45,42 @@ def test_backend_uri_encodes_the_password(onprem, secrets):
     assert uri.scheme == "postgresql" and uri.username == postgres.USER
     assert uri.hostname == postgres.host(onprem.spec) and uri.port == naming.POSTGRES_PORT
     assert uri.password == quote(secrets.database_password, safe="")
+
+
+def test_daily_backups_kept_for_the_retention(onprem, env):
+    cron_job = onprem.one("kubernetes:batch/v1:CronJob", "postgres-backup", naming.mlflow_namespace(onprem.spec))["spec"]
+    assert cron_job["schedule"] == postgres_backup.SCHEDULE and cron_job["concurrencyPolicy"] == "Forbid"
+    pod = cron_job["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["restartPolicy"] == "OnFailure"
+    (container,) = pod["containers"]
+    assert container["image"] == onprem.spec.mlflow.database.image
+    variables = env(container)
+    assert variables["RETENTION_DAYS"] == str(onprem.spec.mlflow.database.backup_retention_days)
+    assert variables["PGHOST"] == postgres.host(onprem.spec)
+    assert variables["PGPASSWORD"] == {"secretKeyRef": {"name": "postgres-credentials", "key": "password"}}
+    claim = onprem.one("kubernetes:core/v1:PersistentVolumeClaim", postgres_backup.CLAIM)
+    assert claim["spec"]["storageClassName"] == onprem.spec.onprem.storage_class
+
+
+def test_backup_script_prunes_by_age_and_never_keeps_partial_dumps(tmp_path):
+    """Run the script's pruning with fake pg_dump and date, against files of known ages."""
+    import os
+    import subprocess
+    import time
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "pg_dump").write_text('#!/bin/sh\nfor a; do case "$a" in --file=*) echo dump > "${a#--file=}";; esac; done\n')
+    (bin_dir / "pg_dump").chmod(0o755)
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    old, recent = backups / "mlflow-old.dump", backups / "mlflow-recent.dump"
+    for path, age_days in ((old, 15), (recent, 13)):
+        path.write_text("x")
+        stamp = time.time() - age_days * 86400
+        os.utime(path, (stamp, stamp))
+    environment = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "BACKUP_DIR": str(backups), "RETENTION_DAYS": "14"}
+    subprocess.run(["/bin/sh", "-c", postgres_backup.SCRIPT], env=environment, check=True)
+    names = sorted(p.name for p in backups.iterdir())
+    assert "mlflow-old.dump" not in names and "mlflow-recent.dump" in names
+    assert len(names) == 2 and not any(name.endswith(".partial") for name in names)

@@ -7,7 +7,7 @@ DNS (kube-system's kube-dns, UDP and TCP 53). On top of that:
   audit id) and, when the spec has an ingress, from the ingress controller's namespace. It may
   reach its database: the in-cluster PostgreSQL on-premises; on AWS the VPC on 5432 (RDS) and
   443 (S3 and STS through the VPC's interface endpoints: nothing leaves the VPC).
-* PostgreSQL accepts connections from MLflow's pods only; it initiates none.
+* PostgreSQL accepts connections from MLflow's pods and its backup job only; it initiates none.
 * Qdrant accepts connections from sandboxes and the ingress controller (REST and gRPC); in
   cluster mode its replicas also talk to each other on the peer port.
 * The GPU operator's pods (operator, NFD, the operands' validators and config managers) only
@@ -28,7 +28,7 @@ from ipaddress import IPv4Network
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ailab.infra.k8s import meta, mlflow, postgres, qdrant
+from ailab.infra.k8s import meta, mlflow, postgres, postgres_backup, qdrant
 from ailab.spec import labels, naming
 from ailab.spec.model import LabSpec
 
@@ -149,11 +149,18 @@ class NetworkPolicies(pulumi.ComponentResource):
             self._policy(namespace, "mlflow-egress", pod_selector=mlflow_pods, egress=[database])
             self._policy(
                 namespace,
+                "postgres-backup-egress",
+                pod_selector=meta.selector_labels(spec, postgres_backup.APP),
+                egress=[database],
+            )
+            self._policy(
+                namespace,
                 "postgres-ingress",
                 pod_selector=meta.selector_labels(spec, postgres.APP),
                 ingress=[
                     k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                        from_=[pods_peer(spec, mlflow.APP)], ports=tcp(naming.POSTGRES_PORT)
+                        from_=[pods_peer(spec, mlflow.APP), pods_peer(spec, postgres_backup.APP)],
+                        ports=tcp(naming.POSTGRES_PORT),
                     )
                 ],
             )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 
 from ailab.infra.contracts import ExternalMlflowStorage
-from ailab.infra.k8s import gpu, mlflow, postgres, qdrant, storage
+from ailab.infra.k8s import gpu, mlflow, postgres, postgres_backup, qdrant, storage
 from ailab.infra.k8s.ingress import Ingresses, IngressesArgs
 from ailab.infra.k8s.namespaces import PlatformNamespaces, PlatformNamespacesArgs
 from ailab.infra.k8s.network import NetworkPolicies, NetworkPoliciesArgs
@@ -34,7 +34,7 @@ def footprints(spec: LabSpec, external_storage: bool) -> dict[str, Footprint]:
     """What each platform namespace holds, for its ResourceQuota."""
     tracking = mlflow.footprint(spec, external_artifacts=external_storage)
     if not external_storage:
-        tracking += postgres.footprint(spec)
+        tracking += postgres.footprint(spec) + postgres_backup.footprint(spec)
     return {
         naming.mlflow_namespace(spec): tracking,
         naming.vector_db_namespace(spec): qdrant.footprint(spec),
@@ -43,7 +43,7 @@ def footprints(spec: LabSpec, external_storage: bool) -> dict[str, Footprint]:
 
 
 class LabPlatform(pulumi.ComponentResource):
-    """Namespaces, GPU operator, MLflow (with PostgreSQL on-premises), Qdrant, network policies, RBAC, ingress."""
+    """Namespaces, GPU operator, MLflow (with PostgreSQL and its backups on-premises), Qdrant, network policies, RBAC, ingress."""
 
     def __init__(self, name: str, args: LabPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:k8s:Platform", name, None, opts)
@@ -58,7 +58,12 @@ class LabPlatform(pulumi.ComponentResource):
 
         mlflow_namespace = namespaces[naming.mlflow_namespace(spec)]
         if external is None:
-            postgres.Postgres(f"{name}-postgres", postgres.PostgresArgs(spec, mlflow_namespace, volume_class), child)
+            database = postgres.Postgres(f"{name}-postgres", postgres.PostgresArgs(spec, mlflow_namespace, volume_class), child)
+            postgres_backup.PostgresBackup(
+                f"{name}-postgres-backup",
+                postgres_backup.PostgresBackupArgs(spec, mlflow_namespace, volume_class, database.credentials_secret),
+                child,
+            )
             tracking = mlflow.MlflowArgs(
                 spec, mlflow_namespace, postgres.backend_store_uri(spec), mlflow.ArtifactVolume(volume_class)
             )

@@ -128,6 +128,7 @@ def hardened_pod_spec(
     volumes: Sequence[k8s.core.v1.VolumeArgs],
     spec: LabSpec,
     termination_grace_seconds: int = 30,
+    restart_policy: str | None = None,
 ) -> k8s.core.v1.PodSpecArgs:
     """A pod spec with the platform's invariants: own ServiceAccount, no API token, non-root, system nodes only.
 
@@ -144,6 +145,7 @@ def hardened_pod_spec(
         volumes=list(volumes),
         node_selector=system_node_selector(spec),
         termination_grace_period_seconds=termination_grace_seconds,
+        restart_policy=restart_policy,
     )
 
 

@@ -72,6 +72,7 @@ class Postgres(pulumi.ComponentResource):
             string_data={"password": meta.secret(spec.mlflow.database.password.get_secret_value())},
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.credentials_secret = meta.name_of(credentials)
         account = pods.workload_service_account(
             f"{name}-sa", spec, name=APP, namespace=namespace, component=meta.DATABASE, parent=self
         )
@@ -99,7 +100,7 @@ class Postgres(pulumi.ComponentResource):
                     spec=pods.hardened_pod_spec(
                         run_as=RUN_AS,
                         service_account=meta.name_of(account),
-                        containers=[self._container(spec, credentials)],
+                        containers=[self._container(spec, self.credentials_secret)],
                         volumes=[SOCKET_DIR.volume(), pods.TMP.volume(), SHARED_MEMORY.volume()],
                         spec=spec,
                         # A clean shutdown checkpoints; a killed one replays WAL on the next start.
@@ -124,7 +125,7 @@ class Postgres(pulumi.ComponentResource):
         self.register_outputs({"host": host(spec)})
 
     @staticmethod
-    def _container(spec: LabSpec, credentials: k8s.core.v1.Secret) -> k8s.core.v1.ContainerArgs:
+    def _container(spec: LabSpec, credentials_secret: pulumi.Input[str]) -> k8s.core.v1.ContainerArgs:
         ready = ["pg_isready", "--host=127.0.0.1", f"--port={naming.POSTGRES_PORT}", f"--username={USER}", f"--dbname={DATABASE}"]
         return k8s.core.v1.ContainerArgs(
             name=APP,
@@ -141,7 +142,7 @@ class Postgres(pulumi.ComponentResource):
                         "POSTGRES_HOST_AUTH_METHOD": "scram-sha-256",
                     }
                 ),
-                pods.secret_env("POSTGRES_PASSWORD", meta.name_of(credentials), "password"),
+                pods.secret_env("POSTGRES_PASSWORD", credentials_secret, "password"),
             ],
             resources=pods.guaranteed_resources(RESOURCES),
             security_context=pods.container_security_context(RUN_AS),
