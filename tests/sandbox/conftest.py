@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from tests.sandbox.helpers import REPO, lab, make_spec
 
 from ailab.plan.graph import Plan
+from ailab.sandbox import lifecycle
+from ailab.sandbox.lifecycle import Deployed
 from ailab.sandbox.program import plan_sandbox
+from ailab.sandbox.request import SandboxSpec, iso
 from ailab.spec.model import LabSpec
 
 
@@ -43,3 +47,47 @@ def mig_plan(aws_lab: LabSpec) -> Plan:
 def cpu_plan(aws_lab: LabSpec) -> Plan:
     """A cpu-small sandbox of the same lab, without a group."""
     return plan_sandbox(make_spec(aws_lab, audit_id="2025-018-bias", profile="cpu-small", group=None), aws_lab)
+
+
+class FakePulumi:
+    """Stands in for :mod:`ailab.sandbox.lifecycle`'s engine calls; records them and can be told to fail."""
+
+    def __init__(self) -> None:
+        self.ups: list[tuple[SandboxSpec, bool]] = []
+        self.destroys: list[str] = []
+        self.fail_up: Exception | None = None
+        self.stacks: set[str] = set()
+        self.passwords = {"alice": "generated-password-of-alice-0123"}
+
+    def up(self, spec: SandboxSpec, program: Callable[[], None], *, resume: bool, on_output: Callable[[str], None]) -> Deployed:
+        self.ups.append((spec, resume))
+        self.stacks.add(spec.audit_id)
+        on_output(f"Updating ({spec.audit_id})")
+        if self.fail_up is not None:
+            raise self.fail_up
+        outputs = {"namespace": f"audit-{spec.audit_id}", "mlflowUrl": "http://mlflow:5000", "expiresAt": iso(spec.expires_at)}
+        return Deployed(outputs, {"mlflowCredentials": dict(self.passwords)})
+
+    def destroy(self, audit_id: str, on_output: Callable[[str], None]) -> bool:
+        self.destroys.append(audit_id)
+        existed = audit_id in self.stacks
+        self.stacks.discard(audit_id)
+        return existed
+
+
+@pytest.fixture
+def fake_pulumi(monkeypatch: pytest.MonkeyPatch) -> FakePulumi:
+    """A Pulumi CLI 'on PATH', a passphrase, and the engine replaced by :class:`FakePulumi`."""
+    fake = FakePulumi()
+    monkeypatch.setattr(lifecycle, "pulumi_cli", lambda: "/usr/local/bin/pulumi")
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test-passphrase")
+    monkeypatch.setattr(lifecycle, "up", fake.up)
+    monkeypatch.setattr(lifecycle, "destroy", fake.destroy)
+    monkeypatch.setattr(lifecycle, "backend_specs", lambda: {})
+    return fake
+
+
+@pytest.fixture
+def no_pulumi(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No Pulumi CLI on PATH, whatever this machine has."""
+    monkeypatch.setattr(lifecycle, "pulumi_cli", lambda: None)

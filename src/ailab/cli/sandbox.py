@@ -49,24 +49,17 @@ def _pulumi_output(line: str) -> None:
 
 
 def _print_gate(result: GateResult, full: bool) -> None:
-    """The verdict line; the whole policy report when ``full`` (a blocked gate) or when it has findings."""
+    """The verdict line; the policy package's whole report when ``full`` (a blocked gate) or when there are findings."""
     from ailab.cli.console import err
+    from ailab.policy.report.console import print_report
+    from ailab.sandbox.gate import FAIL_ON
 
+    if full or result.report.failed() or result.report.errors():
+        print_report(result.report, FAIL_ON, err())
     verdict = result.verdict()
     failed = ", ".join(f"{count} {severity}" for severity, count in verdict["failed"].items()) or "no findings"
-    colour = "green" if result.passed else "red"
-    word = "pass" if result.passed else "BLOCKED"
+    colour, word = ("green", "pass") if result.passed else ("red", "BLOCKED")
     err().print(f"policy gate: [{colour}]{word}[/] ({verdict['rules']} rules; {failed}; blocks at {verdict['fail_on']} or above)")
-    if full or result.report.failed():
-        _print_report(result)
-
-
-def _print_report(result: GateResult) -> None:
-    from ailab.cli.console import err
-
-    for finding in result.report.findings:
-        where = finding.record.name if finding.record else "stack"
-        err().print(f"  {finding.severity:<8} {finding.rule.id} {where}: {finding.message}", markup=False)
 
 
 @app.command()
@@ -192,18 +185,12 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON instead
         emit_json(rows)
         return
     table = Table(title="Sandboxes")
-    for column in ("audit id", "team", "profile", "GPUs", "created", "expires", "status"):
+    table.add_column("audit id", no_wrap=True)
+    for column in ("team", "profile", "GPUs", "created (UTC)", "expires (UTC)", "status"):
         table.add_column(column, justify="right" if column == "GPUs" else "left")
-    for row in rows:
-        table.add_row(
-            row["audit_id"],
-            ", ".join(row["team"]),
-            row["profile"],
-            str(row["gpus"]),
-            row["created"],
-            row["expires"],
-            row["status"],
-        )
+    for entry, row in zip(entries, rows, strict=True):
+        created, expires = (f"{moment:%Y-%m-%d %H:%M}" for moment in (entry.spec.created_at, entry.spec.expires_at))
+        table.add_row(row["audit_id"], ", ".join(row["team"]), row["profile"], str(row["gpus"]), created, expires, row["status"])
     out().print(table if rows else "no sandboxes on this machine")
 
 

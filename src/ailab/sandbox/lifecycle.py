@@ -39,9 +39,14 @@ SPEC_KEY = "sandbox"
 Printer = Callable[[str], None]
 
 
+def pulumi_cli() -> str | None:
+    """The path of the ``pulumi`` executable on PATH, if any."""
+    return shutil.which("pulumi")
+
+
 def require_pulumi_cli(operation: str) -> str:
     """The path of the ``pulumi`` executable, or exit 3 with the install instructions."""
-    path = shutil.which("pulumi")
+    path = pulumi_cli()
     if path is None:
         raise MissingPrerequisiteError(f"ailab sandbox {operation} needs the Pulumi CLI, which is not on PATH; {INSTALL_PULUMI}")
     return path
@@ -87,7 +92,8 @@ def _options(program: Callable[[], None] | None) -> Any:
     )
 
 
-def _stack(audit_id: str, program: Callable[[], None] | None = None, create: bool = False) -> Stack:
+def open_stack(audit_id: str, program: Callable[[], None] | None = None, create: bool = False) -> Stack:
+    """The sandbox's stack in a workspace of project ``ailab-sandboxes``; ``create`` makes it when missing."""
     from pulumi import automation as auto
 
     def noop() -> None:
@@ -117,7 +123,7 @@ def up(spec: SandboxSpec, program: Callable[[], None], *, resume: bool, on_outpu
     """Create or update the sandbox's stack; ``resume`` first clears what an interrupted run left pending."""
     from pulumi import automation as auto
 
-    stack = _stack(spec.audit_id, program, create=True)
+    stack = open_stack(spec.audit_id, program, create=True)
     try:
         stack.set_config(SPEC_KEY, auto.ConfigValue(spec.model_dump_json()))
         stack.workspace.install_plugin("kubernetes", f"v{version('pulumi-kubernetes')}")
@@ -136,7 +142,7 @@ def destroy(audit_id: str, on_output: Printer) -> bool:
     from pulumi import automation as auto
 
     try:
-        stack = _stack(audit_id)
+        stack = open_stack(audit_id)
     except auto.StackNotFoundError:
         return False
     try:

@@ -1,0 +1,166 @@
+"""``ailab sandbox`` and ``ailab audit`` through the real typer app: messages, exit codes, output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.sandbox.conftest import FakePulumi
+from typer.testing import CliRunner
+
+from ailab.cli.app import app
+from ailab.sandbox import lock
+from ailab.sandbox.auditlog import AuditLog
+
+runner = CliRunner()
+CREATE = [
+    "sandbox",
+    "create",
+    "2025-017-chatbot",
+    "--team",
+    "alice,bob",
+    "--profile",
+    "gpu-mig",
+    "--stack",
+    "aws-eu",
+    "--ttl",
+    "24h",
+]
+PLAN = ["sandbox", "plan", *CREATE[2:]]
+
+
+@pytest.mark.parametrize("bad", ["../x", "a b", "Upper", "a;rm -rf ~", "a$(id)", "x" * 41])
+def test_bad_audit_ids_exit_2_with_the_rule(bad: str) -> None:
+    result = runner.invoke(app, ["sandbox", "plan", bad, "--team", "alice", "--profile", "cpu-small", "--stack", "aws-eu"])
+    assert result.exit_code == 2
+    assert f"error: audit id {bad!r}: use 1 to 40 lower-case letters" in result.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--ttl", "3 days"], "error: --ttl: '3 days' is not a duration; write a whole number and m, h or d"),
+        (["--ttl", "8d"], "error: --ttl 8d: profile gpu-mig allows at most 7d"),
+        (["--gpus", "3"], "error: --gpus 3: profile gpu-mig allows 0 to 1"),
+        (["--team", "alice;id"], "error: --team: 'alice;id' does not look like a username"),
+        (
+            ["--data-classification", "restricted"],
+            "error: --data-classification restricted: this lab is cleared for confidential",
+        ),
+        (["--profile", "huge"], "error: --profile 'huge': no such sandbox profile"),
+        (["--stack", "nowhere"], "no such stack file; known stacks: aws-eu, onprem"),
+    ],
+)
+def test_bad_arguments_exit_2(arguments: list[str], message: str) -> None:
+    result = runner.invoke(app, [*PLAN, *arguments])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_plan_prints_tree_counts_and_verdict(tmp_path: Path) -> None:
+    result = runner.invoke(app, [*PLAN, "--json", str(tmp_path / "plan.json")])
+    assert result.exit_code == 0, result.output
+    assert "ailab:sandbox:AuditSandbox 2025-017-chatbot" in result.output
+    assert "Resources by type" in result.output
+    assert "policy gate: pass" in result.output
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert plan["format"] == "ailab.plan/v1" and plan["program"] == "sandbox"
+
+
+def test_plan_json_to_stdout() -> None:
+    result = runner.invoke(app, [*PLAN, "--json", "-"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["stack"] == "2025-017-chatbot"
+
+
+def test_plan_needs_a_stack_when_there_are_several() -> None:
+    result = runner.invoke(app, ["sandbox", "plan", "a1", "--team", "alice", "--profile", "cpu-small"])
+    assert result.exit_code == 2
+    assert "--stack: this project has the lab stacks aws-eu, onprem; choose one" in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [CREATE, ["sandbox", "extend", "a1", "--by", "1h"], ["sandbox", "destroy", "a1"], ["sandbox", "reap"]],
+)
+def test_changes_without_pulumi_cli_exit_3(no_pulumi: None, command: list[str]) -> None:
+    result = runner.invoke(app, command)
+    assert result.exit_code == 3, result.output
+    assert "needs the Pulumi CLI, which is not on PATH" in result.output
+    assert "curl -fsSL https://get.pulumi.com | sh" in result.output
+
+
+def test_reads_work_without_pulumi_cli(no_pulumi: None) -> None:
+    for command in (["sandbox", "list"], ["sandbox", "reap", "--dry-run"], ["audit", "show"], ["audit", "verify"], PLAN):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, (command, result.output)
+
+
+def test_create_list_show_extend_destroy(fake_pulumi: FakePulumi) -> None:
+    created = runner.invoke(app, CREATE)
+    assert created.exit_code == 0, created.output
+    assert "Sandbox 2025-017-chatbot created" in created.output
+    assert "alice: generated-password-of-alice-0123" in created.output  # shown once
+    assert "Updating (2025-017-chatbot)" in created.output  # the engine's progress, on stderr
+
+    listed = runner.invoke(app, ["sandbox", "list", "--json"])
+    (row,) = json.loads(listed.stdout)
+    assert row["audit_id"] == "2025-017-chatbot" and row["team"] == ["alice", "bob"] and row["gpus"] == 1
+    assert row["status"] == "ready" and row["profile"] == "gpu-mig"
+    table = runner.invoke(app, ["sandbox", "list"])
+    assert "2025-017-chatbot" in table.output and "ready" in table.output
+
+    shown = runner.invoke(app, ["sandbox", "show", "2025-017-chatbot"])
+    assert shown.exit_code == 0 and "audit-2025-017-chatbot" in shown.output and "sandbox.create ok" in shown.output
+    assert "generated-password" not in shown.output
+
+    extended = runner.invoke(app, ["sandbox", "extend", "2025-017-chatbot", "--by", "1d"])
+    assert extended.exit_code == 0, extended.output
+    too_long = runner.invoke(app, ["sandbox", "extend", "2025-017-chatbot", "--by", "7d"])
+    assert too_long.exit_code == 2 and "past its profile's maximum lifetime" in too_long.output
+
+    assert runner.invoke(app, ["sandbox", "destroy", "2025-017-chatbot"]).exit_code == 0
+    assert json.loads(runner.invoke(app, ["sandbox", "list", "--json"]).stdout) == []
+
+
+def test_show_unknown_sandbox() -> None:
+    result = runner.invoke(app, ["sandbox", "show", "nope"])
+    assert result.exit_code == 2 and "no sandbox 'nope' on this machine" in result.output
+
+
+def test_locked_sandbox_names_the_holder(fake_pulumi: FakePulumi) -> None:
+    with lock.sandbox_lock("2025-017-chatbot", "ailab sandbox destroy 2025-017-chatbot"):
+        result = runner.invoke(app, CREATE)
+        assert result.exit_code == 1
+        assert "is locked by" in result.output and "running 'ailab sandbox destroy 2025-017-chatbot'" in result.output
+        unlock = runner.invoke(app, ["sandbox", "unlock", "2025-017-chatbot"])
+        assert unlock.exit_code == 1 and "still running; not unlocking" in unlock.output
+
+
+def test_unlock_of_a_free_sandbox_exit_2() -> None:
+    result = runner.invoke(app, ["sandbox", "unlock", "a1"])
+    assert result.exit_code == 2 and "is not locked" in result.output
+
+
+def test_audit_show_and_verify(ailab_home: Path) -> None:
+    runner.invoke(app, PLAN)
+    runner.invoke(app, ["sandbox", "plan", "../x", "--team", "a", "--profile", "cpu-small", "--stack", "aws-eu"])
+    shown = runner.invoke(app, ["audit", "show", "--json"])
+    records = json.loads(shown.stdout)
+    assert [(r["action"], r["audit_id"], r["outcome"]) for r in records] == [
+        ("sandbox.plan", "2025-017-chatbot", "ok"),
+        ("sandbox.plan", "../x", "refused"),
+    ]
+    only = json.loads(runner.invoke(app, ["audit", "show", "--audit", "../x", "--json"]).stdout)
+    assert len(only) == 1
+    verified = runner.invoke(app, ["audit", "verify"])
+    assert verified.exit_code == 0 and "2 records, chain intact" in verified.output
+
+    log = AuditLog()
+    data = bytearray(log.path.read_bytes())
+    data[data.index(b'"outcome":"refused"') + 11] ^= 0x20  # "refused" -> "Refused"
+    log.path.write_bytes(bytes(data))
+    broken = runner.invoke(app, ["audit", "verify"])
+    assert broken.exit_code == 1
+    assert "record 2: its hash does not match its content" in broken.output
