@@ -106,14 +106,14 @@ def env_of(container: dict[str, Any]) -> dict[str, Any]:
     return {item["name"]: item.get("value", item.get("valueFrom")) for item in container.get("env", [])}
 
 
-def plan_lab(spec: LabSpec) -> Lab:
+def plan_lab(spec: LabSpec, volume_key_arn: str | None = None) -> Lab:
     """Run the platform layer alone for ``spec`` (an AWS spec gets fake RDS/S3 storage)."""
 
     def program() -> None:
         from ailab.infra.k8s.platform import LabPlatform, LabPlatformArgs
 
         storage = SECRETS.aws_storage() if spec.target == "aws" else None
-        LabPlatform("ailab-platform", LabPlatformArgs(spec=spec, external_storage=storage))
+        LabPlatform("ailab-platform", LabPlatformArgs(spec=spec, external_storage=storage, volume_key_arn=volume_key_arn))
 
     return Lab(spec, run_program(program, project="ailab", stack="test", kind="lab"))
 
@@ -150,11 +150,14 @@ def lab(request: pytest.FixtureRequest, onprem: Lab, aws: Lab) -> Lab:
 
 @pytest.fixture(scope="session")
 def variant() -> Callable[..., Lab]:
-    """``variant("onprem", vector_db={"replicas": 3})``: an example spec with sections updated, planned."""
+    """``variant("onprem", vector_db={"replicas": 3})``: an example spec with sections updated, planned.
 
-    def make(stack: str, **sections: dict[str, Any]) -> Lab:
+    ``volume_key_arn`` is passed to the platform as the AWS layer would.
+    """
+
+    def make(stack: str, volume_key_arn: str | None = None, **sections: dict[str, Any]) -> Lab:
         spec = example_spec(stack)
         updates = {name: getattr(spec, name).model_copy(update=values) for name, values in sections.items()}
-        return plan_lab(spec.model_copy(update=updates))
+        return plan_lab(spec.model_copy(update=updates), volume_key_arn)
 
     return make

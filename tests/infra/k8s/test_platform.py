@@ -55,6 +55,13 @@ def test_aws_adds_the_encrypted_storage_class_and_ingress(aws):
     assert storage_class["provisioner"] == "ebs.csi.aws.com" and storage_class["reclaimPolicy"] == "Retain"
 
 
+def test_aws_volumes_use_the_labs_kms_key_when_given(variant):
+    key = "arn:aws:kms:eu-central-1:123456789012:key/0a1b2c3d-0000-4000-8000-0123456789ab"
+    lab = variant("aws-eu", volume_key_arn=key)
+    storage_class = lab.one("kubernetes:storage.k8s.io/v1:StorageClass", "ailab-encrypted-gp3")
+    assert storage_class["parameters"] == {"type": "gp3", "encrypted": "true", "kmsKeyId": key}
+
+
 def test_every_object_carries_the_labs_labels(lab):
     expected = tagging.k8s_labels(lab.spec).items()
     for resource in lab.objects():

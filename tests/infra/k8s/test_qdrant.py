@@ -15,6 +15,7 @@ def test_api_key_from_a_secret_and_jwt_rbac(lab, env):
     assert variables["QDRANT__SERVICE__API_KEY"] == {"secretKeyRef": {"name": "qdrant-api-keys", "key": "api-key"}}
     assert variables["QDRANT__SERVICE__JWT_RBAC"] == "true"
     assert variables["QDRANT__TELEMETRY_DISABLED"] == "true"
+    assert variables["QDRANT__SERVICE__ENABLE_CORS"] == "false"
     assert "QDRANT__SERVICE__READ_ONLY_API_KEY" not in variables
     assert "QDRANT__CLUSTER__ENABLED" not in variables
 

@@ -28,6 +28,8 @@ class LabPlatformArgs:
     spec: LabSpec
     external_storage: ExternalMlflowStorage | None
     """MLflow's RDS database and S3 bucket on AWS; None on-premises (PostgreSQL and a volume in the cluster)."""
+    volume_key_arn: pulumi.Input[str] | None = None
+    """AWS: the KMS key that encrypts the platform's EBS volumes; None: the account's default EBS key."""
 
 
 def footprints(spec: LabSpec, external_storage: bool) -> dict[str, Footprint]:
@@ -52,7 +54,7 @@ class LabPlatform(pulumi.ComponentResource):
         namespaces = PlatformNamespaces(
             f"{name}-namespaces", PlatformNamespacesArgs(spec, footprints(spec, external is not None)), child
         ).names
-        volume_class = storage.storage_class(name, spec, self)
+        volume_class = storage.storage_class(name, spec, self, args.volume_key_arn)
 
         gpu.GpuOperator(f"{name}-gpu", gpu.GpuOperatorArgs(spec, namespaces[naming.gpu_namespace(spec)]), child)
 

@@ -147,6 +147,8 @@ class Qdrant(pulumi.ComponentResource):
         settings = {
             "QDRANT__SERVICE__JWT_RBAC": "true",
             "QDRANT__TELEMETRY_DISABLED": "true",
+            # No browser on another origin needs the API; the dashboard is served by Qdrant itself.
+            "QDRANT__SERVICE__ENABLE_CORS": "false",
             "QDRANT__STORAGE__STORAGE_PATH": "/qdrant/storage",
             "QDRANT__STORAGE__SNAPSHOTS_PATH": "/qdrant/snapshots",
             "QDRANT_INIT_FILE_PATH": f"{INIT.mount_path}/.qdrant-initialized",

@@ -1,9 +1,10 @@
 """Where the platform's volumes come from: the spec's StorageClass on-premises, an encrypted gp3 class on AWS.
 
 EKS's default ``gp2`` class does not encrypt its EBS volumes; Qdrant's vectors are derived
-from supervised data, so on AWS the platform declares its own class with ``encrypted: "true"``
-(EBS encryption with the account's key for EBS; the EBS CSI driver add-on provisions it).
-Volumes are retained when their claim goes, so deleting a StatefulSet never deletes evidence.
+from supervised data, so on AWS the platform declares its own class with ``encrypted: "true"``,
+under the lab's KMS key when the AWS layer hands one over (else the account's default EBS key).
+The EBS CSI driver add-on provisions it. Volumes are retained when their claim goes, so
+deleting a StatefulSet never deletes evidence.
 """
 
 from __future__ import annotations
@@ -21,15 +22,18 @@ def encrypted_class_name(spec: LabSpec) -> str:
     return f"{spec.name}-encrypted-gp3"
 
 
-def storage_class(name: str, spec: LabSpec, parent: pulumi.Resource) -> pulumi.Input[str]:
+def storage_class(name: str, spec: LabSpec, parent: pulumi.Resource, kms_key_arn: pulumi.Input[str] | None) -> pulumi.Input[str]:
     """The StorageClass name platform volumes use; on AWS the class is declared here first."""
     if spec.onprem is not None:
         return spec.onprem.storage_class
+    parameters: dict[str, pulumi.Input[str]] = {"type": "gp3", "encrypted": "true"}
+    if kms_key_arn is not None:
+        parameters["kmsKeyId"] = kms_key_arn
     created = k8s.storage.v1.StorageClass(
         f"{name}-encrypted-gp3",
         metadata=meta.object_meta(spec, encrypted_class_name(spec), meta.STORAGE),
         provisioner=EBS_CSI_PROVISIONER,
-        parameters={"type": "gp3", "encrypted": "true"},
+        parameters=parameters,
         reclaim_policy="Retain",
         # Bind in the zone the pod is scheduled to (EBS volumes are zonal).
         volume_binding_mode="WaitForFirstConsumer",
