@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from ailab.errors import BadInputError
-from ailab.spec import load_stack_spec
-from ailab.spec.stackfile import Project
+from ailab.spec import load_stack_spec, parse_lab
+from ailab.spec.stackfile import Project, find_project
+
+REPO = Path(__file__).resolve().parents[2]
 
 # (change to the aws-eu example, expected message (regex), expected path)
 CASES = [
@@ -72,6 +74,12 @@ CASES = [
         "lab.aws.api_allowed_cidrs",
     ),
     ("    cluster:\n      name: ailab-eu\n", "    cluster:\n      name: Ailab_EU\n", r"not a DNS label", "lab.cluster.name"),
+    (
+        "instance_types: [m7i.xlarge, m6i.xlarge]",
+        "instance_types: [m7i.xlarge, m7g.xlarge]",
+        r"m7i.xlarge, m7g.xlarge mix Arm \(Graviton\) and x86 types; a node group has one architecture",
+        "lab.system_pool.instance_types",
+    ),
 ]
 
 
@@ -162,3 +170,20 @@ def test_alias_bomb_is_refused(project: Project, write_stack: Callable[[str, str
     write_stack("bomb", "config:\n  ailab:lab:\n" + "\n".join(f"    {level}" for level in levels) + "\n")
     with pytest.raises(BadInputError, match=r"YAML aliases expand to more than 5,000,000 nodes \(an alias bomb\?\); refusing"):
         load_stack_spec("bomb", project)
+
+
+@pytest.mark.parametrize(
+    "password", ["has/slash-0123456789", "has@at-0123456789", 'has"quote-012345678', "has space-012345678", "é" * 20, "x" * 129]
+)
+def test_database_passwords_rds_refuses(password: str) -> None:
+    spec, _ = load_stack_spec("aws-eu", find_project(REPO))
+    data = spec.model_dump(mode="json", exclude_none=True)
+    secrets = {"admin_password": "an-admin-password-0123", "api_key": "k" * 40}
+    data["mlflow"]["admin_password"] = secrets["admin_password"]
+    data["vector_db"]["api_key"] = secrets["api_key"]
+    data["mlflow"]["database"]["password"] = password
+    with pytest.raises(
+        BadInputError, match=r"^lab\.mlflow\.database\.password: RDS accepts at most 128 printable ASCII"
+    ) as raised:
+        parse_lab(data)
+    assert password not in str(raised.value)

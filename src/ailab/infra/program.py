@@ -18,12 +18,15 @@ from ailab.spec.pulumi_config import spec_from_pulumi_config
 
 
 def run_lab_program() -> None:
-    """Entry point of the Pulumi program. Spec errors end the run with one line, no traceback."""
+    """Entry point of the Pulumi program.
+
+    An :class:`~ailab.errors.AilabError` — from the spec or raised by a component while the
+    program declares resources — ends the run as a ``RunError``: one line, no traceback.
+    """
     try:
-        spec = spec_from_pulumi_config()
+        lab_program(spec_from_pulumi_config())
     except AilabError as err:
         raise pulumi.RunError(str(err)) from None
-    lab_program(spec)
 
 
 def lab_program(spec: LabSpec) -> None:

@@ -229,6 +229,25 @@ def instance_family(instance_type: str) -> str:
     return instance_type.split(".", 1)[0]
 
 
+# Graviton families have a "g" after the generation digit: m7g, c6gn, r8gd, t4g.
+_GRAVITON = re.compile(r"^[a-z]+[0-9]+[a-z]*g[a-z]*\.")
+
+
+def is_graviton(instance_type: str) -> bool:
+    """True for an Arm (AWS Graviton) instance type."""
+    return bool(_GRAVITON.match(instance_type))
+
+
+_RDS_PASSWORD_FORBIDDEN = frozenset('/@" ')
+
+
+def rds_password_problem(password: str) -> str | None:
+    """Why RDS would refuse ``password`` as a PostgreSQL master password, or None."""
+    if len(password) > 128 or any(not " " <= char <= "~" or char in _RDS_PASSWORD_FORBIDDEN for char in password):
+        return 'RDS accepts at most 128 printable ASCII characters without / @ " or space'
+    return None
+
+
 class GpuPool(NodePool):
     """A pool of NVIDIA GPU nodes. Always tainted ``nvidia.com/gpu=true:NoSchedule``."""
 
@@ -538,6 +557,12 @@ class LabSpec(StrictModel):
                 yield LocatedValueError(("aws",), "target is aws: add an aws section with at least region")
             if self.onprem is not None:
                 yield LocatedValueError(("onprem",), "target is aws: remove the onprem section")
+            problem = rds_password_problem(self.mlflow.database.password.get_secret_value())
+            if problem:
+                yield LocatedValueError(
+                    ("mlflow", "database", "password"),
+                    f"{problem}; set another with pulumi config set --secret --path 'ailab:lab.mlflow.database.password'",
+                )
         else:
             if self.onprem is None:
                 yield LocatedValueError(("onprem",), "target is onprem: add an onprem section with kubeconfig_context")
@@ -562,6 +587,11 @@ class LabSpec(StrictModel):
                 if pool.node_selector:
                     yield LocatedValueError(
                         (*loc, "node_selector"), "target is aws: node_selector is for onprem; use instance_types"
+                    )
+                if len({is_graviton(instance_type) for instance_type in pool.instance_types}) > 1:
+                    yield LocatedValueError(
+                        (*loc, "instance_types"),
+                        f"{', '.join(pool.instance_types)} mix Arm (Graviton) and x86 types; a node group has one architecture",
                     )
             else:
                 if pool.instance_types:

@@ -8,28 +8,14 @@ from urllib.parse import quote
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import SecretStr
 
-from ailab.errors import BadInputError
 from ailab.infra.aws.logs import encrypted_log_group
 from ailab.spec.model import MlflowDatabase as DatabaseSpec
 from ailab.spec.naming import POSTGRES_PORT
 
 DB_NAME = "mlflow"
 DB_USER = "mlflow"
-_RDS_FORBIDDEN = {"/", "@", '"', " "}
 _PERFORMANCE_INSIGHTS_DAYS = 7  # the free tier
-
-
-def check_master_password(password: SecretStr) -> str:
-    """The password, if RDS accepts it as a master password (printable ASCII without / @ " or space)."""
-    value = password.get_secret_value()
-    if len(value) > 128 or any(not " " <= char <= "~" or char in _RDS_FORBIDDEN for char in value):
-        raise BadInputError(
-            'lab.mlflow.database.password: RDS accepts at most 128 printable ASCII characters without / @ " or space; '
-            "set another with pulumi config set --secret --path 'ailab:lab.mlflow.database.password'"
-        )
-    return value
 
 
 def parameter_group_family(engine_version: str) -> str:
@@ -66,7 +52,8 @@ class Database(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:aws:Database", name, None, opts)
-        password = check_master_password(args.settings.password)
+        # The spec has checked it is a password RDS accepts (ailab.spec.model.rds_password_problem).
+        password = args.settings.password.get_secret_value()
         child = pulumi.ResourceOptions(parent=self)
         subnets = aws.rds.SubnetGroup(
             name,

@@ -9,39 +9,29 @@ the GPU taint and the labels the GPU operator reads.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from ailab.errors import BadInputError
 from ailab.infra.aws.account import AwsAccount
 from ailab.infra.aws.policies import service_trust
 from ailab.spec.gpu_sharing import gpu_taint, pool_node_labels
-from ailab.spec.model import GpuPool, NodePool
+from ailab.spec.model import GpuPool, NodePool, is_graviton
 
 GPU_AMI_TYPE = "AL2023_x86_64_NVIDIA"
 NODE_POLICIES: tuple[str, ...] = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly")
 """The AWS managed policies a node needs: join the cluster, run the VPC CNI, pull images."""
 
 _EKS_TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
-# Graviton families have a "g" after the generation digit: m7g, c6gn, r8gd, t4g.
-_GRAVITON = re.compile(r"^[a-z]+[0-9]+[a-z]*g[a-z]*\.")
 _ROOT_DEVICE = "/dev/xvda"
 _TAGGED_AT_LAUNCH = ("instance", "volume", "network-interface")
 
 
 def system_ami_type(pool: NodePool) -> str:
-    """The standard AL2023 AMI type for the pool's architecture; a pool mixing architectures is an error."""
-    arm = {bool(_GRAVITON.match(instance_type)) for instance_type in pool.instance_types}
-    if len(arm) > 1:
-        raise BadInputError(
-            f"lab.system_pool.instance_types: {', '.join(pool.instance_types)} mix Arm (Graviton) and x86 types; "
-            "a node group has one architecture, list types of one kind"
-        )
-    return "AL2023_ARM_64_STANDARD" if arm == {True} else "AL2023_x86_64_STANDARD"
+    """The standard AL2023 AMI type for the pool's architecture (the spec keeps a pool to one architecture)."""
+    return "AL2023_ARM_64_STANDARD" if is_graviton(pool.instance_types[0]) else "AL2023_x86_64_STANDARD"
 
 
 def gpu_labels(pool: GpuPool) -> dict[str, str]:
