@@ -11,7 +11,7 @@ a ``helm.v4.Chart`` (a remote component that is opaque under the mock monitor).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
@@ -44,8 +44,7 @@ def footprint(spec: LabSpec) -> Footprint:
     gpu_nodes = sum(pool.max_size for pool in spec.gpu_pools)
     all_nodes = gpu_nodes + spec.system_pool.max_size
     pods = OPERAND_PODS_PER_GPU_NODE * gpu_nodes + all_nodes + CONTROLLER_PODS
-    estimate = Footprint.of_pods(pods, ESTIMATED_POD_REQUESTS)
-    return Footprint(pods=estimate.pods, millicores=estimate.millicores, memory_bytes=estimate.memory_bytes, caps_limits=False)
+    return replace(Footprint.of_pods(pods, ESTIMATED_POD_REQUESTS), caps_limits=False)
 
 
 def operator_values(spec: LabSpec) -> dict[str, Any]:

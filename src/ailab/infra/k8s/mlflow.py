@@ -7,15 +7,21 @@ read by MLflow only to create the admin user on first start; later changes go th
 API (``ailab.services``). Users and permissions live in the backend database itself (the auth
 app keeps its own Alembic version table, ``alembic_version_auth``).
 
-**Server-side execution, off.** Recent MLflow 3.x servers run a job-execution engine by default
-(``MLFLOW_SERVER_ENABLE_JOB_EXECUTION``, default true: a Huey consumer next to the server that
-runs scorer and judge jobs, some calling LLM providers through the server's AI gateway) and
-ship an AI gateway (``MLFLOW_ENABLE_AI_GATEWAY``, default true) that stores provider API keys
-and forwards prompts to third parties. Neither belongs in a supervisor's evaluation lab, where
-the tracking server only records: both are set to false here, explicitly, so a policy rule can
-check it and an image upgrade cannot silently turn them on. Custom scorers (code executed on
-the server, ``MLFLOW_SERVER_ENABLE_CUSTOM_SCORERS``) are pinned off for the same reason, and
-telemetry to the MLflow project is disabled. MLflow releases that predate a setting ignore it.
+**Server-side execution, off.** MLflow 3.x servers newer than the pinned image (3.17, the
+version in ailab's development environment, was read for this) run a job-execution engine by
+default (``MLFLOW_SERVER_ENABLE_JOB_EXECUTION``, default true: Huey consumers beside the server
+that run scorer and judge jobs, some calling LLM providers through the server's gateway; there
+is no command-line flag) and ship an AI gateway (``MLFLOW_ENABLE_AI_GATEWAY``, default true)
+that stores provider API keys and forwards prompts to third parties. Neither belongs in a
+supervisor's evaluation lab, where the tracking server only records: both are set to false
+here, explicitly, so a policy rule can check it and an image upgrade cannot silently turn them
+on. Custom scorers (code executed on the server, ``MLFLOW_SERVER_ENABLE_CUSTOM_SCORERS``) are
+pinned off for the same reason, and telemetry to the MLflow project is disabled. MLflow
+releases that predate a setting ignore it.
+
+**CSRF key.** Recent MLflow (3.17) refuses to start the basic-auth app without a static
+``MLFLOW_FLASK_SERVER_SECRET_KEY`` shared by all workers and replicas; it comes from the same
+Secret (see :func:`flask_secret_key`).
 
 **Host header check.** MLflow 3.5+ refuses requests whose ``Host`` is not in
 ``MLFLOW_SERVER_ALLOWED_HOSTS`` (default: localhost and private IPs), which would refuse the
@@ -126,10 +132,10 @@ def auth_config(spec: LabSpec, database_uri: str) -> str:
 def flask_secret_key(spec: LabSpec) -> str:
     """The key that signs the auth app's CSRF tokens; every worker and replica must share it.
 
-    MLflow 3.x refuses to start the basic-auth app without ``MLFLOW_FLASK_SERVER_SECRET_KEY``
-    (older releases drew a random key per process, breaking the UI's forms behind a load
-    balancer). The spec has no field for it, so it is derived from the admin password: stable
-    across deployments, secret, and rotated with that password.
+    Recent MLflow refuses to start the basic-auth app without ``MLFLOW_FLASK_SERVER_SECRET_KEY``,
+    and workers that disagree on it reject each other's CSRF tokens behind a load balancer. The
+    spec has no field for it, so it is derived from the admin password: stable across
+    deployments, secret, and rotated with that password.
     """
     password = spec.mlflow.admin_password.get_secret_value().encode()
     return hmac.new(password, b"ailab/mlflow/flask-server-secret-key/v1", hashlib.sha256).hexdigest()

@@ -22,7 +22,7 @@ RUNTIME_DEFAULT = "RuntimeDefault"
 
 @dataclass(frozen=True)
 class RunAs:
-    """The identity a workload's containers run as; ``fs_group`` owns its volumes."""
+    """The identity a workload's containers run as; the group also owns its volumes (``fsGroup``)."""
 
     uid: int
     gid: int
