@@ -1,0 +1,164 @@
+"""Labels and tags: an owner and a data classification on every namespace, workload and
+data-holding AWS resource, and an audit id on every sandbox namespace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ailab.policy.model import MISSING, Record, RecordSet, RuleContext, Violation, resource_rule, stack_rule
+from ailab.policy.rules import controls as c
+from ailab.policy.rules.helpers import (
+    AWS_PROVIDER,
+    EBS_VOLUME,
+    EC2_INSTANCE,
+    EKS_CLUSTER,
+    EKS_NODE_GROUP,
+    KMS_KEY,
+    LOG_GROUP,
+    NAMESPACE,
+    RDS_CLUSTER,
+    RDS_INSTANCE,
+    S3_BUCKETS,
+    SANDBOX_PREFIX,
+    WORKLOAD_TYPES,
+    ev,
+    is_unknown,
+    json_document,
+    label_path,
+    looks_like_sandbox,
+    mapping,
+)
+from ailab.spec import labels as keys
+from ailab.spec.model import CLASSIFICATION_ORDER
+
+_LABELLING = [c.ISO_ASSET_INVENTORY, c.ISO_CLASSIFICATION, c.ISO_LABELLING]
+
+
+def _missing_or_invalid(found: Mapping[str, Any], owner_key: str, class_key: str, path: Any) -> list[tuple[str, str, Any]]:
+    """``(problem, path, value)`` for an absent owner, or an absent or unknown-level classification."""
+    problems = []
+    owner = found.get(owner_key, MISSING)
+    if not is_unknown(owner) and (owner is MISSING or owner == ""):
+        problems.append(("no owner", path(owner_key), owner))
+    level = found.get(class_key, MISSING)
+    if not is_unknown(level) and level not in CLASSIFICATION_ORDER:
+        problem = (
+            "no data classification"
+            if level is MISSING
+            else f"data classification {level!r} (not one of {', '.join(CLASSIFICATION_ORDER)})"
+        )
+        problems.append((problem, path(class_key), level))
+    return problems
+
+
+@resource_rule(
+    id="AILAB-GOV-020",
+    title="Namespaces and workloads carry an owner and a data classification",
+    severity="low",
+    rationale=(
+        "Reviewers, the reaper and incident responders need to know whom a workload belongs to and how sensitive "
+        "its data is; the classification also decides which sandboxes may be created next to it."
+    ),
+    remediation=(
+        f"Set the labels {keys.OWNER} and {keys.DATA_CLASSIFICATION} (one of {', '.join(CLASSIFICATION_ORDER)}) in "
+        "metadata.labels (the lab's TagsSpec does this for every resource it creates)."
+    ),
+    types=[NAMESPACE, *WORKLOAD_TYPES],
+    controls=_LABELLING,
+)
+def owner_and_classification(record: Record, ctx: RuleContext) -> Iterator[Violation]:
+    labels = record.get("metadata.labels")
+    if is_unknown(labels):
+        return
+    for problem, path, value in _missing_or_invalid(mapping(labels), keys.OWNER, keys.DATA_CLASSIFICATION, label_path):
+        yield Violation(f"{record.name} has {problem}", (ev(path, value),))
+
+
+@resource_rule(
+    id="AILAB-GOV-021",
+    title="Sandbox namespaces carry their audit id",
+    severity="medium",
+    rationale=(
+        "The audit id ties a sandbox to its audit file, its MLflow experiment, its Qdrant collection and its entries "
+        "in the audit log; quotas, network isolation and expiry checks find sandboxes by it."
+    ),
+    remediation=f"Label the namespace {keys.AUDIT_ID}: <audit id>, matching its name audit-<audit id>.",
+    types=[NAMESPACE],
+    controls=[*_LABELLING, c.ISO_SEPARATION],
+)
+def sandbox_audit_id(record: Record, ctx: RuleContext) -> Iterator[Violation]:
+    if not looks_like_sandbox(record):
+        return
+    value = record.labels.get(keys.AUDIT_ID, MISSING)
+    name = record.get("metadata.name")
+    if is_unknown(value) or is_unknown(name):
+        return
+    if value is MISSING or value == "":
+        yield Violation(f"Sandbox namespace {record.name} has no audit id label", (ev(label_path(keys.AUDIT_ID), value),))
+    elif isinstance(name, str) and name.startswith(SANDBOX_PREFIX) and name != f"{SANDBOX_PREFIX}{value}":
+        yield Violation(
+            f"Sandbox namespace {name} is labelled with audit id {value}",
+            (ev(label_path(keys.AUDIT_ID), value), ev("metadata.name", name)),
+        )
+
+
+_TAGGED_TYPES = (
+    *S3_BUCKETS,
+    RDS_INSTANCE,
+    RDS_CLUSTER,
+    EKS_CLUSTER,
+    EKS_NODE_GROUP,
+    KMS_KEY,
+    LOG_GROUP,
+    EBS_VOLUME,
+    EC2_INSTANCE,
+)
+
+
+def _default_tag_keys(records: RecordSet) -> set[str]:
+    """Tag keys every explicit AWS provider applies by default (state exports JSON-encode ``defaultTags``)."""
+    providers = records.of_type(AWS_PROVIDER)
+    if not providers:
+        return set()
+    common: set[str] | None = None
+    for provider in providers:
+        default_tags = provider.properties.get("defaultTags")
+        if isinstance(default_tags, str):
+            default_tags = json_document(default_tags)
+        tags = set(mapping(mapping(default_tags).get("tags")))
+        common = tags if common is None else common & tags
+    return common or set()
+
+
+@stack_rule(
+    id="AILAB-AWS-070",
+    title="Data-holding AWS resources are tagged with an owner and a data classification",
+    severity="low",
+    rationale=(
+        "Tags are how AWS-side reviews, cost reports and incident response find who owns a bucket, database or key "
+        "and how sensitive its data is."
+    ),
+    remediation=(
+        f"Set the tags {keys.AWS_TAG_OWNER} and {keys.AWS_TAG_DATA_CLASSIFICATION} on the resource, or once in the "
+        "aws.Provider's default_tags."
+    ),
+    types=[*_TAGGED_TYPES, AWS_PROVIDER],
+    controls=_LABELLING,
+)
+def aws_owner_and_classification(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
+    defaults = _default_tag_keys(records)
+    wanted = (keys.AWS_TAG_OWNER, keys.AWS_TAG_DATA_CLASSIFICATION)
+    if all(key in defaults for key in wanted):
+        return
+    for record in records.of_type(*_TAGGED_TYPES):
+        tags = record.properties.get("tags", MISSING)
+        if is_unknown(tags):
+            continue
+        missing = [key for key in wanted if key not in defaults and key not in mapping(tags)]
+        if missing:
+            yield Violation(
+                f"{record.name} is not tagged with {', '.join(missing)}",
+                tuple(ev(f'tags["{key}"]', MISSING) for key in missing),
+                record,
+            )

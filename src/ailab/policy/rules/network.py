@@ -1,0 +1,179 @@
+"""Network isolation: default-deny NetworkPolicies wherever workloads run and in every sandbox,
+and sandbox egress limited to the allowlist, DNS and named in-cluster services."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ailab.policy.model import MISSING, RecordSet, RuleContext, Violation, stack_rule
+from ailab.policy.rules import controls as c
+from ailab.policy.rules.helpers import (
+    HELM_RELEASE,
+    NAMESPACE,
+    NETWORK_POLICY,
+    SANDBOX_PREFIX,
+    WORKLOAD_TYPES,
+    by_namespace,
+    ev,
+    is_sandbox_namespace,
+    is_unknown,
+    mapping,
+    namespaces,
+    strings,
+    workload_namespaces,
+)
+
+_ISOLATION = [
+    c.EUDPR_CONFIDENTIALITY,
+    c.GDPR_CONFIDENTIALITY,
+    c.AI_ACT_CONFIDENTIALITY,
+    c.ISO_SEGREGATION,
+    c.ISO_NETWORKS,
+    c.CIS_K8S_NETWORK_POLICIES,
+    c.CIS_EKS_NETWORK_POLICIES,
+    c.NSA_NETWORK_POLICIES,
+]
+
+
+def _selects_all(selector: Any) -> bool:
+    """An empty label selector (``{}``): every pod of the namespace, or every namespace."""
+    return isinstance(selector, Mapping) and not selector.get("matchLabels") and not selector.get("matchExpressions")
+
+
+def _policy_types(spec: Mapping[str, Any]) -> list[str]:
+    """``policyTypes`` as Kubernetes defaults it: Ingress, plus Egress when egress rules are present."""
+    declared = spec.get("policyTypes")
+    if isinstance(declared, list):
+        return strings(declared)
+    return ["Ingress", "Egress"] if "egress" in spec else ["Ingress"]
+
+
+def _default_denies(policy_spec: Mapping[str, Any]) -> set[str]:
+    """The directions a policy denies by default for the whole namespace (empty selector, no rules)."""
+    if not _selects_all(policy_spec.get("podSelector")):
+        return set()
+    return {kind for kind in _policy_types(policy_spec) if not policy_spec.get(kind.lower())}
+
+
+@stack_rule(
+    id="AILAB-NET-010",
+    title="Namespaces with workloads, and every sandbox, deny ingress and egress by default",
+    severity="high",
+    rationale=(
+        "Kubernetes lets every pod talk to every other pod and to the internet until a NetworkPolicy isolates it; "
+        "a default-deny policy in both directions makes each allowed flow an explicit, reviewable exception."
+    ),
+    remediation=(
+        "Add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress, Egress] and no rules to the namespace, "
+        "then allow the flows it needs (DNS, MLflow, Qdrant, the allowlist) with further policies."
+    ),
+    types=[NAMESPACE, NETWORK_POLICY, HELM_RELEASE, *WORKLOAD_TYPES],
+    controls=_ISOLATION,
+)
+def default_deny(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
+    declared = namespaces(records)
+    needing: dict[str, str] = {}
+    for name, workloads in workload_namespaces(records).items():
+        needing.setdefault(name, f"runs {workloads[0].name}")
+    for release in records.of_type(HELM_RELEASE):
+        target = release.properties.get("namespace")
+        if isinstance(target, str) and not is_unknown(target):
+            needing.setdefault(target, f"runs Helm release {release.name}")
+    for name, namespace in declared.items():
+        if is_sandbox_namespace(namespace):
+            needing.setdefault(name, "is a sandbox")
+    policies = by_namespace(records, NETWORK_POLICY)
+    for name, reason in sorted(needing.items()):
+        denied: set[str] = set()
+        for policy in policies.get(name, ()):
+            spec = policy.properties.get("spec")
+            if is_unknown(spec):
+                denied = {"Ingress", "Egress"}  # cannot see it: do not judge the namespace
+                break
+            denied |= _default_denies(mapping(spec))
+        missing = [kind for kind in ("Ingress", "Egress") if kind not in denied]
+        if missing:
+            owner = declared.get(name)
+            yield Violation(
+                f"Namespace {name} {reason} but has no default-deny {' or '.join(missing).lower()} NetworkPolicy",
+                tuple(ev(f"NetworkPolicy[default-deny {kind}]", MISSING) for kind in missing),
+                owner,
+            )
+
+
+_DNS_PORTS = frozenset({53, "53", "dns", "dns-tcp"})
+
+
+def _wide(cidr: Any) -> bool:
+    """Wider than the sandbox allowlist admits: an IPv4 network larger than a /8 (an IPv6 one larger than a /32)."""
+    if not isinstance(cidr, str) or is_unknown(cidr):
+        return False
+    try:
+        network = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return False
+    return network.prefixlen < (8 if network.version == 4 else 32)
+
+
+def _only_dns(ports: Any) -> bool:
+    return isinstance(ports, list) and bool(ports) and all(mapping(p).get("port") in _DNS_PORTS for p in ports)
+
+
+@stack_rule(
+    id="AILAB-NET-011",
+    title="Sandboxes reach only the egress allowlist, DNS and named in-cluster services",
+    severity="critical",
+    rationale=(
+        "Code under evaluation must not exfiltrate the data it was given: a sandbox may reach DNS, MLflow, Qdrant "
+        "and the networks the allowlist names, never the internet at large or other sandboxes. An ipBlock wider "
+        "than a /8 stays too wide whatever its except list carves out."
+    ),
+    remediation=(
+        "In sandbox NetworkPolicies, give every egress rule a destination: ipBlocks from sandbox.egress_allowlist "
+        "(a /8 or narrower), namespaceSelector plus podSelector for MLflow, Qdrant and kube-dns; a rule without "
+        "destination may only open port 53."
+    ),
+    types=[NAMESPACE, NETWORK_POLICY],
+    controls=[*_ISOLATION, c.EUDPR_MINIMISATION, c.GDPR_MINIMISATION],
+)
+def sandbox_egress(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
+    sandboxes = {name for name, ns in namespaces(records).items() if is_sandbox_namespace(ns)}
+    for name, policies in by_namespace(records, NETWORK_POLICY).items():
+        if name not in sandboxes and not name.startswith(SANDBOX_PREFIX):
+            continue
+        for policy in policies:
+            rules = policy.get("spec.egress")
+            for i, rule in enumerate(rules if isinstance(rules, list) else ()):
+                rule = mapping(rule)
+                peers = rule.get("to", MISSING)
+                if is_unknown(peers):
+                    continue
+                if not peers:
+                    if not _only_dns(rule.get("ports")):
+                        yield Violation(
+                            f"NetworkPolicy {policy.name} lets sandbox {name} reach any destination",
+                            (ev(f"spec.egress[{i}].to", peers),),
+                            policy,
+                        )
+                    continue
+                for j, peer in enumerate(peers if isinstance(peers, list) else ()):
+                    peer = mapping(peer)
+                    cidr = mapping(peer.get("ipBlock")).get("cidr")
+                    if _wide(cidr):
+                        yield Violation(
+                            f"NetworkPolicy {policy.name} lets sandbox {name} reach {cidr}",
+                            (ev(f"spec.egress[{i}].to[{j}].ipBlock.cidr", cidr),),
+                            policy,
+                        )
+                    elif (
+                        "namespaceSelector" in peer
+                        and _selects_all(peer["namespaceSelector"])
+                        and _selects_all(peer.get("podSelector", {}))
+                    ):
+                        yield Violation(
+                            f"NetworkPolicy {policy.name} lets sandbox {name} reach every pod of every namespace",
+                            (ev(f"spec.egress[{i}].to[{j}].namespaceSelector", peer["namespaceSelector"]),),
+                            policy,
+                        )

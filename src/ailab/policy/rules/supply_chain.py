@@ -1,0 +1,63 @@
+"""Supply chain: images pinned to a version or digest, and pulled only from allowed registries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ailab.policy.model import Record, RuleContext, Violation, resource_rule
+from ailab.policy.rules import controls as c
+from ailab.policy.rules.helpers import WORKLOAD_TYPES, containers, ev, is_unknown, parse_image, registry_allowed
+from ailab.spec.model import DEFAULT_REGISTRIES
+
+_SUPPLY = [c.EUDPR_CONFIDENTIALITY, c.GDPR_CONFIDENTIALITY, c.ISO_SOFTWARE_INSTALLATION, c.ISO_CONFIGURATION]
+
+
+@resource_rule(
+    id="AILAB-SUP-001",
+    title="Images are pinned to a version or a digest",
+    severity="medium",
+    rationale=(
+        "An untagged or :latest image changes under the lab without review: the MLflow or Qdrant that was assessed "
+        "is not the one that runs, and a compromised upstream push is pulled on the next restart."
+    ),
+    remediation="Reference images as registry/repository:version (e.g. ghcr.io/mlflow/mlflow:v3.1.1) or by @sha256 digest.",
+    types=list(WORKLOAD_TYPES),
+    controls=[*_SUPPLY, c.NSA_SECURE_IMAGES],
+)
+def pinned_images(record: Record, ctx: RuleContext) -> Iterator[Violation]:
+    for ref in containers(record):
+        image = ref.image
+        if not isinstance(image, str) or is_unknown(image):
+            continue
+        parsed = parse_image(image)
+        if parsed.digest is None and parsed.tag in (None, "latest"):
+            yield Violation(f"Container {ref.name} uses an unpinned image {image}", (ev(f"{ref.path}.image", image),))
+
+
+@resource_rule(
+    id="AILAB-SUP-002",
+    title="Images come from allowed registries",
+    severity="high",
+    rationale=(
+        "Every image runs with access to audit data; only registries the lab has assessed (MLflow, Qdrant, NVIDIA, "
+        "Jupyter, Kubernetes, Docker official images by default) may supply them."
+    ),
+    remediation=(
+        "Pull the image from an allowed registry (lab.supply_chain.allowed_registries), mirroring it there first "
+        "if needed; write the registry explicitly (docker.io/library/postgres, not postgres)."
+    ),
+    types=list(WORKLOAD_TYPES),
+    controls=[*_SUPPLY, c.CIS_EKS_REGISTRIES, c.NSA_SECURE_IMAGES],
+)
+def allowed_registries(record: Record, ctx: RuleContext) -> Iterator[Violation]:
+    allowed = ctx.allowed_registries or DEFAULT_REGISTRIES
+    for ref in containers(record):
+        image = ref.image
+        if not isinstance(image, str) or is_unknown(image):
+            continue
+        parsed = parse_image(image)
+        if not registry_allowed(parsed, allowed):
+            yield Violation(
+                f"Container {ref.name} pulls {parsed.name}, which is not from an allowed registry",
+                (ev(f"{ref.path}.image", image),),
+            )

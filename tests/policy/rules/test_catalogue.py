@@ -1,0 +1,229 @@
+"""The rule catalogue: every rule has metadata, a passing and a failing fixture, and never decides
+on a value it cannot see. The checks are called through the registry, not through the engine.
+
+A fixture file (``fixtures/<RULE-ID>/pass.yaml`` and ``fail.yaml``) is a mapping::
+
+    context: {allowed_registries: [...], allowed_regions: [...]}   # optional
+    expect:                                                          # fail.yaml only
+      - {path: spec.type, value: NodePort, record: web}              # value and record optional
+    resources:
+      - apiVersion: v1                 # a Kubernetes manifest (type token from apiVersion and kind)
+        kind: Service
+        ...
+      - type: aws:s3/bucket:Bucket     # or a record as an input loader would produce it
+        name: artifacts
+        properties: {...}
+        dependsOn: [other-name]        # shorthand for dependencies: the URNs of records with that name
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ailab.policy.model import MISSING, Record, RecordSet, Rule, RuleContext, Violation, all_rules
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def manifest_type(manifest: dict[str, Any]) -> str:
+    """The pulumi-kubernetes type token of a manifest: ``kubernetes:<group|core>/<version>:<Kind>``."""
+    api_version = manifest["apiVersion"]
+    group, _, version = api_version.rpartition("/")
+    return f"kubernetes:{group or 'core'}/{version}:{manifest['kind']}"
+
+
+def urn(type_: str, name: str) -> str:
+    return f"urn:pulumi:test::ailab::{type_}::{name}"
+
+
+def to_records(resources: Iterable[dict[str, Any]]) -> list[Record]:
+    """Records from fixture entries (manifests or records), resolving ``dependsOn`` names to URNs."""
+    entries = []
+    for item in resources:
+        if "type" in item:
+            type_, name, properties = item["type"], item["name"], item.get("properties", {})
+        else:
+            type_, name, properties = manifest_type(item), item["metadata"]["name"], item
+        entries.append((type_, name, properties, item))
+    urns: dict[str, list[str]] = {}
+    for type_, name, _, item in entries:
+        urns.setdefault(name, []).append(item.get("urn", urn(type_, name)))
+    records = []
+    for type_, name, properties, item in entries:
+        dependencies = list(item.get("dependencies", ()))
+        for other in item.get("dependsOn", ()):
+            dependencies.extend(urns[other])
+        records.append(
+            Record(
+                type=type_,
+                name=name,
+                urn=item.get("urn", urn(type_, name)),
+                properties=properties,
+                dependencies=tuple(dependencies),
+            )
+        )
+    return records
+
+
+@dataclass
+class Fixture:
+    path: Path
+    records: list[Record]
+    context: RuleContext
+    expect: list[dict[str, Any]] = field(default_factory=list)
+
+
+def load_fixture(path: Path) -> Fixture:
+    data = yaml.safe_load(path.read_text())
+    context = data.get("context") or {}
+    return Fixture(
+        path=path,
+        records=to_records(data["resources"]),
+        context=RuleContext(
+            allowed_registries=tuple(context.get("allowed_registries", ())),
+            allowed_regions=tuple(context.get("allowed_regions", ())),
+        ),
+        expect=data.get("expect") or [],
+    )
+
+
+def run_rule(rule: Rule, records: list[Record], context: RuleContext | None = None) -> list[Violation]:
+    """Run one rule as the engine would: resource rules on the records of their types, stack rules on all."""
+    context = context or RuleContext()
+    found: list[Violation] = []
+    if rule.scope == "stack":
+        check: Callable[[Any, RuleContext], Iterable[Violation]] = rule.check  # type: ignore[assignment]
+        found.extend(check(RecordSet(records), context))
+    else:
+        for record in records:
+            if record.type in rule.types:
+                for violation in rule.check(record, context):  # type: ignore[arg-type]
+                    found.append(
+                        violation if violation.record is not None else Violation(violation.message, violation.evidence, record)
+                    )
+    return found
+
+
+def placeholder_variant(value: Any, placeholder: str) -> Any:
+    """``value`` with every scalar leaf replaced by ``placeholder`` (keys and structure kept)."""
+    if isinstance(value, dict):
+        return {key: placeholder_variant(item, placeholder) for key, item in value.items()}
+    if isinstance(value, list):
+        return [placeholder_variant(item, placeholder) for item in value]
+    return placeholder
+
+
+def fixture_paths() -> Iterator[Path]:
+    return iter(sorted(FIXTURES.glob("*/*.yaml")))
+
+
+RULES = all_rules()
+RULE_IDS = sorted(RULES)
+PLACEHOLDERS = ("[unknown]", "[secret]")
+ID_PATTERN = re.compile(r"^AILAB-(AWS|K8S|NET|RBAC|GOV|SVC|SUP)-\d{3}$")
+REF_PATTERNS = {
+    "eudpr": re.compile(r"^Art\. \d+(\(\d+\))?(\([a-z]\))?$"),
+    "gdpr": re.compile(r"^Art\. \d+(\(\d+\))?(\([a-z]\))?$"),
+    "ai-act": re.compile(r"^Art\. \d+(\(\d+\))?(\([a-z]\))?$"),
+    "iso27001": re.compile(r"^A\.[5-8]\.\d{1,2}$"),
+    "cis-k8s": re.compile(r"^5\.\d\.\d{1,2}$"),
+    "cis-eks": re.compile(r"^[2-5]\.\d\.\d{1,2}$"),
+    "nsa-cisa": re.compile(r"^[A-Z][A-Za-z ]+$"),
+}
+
+
+def test_catalogue_size() -> None:
+    assert len(RULES) >= 40
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_rule_metadata(rule_id: str) -> None:
+    rule = RULES[rule_id]
+    assert ID_PATTERN.match(rule.id)
+    assert rule.title and rule.title[0].isupper() and not rule.title.endswith(".")
+    assert rule.rationale.endswith(".") and len(rule.rationale) > 40
+    assert rule.remediation.endswith((".", ")")) and len(rule.remediation) > 20
+    assert rule.controls, "a rule must map to at least one control"
+    assert len(set(rule.controls)) == len(rule.controls), "a control is cited twice"
+    for control in rule.controls:
+        assert REF_PATTERNS[control.framework].match(control.ref), control
+        assert control.title
+    assert rule.types
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_rule_has_fixtures(rule_id: str) -> None:
+    for kind in ("pass", "fail"):
+        assert (FIXTURES / rule_id / f"{kind}.yaml").is_file(), f"{rule_id} lacks fixtures/{rule_id}/{kind}.yaml"
+
+
+def test_no_fixtures_for_unknown_rules() -> None:
+    assert {path.name for path in FIXTURES.iterdir() if path.is_dir()} <= set(RULES)
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_failing_fixture(rule_id: str) -> None:
+    fixture = load_fixture(FIXTURES / rule_id / "fail.yaml")
+    violations = run_rule(RULES[rule_id], fixture.records, fixture.context)
+    assert violations, f"{rule_id}: fail.yaml produced no finding"
+    for violation in violations:
+        assert violation.message
+        assert violation.evidence, f"{rule_id}: a finding without evidence: {violation.message}"
+        assert all(evidence.path for evidence in violation.evidence)
+        assert violation.record is not None, f"{rule_id}: a stack rule's finding must name its record"
+    assert fixture.expect, f"{rule_id}: fail.yaml must say which evidence it expects"
+    for expected in fixture.expect:
+        matches = [
+            v
+            for v in violations
+            for e in v.evidence
+            if e.path == expected["path"]
+            and (
+                "value" not in expected
+                or e.value == expected["value"]
+                or (expected["value"] == "<missing>" and e.value is MISSING)
+            )
+            and ("record" not in expected or (v.record is not None and v.record.name == expected["record"]))
+        ]
+        assert matches, f"{rule_id}: no finding with evidence {expected}; got {[(v.message, v.evidence) for v in violations]}"
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_passing_fixture(rule_id: str) -> None:
+    fixture = load_fixture(FIXTURES / rule_id / "pass.yaml")
+    violations = run_rule(RULES[rule_id], fixture.records, fixture.context)
+    assert not violations, [(v.message, v.evidence) for v in violations]
+
+
+def _is_placeholder(value: Any) -> bool:
+    if isinstance(value, str):
+        return value in PLACEHOLDERS
+    return isinstance(value, list) and bool(value) and all(isinstance(item, str) and item in PLACEHOLDERS for item in value)
+
+
+@pytest.mark.parametrize("placeholder", PLACEHOLDERS)
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_never_decides_on_placeholders(rule_id: str, placeholder: str) -> None:
+    """With every value of the failing fixture hidden, no finding may rest on a hidden value."""
+    fixture = load_fixture(FIXTURES / rule_id / "fail.yaml")
+    hidden = [
+        Record(r.type, r.name, r.urn, placeholder_variant(r.properties, placeholder), r.parent, r.dependencies)
+        for r in fixture.records
+    ]
+    for violation in run_rule(RULES[rule_id], hidden, fixture.context):
+        for evidence in violation.evidence:
+            assert not _is_placeholder(evidence.value), f"{rule_id} decided on {evidence}: {violation.message}"
+
+
+def test_all_rules_on_all_fixtures() -> None:
+    """Every rule copes with every fixture's records (other themes' shapes included) without raising."""
+    records = [record for path in fixture_paths() for record in load_fixture(path).records]
+    for rule in RULES.values():
+        run_rule(rule, records)

@@ -1,0 +1,128 @@
+"""The shared accessors the rules rely on."""
+
+from __future__ import annotations
+
+import pytest
+
+from ailab.policy.model import MISSING, Record, RecordSet
+from ailab.policy.rules import exposure, residency
+from ailab.policy.rules.helpers import (
+    WORKLOAD_TYPES,
+    Linker,
+    as_bool,
+    containers,
+    hides,
+    parse_image,
+    pod_spec,
+    policy_statements,
+    registry_allowed,
+)
+
+
+@pytest.mark.parametrize(
+    ("reference", "registry", "repository", "tag", "digest"),
+    [
+        ("postgres", "docker.io", "library/postgres", None, None),
+        ("postgres:16.6-bookworm", "docker.io", "library/postgres", "16.6-bookworm", None),
+        ("qdrant/qdrant:v1.13.4", "docker.io", "qdrant/qdrant", "v1.13.4", None),
+        ("ghcr.io/mlflow/mlflow:v3.1.1", "ghcr.io", "mlflow/mlflow", "v3.1.1", None),
+        ("localhost:5000/tools/probe", "localhost:5000", "tools/probe", None, None),
+        ("localhost/probe:1", "localhost", "probe", "1", None),
+        ("nvcr.io/nvidia/k8s/dcgm-exporter:3.3.9", "nvcr.io", "nvidia/k8s/dcgm-exporter", "3.3.9", None),
+        ("docker.io/library/nginx@sha256:abc", "docker.io", "library/nginx", None, "sha256:abc"),
+        ("registry:5000/a/b:1@sha256:abc", "registry:5000", "a/b", "1", "sha256:abc"),
+    ],
+)
+def test_parse_image(reference: str, registry: str, repository: str, tag: str | None, digest: str | None) -> None:
+    image = parse_image(reference)
+    assert (image.registry, image.repository, image.tag, image.digest) == (registry, repository, tag, digest)
+
+
+def test_registry_prefixes_match_whole_segments() -> None:
+    allowed = ["ghcr.io/mlflow", "docker.io/library/"]
+    assert registry_allowed(parse_image("ghcr.io/mlflow/mlflow:v3"), allowed)
+    assert registry_allowed(parse_image("postgres:16"), allowed)
+    assert not registry_allowed(parse_image("ghcr.io/mlflowx/mlflow:v3"), allowed)
+    assert not registry_allowed(parse_image("ghcr.io/mlflow:v3"), ["ghcr.io/mlflow/mlflow/extra"])
+
+
+def test_as_bool_and_hides() -> None:
+    assert as_bool(True) is True and as_bool("False") is False and as_bool("1") is True
+    assert as_bool("[unknown]") is None and as_bool(MISSING) is None and as_bool(2) is None
+    assert hides("[secret]") and hides(["a", "[unknown]"]) and not hides(["a"]) and not hides(MISSING)
+
+
+def test_every_workload_kind_yields_its_containers() -> None:
+    pod = {"containers": [{"name": "a", "image": "x:1"}], "initContainers": [{"name": "i", "image": "x:1"}]}
+    template = {"template": {"spec": pod}}
+    shapes = {
+        "kubernetes:core/v1:Pod": {"spec": pod},
+        "kubernetes:batch/v1:CronJob": {"spec": {"jobTemplate": {"spec": template}}},
+    }
+    for type_ in WORKLOAD_TYPES:
+        record = Record(type_, "w", "urn:w", shapes.get(type_, {"spec": template}))
+        spec = pod_spec(record)
+        assert spec is not None and spec.spec is pod, type_
+        refs = containers(record)
+        assert [ref.name for ref in refs] == ["i", "a"]
+        assert refs[1].path == f"{spec.path}.containers[0]"
+
+
+def test_container_settings_inherit_from_the_pod() -> None:
+    record = Record(
+        "kubernetes:core/v1:Pod",
+        "p",
+        "urn:p",
+        {"spec": {"securityContext": {"runAsNonRoot": True}, "containers": [{"name": "a", "securityContext": {"runAsUser": 7}}]}},
+    )
+    (ref,) = containers(record)
+    assert ref.effective("runAsNonRoot") == ("spec.securityContext.runAsNonRoot", True)
+    assert ref.effective("runAsUser") == ("spec.containers[0].securityContext.runAsUser", 7)
+    assert ref.own("privileged") == ("spec.containers[0].securityContext.privileged", MISSING)
+
+
+def test_linker_prefers_the_named_target_and_ignores_placeholders() -> None:
+    a = Record("aws:s3/bucket:Bucket", "a", "urn:a", {"bucket": "bucket-a"})
+    b = Record("aws:s3/bucket:Bucket", "b", "urn:b", {"bucket": "[unknown]"})
+    linker = Linker([a, b], ("bucket",))
+    by_name = Record("aws:s3/bucketPolicy:BucketPolicy", "p", "urn:p", {"bucket": "bucket-a"}, dependencies=("urn:b",))
+    by_dependency = Record("aws:s3/bucketPolicy:BucketPolicy", "q", "urn:q", {"bucket": "[unknown]"}, dependencies=("urn:b",))
+    unlinked = Record("aws:s3/bucketPolicy:BucketPolicy", "r", "urn:r", {"bucket": "[unknown]"})
+    assert linker.targets(by_name, "bucket") == [a]
+    assert linker.targets(by_dependency, "bucket") == [b]
+    assert linker.targets(unlinked, "bucket") == []
+    assert set(linker.covered(RecordSet([by_name, by_dependency]).of_type("aws:s3/bucketPolicy:BucketPolicy"), "bucket")) == {
+        "urn:a",
+        "urn:b",
+    }
+
+
+def test_policy_statements_accept_strings_objects_and_garbage() -> None:
+    assert policy_statements('{"Statement": {"Effect": "Allow"}}') == [(0, {"Effect": "Allow"})]
+    assert policy_statements({"Statement": [{"Effect": "Deny"}, "junk"]}) == [(0, {"Effect": "Deny"})]
+    assert policy_statements("{not json") == [] and policy_statements("[unknown]") == [] and policy_statements(None) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "regions"),
+    [
+        ("arn:aws:kms:eu-central-1:123456789012:key/k", ["eu-central-1"]),
+        ("arn:aws:s3:::bucket/*", []),
+        ("arn:aws:iam::123456789012:role/x", []),
+        ("https://s3.us-west-2.amazonaws.com/bucket", ["us-west-2"]),
+        ("https://s3-us-east-2.amazonaws.com", ["us-east-2"]),
+        ("https://ABC.gr7.eusc-de-east-1.eks.amazonaws.com", ["eusc-de-east-1"]),
+        ("db.abc.us-gov-west-1.rds.amazonaws.com:5432", ["us-gov-west-1"]),
+        ("https://s3.amazonaws.com", []),
+        ('{"Resource":["arn:aws:sqs:ap-south-1:1:q","arn:aws:sqs:eu-west-1:1:q"]}', ["ap-south-1", "eu-west-1"]),
+    ],
+)
+def test_regions_named(text: str, regions: list[str]) -> None:
+    assert [region for region, _ in residency._regions_named(text)] == regions
+
+
+def test_wildcard_tls_hosts_cover_one_label() -> None:
+    assert exposure._host_covered("a.lab.eu", ["*.lab.eu"])
+    assert not exposure._host_covered("a.b.lab.eu", ["*.lab.eu"])
+    assert not exposure._host_covered("lab.eu", ["*.lab.eu"])
+    assert exposure._host_covered("lab.eu", ["lab.eu"])
