@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ailab.errors import BadInputError, OperationFailedError
-from ailab.services.mlflow import MlflowAdmin
+from ailab.services.mlflow import MlflowAdmin, Permission
 from ailab.services.mlflow import transport as transport_module
 
 PASSWORD = "Adm1n-Pa55word-zz"
@@ -55,6 +55,18 @@ def test_account_without_admin_rights(scripted_server) -> None:
     _one_line_without_secrets(message)
     assert f"MLflow at {url} refused DELETE /api/2.0/mlflow/users/delete to user 'admin' (HTTP 403)" in message
     assert "admin rights" in message
+
+
+def test_a_server_without_the_route_is_named(scripted_server) -> None:
+    url, script = scripted_server
+    # An MLflow release without the unified permission API: Flask's page for an unknown route.
+    script.status, script.body, script.content_type = 404, "<!doctype html><title>404 Not Found</title>", "text/html"
+    with _admin(url) as mlflow, pytest.raises(OperationFailedError) as failure:
+        mlflow.grant("1", "alice", Permission.EDIT)
+    message = str(failure.value)
+    _one_line_without_secrets(message)
+    assert message.startswith(f"MLflow at {url} has no route GET /api/2.0/mlflow/users/list (HTTP 404)")
+    assert "deploy that MLflow release (the lab spec's mlflow.image)" in message
 
 
 def test_server_error_keeps_its_first_line_and_hides_passwords(scripted_server) -> None:

@@ -18,6 +18,9 @@ from ailab.services.errors import credentials_rejected, not_a_url, not_permitted
 
 SERVICE = "MLflow"
 
+TESTED_SERVER = "3.17"
+"""The MLflow server release line this client is tested against (the ``mlflow`` locked in uv.lock)."""
+
 RESOURCE_ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
 RESOURCE_DOES_NOT_EXIST = "RESOURCE_DOES_NOT_EXIST"
 
@@ -97,6 +100,13 @@ class MlflowTransport:
             return credentials_rejected(SERVICE, self.base_url, who, response.status_code)
         if response.status_code == httpx.codes.FORBIDDEN:
             return not_permitted(SERVICE, self.base_url, who, what)
+        if response.status_code == httpx.codes.NOT_FOUND and not error_code:
+            # MLflow answers a missing resource with an error code; a bare 404 is a route this
+            # server does not have (before 3.x's unified permission API, grants used other routes).
+            return OperationFailedError(
+                f"{SERVICE} at {self.base_url} has no route {what} (HTTP 404): its release does not match the MLflow API "
+                f"ailab uses ({TESTED_SERVER}.x); deploy that MLflow release (the lab spec's mlflow.image)"
+            )
         detail = redact(message, secrets)
         code = f" {error_code}" if error_code else ""
         return OperationFailedError(f"{SERVICE} at {self.base_url}: {what} failed (HTTP {response.status_code}{code}): {detail}")
