@@ -26,6 +26,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from pulumi_policy import Severity as PolicySeverity
+from pulumi_policy.proxy import _DictProxy, _ListProxy
 
 from ailab.policy.loaders.values import STACK_TYPE, plain
 from ailab.policy.model import FRAMEWORKS, Record, RecordSet, Rule, RuleContext, Severity, Violation, all_rules
@@ -129,9 +130,19 @@ def _violations(rule: Rule, run: Callable[[], Iterable[Violation]]) -> list[tupl
 
 
 def _plain_props(props: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The raw properties behind CrossGuard's unknown-checking proxy, with unknowns as ``[unknown]``.
+    """The raw properties behind CrossGuard's unknown-checking proxies, with unknowns as ``[unknown]``.
 
-    The proxy raises on reading a value unknown during preview; rules instead see ``[unknown]``,
-    as they do in a preview file, and decide for themselves.
+    The proxies (one around every nested object and list) raise on reading a value unknown
+    during preview; rules instead see ``[unknown]``, as they do in a preview file, and decide.
     """
-    return plain(props.get("__target", props))
+    return plain(_unwrap(props))
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, (_DictProxy, _ListProxy)):
+        value = value["__target"]
+    if isinstance(value, dict):
+        return {key: _unwrap(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(item) for item in value]
+    return value

@@ -16,7 +16,7 @@ from ailab.errors import BadInputError
 from ailab.policy.loaders.values import (
     STACK_TYPE,
     name_from_urn,
-    plain,
+    plain_properties,
     provider_urn,
     require_mapping,
     require_str,
@@ -60,7 +60,7 @@ def _record(state: Mapping[str, Any], where: str, source: str) -> Record | None:
         type=type_token,
         name=name_from_urn(urn),
         urn=urn,
-        properties=plain(require_mapping(properties, f"{where}.inputs", _FIX)),
+        properties=plain_properties(properties, f"{where}.inputs", _FIX),
         parent=state.get("parent") if isinstance(state.get("parent"), str) else None,
         dependencies=urn_list(state.get("dependencies"), where, _FIX),
         source=source,

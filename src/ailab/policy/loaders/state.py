@@ -15,7 +15,7 @@ from ailab.errors import BadInputError
 from ailab.policy.loaders.values import (
     STACK_TYPE,
     name_from_urn,
-    plain,
+    plain_properties,
     provider_urn,
     require_mapping,
     require_str,
@@ -48,7 +48,7 @@ def records_from_state(state_json: dict[str, Any], source: str) -> list[Record]:
                 type=type_token,
                 name=name_from_urn(urn),
                 urn=urn,
-                properties=plain(require_mapping(properties, f"{where}.inputs", _FIX)),
+                properties=plain_properties(properties, f"{where}.inputs", _FIX),
                 parent=resource.get("parent") if isinstance(resource.get("parent"), str) else None,
                 dependencies=urn_list(resource.get("dependencies"), where, _FIX),
                 source=source,

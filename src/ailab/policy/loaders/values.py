@@ -51,6 +51,14 @@ def plain(value: Any) -> Any:
     return value
 
 
+def plain_properties(value: Any, where: str, fix: str) -> Mapping[str, Any]:
+    """:func:`plain` of a resource's properties, which must be an object."""
+    try:
+        return require_mapping(plain(value), where, fix)
+    except RecursionError:
+        raise BadInputError(f"{where}: nested too deeply; refusing") from None
+
+
 def name_from_urn(urn: str) -> str:
     """The resource name: what follows the last ``::`` of a URN."""
     return urn.rsplit("::", 1)[-1]
