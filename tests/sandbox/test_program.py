@@ -282,9 +282,11 @@ def test_outputs(mig_plan: Plan) -> None:
         "maxExpiresAt": "2025-03-21T09:30:00Z",
         "mlflowCredentials": "[secret]",
         "mlflowExperiment": "audit/2025-017-chatbot",
+        "mlflowExternalUrl": "https://mlflow.ailab.example.europa.eu",
         "mlflowUrl": "http://mlflow.ailab-mlflow.svc.cluster.local:5000",
         "namespace": "audit-2025-017-chatbot",
         "qdrantCollection": "audit_2025_017_chatbot",
+        "qdrantExternalUrl": "https://qdrant.ailab.example.europa.eu",
         "qdrantUrl": "http://qdrant.ailab-vectordb.svc.cluster.local:6333",
         "workbench": "workbench",
     }
@@ -342,6 +344,7 @@ LAB_OUTPUTS = {
     "mlflowAdminPassword": SENTINELS["password"],
     "qdrantApiKey": SENTINELS["api_key"],
     "namespaces": {"mlflow": "stack-mlflow", "vectorDb": "stack-vectordb", "gpu": "stack-gpu"},
+    "mlflowExternalUrl": "https://mlflow.from-stack",
 }
 
 
@@ -372,3 +375,5 @@ def test_deployed_program_reads_the_lab_stack(aws_lab: LabSpec, monkeypatch: pyt
     text = json.dumps(plan.to_json())
     for sentinel in SENTINELS.values():
         assert sentinel not in text
+    assert plan.outputs["mlflowExternalUrl"] == "https://mlflow.from-stack"
+    assert plan.outputs["qdrantExternalUrl"] is None  # the lab stack exports none

@@ -245,7 +245,8 @@ def show(audit_id: str = AuditId, as_json: bool = typer.Option(False, "--json", 
     if holder:
         out().print(f"locked by {holder.describe()}", markup=False)
     for record in history[-10:]:
-        out().print(f"  {record['time']} {record['action']} {record['outcome']} ({record['actor']['user']})", markup=False)
+        who = (record.get("actor") or {}).get("user")
+        out().print(f"  {record.get('time')} {record.get('action')} {record.get('outcome')} ({who})", markup=False)
 
 
 @app.command()

@@ -163,6 +163,8 @@ def backend_specs() -> dict[str, SandboxSpec]:
     for summary in workspace.list_stacks():
         name = summary.name.rsplit("/", 1)[-1]
         try:
+            # A stack made on another machine has no stack file here: take its config from its last deployment.
+            workspace.refresh_config(name)
             value = workspace.get_config(name, SPEC_KEY)
         except auto.CommandError:
             continue  # a stack without a spec was not made by ailab (or is being made right now)

@@ -1,7 +1,7 @@
 """One operation at a time per sandbox: a lock file that says who holds it.
 
-The file (``<data dir>/locks/<audit id>.lock``) is created with ``O_EXCL``, so exactly one
-process wins, and holds JSON naming the holder: pid, host, user, command and time, plus the
+The file (``<data dir>/locks/<audit id>.lock``) is made with ``link()``, which fails when it
+exists, so exactly one process wins; it holds JSON naming the holder: pid, host, user, command and time, plus the
 process's start time so a recycled pid is not mistaken for the holder. A lock is never broken
 automatically: ``ailab sandbox unlock`` removes it after checking its process is gone.
 """
@@ -82,8 +82,12 @@ def sandbox_lock(audit_id: str, command: str) -> Iterator[Holder]:
     """Hold the sandbox's lock for the ``with`` block, or fail naming who holds it."""
     path = lock_path(audit_id)
     me = Holder(os.getpid(), socket.gethostname(), getpass.getuser(), command, iso(utc_now()), _start_ticks(os.getpid()))
+    # Written in full beside the lock, then linked into place: link() fails if the lock exists, and
+    # a reader never sees a half-written holder.
+    draft = path.with_name(f".{path.name}.{me.pid}")
+    draft.write_text(json.dumps(asdict(me)), encoding="utf-8")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.link(draft, path)
     except FileExistsError:
         holder = read_holder(audit_id)
         who = holder.describe() if holder else "another process (it has just released it; try again)"
@@ -91,9 +95,9 @@ def sandbox_lock(audit_id: str, command: str) -> Iterator[Holder]:
             f"sandbox {audit_id} is locked by {who}; wait for it to finish, or if that process is gone "
             f"run: ailab sandbox unlock {audit_id}"
         ) from None
+    finally:
+        draft.unlink(missing_ok=True)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            json.dump(asdict(me), stream)
         yield me
     finally:
         path.unlink(missing_ok=True)

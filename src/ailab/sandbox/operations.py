@@ -217,7 +217,8 @@ def _save_credentials(entry: SandboxEntry, secrets: dict[str, Any], op: Recorded
     passwords = {str(k): str(v) for k, v in (secrets.get("mlflowCredentials") or {}).items()}
     path = credentials_path(entry.spec.audit_id, "mlflow")
     if passwords:
-        write_credentials(path, str(entry.outputs.get("mlflowUrl", "")), passwords)
+        url = entry.outputs.get("mlflowExternalUrl") or entry.outputs.get("mlflowUrl") or ""
+        write_credentials(path, str(url), passwords)
         op.detail = f"new MLflow users {', '.join(sorted(passwords))}: passwords written to {path}"
     if path.exists():
         entry = entry.model_copy(update={"credentials_file": str(path)})

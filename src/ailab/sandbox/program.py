@@ -35,6 +35,9 @@ class LabConnection:
     kubeconfig: pulumi.Input[str] | None = None
     """AWS: the EKS kubeconfig (secret). On-premises: None, and :attr:`kube_context` names the context."""
     kube_context: pulumi.Input[str] | None = None
+    mlflow_external_url: pulumi.Input[str | None] = None
+    """How auditors' machines reach MLflow (the lab's ingress, over the VPN); None without an ingress."""
+    qdrant_external_url: pulumi.Input[str | None] = None
 
 
 def lab_stack_reference_name(lab_stack: str, lab_project: str = LAB_PROJECT) -> str:
@@ -60,6 +63,8 @@ def connection_from_stack(lab: LabSpec, lab_stack: str, lab_project: str = LAB_P
         qdrant_api_key=pulumi.Output.secret(ref.require_output("qdrantApiKey").apply(str)),
         kubeconfig=pulumi.Output.secret(ref.require_output("kubeconfig").apply(str)) if aws else None,
         kube_context=None if aws else ref.require_output("kubeContext").apply(str),
+        mlflow_external_url=ref.get_output("mlflowExternalUrl"),
+        qdrant_external_url=ref.get_output("qdrantExternalUrl"),
     )
 
 
@@ -79,6 +84,8 @@ def connection_from_spec(lab: LabSpec) -> LabConnection:
         qdrant_api_key=pulumi.Output.secret(OFFLINE_SECRET),
         kubeconfig=pulumi.Output.secret(OFFLINE_KUBECONFIG) if aws else None,
         kube_context=None if aws or lab.onprem is None else lab.onprem.kubeconfig_context,
+        mlflow_external_url=f"https://{lab.ingress.mlflow_host}" if lab.ingress else None,
+        qdrant_external_url=f"https://{lab.ingress.qdrant_host}" if lab.ingress else None,
     )
 
 
@@ -109,7 +116,9 @@ def sandbox_program(spec: SandboxSpec, lab: LabSpec, connect: Callable[[], LabCo
         pulumi.export("mlflowUrl", connection.services.mlflow_url)
         pulumi.export("mlflowExperiment", sandbox.experiment_name)
         pulumi.export("mlflowCredentials", sandbox.mlflow_credentials)
+        pulumi.export("mlflowExternalUrl", connection.mlflow_external_url)
         pulumi.export("qdrantUrl", connection.services.qdrant_url)
+        pulumi.export("qdrantExternalUrl", connection.qdrant_external_url)
         pulumi.export("qdrantCollection", sandbox.collection_name)
         pulumi.export("workbench", sandbox.workbench_name)
 

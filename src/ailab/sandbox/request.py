@@ -8,6 +8,7 @@ when the sandbox was created, and so are the moments it expires at and may live 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from pydantic import BaseModel, ConfigDict, field_serializer
 
@@ -118,7 +119,7 @@ def build_spec(
         group=_group(lab, group) if group is not None else None,
         gpus=_gpus(chosen, profile, gpus),
         purpose=ids.purpose(purpose) if purpose else f"Audit {audit_id}",
-        data_classification=_classification(lab, data_classification),  # type: ignore[arg-type]
+        data_classification=_classification(lab, data_classification),
         created_at=created,
         expires_at=created + lifetime,
         max_expires_at=created + chosen.max_ttl,
@@ -144,7 +145,7 @@ def _gpus(profile: SandboxProfile, name: str, gpus: int | None) -> int:
     return gpus
 
 
-def _classification(lab: LabSpec, level: str | None) -> str:
+def _classification(lab: LabSpec, level: str | None) -> DataClassification:
     """Defaults to the lab's level; a sandbox may hold data as sensitive as the lab is cleared for, not more."""
     ceiling = lab.tags.data_classification
     if level is None:
@@ -156,7 +157,7 @@ def _classification(lab: LabSpec, level: str | None) -> str:
             f"--data-classification {level}: this lab is cleared for {ceiling} data at most; "
             "process the data in a lab cleared for it"
         )
-    return level
+    return cast(DataClassification, level)
 
 
 def _group(lab: LabSpec, name: str) -> str:
