@@ -60,7 +60,7 @@ CASES = [
         "lab.access.reviewers[0]",
     ),
     (
-        "image: ghcr.io/mlflow/mlflow:v3.1.1",
+        "image: ghcr.io/mlflow/mlflow:v3.17.2",
         "image: ghcr.io/mlflow/mlflow:latest",
         r"not pinned; give an explicit version tag",
         "lab.mlflow.image",

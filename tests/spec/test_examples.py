@@ -32,3 +32,23 @@ def test_secure_values_are_read_without_the_passphrase(project: Project) -> None
     assert spec.mlflow.admin_password.get_secret_value() == SECRET_PLACEHOLDER
     assert ("ailab:lab", "vector_db", "api_key") in stack.secret_paths
     assert "v1:" not in repr(spec)
+
+
+def _locked_version(package: str) -> str:
+    """The version uv.lock pins for ``package`` (the MLflow client ailab tests against)."""
+    import tomllib
+    from pathlib import Path
+
+    lock = tomllib.loads((Path(__file__).resolve().parents[2] / "uv.lock").read_text(encoding="utf-8"))
+    return next(entry["version"] for entry in lock["package"] if entry["name"] == package)
+
+
+def test_deployed_mlflow_matches_the_tested_client(project: Project) -> None:
+    """ailab.services.mlflow speaks the auth REST routes of the locked MLflow; the lab must run that release."""
+    from ailab.spec.model import MlflowSpec
+
+    expected = f"v{_locked_version('mlflow')}"
+    assert MlflowSpec.model_fields["image"].default.rsplit(":", 1)[1] == expected
+    for stack in ("aws-eu", "onprem"):
+        spec, _ = load_stack_spec(stack, project)
+        assert spec.mlflow.image.rsplit(":", 1)[1] == expected, stack

@@ -47,7 +47,7 @@ _IMAGE = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+)?(
 def check_image(value: str) -> str:
     """A container image pinned by tag or digest; ``:latest`` and untagged images are refused."""
     if not _IMAGE.match(value):
-        raise ValueError(f"{value!r} is not an image reference; write registry/repository:tag, e.g. ghcr.io/mlflow/mlflow:v3.1.1")
+        raise ValueError(f"{value!r} is not an image reference; write registry/repository:tag, e.g. ghcr.io/mlflow/mlflow:v3.17.2")
     name = value.split("@", 1)[0]
     tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else None
     if "@sha256:" not in value and (tag is None or tag == "latest"):
@@ -312,7 +312,7 @@ class MlflowSpec(StrictModel):
     """The MLflow tracking server, always the basic-auth app."""
 
     image: PinnedImage = Field(
-        default="ghcr.io/mlflow/mlflow:v3.1.1",
+        default="ghcr.io/mlflow/mlflow:v3.17.2",
         description="MLflow server image, pinned by tag or digest (never :latest); must contain psycopg2 and boto3 on AWS.",
     )
     replicas: int = Field(
