@@ -181,6 +181,13 @@ def test_extend_moves_the_expiry_and_redeploys(fake_pulumi: FakePulumi) -> None:
     assert [r["outcome"] for r in _records()] == ["ok", "ok", "refused"]
 
 
+def test_extend_of_a_long_expired_sandbox_must_reach_the_future(fake_pulumi: FakePulumi, aws_lab: LabSpec) -> None:
+    state.save(_entry("old", 50, aws_lab))  # expired 26 hours ago, may live until 118 hours after creation
+    with pytest.raises(BadInputError, match="would still have expired"):
+        operations.extend("old", "1h", on_output=lines.append)
+    assert operations.extend("old", "2d", on_output=lines.append).spec.expired(utc_now()) is False
+
+
 def test_extend_unknown_sandbox(fake_pulumi: FakePulumi) -> None:
     with pytest.raises(BadInputError, match="no sandbox 'nope' on this machine"):
         operations.extend("nope", "1h", on_output=lines.append)

@@ -241,6 +241,11 @@ def extend(audit_id: str, by: str, on_output: Printer, project: Project | None =
                     f"sandbox {audit_id} is {entry.status.value}; finish it first (create or destroy it again), then extend"
                 )
             spec = entry.spec.extended(duration)
+            if spec.expired(utc_now()):
+                raise BadInputError(
+                    f"--by {by}: sandbox {audit_id} would still have expired (at {spec.expires_at:%Y-%m-%d %H:%M} UTC); "
+                    f"extend it by more, or destroy it"
+                )
             lab, _ = load_stack_spec(spec.lab_stack, project)
             planned = _planned(spec, lab)
             op.verdict = planned.gate.verdict()
