@@ -14,6 +14,7 @@ A fixture file (``fixtures/<RULE-ID>/pass.yaml`` and ``fail.yaml``) is a mapping
         name: artifacts
         properties: {...}
         dependsOn: [other-name]        # shorthand for dependencies: the URNs of records with that name
+        provider: provider-name        # shorthand for the URN of the provider record that manages it
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def to_records(resources: Iterable[dict[str, Any]]) -> list[Record]:
         dependencies = list(item.get("dependencies", ()))
         for other in item.get("dependsOn", ()):
             dependencies.extend(urns[other])
+        provider = urns[item["provider"]][0] if "provider" in item else None
         records.append(
             Record(
                 type=type_,
@@ -67,6 +69,7 @@ def to_records(resources: Iterable[dict[str, Any]]) -> list[Record]:
                 urn=item.get("urn", urn(type_, name)),
                 properties=properties,
                 dependencies=tuple(dependencies),
+                provider=provider,
             )
         )
     return records

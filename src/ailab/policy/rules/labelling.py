@@ -116,19 +116,26 @@ _TAGGED_TYPES = (
 )
 
 
-def _default_tag_keys(records: RecordSet) -> set[str]:
-    """Tag keys every explicit AWS provider applies by default (state exports JSON-encode ``defaultTags``)."""
-    providers = records.of_type(AWS_PROVIDER)
-    if not providers:
-        return set()
-    common: set[str] | None = None
-    for provider in providers:
-        default_tags = provider.properties.get("defaultTags")
-        if isinstance(default_tags, str):
-            default_tags = json_document(default_tags)
-        tags = set(mapping(mapping(default_tags).get("tags")))
-        common = tags if common is None else common & tags
-    return common or set()
+def _tag_keys(provider: Record) -> set[str]:
+    """Tag keys an AWS provider applies by default (state exports JSON-encode ``defaultTags``)."""
+    default_tags = provider.properties.get("defaultTags")
+    if isinstance(default_tags, str):
+        default_tags = json_document(default_tags)
+    return set(mapping(mapping(default_tags).get("tags")))
+
+
+class _DefaultTags:
+    """Default tag keys per provider URN; a record without a provider gets what every explicit provider applies."""
+
+    def __init__(self, records: RecordSet) -> None:
+        self.by_provider = {provider.urn: _tag_keys(provider) for provider in records.of_type(AWS_PROVIDER)}
+        sets = list(self.by_provider.values())
+        self.common: set[str] = set.intersection(*sets) if sets else set()
+
+    def for_record(self, record: Record) -> set[str]:
+        if record.provider is None:
+            return self.common
+        return self.by_provider.get(record.provider, set())  # a default provider not in the stack applies none
 
 
 @stack_rule(
@@ -147,15 +154,14 @@ def _default_tag_keys(records: RecordSet) -> set[str]:
     controls=_LABELLING,
 )
 def aws_owner_and_classification(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
-    defaults = _default_tag_keys(records)
+    defaults = _DefaultTags(records)
     wanted = (keys.AWS_TAG_OWNER, keys.AWS_TAG_DATA_CLASSIFICATION)
-    if all(key in defaults for key in wanted):
-        return
     for record in records.of_type(*_TAGGED_TYPES):
+        default_keys = defaults.for_record(record)
         tags = record.properties.get("tags", MISSING)
         if is_unknown(tags):
             continue
-        missing = [key for key in wanted if key not in defaults and key not in mapping(tags)]
+        missing = [key for key in wanted if key not in default_keys and key not in mapping(tags)]
         if missing:
             yield Violation(
                 f"{record.name} is not tagged with {', '.join(missing)}",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ailab.policy.model import Record, RecordSet, RuleContext, Violation, resource_rule, stack_rule
+from ailab.policy.model import MISSING, Record, RecordSet, RuleContext, Violation, resource_rule, stack_rule
 from ailab.policy.rules import controls as c
 from ailab.policy.rules.helpers import (
     CLUSTER_ROLE,
@@ -14,8 +14,10 @@ from ailab.policy.rules.helpers import (
     CONFIG_MAP,
     EKS_ACCESS_ENTRY,
     EKS_ACCESS_POLICY_ASSOCIATION,
+    EKS_CLUSTER,
     ROLE,
     ROLE_BINDING,
+    as_bool,
     ev,
     is_unknown,
     mapping,
@@ -90,12 +92,23 @@ _EKS_CLUSTER_ADMIN = "/AmazonEKSClusterAdminPolicy"
     ),
     remediation=(
         "Bind the persona's group to a least-privilege ClusterRole or namespaced Role instead of cluster-admin "
-        "(for EKS access entries, instead of AmazonEKSClusterAdminPolicy)."
+        "(for EKS access entries, instead of AmazonEKSClusterAdminPolicy); set access_config "
+        "bootstrap_cluster_creator_admin_permissions=False and grant the deploying role an explicit access entry, "
+        "waived with its justification if it must be cluster-admin."
     ),
-    types=[*_BINDINGS, EKS_ACCESS_POLICY_ASSOCIATION],
+    types=[*_BINDINGS, EKS_ACCESS_POLICY_ASSOCIATION, EKS_CLUSTER],
     controls=[*_ACCESS, c.CIS_K8S_CLUSTER_ADMIN, c.CIS_EKS_CLUSTER_ADMIN, c.NSA_RBAC],
 )
 def rbac_no_cluster_admin(record: Record, ctx: RuleContext) -> Iterator[Violation]:
+    if record.type == EKS_CLUSTER:
+        # EKS grants whoever creates the cluster a standing, invisible cluster-admin unless told not to (default true).
+        path = "accessConfig.bootstrapClusterCreatorAdminPermissions"
+        value = mapping(record.properties.get("accessConfig")).get("bootstrapClusterCreatorAdminPermissions", MISSING)
+        if not is_unknown(value) and as_bool(value) is not False:
+            yield Violation(
+                f"EKS cluster {record.name} gives its creator a permanent cluster-admin access entry", (ev(path, value),)
+            )
+        return
     if record.type == EKS_ACCESS_POLICY_ASSOCIATION:
         arn = record.properties.get("policyArn")
         if isinstance(arn, str) and arn.endswith(_EKS_CLUSTER_ADMIN):

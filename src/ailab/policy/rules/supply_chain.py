@@ -1,12 +1,22 @@
-"""Supply chain: images pinned to a version or digest, and pulled only from allowed registries."""
+"""Supply chain: images pinned to a version or digest and pulled only from allowed registries;
+Helm charts pinned to a version and fetched over HTTPS or OCI."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ailab.policy.model import Record, RuleContext, Violation, resource_rule
+from ailab.policy.model import MISSING, Record, RuleContext, Violation, resource_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules.helpers import WORKLOAD_TYPES, containers, ev, is_unknown, parse_image, registry_allowed
+from ailab.policy.rules.helpers import (
+    HELM_RELEASE,
+    WORKLOAD_TYPES,
+    containers,
+    ev,
+    is_unknown,
+    mapping,
+    parse_image,
+    registry_allowed,
+)
 from ailab.spec.model import DEFAULT_REGISTRIES
 
 _SUPPLY = [c.EUDPR_CONFIDENTIALITY, c.GDPR_CONFIDENTIALITY, c.ISO_SOFTWARE_INSTALLATION, c.ISO_CONFIGURATION]
@@ -61,3 +71,27 @@ def allowed_registries(record: Record, ctx: RuleContext) -> Iterator[Violation]:
                 f"Container {ref.name} pulls {parsed.name}, which is not from an allowed registry",
                 (ev(f"{ref.path}.image", image),),
             )
+
+
+@resource_rule(
+    id="AILAB-SUP-003",
+    title="Helm releases pin a chart version from an HTTPS or OCI repository",
+    severity="medium",
+    rationale=(
+        "A release without a chart version installs whatever the repository publishes next (the GPU operator runs "
+        "privileged on every GPU node); a chart fetched over plain HTTP can be swapped in transit."
+    ),
+    remediation="Set version= on kubernetes.helm.v3.Release and fetch charts from an https:// or oci:// repository.",
+    types=[HELM_RELEASE],
+    controls=[*_SUPPLY, c.NSA_SECURE_IMAGES],
+)
+def pinned_charts(record: Record, ctx: RuleContext) -> Iterator[Violation]:
+    chart = record.properties.get("chart", MISSING)
+    local = isinstance(chart, str) and chart.startswith((".", "/"))  # a chart in the repository is versioned by it
+    version = record.properties.get("version", MISSING)
+    if not local and not is_unknown(version) and (not isinstance(version, str) or not version.strip()):
+        yield Violation(f"Helm release {record.name} installs chart {chart} without a version", (ev("version", version),))
+    repository = mapping(record.properties.get("repositoryOpts")).get("repo", MISSING)
+    for path, location in (("repositoryOpts.repo", repository), ("chart", chart)):
+        if isinstance(location, str) and location.lower().startswith("http://"):
+            yield Violation(f"Helm release {record.name} fetches its chart over plain HTTP", (ev(path, location),))
