@@ -151,7 +151,9 @@ class PersonaRbac(pulumi.ComponentResource):
         )
 
     def _cluster_wide(self, persona_role: str, grants: Sequence[Grant], subjects: list[k8s.rbac.v1.SubjectArgs]) -> None:
-        """A ClusterRole bound cluster-wide: only ever read grants (no Secrets), as every caller passes."""
+        """A ClusterRole bound cluster-wide, which may only ever read (and never Secrets)."""
+        if any(set(grant.verbs) - set(READ) or "secrets" in grant.resources for grant in grants):
+            raise ValueError(f"{persona_role}: a cluster-wide role may only read, and never Secrets")
         role = self._cluster_role(persona_role, grants)
         k8s.rbac.v1.ClusterRoleBinding(
             f"{self._name}-{persona_role}",
