@@ -7,19 +7,20 @@ read by MLflow only to create the admin user on first start; later changes go th
 API (``ailab.services``). Users and permissions live in the backend database itself (the auth
 app keeps its own Alembic version table, ``alembic_version_auth``).
 
-**Server-side execution, off.** MLflow 3.x servers newer than the pinned image (3.17, the
-version in ailab's development environment, was read for this) run a job-execution engine by
-default (``MLFLOW_SERVER_ENABLE_JOB_EXECUTION``, default true: Huey consumers beside the server
-that run scorer and judge jobs, some calling LLM providers through the server's gateway; there
-is no command-line flag) and ship an AI gateway (``MLFLOW_ENABLE_AI_GATEWAY``, default true)
-that stores provider API keys and forwards prompts to third parties. Neither belongs in a
-supervisor's evaluation lab, where the tracking server only records: both are set to false
-here, explicitly, so a policy rule can check it and an image upgrade cannot silently turn them
-on. Custom scorers (code executed on the server, ``MLFLOW_SERVER_ENABLE_CUSTOM_SCORERS``) are
-pinned off for the same reason, and telemetry to the MLflow project is disabled. MLflow
-releases that predate a setting ignore it.
+**Server-side execution, off.** MLflow 3.17 (the example stacks' image, and the version in
+ailab's development environment, whose source was read for this) runs a job-execution engine
+by default (``MLFLOW_SERVER_ENABLE_JOB_EXECUTION``, default true; no command-line flag): a job
+runner and seven Huey consumer processes beside the server, running scorer and judge jobs,
+some calling LLM providers through the server's gateway. It also ships an AI gateway
+(``MLFLOW_ENABLE_AI_GATEWAY``, default true) that stores provider API keys and forwards
+prompts to third parties. Neither belongs in a supervisor's evaluation lab, where the
+tracking server only records: both are set to false here, explicitly, so a policy rule can
+check it and no image change can silently turn them on. Custom scorers (code executed on the
+server, ``MLFLOW_SERVER_ENABLE_CUSTOM_SCORERS``) are pinned off for the same reason, and
+telemetry to the MLflow project is disabled. The integration test runs this container's
+command and environment against MLflow 3.17 and finds no job runner.
 
-**CSRF key.** Recent MLflow (3.17) refuses to start the basic-auth app without a static
+**CSRF key.** MLflow 3.17 refuses to start the basic-auth app without a static
 ``MLFLOW_FLASK_SERVER_SECRET_KEY`` shared by all workers and replicas; it comes from the same
 Secret (see :func:`flask_secret_key`).
 
@@ -132,7 +133,7 @@ def auth_config(spec: LabSpec, database_uri: str) -> str:
 def flask_secret_key(spec: LabSpec) -> str:
     """The key that signs the auth app's CSRF tokens; every worker and replica must share it.
 
-    Recent MLflow refuses to start the basic-auth app without ``MLFLOW_FLASK_SERVER_SECRET_KEY``,
+    MLflow 3.17 refuses to start the basic-auth app without ``MLFLOW_FLASK_SERVER_SECRET_KEY``,
     and workers that disagree on it reject each other's CSRF tokens behind a load balancer. The
     spec has no field for it, so it is derived from the admin password: stable across
     deployments, secret, and rotated with that password.
