@@ -63,7 +63,7 @@ def test_every_example_profile_passes_every_rule(stack: str, profile: str) -> No
 def test_create_deploys_and_records(fake_pulumi: FakePulumi, ailab_home: Path) -> None:
     created = operations.create(REQUEST, on_output=lines.append)
     ((spec, resume),) = fake_pulumi.ups
-    assert not resume and spec.audit_id == "2025-017-chatbot" and spec.ttl == timedelta(hours=24)
+    assert not resume and spec.audit_id == "2025-017-chatbot" and spec.expires_at - spec.created_at == timedelta(hours=24)
     entry = state.require("2025-017-chatbot")
     assert entry.status is Status.READY and entry.outputs["namespace"] == "audit-2025-017-chatbot"
     assert created.new_passwords == {"alice": "generated-password-of-alice-0123"}

@@ -60,7 +60,7 @@ def test_bad_durations_name_the_option(bad: str) -> None:
 def test_spec_defaults_from_profile_and_lab(aws_lab: LabSpec) -> None:
     spec = make_spec(aws_lab)
     assert spec.gpus == 1
-    assert spec.ttl == timedelta(hours=72)
+    assert spec.expires_at - spec.created_at == timedelta(hours=72)
     assert spec.data_classification == "confidential"
     assert spec.expires_at == NOW + timedelta(hours=72)
     assert spec.max_expires_at == NOW + timedelta(days=7)
@@ -78,7 +78,7 @@ def test_spec_round_trips_through_json(aws_lab: LabSpec) -> None:
 def test_ttl_beyond_profile_max_refused(aws_lab: LabSpec) -> None:
     with pytest.raises(BadInputError, match="profile gpu-mig allows at most 7d"):
         make_spec(aws_lab, ttl="8d")
-    assert make_spec(aws_lab, ttl="7d").ttl == timedelta(days=7)
+    assert make_spec(aws_lab, ttl="7d").expires_at == NOW + timedelta(days=7)
 
 
 def test_gpus_at_most_the_profile(aws_lab: LabSpec) -> None:

@@ -19,13 +19,12 @@ from ailab.plan.graph import Plan
 from ailab.sandbox import ids, lifecycle, lock, state
 from ailab.sandbox.auditlog import AuditLog, actor
 from ailab.sandbox.gate import GateBlockedError, GateResult, check
+from ailab.sandbox.lifecycle import Printer
 from ailab.sandbox.program import connection_from_stack, plan_sandbox, sandbox_program
 from ailab.sandbox.request import SandboxSpec, build_spec, parse_ttl, utc_now
 from ailab.sandbox.state import SandboxEntry, Status
 from ailab.spec.model import LabSpec
 from ailab.spec.stackfile import Project, find_project, load_stack_spec
-
-Printer = Callable[[str], None]
 
 
 class Recorded:
@@ -128,6 +127,20 @@ def _planned(spec: SandboxSpec, lab: LabSpec) -> Planned:
     return Planned(spec, plan, check(plan, lab))
 
 
+def _gated(spec: SandboxSpec, lab: LabSpec, op: Recorded) -> Planned:
+    """Plan and check ``spec``; the verdict goes to the log, and a blocking one stops the operation."""
+    planned = _planned(spec, lab)
+    op.verdict = planned.gate.verdict()
+    if not planned.gate.passed:
+        raise GateBlockedError(spec.audit_id, planned.gate)
+    return planned
+
+
+def _deployed_program(spec: SandboxSpec, lab: LabSpec, project: Project) -> Callable[[], None]:
+    """The program as the engine runs it: the lab's values come from its stack's outputs."""
+    return sandbox_program(spec, lab, lambda: connection_from_stack(lab, spec.lab_stack, project.name))
+
+
 def plan(request: Request, project: Project | None = None) -> Planned:
     """The offline plan of a sandbox and its policy verdict; needs no Pulumi CLI, changes nothing."""
     with Recorded("sandbox.plan", request.audit_id, request.arguments()) as op:
@@ -161,10 +174,7 @@ def create(request: Request, on_output: Printer, project: Project | None = None)
             resumed = previous is not None
             if previous is not None:
                 spec = _resumable(previous, spec)
-            planned = _planned(spec, lab)
-            op.verdict = planned.gate.verdict()
-            if not planned.gate.passed:
-                raise GateBlockedError(audit_id, planned.gate)
+            planned = _gated(spec, lab, op)
             entry, deployed = _deploy(spec, lab, project, resume=resumed, on_output=on_output)
             entry, passwords = _save_credentials(entry, deployed.secrets, op)
             return Created(entry, planned.gate, resumed, passwords)
@@ -199,9 +209,8 @@ def _deploy(
 ) -> tuple[SandboxEntry, lifecycle.Deployed]:
     entry = SandboxEntry(spec=spec, status=Status.CREATING, updated_at=utc_now())
     state.save(entry)
-    program = sandbox_program(spec, lab, lambda: connection_from_stack(lab, spec.lab_stack, project.name))
     try:
-        deployed = lifecycle.up(spec, program, resume=resume, on_output=on_output)
+        deployed = lifecycle.up(spec, _deployed_program(spec, lab, project), resume=resume, on_output=on_output)
     except BaseException as error:
         state.save(entry.model_copy(update={"status": Status.FAILED, "updated_at": utc_now(), "last_error": str(error)}))
         raise
@@ -247,12 +256,8 @@ def extend(audit_id: str, by: str, on_output: Printer, project: Project | None =
                     f"extend it by more, or destroy it"
                 )
             lab, _ = load_stack_spec(spec.lab_stack, project)
-            planned = _planned(spec, lab)
-            op.verdict = planned.gate.verdict()
-            if not planned.gate.passed:
-                raise GateBlockedError(audit_id, planned.gate)
-            program = sandbox_program(spec, lab, lambda: connection_from_stack(lab, spec.lab_stack, project.name))
-            deployed = lifecycle.up(spec, program, resume=False, on_output=on_output)
+            _gated(spec, lab, op)
+            deployed = lifecycle.up(spec, _deployed_program(spec, lab, project), resume=False, on_output=on_output)
             extended = entry.model_copy(update={"spec": spec, "updated_at": utc_now(), "outputs": deployed.outputs})
             state.save(extended)
             return extended

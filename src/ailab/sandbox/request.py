@@ -64,10 +64,6 @@ class SandboxSpec(BaseModel):
         """The first team member: the sandbox's owner."""
         return self.team[0]
 
-    @property
-    def ttl(self) -> timedelta:
-        return self.expires_at - self.created_at
-
     def expired(self, now: datetime) -> bool:
         return now >= self.expires_at
 
