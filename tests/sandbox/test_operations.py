@@ -274,3 +274,11 @@ def test_passphrase_required(fake_pulumi: FakePulumi, monkeypatch: pytest.Monkey
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
     with pytest.raises(MissingPrerequisiteError, match="PULUMI_CONFIG_PASSPHRASE_FILE"):
         operations.create(REQUEST, on_output=lines.append)
+
+
+def test_refused_input_is_logged_as_typed_within_bounds() -> None:
+    with pytest.raises(BadInputError):
+        operations.plan(dataclasses.replace(REQUEST, audit_id="x" * 10_000, purpose="p" * 10_000))
+    (record,) = _records()
+    assert record["outcome"] == "refused" and record["audit_id"] == "x" * operations.LOGGED_TEXT
+    assert record["arguments"]["purpose"] == "p" * operations.LOGGED_TEXT

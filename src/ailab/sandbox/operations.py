@@ -26,6 +26,9 @@ from ailab.sandbox.state import SandboxEntry, Status
 from ailab.spec.model import LabSpec
 from ailab.spec.stackfile import Project, find_project, load_stack_spec
 
+LOGGED_TEXT = 500
+"""Longest argument text kept in the log."""
+
 
 class Recorded:
     """One audit-log record per operation: ``with Recorded(...) as op:`` appends it on the way out.
@@ -34,11 +37,11 @@ class Recorded:
     a failure; the exception still propagates.
     """
 
-    def __init__(self, action: str, audit_id: str | None, arguments: dict[str, Any], log: AuditLog | None = None) -> None:
+    def __init__(self, action: str, audit_id: str | None, arguments: dict[str, Any]) -> None:
         self.action = action
-        self.audit_id = audit_id
-        self.arguments = arguments
-        self.log = log or AuditLog()
+        # What was typed is recorded as typed (refused ids included), within reason.
+        self.audit_id = audit_id[:LOGGED_TEXT] if audit_id is not None else None
+        self.arguments = {key: value[:LOGGED_TEXT] if isinstance(value, str) else value for key, value in arguments.items()}
         self.verdict: dict[str, Any] | None = None
         self.outcome = "ok"
         self.detail: str | None = None
@@ -55,7 +58,7 @@ class Recorded:
             else:
                 self.outcome = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
             self.detail = str(error) if isinstance(error, AilabError) else f"{type(error).__name__}: {error}"
-        self.log.append(
+        AuditLog().append(
             self.action,
             audit_id=self.audit_id,
             arguments=self.arguments,
