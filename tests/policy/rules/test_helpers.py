@@ -126,3 +126,14 @@ def test_wildcard_tls_hosts_cover_one_label() -> None:
     assert not exposure._host_covered("a.b.lab.eu", ["*.lab.eu"])
     assert not exposure._host_covered("lab.eu", ["*.lab.eu"])
     assert exposure._host_covered("lab.eu", ["lab.eu"])
+
+
+def test_mirrored_spec_constants_match_their_source() -> None:
+    """helpers mirrors a few spec constants to keep pydantic out of the policy check's start-up."""
+    from ailab.policy.rules import helpers
+    from ailab.spec import gpu_sharing, model, naming
+
+    assert helpers.CLASSIFICATION_ORDER == model.CLASSIFICATION_ORDER
+    assert helpers.DEFAULT_REGISTRIES == model.DEFAULT_REGISTRIES
+    assert naming.sandbox_namespace("a1") == f"{helpers.SANDBOX_PREFIX}a1"
+    assert helpers.WHOLE_GPU == gpu_sharing.WHOLE_GPU

@@ -69,7 +69,7 @@ def log_group_retention(record: Record, ctx: RuleContext) -> Iterator[Violation]
     controls=[c.EUDPR_STORAGE_LIMITATION, c.GDPR_STORAGE_LIMITATION, c.ISO_LOGGING],
 )
 def eks_log_group_declared(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
-    declared = {r.properties.get("name") for r in records.of_type(LOG_GROUP)}
+    declared = {name for r in records.of_type(LOG_GROUP) if isinstance(name := r.properties.get("name"), str)}
     for cluster in records.of_type(EKS_CLUSTER):
         name = cluster.properties.get("name")
         types = cluster.properties.get("enabledClusterLogTypes")

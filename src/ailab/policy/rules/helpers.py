@@ -21,7 +21,6 @@ from typing import Any
 
 from ailab.policy.model import MISSING, Evidence, Record, RecordSet
 from ailab.spec import labels as keys
-from ailab.spec import naming
 
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
@@ -114,8 +113,26 @@ WORKLOAD_TYPES: tuple[str, ...] = tuple(_POD_SPEC_KEYS)
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
-SANDBOX_PREFIX = naming.sandbox_namespace("")
-"""Sandbox namespaces are named ``audit-<audit id>`` (derived from the one place that names them)."""
+# --- values the lab specification defines -------------------------------------------------------------
+# Mirrors of constants of ailab.spec.model, ailab.spec.naming and ailab.spec.gpu_sharing. Those modules
+# build pydantic models when imported (about half a second), which a policy check of 10,000 records
+# within two seconds cannot afford; tests/policy/rules/test_helpers.py asserts that every mirror equals
+# its source, so they cannot drift apart. ailab.spec.labels and ailab.spec.regions are imported as such.
+CLASSIFICATION_ORDER: tuple[str, ...] = ("public", "internal", "confidential", "restricted")
+"""``ailab.spec.model.CLASSIFICATION_ORDER``: data classification levels, least to most sensitive."""
+DEFAULT_REGISTRIES: tuple[str, ...] = (
+    "ghcr.io/mlflow",
+    "docker.io/qdrant",
+    "docker.io/library",
+    "nvcr.io/nvidia",
+    "quay.io/jupyter",
+    "registry.k8s.io",
+)
+"""``ailab.spec.model.DEFAULT_REGISTRIES``: image prefixes allowed when the context names none."""
+SANDBOX_PREFIX = "audit-"
+"""Sandbox namespaces are ``ailab.spec.naming.sandbox_namespace(audit_id)``: ``audit-<audit id>``."""
+WHOLE_GPU = "nvidia.com/gpu"
+"""``ailab.spec.gpu_sharing.WHOLE_GPU``: the extended resource of a whole GPU (MIG resources: ``nvidia.com/mig-*``)."""
 
 
 def is_unknown(value: Any) -> bool:
@@ -200,6 +217,8 @@ class ContainerRef:
     """e.g. ``spec.template.spec.containers[0]``"""
     container: Mapping[str, Any]
     pod: PodSpec
+    list_name: str = "containers"
+    """``initContainers``, ``containers`` or ``ephemeralContainers``."""
 
     @property
     def name(self) -> str:
@@ -258,19 +277,35 @@ def pod_spec(record: Record) -> PodSpec | None:
     return PodSpec(_POD_SPEC_PATHS[record.type], spec) if isinstance(spec, Mapping) else None
 
 
+# The engine runs every rule for one record before moving to the next, and about twenty rules ask for
+# the same record's containers: remembering the last answer (by identity) saves most of the walking.
+_last_containers: tuple[Record | None, tuple[ContainerRef, ...]] = (None, ())
+
+
 def containers(record: Record, lists: Sequence[str] = CONTAINER_LISTS) -> list[ContainerRef]:
     """Every container of a workload (init, regular and ephemeral by default), with its path."""
+    global _last_containers
+    cached_record, found = _last_containers
+    if cached_record is not record:
+        found = _all_containers(record)
+        _last_containers = (record, found)
+    if lists is CONTAINER_LISTS:
+        return list(found)
+    return [ref for ref in found if ref.list_name in lists]
+
+
+def _all_containers(record: Record) -> tuple[ContainerRef, ...]:
     pod = pod_spec(record)
     if pod is None:
-        return []
+        return ()
     found: list[ContainerRef] = []
-    for list_name in lists:
+    for list_name in CONTAINER_LISTS:
         items = pod.spec.get(list_name)
         if isinstance(items, list):
             for index, container in enumerate(items):
                 if isinstance(container, Mapping):
-                    found.append(ContainerRef(f"{pod.path}.{list_name}[{index}]", container, pod))
-    return found
+                    found.append(ContainerRef(f"{pod.path}.{list_name}[{index}]", container, pod, list_name))
+    return tuple(found)
 
 
 def pod_template_labels(record: Record) -> Mapping[str, Any]:

@@ -10,6 +10,7 @@ from ailab.policy.model import MISSING, Record, RecordSet, RuleContext, Violatio
 from ailab.policy.rules import controls as c
 from ailab.policy.rules.helpers import (
     AWS_PROVIDER,
+    CLASSIFICATION_ORDER,
     EBS_VOLUME,
     EC2_INSTANCE,
     EKS_CLUSTER,
@@ -30,7 +31,6 @@ from ailab.policy.rules.helpers import (
     mapping,
 )
 from ailab.spec import labels as keys
-from ailab.spec.model import CLASSIFICATION_ORDER
 
 _LABELLING = [c.ISO_ASSET_INVENTORY, c.ISO_CLASSIFICATION, c.ISO_LABELLING]
 

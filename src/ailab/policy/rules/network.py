@@ -103,7 +103,7 @@ def default_deny(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
             )
 
 
-_DNS_PORTS = frozenset({53, "53", "dns", "dns-tcp"})
+_DNS_PORTS = (53, "53", "dns", "dns-tcp")  # a tuple: a port may be any YAML value, hashable or not
 
 
 def _wide(cidr: Any) -> bool:

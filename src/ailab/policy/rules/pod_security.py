@@ -280,11 +280,11 @@ def no_host_ports(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     ],
 )
 def service_account_token_mount(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
-    accounts: dict[tuple[str | None, Any], Any] = {}
+    accounts: dict[tuple[str | None, str], Any] = {}
     for account in records.of_type(SERVICE_ACCOUNT):
-        accounts[(known_namespace(account), account.get("metadata.name"))] = account.properties.get(
-            "automountServiceAccountToken", MISSING
-        )
+        account_name = account.get("metadata.name")
+        if isinstance(account_name, str):
+            accounts[(known_namespace(account), account_name)] = account.properties.get("automountServiceAccountToken", MISSING)
     for record in records.of_type(*WORKLOAD_TYPES):
         pod = pod_spec(record)
         if pod is None:
@@ -294,6 +294,8 @@ def service_account_token_mount(records: RecordSet, ctx: RuleContext) -> Iterato
             continue
         if value is MISSING:
             name = pod.spec.get("serviceAccountName", pod.spec.get("serviceAccount", "default"))
+            if not isinstance(name, str) or is_unknown(name):
+                continue  # a service account we cannot name: its setting cannot be looked up
             inherited = accounts.get((known_namespace(record), name), MISSING)
             if is_unknown(inherited) or as_bool(inherited) is False:
                 continue

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from ailab.policy.model import MISSING, Record, RuleContext, Violation, resource_rule
 from ailab.policy.rules import controls as c
 from ailab.policy.rules.helpers import (
+    DEFAULT_REGISTRIES,
     HELM_RELEASE,
     WORKLOAD_TYPES,
     containers,
@@ -17,7 +18,6 @@ from ailab.policy.rules.helpers import (
     parse_image,
     registry_allowed,
 )
-from ailab.spec.model import DEFAULT_REGISTRIES
 
 _SUPPLY = [c.EUDPR_CONFIDENTIALITY, c.GDPR_CONFIDENTIALITY, c.ISO_SOFTWARE_INSTALLATION, c.ISO_CONFIGURATION]
 
