@@ -27,11 +27,8 @@ from __future__ import annotations
 from ailab.policy.model import Control
 
 # --- Regulation (EU) 2018/1725 (EUDPR) ---------------------------------------------------------
-EUDPR_MINIMISATION = Control("eudpr", "Art. 4(1)(c)", "Data minimisation")
 EUDPR_STORAGE_LIMITATION = Control("eudpr", "Art. 4(1)(e)", "Storage limitation")
-EUDPR_INTEGRITY_CONFIDENTIALITY = Control("eudpr", "Art. 4(1)(f)", "Integrity and confidentiality")
 EUDPR_BY_DEFAULT = Control("eudpr", "Art. 27(2)", "Data protection by default: not accessible to an indefinite number of persons")
-EUDPR_BY_DESIGN = Control("eudpr", "Art. 27(1)", "Data protection by design")
 EUDPR_SECURITY = Control("eudpr", "Art. 33(1)", "Security of processing")
 EUDPR_ENCRYPTION = Control("eudpr", "Art. 33(1)(a)", "Security of processing: encryption of personal data")
 EUDPR_CONFIDENTIALITY = Control(
@@ -41,11 +38,8 @@ EUDPR_RESTORE = Control("eudpr", "Art. 33(1)(c)", "Security of processing: timel
 EUDPR_TRANSFERS = Control("eudpr", "Art. 46", "Transfers to third countries: general principle")
 
 # --- Regulation (EU) 2016/679 (GDPR), parallel provisions --------------------------------------
-GDPR_MINIMISATION = Control("gdpr", "Art. 5(1)(c)", "Data minimisation")
 GDPR_STORAGE_LIMITATION = Control("gdpr", "Art. 5(1)(e)", "Storage limitation")
-GDPR_INTEGRITY_CONFIDENTIALITY = Control("gdpr", "Art. 5(1)(f)", "Integrity and confidentiality")
 GDPR_BY_DEFAULT = Control("gdpr", "Art. 25(2)", "Data protection by default")
-GDPR_BY_DESIGN = Control("gdpr", "Art. 25(1)", "Data protection by design")
 GDPR_SECURITY = Control("gdpr", "Art. 32(1)", "Security of processing")
 GDPR_ENCRYPTION = Control("gdpr", "Art. 32(1)(a)", "Security of processing: encryption of personal data")
 GDPR_CONFIDENTIALITY = Control(
@@ -66,7 +60,6 @@ ISO_CLASSIFICATION = Control("iso27001", "A.5.12", "Classification of informatio
 ISO_LABELLING = Control("iso27001", "A.5.13", "Labelling of information")
 ISO_ACCESS_CONTROL = Control("iso27001", "A.5.15", "Access control")
 ISO_CLOUD = Control("iso27001", "A.5.23", "Information security for use of cloud services")
-ISO_RECORDS = Control("iso27001", "A.5.33", "Protection of records")
 ISO_PII = Control("iso27001", "A.5.34", "Privacy and protection of PII")
 ISO_PRIVILEGED_ACCESS = Control("iso27001", "A.8.2", "Privileged access rights")
 ISO_ACCESS_RESTRICTION = Control("iso27001", "A.8.3", "Information access restriction")
@@ -148,5 +141,4 @@ NSA_ENCRYPTION = Control("nsa-cisa", _NET, "Encryption")
 NSA_SECRETS = Control("nsa-cisa", _NET, "Secrets")
 NSA_CLOUD_INFRA = Control("nsa-cisa", _NET, "Protecting sensitive cloud infrastructure")
 NSA_RBAC = Control("nsa-cisa", "Authentication and authorization", "Role-based access control")
-NSA_AUTHENTICATION = Control("nsa-cisa", "Authentication and authorization", "Authentication")
 NSA_LOGGING = Control("nsa-cisa", "Audit Logging and Threat Detection", "Logging")

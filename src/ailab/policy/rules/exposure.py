@@ -31,7 +31,9 @@ from ailab.policy.rules.helpers import (
     strings,
 )
 
-_PUBLIC = [c.EUDPR_BY_DEFAULT, c.GDPR_BY_DEFAULT, c.EUDPR_CONFIDENTIALITY, c.GDPR_CONFIDENTIALITY, c.AI_ACT_CONFIDENTIALITY]
+_EXPOSURE = [c.EUDPR_CONFIDENTIALITY, c.GDPR_CONFIDENTIALITY, c.AI_ACT_CONFIDENTIALITY]
+# Data stores and services reachable by anyone: personal data made accessible to an indefinite number of persons.
+_PUBLIC = [c.EUDPR_BY_DEFAULT, c.GDPR_BY_DEFAULT, *_EXPOSURE]
 
 
 @resource_rule(
@@ -47,7 +49,7 @@ _PUBLIC = [c.EUDPR_BY_DEFAULT, c.GDPR_BY_DEFAULT, c.EUDPR_CONFIDENTIALITY, c.GDP
         "allow the VPN or bastion networks in the cluster security group (lab.aws.api_allowed_cidrs)."
     ),
     types=[EKS_CLUSTER],
-    controls=[*_PUBLIC, c.ISO_NETWORKS, c.CIS_EKS_ENDPOINT_RESTRICT, c.CIS_EKS_PRIVATE_ENDPOINT, c.NSA_CONTROL_PLANE],
+    controls=[*_EXPOSURE, c.ISO_NETWORKS, c.CIS_EKS_ENDPOINT_RESTRICT, c.CIS_EKS_PRIVATE_ENDPOINT, c.NSA_CONTROL_PLANE],
 )
 def eks_private_endpoint(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     config = record.properties.get("vpcConfig", MISSING)
@@ -162,7 +164,7 @@ def _world_ingress(record: Record) -> Iterator[tuple[str, str]]:
         "aws:ec2/securityGroupRule:SecurityGroupRule",
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
     ],
-    controls=[*_PUBLIC, c.ISO_NETWORKS, c.NSA_CLOUD_INFRA],
+    controls=[*_EXPOSURE, c.ISO_NETWORKS, c.NSA_CLOUD_INFRA],
 )
 def security_group_world_ingress(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     for path, cidr in _world_ingress(record):

@@ -68,7 +68,7 @@ def _sandboxes(records: RecordSet) -> dict[str, Record]:
     ),
     remediation="Create a ResourceQuota and a LimitRange in the sandbox namespace from its profile (the sandbox program does).",
     types=[NAMESPACE, RESOURCE_QUOTA, LIMIT_RANGE],
-    controls=[*_CAPACITY, c.ISO_SEPARATION],
+    controls=[*_CAPACITY, c.ISO_SEPARATION],  # sandboxes are the test environments of evaluated systems
 )
 def sandbox_quota_and_limits(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
     quotas = by_namespace(records, RESOURCE_QUOTA)

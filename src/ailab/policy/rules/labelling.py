@@ -85,7 +85,7 @@ def owner_and_classification(record: Record, ctx: RuleContext) -> Iterator[Viola
     ),
     remediation=f"Label the namespace {keys.AUDIT_ID}: <audit id>, matching its name audit-<audit id>.",
     types=[NAMESPACE],
-    controls=[*_LABELLING, c.ISO_SEPARATION],
+    controls=_LABELLING,
 )
 def sandbox_audit_id(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     if not looks_like_sandbox(record):

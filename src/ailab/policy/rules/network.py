@@ -136,7 +136,7 @@ def _only_dns(ports: Any) -> bool:
         "destination may only open port 53."
     ),
     types=[NAMESPACE, NETWORK_POLICY],
-    controls=[*_ISOLATION, c.EUDPR_MINIMISATION, c.GDPR_MINIMISATION],
+    controls=[*_ISOLATION, c.ISO_SEPARATION],  # sandboxes are the test environments of evaluated systems
 )
 def sandbox_egress(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
     sandboxes = {name for name, ns in namespaces(records).items() if is_sandbox_namespace(ns)}

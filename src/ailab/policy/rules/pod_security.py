@@ -315,7 +315,7 @@ def service_account_token_mount(records: RecordSet, ctx: RuleContext) -> Iterato
         "GPU operator's namespace needs privileged and gets a waiver, not a weaker rule."
     ),
     types=[NAMESPACE],
-    controls=[*_POD_SECURITY, c.ISO_SEPARATION, c.CIS_K8S_POLICY_CONTROL, c.NSA_POD_SECURITY_ENFORCEMENT],
+    controls=[*_POD_SECURITY, c.CIS_K8S_POLICY_CONTROL, c.NSA_POD_SECURITY_ENFORCEMENT],
 )
 def namespace_psa_restricted(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     value = record.labels.get(keys.PSA_ENFORCE, MISSING)
@@ -333,10 +333,11 @@ def namespace_psa_restricted(record: Record, ctx: RuleContext) -> Iterator[Viola
     remediation="Set metadata.namespace to the service's or sandbox's namespace.",
     types=[*_WORKLOADS, SERVICE, CONFIG_MAP],
     controls=[
-        c.ISO_SEGREGATION,
+        c.ISO_CONFIGURATION,
         c.CIS_K8S_DEFAULT_NAMESPACE,
         c.CIS_EKS_DEFAULT_NAMESPACE,
         c.CIS_K8S_NAMESPACES,
+        c.CIS_EKS_NAMESPACES,
         c.NSA_NAMESPACES,
     ],
 )

@@ -52,7 +52,7 @@ def _timestamp(value: Any) -> datetime | None:
         "extend a sandbox only up to its profile's max_ttl."
     ),
     types=[NAMESPACE],
-    controls=[*_DELETION, c.EUDPR_MINIMISATION, c.GDPR_MINIMISATION],
+    controls=_DELETION,
 )
 def sandbox_expiry(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     if not looks_like_sandbox(record):
@@ -94,7 +94,7 @@ def _deletes(rule: Any) -> bool:
         "(noncurrent_version_expiration) and, where the retention period is fixed, current objects (expiration)."
     ),
     types=[*S3_BUCKETS, *S3_LIFECYCLE_CONFIGS],
-    controls=[*_DELETION, c.ISO_RECORDS],
+    controls=_DELETION,
 )
 def s3_lifecycle(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
     configs = bucket_linker(records).covered(records.of_type(*S3_LIFECYCLE_CONFIGS), "bucket")

@@ -1,7 +1,7 @@
 """The lab's services: MLflow with the basic-auth app, NO_PERMISSIONS by default, its admin
 password only from a Secret and job execution off; Qdrant with an API key from a Secret and JWT RBAC.
 
-How MLflow 3.x behaves (read from the installed package, ``mlflow/server``):
+How MLflow 3 behaves (read from the installed package, MLflow 3.17, ``mlflow/server``):
 
 * ``mlflow server --app-name basic-auth`` enables authentication; without it every request is anonymous.
 * The auth app reads its ini file from ``MLFLOW_AUTH_CONFIG_PATH``; without it, the packaged
@@ -192,8 +192,8 @@ def mlflow_admin_password_secret(record: Record, ctx: RuleContext) -> Iterator[V
     title="MLflow server job execution is disabled",
     severity="high",
     rationale=(
-        "MLflow 3.x runs server-side jobs by default (MLFLOW_SERVER_ENABLE_JOB_EXECUTION defaults to true): work "
-        "triggered through the API runs inside the tracking server, next to its database credentials."
+        "Recent MLflow 3 releases run server-side jobs by default (MLFLOW_SERVER_ENABLE_JOB_EXECUTION defaults to true "
+        "in 3.17): work triggered through the API runs inside the tracking server, next to its database credentials."
     ),
     remediation='Set MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false" in the MLflow server container\'s environment.',
     types=_WORKLOADS,

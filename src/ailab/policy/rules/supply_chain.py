@@ -83,7 +83,7 @@ def allowed_registries(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     ),
     remediation="Set version= on kubernetes.helm.v3.Release and fetch charts from an https:// or oci:// repository.",
     types=[HELM_RELEASE],
-    controls=[*_SUPPLY, c.NSA_SECURE_IMAGES],
+    controls=_SUPPLY,
 )
 def pinned_charts(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     chart = record.properties.get("chart", MISSING)
