@@ -18,8 +18,9 @@ $(UV):
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 # Idempotent: uv installs exactly what uv.lock pins, and nothing when it is already there.
+# Bytecode is compiled at install time so start-up stays fast where PYTHONDONTWRITEBYTECODE is set.
 install: $(UV)
-	$(UV) sync --locked --quiet
+	$(UV) sync --locked --quiet --compile-bytecode
 
 # Debian packages, installed only when missing; without root they are reported, and the tests
 # that need them skip with that reason.
@@ -37,6 +38,8 @@ demo: install
 	$(AILAB) lab validate
 	$(AILAB) lab plan --stack aws-eu --json $(REPORTS)/plan-aws-eu.json
 	$(AILAB) lab plan --stack onprem --json $(REPORTS)/plan-onprem.json
+	$(AILAB) sandbox plan 2026-042-chatbot --team alice,bob --profile gpu-mig --stack aws-eu \
+		--purpose "Example audit: bias evaluation of a chatbot" --json $(REPORTS)/sandbox-plan-2026-042-chatbot.json
 
 lint: install
 	.venv/bin/ruff check src tests benchmarks
