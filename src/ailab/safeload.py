@@ -20,7 +20,7 @@ from __future__ import annotations
 import gc
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,12 +33,34 @@ from ailab.errors import BadInputError
 DEFAULT_MAX_BYTES = 64 * 2**20
 DEFAULT_MAX_NODES = 5_000_000
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
+
+_TAG_CACHE_SIZE = 65_536
+_TAG_CACHE_VALUE = 64
+_tags: dict[str, str] = {}
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]  # the C loader when PyYAML has it
+    """The safe loader, remembering the tags of short plain scalars (keys, enums, numbers): the composer asks for
+    every scalar, and PyYAML's resolver tries a handful of regular expressions each time."""
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = _tags.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                # Only plain scalars, whose tag depends on their text alone; bounded, as one process may read much.
+                if len(value) <= _TAG_CACHE_VALUE and len(_tags) < _TAG_CACHE_SIZE:
+                    _tags[value] = tag
+            return tag
+        resolved: str = super().resolve(kind, value, implicit)
+        return resolved
+
 
 # An anchor's "&" follows the start, white space or a flow indicator; text without such an "&"
 # has no anchors, hence no aliases, and cannot expand: the expansion walk is skipped for it.
@@ -105,14 +127,16 @@ def load_yaml(
     *,
     track_lines: bool = True,
     line_depth: int | None = None,
+    line_keys: Collection[str] | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_nodes: int = DEFAULT_MAX_NODES,
 ) -> list[Document]:
     """Parse every document of a YAML stream. Empty documents are skipped.
 
     ``track_lines`` records the line of every key and item in :attr:`Document.lines`;
-    ``line_depth`` limits that to paths of at most so many segments (``2`` gives
-    ``("items", 3)`` but not deeper), which is all some callers need and much cheaper.
+    ``line_depth`` limits that to paths of at most so many segments, and ``line_keys`` to
+    the paths below those top-level keys: ``line_depth=2, line_keys={"items"}`` gives just
+    the lines of a Kubernetes List's items, which is much cheaper than every line.
     """
     if len(text) > max_bytes:
         raise BadInputError(f"{source}: input is over the {max_bytes / 2**20:.0f} MiB limit; split it into smaller files")
@@ -130,7 +154,7 @@ def load_yaml(
                     _check_expansion(node, source, max_nodes)
                 lines: dict[Path_, int] = {}
                 if track_lines:
-                    _index_lines(node, (), lines, -1 if line_depth is None else line_depth)
+                    _index_lines(node, (), lines, -1 if line_depth is None else line_depth, line_keys)
                 data = _construct(loader, node, source)
                 if data is not None:
                     documents.append(Document(data, source, index, node.start_mark.line + 1, lines))
@@ -147,10 +171,8 @@ def load_yaml(
     return documents
 
 
-def load_yaml_file(
-    path: Path, *, track_lines: bool = True, line_depth: int | None = None, max_bytes: int = DEFAULT_MAX_BYTES
-) -> list[Document]:
-    return load_yaml(read_text(path, max_bytes), str(path), track_lines=track_lines, line_depth=line_depth, max_bytes=max_bytes)
+def load_yaml_file(path: Path, *, track_lines: bool = True, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Document]:
+    return load_yaml(read_text(path, max_bytes), str(path), track_lines=track_lines, max_bytes=max_bytes)
 
 
 def load_json(text: str, source: str, *, track_lines: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
@@ -276,13 +298,15 @@ def _check_expansion(root: yaml.Node, source: str, max_nodes: int) -> None:
         raise BadInputError(f"{source}:{root.start_mark.line + 1}: YAML nested too deeply; refusing") from None
 
 
-def _index_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], depth: int) -> None:
-    """Record the line of every key and item below ``node``, ``depth`` levels deep (``-1``: all)."""
+def _index_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], depth: int, keys: Collection[str] | None = None) -> None:
+    """Record the line of every key and item below ``node``, ``depth`` levels deep (``-1``: all), under ``keys`` only."""
     if depth == 0:
         return
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.start_mark)
+            if keys is not None and key not in keys:
+                continue
             child = (*path, key)
             lines[child] = key_node.start_mark.line + 1
             _index_lines(value_node, child, lines, depth - 1)
@@ -306,14 +330,20 @@ def _construct(loader: yaml.SafeLoader, node: yaml.Node, source: str) -> Any:
 
 
 def _build(loader: yaml.SafeLoader, node: yaml.Node, source: str) -> Any:
-    """Build plain strings, mappings and sequences directly; every other tag through the safe constructor."""
+    """Build plain strings, mappings and sequences directly; every other tag through the safe constructor.
+
+    Plain-string children are taken inline rather than through a call each: they are most nodes.
+    """
     tag = node.tag
     if tag == _STR and type(node) is yaml.ScalarNode:
         return node.value
     if tag == _MAP and type(node) is yaml.MappingNode:
         return _build_mapping(loader, node, source)
     if tag == _SEQ and type(node) is yaml.SequenceNode:
-        return [_build(loader, item, source) for item in node.value]
+        return [
+            item.value if item.tag == _STR and type(item) is yaml.ScalarNode else _build(loader, item, source)
+            for item in node.value
+        ]
     if type(node) is yaml.ScalarNode:
         constructor = loader.yaml_constructors.get(tag) or loader.yaml_constructors[None]
         return constructor(loader, node)
@@ -321,25 +351,35 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, source: str) -> Any:
 
 
 def _build_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, source: str) -> dict[Any, Any]:
-    merged: dict[Any, Any] = {}
-    own = node.value
-    if any(key_node.tag == _MERGE for key_node, _ in own):
-        # "<<: *defaults": PyYAML puts the merged pairs first; own keys may override them, not repeat each other.
-        own_count = sum(1 for key_node, _ in own if key_node.tag != _MERGE)
-        loader.flatten_mapping(node)
-        split = len(node.value) - own_count
-        for key_node, value_node in node.value[:split]:
-            merged[_key(loader, key_node, source)] = _build(loader, value_node, source)
-        own = node.value[split:]
     result: dict[Any, Any] = {}
-    for key_node, value_node in own:
-        key = _key(loader, key_node, source)
+    for key_node, value_node in node.value:
+        key_tag = key_node.tag
+        if key_tag == _STR and type(key_node) is yaml.ScalarNode:
+            key = key_node.value
+        elif key_tag == _MERGE:
+            return _build_merged_mapping(loader, node, source)
+        else:
+            key = _key(loader, key_node, source)
         if key in result:
             raise BadInputError(
                 f"{source}:{key_node.start_mark.line + 1}: key {key!r} appears twice in the same mapping; keep one"
             )
-        result[key] = _build(loader, value_node, source)
-    return {**merged, **result} if merged else result
+        result[key] = (
+            value_node.value
+            if value_node.tag == _STR and type(value_node) is yaml.ScalarNode
+            else _build(loader, value_node, source)
+        )
+    return result
+
+
+def _build_merged_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, source: str) -> dict[Any, Any]:
+    """A mapping with ``<<: *defaults``: PyYAML puts the merged pairs first; own keys may override them, not repeat each other."""
+    own_count = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE)
+    loader.flatten_mapping(node)
+    split = len(node.value) - own_count
+    merged = {_key(loader, key_node, source): _build(loader, value_node, source) for key_node, value_node in node.value[:split]}
+    own = yaml.MappingNode(_MAP, node.value[split:], node.start_mark, node.end_mark)
+    return {**merged, **_build_mapping(loader, own, source)}
 
 
 def _key(loader: yaml.SafeLoader, key_node: yaml.Node, source: str) -> Any:

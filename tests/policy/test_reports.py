@@ -70,7 +70,9 @@ def test_json_report(report):
     assert first["evidence"] == [
         {"path": "spec.template.spec.containers[0].securityContext.privileged", "value": True, "present": True}
     ]
-    assert first["controls"][0] == {
+    assert first["frameworks"] == ["cis-k8s", "eudpr"]
+    rule = next(r for r in data["rules"] if r["id"] == "AILAB-TEST-001")
+    assert rule["controls"][0] == {
         "framework": "eudpr",
         "ref": "Art. 33",
         "title": "Security of processing",

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Literal
 
 from ailab.errors import BadInputError
@@ -75,19 +76,28 @@ MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>", "__boo
 """Returned by :meth:`Record.get` for a path that is absent (distinct from an explicit null)."""
 
 
+@lru_cache(maxsize=8192)
+def _segments(path: str) -> tuple[str | int, ...]:
+    return tuple(key if index is None else int(index) for key, index in (m.groups() for m in _SEGMENT.finditer(path)))
+
+
 def get_path(data: Any, path: str) -> Any:
     """``get_path(d, "spec.containers[0].image")``; :data:`MISSING` where the path does not exist."""
     current = data
-    for match in _SEGMENT.finditer(path):
-        key, index = match.group(1), match.group(2)
-        if index is not None:
-            if not isinstance(current, list) or int(index) >= len(current):
+    # Rules call this for every record: parsed paths are cached, and plain dicts skip the Mapping ABC check.
+    for segment in _segments(path):
+        if type(segment) is int:
+            if not isinstance(current, list) or segment >= len(current):
                 return MISSING
-            current = current[int(index)]
+            current = current[segment]
+        elif type(current) is dict:
+            current = current.get(segment, MISSING)
+            if current is MISSING:
+                return MISSING
+        elif isinstance(current, Mapping) and segment in current:
+            current = current[segment]
         else:
-            if not isinstance(current, Mapping) or key not in current:
-                return MISSING
-            current = current[key]
+            return MISSING
     return current
 
 

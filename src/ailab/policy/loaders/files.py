@@ -11,7 +11,7 @@ from ailab.policy.loaders.plan import records_from_plan
 from ailab.policy.loaders.preview import records_from_preview
 from ailab.policy.loaders.state import records_from_state
 from ailab.policy.model import Record
-from ailab.safeload import load_json_file, read_text
+from ailab.safeload import gc_paused, load_json_file, read_text
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -34,9 +34,10 @@ def load_state_file(path: Path) -> list[Record]:
 def load_manifests(paths: Sequence[Path]) -> list[Record]:
     """Every object in the given files and, recursively, in the YAML/JSON files of the given directories."""
     records: list[Record] = []
-    for path in paths:
-        for file in manifest_files(path):
-            records.extend(records_from_manifest_text(read_text(file), str(file)))
+    with gc_paused():  # once for all files: re-enabling it after each one costs a full collection over the growing heap
+        for path in paths:
+            for file in manifest_files(path):
+                records.extend(records_from_manifest_text(read_text(file), str(file)))
     return records
 
 

@@ -26,7 +26,7 @@ def records_from_manifest_text(text: str, source: str) -> list[Record]:
     if source.endswith(".json"):
         return records_from_documents([load_json(text, source, track_lines=True)])
     # Only the lines of List items are needed (documents carry their own start line).
-    return records_from_documents(load_yaml(text, source, line_depth=2))
+    return records_from_documents(load_yaml(text, source, line_depth=2, line_keys=("items",)))
 
 
 def records_from_documents(documents: Iterable[Document]) -> list[Record]:

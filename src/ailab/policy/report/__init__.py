@@ -36,8 +36,11 @@ def parse_formats(text: str) -> list[str]:
 
 def render(report: Report, format_name: str, fail_on: Severity) -> str:
     """The report in one of :data:`FILE_FORMATS`."""
+    from ailab.safeload import gc_paused
+
     module = import_module(FILE_FORMATS[format_name][0])
-    text: str = module.render(report, fail_on)
+    with gc_paused():  # many short-lived, acyclic objects
+        text: str = module.render(report, fail_on)
     return text
 
 

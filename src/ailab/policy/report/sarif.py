@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -29,7 +30,8 @@ SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.ME
 
 
 def render(report: Report, fail_on: Severity) -> str:
-    return json.dumps(sarif_log(report), indent=2, ensure_ascii=False) + "\n"
+    # Compact, as the JSON report: the indenting encoder is pure Python.
+    return json.dumps(sarif_log(report), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def sarif_log(report: Report) -> dict[str, Any]:
@@ -134,10 +136,15 @@ def _locations(record: Record | None, fallback: dict[str, Any] | None) -> list[d
     return [location]
 
 
+@lru_cache(maxsize=1024)
+def _artifact_uri(source: str) -> str:
+    path = Path(source)
+    return path.as_uri() if path.is_absolute() else quote(PurePosixPath(*path.parts).as_posix())
+
+
 def _artifact(source: str) -> dict[str, Any]:
     """A relative path stays a relative URI reference (resolved against the checkout); an absolute one becomes a file URI."""
-    path = Path(source)
-    return {"uri": path.as_uri() if path.is_absolute() else quote(PurePosixPath(*path.parts).as_posix())}
+    return {"uri": _artifact_uri(source)}
 
 
 def _invocation(report: Report, rule_index: dict[str, int]) -> dict[str, Any]:
