@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,11 @@ def load_fixture(path: Path) -> Fixture:
     )
 
 
+def applies(rule: Rule, type_token: str) -> bool:
+    """Whether a resource rule applies to a type, as the engine decides it (exact tokens or globs such as ``aws:*``)."""
+    return type_token in rule.types or any(fnmatchcase(type_token, token) for token in rule.types if "*" in token)
+
+
 def run_rule(rule: Rule, records: list[Record], context: RuleContext | None = None) -> list[Violation]:
     """Run one rule as the engine would: resource rules on the records of their types, stack rules on all."""
     context = context or RuleContext()
@@ -106,7 +112,7 @@ def run_rule(rule: Rule, records: list[Record], context: RuleContext | None = No
         found.extend(check(RecordSet(records), context))
     else:
         for record in records:
-            if record.type in rule.types:
+            if applies(rule, record.type):
                 for violation in rule.check(record, context):  # type: ignore[arg-type]
                     found.append(
                         violation if violation.record is not None else Violation(violation.message, violation.evidence, record)

@@ -52,6 +52,8 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 # --- AWS type tokens (pulumi-aws v7) ---------------------------------------------------------------
 AWS_PROVIDER = "pulumi:providers:aws"
+AWS_TYPES = "aws:*"
+"""Every pulumi-aws resource: a glob, which the engine matches against type tokens."""
 S3_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 S3_ENCRYPTION_CONFIGS = (
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",

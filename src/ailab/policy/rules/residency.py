@@ -12,11 +12,17 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from ailab.policy.model import MISSING, Record, RuleContext, Violation, resource_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules._aws_types import GLOBAL_AWS_TYPES, REGIONAL_AWS_TYPES
-from ailab.policy.rules.helpers import CONFIG_MAP, WORKLOAD_TYPES, containers, ev, is_unknown, walk_strings
+from ailab.policy.rules.helpers import (
+    AWS_PROVIDER,
+    AWS_TYPES,
+    CONFIG_MAP,
+    WORKLOAD_TYPES,
+    containers,
+    ev,
+    is_unknown,
+    walk_strings,
+)
 from ailab.spec.regions import EU_REGIONS
-
-AWS_PROVIDER = "pulumi:providers:aws"
 
 _CONTROLS = [c.EUDPR_TRANSFERS, c.GDPR_TRANSFERS, c.ISO_CLOUD, c.ISO_PII]
 _EU = tuple(EU_REGIONS)
@@ -65,7 +71,8 @@ def provider_region(record: Record, ctx: RuleContext) -> Iterator[Violation]:
         "created outside the EU is a transfer of whatever it stores."
     ),
     remediation="Remove the resource's `region` input (inherit the provider's EU region) or set it to an EU region.",
-    types=sorted(REGIONAL_AWS_TYPES),
+    # Every AWS resource: since v7 the regional ones take a ``region`` input, the global ones have none to judge.
+    types=[AWS_TYPES],
     controls=_CONTROLS,
 )
 def resource_region(record: Record, ctx: RuleContext) -> Iterator[Violation]:
@@ -123,7 +130,7 @@ def _strings_to_scan(record: Record) -> Iterable[tuple[str, str]]:
         "Point ARNs and endpoint URLs (KMS keys, S3 endpoints such as MLFLOW_S3_ENDPOINT_URL, provider endpoints) "
         "at resources in the lab's EU region."
     ),
-    types=sorted(REGIONAL_AWS_TYPES | GLOBAL_AWS_TYPES | {AWS_PROVIDER, CONFIG_MAP, *WORKLOAD_TYPES}),
+    types=[AWS_TYPES, AWS_PROVIDER, CONFIG_MAP, *WORKLOAD_TYPES],
     controls=_CONTROLS,
 )
 def revealed_regions(record: Record, ctx: RuleContext) -> Iterator[Violation]:
