@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, field_serializer
 
 from ailab.errors import BadInputError
 from ailab.sandbox import ids
-from ailab.spec.model import CLASSIFICATION_ORDER, DataClassification, LabSpec, SandboxProfile
+from ailab.spec.constants import CLASSIFICATION_ORDER
+from ailab.spec.model import DataClassification, LabSpec, SandboxProfile
 from ailab.spec.types import format_duration, parse_duration
 
 

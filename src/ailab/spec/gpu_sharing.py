@@ -17,9 +17,9 @@ from typing import Any
 import yaml
 
 from ailab.spec import labels
+from ailab.spec.constants import WHOLE_GPU
 from ailab.spec.model import ExclusiveSharing, GpuPool, LabSpec, MigSharing, TimeSlicingSharing
 
-WHOLE_GPU = "nvidia.com/gpu"
 DEVICE_PLUGIN_CONFIGMAP = "device-plugin-config"
 
 

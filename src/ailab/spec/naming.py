@@ -6,7 +6,12 @@ lab stack outputs to read) refers to them, so both compute them here.
 
 from __future__ import annotations
 
-from ailab.spec.model import LabSpec
+from typing import TYPE_CHECKING
+
+from ailab.spec.constants import SANDBOX_NAMESPACE_PREFIX
+
+if TYPE_CHECKING:
+    from ailab.spec.model import LabSpec
 
 MLFLOW_PORT = 5000
 QDRANT_HTTP_PORT = 6333
@@ -41,7 +46,7 @@ def qdrant_url(spec: LabSpec) -> str:
 
 def sandbox_namespace(audit_id: str) -> str:
     """Namespace of the sandbox of ``audit_id`` (a validated DNS label of at most 40 characters)."""
-    return f"audit-{audit_id}"
+    return f"{SANDBOX_NAMESPACE_PREFIX}{audit_id}"
 
 
 def mlflow_experiment(audit_id: str) -> str:

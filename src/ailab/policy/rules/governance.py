@@ -11,7 +11,6 @@ from ailab.policy.rules.helpers import (
     LIMIT_RANGE,
     NAMESPACE,
     RESOURCE_QUOTA,
-    WHOLE_GPU,
     WORKLOAD_TYPES,
     by_namespace,
     containers,
@@ -22,6 +21,7 @@ from ailab.policy.rules.helpers import (
     namespaces,
     workload_namespaces,
 )
+from ailab.spec.constants import WHOLE_GPU
 
 _CAPACITY = [c.EUDPR_CONFIDENTIALITY, c.GDPR_CONFIDENTIALITY, c.ISO_CAPACITY, c.NSA_RESOURCE_POLICIES]
 _REQUIRED = (("requests", "cpu"), ("requests", "memory"), ("limits", "cpu"), ("limits", "memory"))

@@ -21,6 +21,7 @@ from typing import Any
 
 from ailab.policy.model import MISSING, Evidence, Record, RecordSet
 from ailab.spec import labels as keys
+from ailab.spec.constants import SANDBOX_NAMESPACE_PREFIX
 
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
@@ -114,27 +115,6 @@ WORKLOAD_TYPES: tuple[str, ...] = tuple(_POD_SPEC_KEYS)
 """Every Kubernetes kind that carries a pod template (or is a pod)."""
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
-
-# --- values the lab specification defines -------------------------------------------------------------
-# Mirrors of constants of ailab.spec.model, ailab.spec.naming and ailab.spec.gpu_sharing. Those modules
-# build pydantic models when imported (about half a second), which a policy check of 10,000 records
-# within two seconds cannot afford; tests/policy/rules/test_helpers.py asserts that every mirror equals
-# its source, so they cannot drift apart. ailab.spec.labels and ailab.spec.regions are imported as such.
-CLASSIFICATION_ORDER: tuple[str, ...] = ("public", "internal", "confidential", "restricted")
-"""``ailab.spec.model.CLASSIFICATION_ORDER``: data classification levels, least to most sensitive."""
-DEFAULT_REGISTRIES: tuple[str, ...] = (
-    "ghcr.io/mlflow",
-    "docker.io/qdrant",
-    "docker.io/library",
-    "nvcr.io/nvidia",
-    "quay.io/jupyter",
-    "registry.k8s.io",
-)
-"""``ailab.spec.model.DEFAULT_REGISTRIES``: image prefixes allowed when the context names none."""
-SANDBOX_PREFIX = "audit-"
-"""Sandbox namespaces are ``ailab.spec.naming.sandbox_namespace(audit_id)``: ``audit-<audit id>``."""
-WHOLE_GPU = "nvidia.com/gpu"
-"""``ailab.spec.gpu_sharing.WHOLE_GPU``: the extended resource of a whole GPU (MIG resources: ``nvidia.com/mig-*``)."""
 
 
 def is_unknown(value: Any) -> bool:
@@ -373,7 +353,7 @@ def looks_like_sandbox(namespace: Record) -> bool:
     """A namespace that is a sandbox by name or marks, whether or not it carries the audit-id label."""
     name = namespace.get("metadata.name")
     return (
-        (isinstance(name, str) and name.startswith(SANDBOX_PREFIX))
+        (isinstance(name, str) and name.startswith(SANDBOX_NAMESPACE_PREFIX))
         or keys.SANDBOX_PROFILE in namespace.labels
         or keys.EXPIRES_AT in namespace.annotations
         or keys.AUDIT_ID in namespace.labels

@@ -10,7 +10,6 @@ from ailab.policy.model import MISSING, Record, RecordSet, RuleContext, Violatio
 from ailab.policy.rules import controls as c
 from ailab.policy.rules.helpers import (
     AWS_PROVIDER,
-    CLASSIFICATION_ORDER,
     EBS_VOLUME,
     EC2_INSTANCE,
     EKS_CLUSTER,
@@ -21,7 +20,6 @@ from ailab.policy.rules.helpers import (
     RDS_CLUSTER,
     RDS_INSTANCE,
     S3_BUCKETS,
-    SANDBOX_PREFIX,
     WORKLOAD_TYPES,
     ev,
     is_unknown,
@@ -31,6 +29,7 @@ from ailab.policy.rules.helpers import (
     mapping,
 )
 from ailab.spec import labels as keys
+from ailab.spec.constants import CLASSIFICATION_ORDER, SANDBOX_NAMESPACE_PREFIX
 
 _LABELLING = [c.ISO_ASSET_INVENTORY, c.ISO_CLASSIFICATION, c.ISO_LABELLING]
 
@@ -96,7 +95,7 @@ def sandbox_audit_id(record: Record, ctx: RuleContext) -> Iterator[Violation]:
         return
     if value is MISSING or value == "":
         yield Violation(f"Sandbox namespace {record.name} has no audit id label", (ev(label_path(keys.AUDIT_ID), value),))
-    elif isinstance(name, str) and name.startswith(SANDBOX_PREFIX) and name != f"{SANDBOX_PREFIX}{value}":
+    elif isinstance(name, str) and name.startswith(SANDBOX_NAMESPACE_PREFIX) and name != f"{SANDBOX_NAMESPACE_PREFIX}{value}":
         yield Violation(
             f"Sandbox namespace {name} is labelled with audit id {value}",
             (ev(label_path(keys.AUDIT_ID), value), ev("metadata.name", name)),

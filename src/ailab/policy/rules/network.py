@@ -13,7 +13,6 @@ from ailab.policy.rules.helpers import (
     HELM_RELEASE,
     NAMESPACE,
     NETWORK_POLICY,
-    SANDBOX_PREFIX,
     WORKLOAD_TYPES,
     by_namespace,
     ev,
@@ -24,6 +23,7 @@ from ailab.policy.rules.helpers import (
     strings,
     workload_namespaces,
 )
+from ailab.spec.constants import SANDBOX_NAMESPACE_PREFIX
 
 _ISOLATION = [
     c.EUDPR_CONFIDENTIALITY,
@@ -141,7 +141,7 @@ def _only_dns(ports: Any) -> bool:
 def sandbox_egress(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
     sandboxes = {name for name, ns in namespaces(records).items() if is_sandbox_namespace(ns)}
     for name, policies in by_namespace(records, NETWORK_POLICY).items():
-        if name not in sandboxes and not name.startswith(SANDBOX_PREFIX):
+        if name not in sandboxes and not name.startswith(SANDBOX_NAMESPACE_PREFIX):
             continue
         for policy in policies:
             rules = policy.get("spec.egress")

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from ailab.policy.model import MISSING, Record, RuleContext, Violation, resource_rule
 from ailab.policy.rules import controls as c
 from ailab.policy.rules.helpers import (
-    DEFAULT_REGISTRIES,
     HELM_RELEASE,
     WORKLOAD_TYPES,
     containers,
@@ -18,6 +17,7 @@ from ailab.policy.rules.helpers import (
     parse_image,
     registry_allowed,
 )
+from ailab.spec.constants import DEFAULT_REGISTRIES
 
 _SUPPLY = [c.EUDPR_CONFIDENTIALITY, c.GDPR_CONFIDENTIALITY, c.ISO_SOFTWARE_INSTALLATION, c.ISO_CONFIGURATION]
 
