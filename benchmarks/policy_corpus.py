@@ -6,7 +6,9 @@ deployments and services, sometimes an ingress, a stateful set with its claim, a
 and a bare pod; a few cluster-wide roles and bindings besides. Most objects are compliant;
 a seeded share carries the mistakes reviewers find (privileged or root containers, ``:latest``,
 host namespaces and paths, no limits, NodePorts, public load balancers, ingress without TLS,
-wildcard RBAC, cluster-admin bindings), so both tools have work to do. Same seed, same corpus.
+wildcard RBAC, cluster-admin bindings), and a few subtler cases where tools' semantics differ
+(dropping NET_RAW but not ALL, ``runAsUser: 0`` under a non-root pod, seccomp set per container,
+a privileged init container, images by digest). Same seed, same corpus.
 
     .venv/bin/python benchmarks/policy_corpus.py 10000 benchmarks/out/policy/k8s-10000
 """
@@ -274,6 +276,13 @@ class Corpus:
             del security["capabilities"]
         if self.chance(0.02):
             container["ports"][0]["hostPort"] = 8080
+        # Subtler cases, where tools' semantics differ.
+        if self.chance(0.02):
+            security["capabilities"] = {"drop": ["NET_RAW"]}
+        if self.chance(0.02):
+            security["runAsUser"] = 0
+        if self.chance(0.02):
+            container["image"] = "docker.io/library/python@sha256:" + "ab" * 32
         pod_spec: dict[str, Any] = {
             "serviceAccountName": "app",
             "automountServiceAccountToken": not self.chance(0.9),
@@ -282,6 +291,18 @@ class Corpus:
         }
         if self.chance(0.05):
             del pod_spec["securityContext"]["seccompProfile"]
+        elif self.chance(0.02):
+            del pod_spec["securityContext"]["seccompProfile"]
+            security["seccompProfile"] = {"type": "RuntimeDefault"}
+        if self.chance(0.02):
+            pod_spec["initContainers"] = [
+                {
+                    "name": "setup",
+                    "image": GOOD_IMAGES[-1],
+                    "command": ["sh", "-c", "chown -R 10001 /data"],
+                    "securityContext": {"privileged": True},
+                }
+            ]
         if self.chance(0.02):
             pod_spec["hostNetwork"] = True
         if self.chance(0.02):
