@@ -215,3 +215,10 @@ def test_ten_thousand_records_evaluate_quickly():
 def test_controls_must_be_known_frameworks():
     with pytest.raises(ValueError, match="unknown framework"):
         Control("sox", "404")
+
+
+def test_accepts_a_record_set_and_a_rule_mapping(sample_records):
+    from ailab.policy.model import RecordSet
+
+    report = evaluate(RecordSet(sample_records), rules={rule.id: rule for rule in TEST_RULES})
+    assert len(report.findings) == 3 and report.sources == ("manifests/app.yaml",)

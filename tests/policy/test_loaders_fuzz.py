@@ -79,3 +79,21 @@ def test_manifest_loader_text(text):
 def test_manifest_loader_any_characters(raw):
     text = raw.decode("utf-8", errors="replace")
     _records_or_bad_input(records_from_manifest_text, text, "m.yaml")
+
+
+@FUZZ
+@given(JSONISH)
+def test_waivers_loader(data):
+    from ailab.policy.waivers import parse_waivers
+    from ailab.safeload import Document
+
+    if isinstance(data, dict) and isinstance(data.get("waivers"), list):
+        pass
+    elif isinstance(data, list):
+        data = {"waivers": data}
+    try:
+        waivers = parse_waivers(Document(data, "w.yaml"), {"AILAB-K8S-001"})
+    except BadInputError as error:
+        assert "\n" not in str(error)
+        return
+    assert all(waiver.rule_id == "AILAB-K8S-001" for waiver in waivers)

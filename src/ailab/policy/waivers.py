@@ -131,7 +131,7 @@ def _waiver(entry: Any, index: int, document: Document, known_rules: Collection[
         raise BadInputError(f"{where}: expected a mapping with {', '.join(_FIELDS)}")
     unknown = sorted(set(map(str, entry)) - set(_FIELDS))
     if unknown:
-        raise BadInputError(f"{where}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(_FIELDS)}")
+        raise BadInputError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(_FIELDS)}")
     missing = [name for name in _FIELDS if entry.get(name) in (None, "", {})]
     if missing:
         raise BadInputError(f"{where}: {', '.join(missing)} required; a waiver needs {', '.join(_FIELDS)}")
@@ -157,7 +157,9 @@ def _selector(value: Any, where: str) -> Selector:
         raise BadInputError(f"{where}: selector must be a mapping with urn, name and/or type")
     unknown = sorted(set(map(str, value)) - set(_SELECTOR_FIELDS))
     if unknown:
-        raise BadInputError(f"{where}: unknown selector field(s) {', '.join(unknown)}; allowed: urn, name (glob), type")
+        raise BadInputError(
+            f"{where}: unknown selector field(s) {', '.join(map(repr, unknown))}; allowed: urn, name (glob), type"
+        )
     fields = {key: value.get(key) for key in _SELECTOR_FIELDS}
     if any(item is not None and not isinstance(item, str) for item in fields.values()):
         raise BadInputError(f"{where}: selector values must be text")

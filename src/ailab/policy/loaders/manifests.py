@@ -64,10 +64,10 @@ def _record(data: Any, source: str, line: int) -> Record:
     if api_version.count("/") > 1:
         raise BadInputError(f"{source}:{line}: apiVersion {api_version!r} is not <group>/<version> or <version>; fix it")
     if not isinstance(metadata, Mapping):
-        raise BadInputError(f"{source}:{line}: {kind} has no metadata, {_NOT_AN_OBJECT}")
+        raise BadInputError(f"{source}:{line}: {kind!r} has no metadata, {_NOT_AN_OBJECT}")
     name = metadata.get("name") or metadata.get("generateName")
     if not isinstance(name, str):
-        raise BadInputError(f"{source}:{line}: {kind} has no metadata.name; give it one")
+        raise BadInputError(f"{source}:{line}: {kind!r} has no metadata.name; give it one")
     namespace = metadata.get("namespace")
     token = type_token(api_version, kind)
     qualified = f"{namespace}/{name}" if isinstance(namespace, str) and namespace else name
