@@ -80,5 +80,15 @@ def _findings_table(findings: list[Finding], fail_on: Severity) -> object:
         if finding.waiver is not None:
             text += f"\n[yellow]waiver expired {finding.waiver.expires}[/]"
         severity = f"[{_STYLE[finding.severity]}]{finding.severity.value}[/]"
-        table.add_row(severity, finding.rule.id, escape(location_text(finding.record)), text)
+        table.add_row(severity, finding.rule.id, _resource(finding), text)
     return table
+
+
+def _resource(finding: Finding) -> str:
+    """File and line for manifests; for Pulumi resources the name and type (the URN is in the report files)."""
+    from rich.markup import escape
+
+    record = finding.record
+    if record is None or (record.source and record.line):
+        return escape(location_text(record))
+    return f"{escape(record.name)}\n[dim]{escape(record.type)}[/]"
