@@ -60,10 +60,22 @@ CASES = [
         "lab.access.reviewers[0]",
     ),
     (
-        "image: ghcr.io/mlflow/mlflow:v3.17.2",
+        "image: ghcr.io/mlflow/mlflow:v3.17.2-full",
         "image: ghcr.io/mlflow/mlflow:latest",
         r"not pinned; give an explicit version tag",
         "lab.mlflow.image",
+    ),
+    (
+        "image: ghcr.io/mlflow/mlflow:v3.17.2-full",
+        "image: ghcr.io/mlflow/mlflow:v3.17.2",
+        r"is the plain MLflow image, without Flask-WTF, PostgreSQL drivers and boto3; use ghcr.io/mlflow/mlflow:v3.17.2-full",
+        "lab.mlflow.image",
+    ),
+    (
+        "deployer_role_arn: arn:aws:iam::123456789012:role/ailab-deployer",
+        "deployer_role_arn: arn:aws:sts::123456789012:assumed-role/ailab-deployer/session",
+        r"should match pattern",
+        "lab.aws.deployer_role_arn",
     ),
     ("cidr: 10.40.250.10/32", "cidr: 0.0.0.0/0", r"too wide for an allowlist", "lab.sandbox.egress_allowlist[0].cidr"),
     ('kubernetes_version: "1.31"', 'kubernetes_version: "1.25"', r"should match pattern", "lab.cluster.kubernetes_version"),

@@ -44,11 +44,14 @@ def _locked_version(package: str) -> str:
 
 
 def test_deployed_mlflow_matches_the_tested_client(project: Project) -> None:
-    """ailab.services.mlflow speaks the auth REST routes of the locked MLflow; the lab must run that release."""
-    from ailab.spec.model import MlflowSpec
+    """ailab.services.mlflow speaks the auth REST routes of the locked MLflow; the lab must run that release.
 
-    expected = f"v{_locked_version('mlflow')}"
-    assert MlflowSpec.model_fields["image"].default.rsplit(":", 1)[1] == expected
+    In its -full variant: the plain image lacks the auth app's Flask-WTF, the PostgreSQL drivers and boto3 (docs/mlflow-image.md).
+    """
+    from ailab.spec.model import OFFICIAL_MLFLOW_IMAGE, MlflowSpec
+
+    expected = f"{OFFICIAL_MLFLOW_IMAGE}:v{_locked_version('mlflow')}-full"
+    assert MlflowSpec.model_fields["image"].default == expected
     for stack in ("aws-eu", "onprem"):
         spec, _ = load_stack_spec(stack, project)
-        assert spec.mlflow.image.rsplit(":", 1)[1] == expected, stack
+        assert spec.mlflow.image == expected, stack

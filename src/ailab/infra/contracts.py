@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
 
 import pulumi
+
+_TEN = IPv4Network("10.0.0.0/8")
+_SERVICE_NETWORK_BESIDE_TEN = IPv4Network("172.20.0.0/16")
+_SERVICE_NETWORK_ELSEWHERE = IPv4Network("10.100.0.0/16")
 
 
 @dataclass(frozen=True)
@@ -21,3 +26,20 @@ class ExternalMlflowStorage:
     """``s3://bucket/artifacts``."""
     service_account_annotations: Mapping[str, pulumi.Input[str]]
     """Annotations for MLflow's ServiceAccount, e.g. the IRSA role ARN."""
+
+
+def eks_service_network(vpc_cidr: IPv4Network) -> IPv4Network:
+    """The Service (ClusterIP) network of the lab's EKS cluster: the one EKS would choose itself.
+
+    EKS takes 172.20.0.0/16 for a VPC in 10.0.0.0/8 and 10.100.0.0/16 otherwise, so neither
+    overlaps the VPC. The AWS layer names it on the cluster anyway, so that the platform layer
+    knows the API server's ClusterIP (:func:`kubernetes_service_ip`) when it writes the network
+    policies, before the cluster exists. Being EKS's own choice, it is no change for a cluster
+    created before it was named (a different network would replace the cluster).
+    """
+    return _SERVICE_NETWORK_BESIDE_TEN if vpc_cidr.subnet_of(_TEN) else _SERVICE_NETWORK_ELSEWHERE
+
+
+def kubernetes_service_ip(service_network: IPv4Network) -> IPv4Address:
+    """The ClusterIP of the ``default/kubernetes`` Service: Kubernetes gives it the network's first address."""
+    return service_network.network_address + 1

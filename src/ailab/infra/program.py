@@ -32,6 +32,7 @@ def run_lab_program() -> None:
 def lab_program(spec: LabSpec) -> None:
     """Declare the whole lab for ``spec`` and export what sandboxes and operators need."""
     storage: ExternalMlflowStorage | None = None
+    volume_key_arn: pulumi.Output[str] | None = None
     if spec.target == "aws":
         from ailab.infra.aws.lab import AwsLab, AwsLabArgs
 
@@ -40,9 +41,10 @@ def lab_program(spec: LabSpec) -> None:
             f"{spec.name}-eks",
             kubeconfig=aws_lab.kubeconfig,
             enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=aws_lab),
+            opts=pulumi.ResourceOptions(parent=aws_lab, depends_on=aws_lab.kubeconfig_ready),
         )
         storage = aws_lab.mlflow_storage
+        volume_key_arn = aws_lab.volume_key_arn
         pulumi.export("kubeconfig", aws_lab.kubeconfig)
         pulumi.export("region", spec.region)
         pulumi.export("clusterName", aws_lab.cluster_name)
@@ -58,7 +60,7 @@ def lab_program(spec: LabSpec) -> None:
 
     LabPlatform(
         f"{spec.name}-platform",
-        LabPlatformArgs(spec=spec, external_storage=storage),
+        LabPlatformArgs(spec=spec, external_storage=storage, volume_key_arn=volume_key_arn),
         opts=pulumi.ResourceOptions(providers={"kubernetes": provider}),
     )
     _export_service_endpoints(spec)

@@ -25,6 +25,9 @@ CLASSIFICATION_ORDER: tuple[str, ...] = ("public", "internal", "confidential", "
 
 Loc = tuple[str | int, ...]
 
+RFC1918_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+"""The private IPv4 networks of RFC 1918."""
+
 
 class LocatedValueError(ValueError):
     """A cross-field error that knows the path of the field at fault (relative to ``lab``)."""
@@ -47,7 +50,9 @@ _IMAGE = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+)?(
 def check_image(value: str) -> str:
     """A container image pinned by tag or digest; ``:latest`` and untagged images are refused."""
     if not _IMAGE.match(value):
-        raise ValueError(f"{value!r} is not an image reference; write registry/repository:tag, e.g. ghcr.io/mlflow/mlflow:v3.17.2")
+        raise ValueError(
+            f"{value!r} is not an image reference; write registry/repository:tag, e.g. docker.io/qdrant/qdrant:v1.13.4"
+        )
     name = value.split("@", 1)[0]
     tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else None
     if "@sha256:" not in value and (tag is None or tag == "latest"):
@@ -96,6 +101,15 @@ class AwsSettings(StrictModel):
         default_factory=list,
         description="Networks (VPN, bastion) allowed to reach the private EKS API endpoint on 443, besides the VPC.",
     )
+    deployer_role_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$",
+        description=(
+            "IAM role that runs pulumi up (CI, or the role architects assume): it gets an explicit, visible cluster-admin "
+            "access entry and EKS's implicit creator entry is turned off. Without it the creator entry stays (policy rule "
+            "AILAB-RBAC-003 reports it). Decide before the cluster is created: adding or removing it later replaces the cluster."
+        ),
+    )
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -140,6 +154,26 @@ class OnPremSettings(StrictModel):
     storage_class: DnsLabel = Field(
         default="local-path", description="StorageClass for PostgreSQL, artifacts and Qdrant volumes."
     )
+    api_server_cidrs: list[IPv4Network] = Field(
+        default_factory=lambda: list(RFC1918_NETWORKS),
+        validate_default=True,
+        min_length=1,
+        description=(
+            "Where the GPU operator may connect to reach the Kubernetes API server (ports 443 and 6443): the control-plane "
+            "nodes' addresses, plus the kubernetes Service's ClusterIP for CNIs that enforce policy before Service "
+            "translation. The default, every RFC 1918 network, works anywhere but is wide: narrow it to your cluster's."
+        ),
+    )
+
+    @field_validator("api_server_cidrs")
+    @classmethod
+    def _narrow_enough(cls, value: list[IPv4Network]) -> list[IPv4Network]:
+        for network in value:
+            if network.prefixlen < 8:
+                raise ValueError(
+                    f"{network} is too wide for the API server; list the control-plane nodes' networks (a /8 or narrower)"
+                )
+        return value
 
 
 class ClusterSpec(StrictModel):
@@ -292,6 +326,14 @@ class MlflowDatabase(StrictModel):
         description="Pulumi secret: the master password of RDS, or of the in-cluster PostgreSQL (at least 16 characters)."
     )
     storage_size: SizeQuantity = Field(default="20Gi", description="On-premises only: the PostgreSQL volume.")
+    backup_storage_size: SizeQuantity | None = Field(
+        default=None,
+        description="On-premises only: the volume of the daily pg_dump backups; when omitted, the size of the PostgreSQL volume.",
+    )
+    resources: Resources = Field(
+        default_factory=Resources,
+        description="On-premises only: CPU and memory of the PostgreSQL container (requests equal limits).",
+    )
     image: PinnedImage = Field(default="docker.io/library/postgres:16.6-bookworm", description="On-premises only.")
 
     _strong = field_validator("password")(classmethod(lambda cls, value: check_password(value)))
@@ -308,12 +350,20 @@ class MlflowArtifacts(StrictModel):
     )
 
 
+OFFICIAL_MLFLOW_IMAGE = "ghcr.io/mlflow/mlflow"
+"""MLflow's own image repository: ``v<version>`` holds MLflow alone, ``v<version>-full`` its extras (auth, db, boto3...)."""
+
+
 class MlflowSpec(StrictModel):
     """The MLflow tracking server, always the basic-auth app."""
 
     image: PinnedImage = Field(
-        default="ghcr.io/mlflow/mlflow:v3.17.2",
-        description="MLflow server image, pinned by tag or digest (never :latest); must contain psycopg2 and boto3 on AWS.",
+        default="ghcr.io/mlflow/mlflow:v3.17.2-full",
+        description=(
+            "MLflow server image, pinned by tag or digest (never :latest). It must hold the basic-auth app's Flask-WTF, "
+            "the PostgreSQL drivers (psycopg, psycopg2) and, on AWS, boto3: the official -full variant does, the official "
+            "plain tag does not (see docs/mlflow-image.md)."
+        ),
     )
     replicas: int = Field(
         default=2, ge=1, le=10, description="Tracking server replicas (a PodDisruptionBudget keeps one up when more than one)."
@@ -326,6 +376,13 @@ class MlflowSpec(StrictModel):
     admin_password: SecretStr = Field(
         description="Pulumi secret: pulumi config set --secret --path 'ailab:lab.mlflow.admin_password'."
     )
+    flask_secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Optional Pulumi secret (at least 32 characters): the key that signs the basic-auth app's CSRF tokens, shared by "
+            "all replicas. When omitted it is derived from admin_password (HMAC-SHA256), so it changes when that password does."
+        ),
+    )
     default_permission: Literal["NO_PERMISSIONS"] = Field(
         default="NO_PERMISSIONS", description="Fixed: nobody sees an experiment they were not granted."
     )
@@ -337,6 +394,26 @@ class MlflowSpec(StrictModel):
     )
 
     _strong = field_validator("admin_password")(classmethod(lambda cls, value: check_password(value)))
+
+    @field_validator("flask_secret_key")
+    @classmethod
+    def _long_signing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("a Flask secret key must be at least 32 characters (it signs the CSRF tokens of the auth app)")
+        return value
+
+    @field_validator("image")
+    @classmethod
+    def _server_variant(cls, value: str) -> str:
+        """The official plain image cannot run the lab's server: it lacks Flask-WTF and a PostgreSQL driver (and boto3)."""
+        name = value.split("@", 1)[0]
+        repository, _, tag = name.rpartition(":")
+        if repository == OFFICIAL_MLFLOW_IMAGE and not tag.endswith("-full"):
+            raise ValueError(
+                f"{value!r} is the plain MLflow image, without Flask-WTF, PostgreSQL drivers and boto3; "
+                f"use {OFFICIAL_MLFLOW_IMAGE}:{tag}-full or an image of your own (docs/mlflow-image.md)"
+            )
+        return value
 
 
 class VectorDbSpec(StrictModel):
@@ -493,6 +570,10 @@ class IngressSpec(StrictModel):
     qdrant_host: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", description="Host name of Qdrant behind the ingress.")
     annotations: dict[str, str] = Field(
         default_factory=dict, description="Extra ingress annotations, e.g. to keep the load balancer internal."
+    )
+    controller_namespace: DnsLabel = Field(
+        default="ingress-nginx",
+        description="Namespace of the ingress controller's pods: the only namespace, besides sandboxes, that may reach MLflow and Qdrant.",
     )
 
 

@@ -1,10 +1,20 @@
-"""The EKS control plane: private endpoint, API firewall, logs, envelope encryption, IRSA, people's OIDC."""
+"""The EKS control plane: private endpoint, API firewall, logs, envelope encryption, IRSA, people's OIDC,
+who administers it, and the CNI that enforces network policies."""
 
 from __future__ import annotations
 
+import json
+from ipaddress import IPv4Network
+
+import pytest
+
 from ailab.infra.aws.eks import CONTROL_PLANE_LOG_TYPES
+from ailab.infra.contracts import eks_service_network, kubernetes_service_ip
 
 CLUSTER = "aws:eks/cluster:Cluster"
+ADDON = "aws:eks/addon:Addon"
+ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
 
 
 def test_api_endpoint_is_private_only(lab):
@@ -98,10 +108,65 @@ def test_no_identity_provider_without_oidc_in_the_spec(plan_variant):
 
 
 def test_ebs_csi_driver_add_on_runs_as_its_own_irsa_role(lab):
-    addon = lab.one("aws:eks/addon:Addon")
+    addon = lab.one("aws:eks/addon:Addon", "ailab-ebs-csi")
     assert addon.inputs["addonName"] == "aws-ebs-csi-driver"
     role = lab.one("aws:iam/role:Role", "ailab-ebs-csi-controller")
     assert addon.inputs["serviceAccountRoleArn"] == f"arn:aws:iam::123456789012:role/{role.name}"
     (trust,) = lab.statements(role, "assumeRolePolicy")
     assert "system:serviceaccount:kube-system:ebs-csi-controller-sa" in trust["Condition"]["StringEquals"].values()
     assert {g.urn for g in lab.of_type("aws:eks/nodeGroup:NodeGroup")} <= set(addon.dependencies)
+
+
+def test_the_deployer_role_is_the_one_explicit_cluster_admin(lab):
+    deployer = lab.spec.aws.deployer_role_arn
+    assert deployer == "arn:aws:iam::123456789012:role/ailab-deployer"
+    assert lab.one(CLUSTER).inputs["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
+    (entry,) = lab.of_type(ACCESS_ENTRY)
+    assert entry.inputs["principalArn"] == deployer and entry.inputs["type"] == "STANDARD"
+    assert entry.inputs["clusterName"] == "ailab-eu" and "kubernetesGroups" not in entry.inputs
+    (admin,) = lab.of_type(ACCESS_POLICY)
+    assert admin.inputs["principalArn"] == deployer
+    assert admin.inputs["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    assert admin.inputs["accessScope"] == {"type": "cluster"}
+    assert entry.urn in admin.dependencies
+
+
+def test_without_a_deployer_role_eks_keeps_its_creator_entry(plan_variant):
+    planned = plan_variant(**{"aws.deployer_role_arn": None})
+    assert planned.one(CLUSTER).inputs["accessConfig"] == {
+        "authenticationMode": "API",
+        "bootstrapClusterCreatorAdminPermissions": True,
+    }
+    assert planned.of_type(ACCESS_ENTRY) == [] and planned.of_type(ACCESS_POLICY) == []
+
+
+def test_service_network_is_named_and_outside_the_vpc(lab, plan_variant):
+    assert lab.one(CLUSTER).inputs["kubernetesNetworkConfig"] == {"ipFamily": "ipv4", "serviceIpv4Cidr": "172.20.0.0/16"}
+    elsewhere = plan_variant(**{"aws.vpc_cidr": "172.20.0.0/16"})
+    assert elsewhere.one(CLUSTER).inputs["kubernetesNetworkConfig"]["serviceIpv4Cidr"] == "10.100.0.0/16"
+
+
+@pytest.mark.parametrize(
+    ("vpc", "services"),
+    [
+        ("10.40.0.0/16", "172.20.0.0/16"),
+        ("10.100.0.0/16", "172.20.0.0/16"),
+        ("172.20.0.0/16", "10.100.0.0/16"),
+        ("192.168.0.0/20", "10.100.0.0/16"),
+    ],
+)
+def test_service_network_is_the_one_eks_would_choose(vpc, services):
+    network = eks_service_network(IPv4Network(vpc))
+    assert network == IPv4Network(services) and not network.overlaps(IPv4Network(vpc))
+    assert kubernetes_service_ip(network) == network.network_address + 1
+
+
+def test_vpc_cni_enforces_network_policies_before_any_node_joins(lab):
+    cni = lab.one(ADDON, "ailab-vpc-cni")
+    assert cni.inputs["addonName"] == "vpc-cni" and cni.inputs["clusterName"] == "ailab-eu"
+    assert json.loads(cni.inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    # Takes over the copy EKS installs itself, and puts the setting back if the DaemonSet is edited.
+    assert cni.inputs["resolveConflictsOnCreate"] == cni.inputs["resolveConflictsOnUpdate"] == "OVERWRITE"
+    assert cni.inputs["preserve"] is True
+    groups = lab.of_type("aws:eks/nodeGroup:NodeGroup")
+    assert len(groups) == 3 and all(cni.urn in group.dependencies for group in groups)

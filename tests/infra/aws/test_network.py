@@ -11,6 +11,7 @@ from ailab.infra.aws.network import subnet_layout, zone_names
 
 SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 
 
 def _subnets(lab, kind):
@@ -71,12 +72,44 @@ def test_default_security_group_has_no_rules(lab):
     assert not default.inputs.get("ingress") and not default.inputs.get("egress")
 
 
+def _endpoints(lab):
+    return {(e.inputs["serviceName"], e.inputs["vpcEndpointType"]): e for e in lab.of_type(ENDPOINT)}
+
+
 def test_s3_gateway_endpoint_serves_the_private_route_tables(lab):
-    endpoint = lab.one("aws:ec2/vpcEndpoint:VpcEndpoint")
-    assert endpoint.inputs["serviceName"] == "com.amazonaws.eu-central-1.s3"
-    assert endpoint.inputs["vpcEndpointType"] == "Gateway"
+    endpoint = _endpoints(lab)["com.amazonaws.eu-central-1.s3", "Gateway"]
     private_tables = {f"{t.name}-id" for t in lab.of_type(ROUTE_TABLE) if "-private-" in t.name}
     assert set(endpoint.inputs["routeTableIds"]) == private_tables
+
+
+def test_s3_and_sts_interface_endpoints_resolve_inside_the_vpc(lab):
+    endpoints = _endpoints(lab)
+    assert set(endpoints) == {
+        ("com.amazonaws.eu-central-1.s3", "Gateway"),
+        ("com.amazonaws.eu-central-1.s3", "Interface"),
+        ("com.amazonaws.eu-central-1.sts", "Interface"),
+    }
+    private = sorted(f"{subnet.name}-id" for subnet in _subnets(lab, "private"))
+    group = lab.one("aws:ec2/securityGroup:SecurityGroup", "ailab-network-endpoints")
+    for service in ("s3", "sts"):
+        endpoint = endpoints[f"com.amazonaws.eu-central-1.{service}", "Interface"]
+        assert endpoint.inputs["privateDnsEnabled"] is True
+        assert sorted(endpoint.inputs["subnetIds"]) == private
+        assert endpoint.inputs["securityGroupIds"] == [f"{group.name}-id"]
+        assert "routeTableIds" not in endpoint.inputs
+    # Without it, EC2 makes S3's private DNS inbound-only and pods in the VPC resolve S3's public addresses.
+    s3 = endpoints["com.amazonaws.eu-central-1.s3", "Interface"]
+    assert s3.inputs["dnsOptions"] == {"privateDnsOnlyForInboundResolverEndpoint": False}
+    assert "dnsOptions" not in endpoints["com.amazonaws.eu-central-1.sts", "Interface"].inputs
+
+
+def test_endpoints_admit_https_from_the_vpc_only(lab):
+    group = lab.one("aws:ec2/securityGroup:SecurityGroup", "ailab-network-endpoints")
+    (rule,) = group.inputs["ingress"]
+    assert (rule["protocol"], rule["fromPort"], rule["toPort"]) == ("tcp", 443, 443)
+    assert rule["cidrBlocks"] == [str(lab.spec.aws.vpc_cidr)] and "securityGroups" not in rule
+    assert not group.inputs.get("egress")
+    assert group.inputs["vpcId"] == f"{lab.one('aws:ec2/vpc:Vpc').name}-id"
 
 
 def test_flow_logs_capture_all_traffic_into_an_encrypted_bounded_log_group(lab):

@@ -139,3 +139,14 @@ def test_flask_secret_key_is_stable_and_not_the_password(onprem, secrets):
     key = mlflow.flask_secret_key(onprem.spec)
     assert key == mlflow.flask_secret_key(onprem.spec) and len(key) == 64
     assert secrets.admin_password not in key
+
+
+def test_flask_secret_key_from_the_spec_when_set(onprem, secrets):
+    from pydantic import SecretStr
+
+    derived = mlflow.flask_secret_key(onprem.spec)
+    own = "a-flask-signing-key-of-the-site-0123456789"
+    spec = onprem.spec.model_copy(update={"mlflow": onprem.spec.mlflow.model_copy(update={"flask_secret_key": SecretStr(own)})})
+    assert mlflow.flask_secret_key(spec) == own != derived
+    other_password = onprem.spec.mlflow.model_copy(update={"admin_password": SecretStr("another-admin-password-0042")})
+    assert mlflow.flask_secret_key(onprem.spec.model_copy(update={"mlflow": other_password})) != derived

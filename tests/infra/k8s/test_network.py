@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ailab.infra.k8s import network
 from ailab.spec import labels, naming
+from ailab.spec.model import OnPremSettings
 
 SANDBOXES = {"namespaceSelector": {"matchExpressions": [{"key": labels.AUDIT_ID, "operator": "Exists"}]}}
 INGRESS_CONTROLLER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
@@ -69,14 +70,49 @@ def test_aws_mlflow_reaches_rds_and_endpoints_in_the_vpc_only(aws):
     assert "postgres-ingress" not in aws.network_policies(naming.mlflow_namespace(aws.spec))
 
 
-def test_gpu_operator_reaches_the_api_server_only(lab):
+API_SERVER = {
+    # EKS: the kubernetes Service's ClusterIP (the VPC CNI enforces before Service translation), the VPC (after it).
+    "aws-eu": ["172.20.0.1/32", "10.40.0.0/16"],
+    # The example's k3s server and k3s's kubernetes ClusterIP, from onprem.api_server_cidrs.
+    "onprem": ["192.168.50.11/32", "10.43.0.1/32"],
+}
+
+
+def _api_server_rule(lab):
     policies = lab.network_policies(naming.gpu_namespace(lab.spec))
     assert set(policies) == {"default-deny", "allow-dns", "allow-api-server"}
     (rule,) = policies["allow-api-server"]["egress"]
-    assert {p["port"] for p in rule["ports"]} == set(network.API_SERVER_PORTS)
-    cidrs = [peer["ipBlock"]["cidr"] for peer in rule["to"]]
-    assert cidrs == network.api_server_networks(lab.spec)
-    assert "0.0.0.0/0" not in cidrs
+    return rule
+
+
+def test_gpu_operator_reaches_the_api_server_only(lab):
+    rule = _api_server_rule(lab)
+    assert {p["port"] for p in rule["ports"]} == set(network.API_SERVER_PORTS) == {443, 6443}
+    stack = "aws-eu" if lab.spec.target == "aws" else "onprem"
+    assert [peer["ipBlock"]["cidr"] for peer in rule["to"]] == API_SERVER[stack]
+
+
+def test_aws_api_server_address_follows_the_clusters_service_network(variant):
+    from ipaddress import IPv4Network
+
+    from tests.infra.k8s.conftest import example_spec
+
+    aws = example_spec("aws-eu").aws.model_copy(update={"vpc_cidr": IPv4Network("172.20.0.0/16")})
+    lab = variant("aws-eu", aws=aws.model_dump())
+    assert [peer["ipBlock"]["cidr"] for peer in _api_server_rule(lab)["to"]] == ["10.100.0.1/32", "172.20.0.0/16"]
+
+
+def test_onprem_api_server_networks_default_to_rfc1918(variant):
+    lab = variant("onprem", onprem={"api_server_cidrs": OnPremSettings(kubeconfig_context="x").api_server_cidrs})
+    assert [peer["ipBlock"]["cidr"] for peer in _api_server_rule(lab)["to"]] == ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+
+
+def test_ingress_controller_namespace_from_the_spec(variant):
+    lab = variant("aws-eu", ingress={"controller_namespace": "ingress-internal"})
+    controller = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-internal"}}}
+    (mlflow_rule,) = lab.network_policies(naming.mlflow_namespace(lab.spec))["mlflow-ingress"]["ingress"]
+    (qdrant_rule,) = lab.network_policies(naming.vector_db_namespace(lab.spec))["qdrant-ingress"]["ingress"]
+    assert mlflow_rule["from"] == qdrant_rule["from"] == [SANDBOXES, controller]
 
 
 def test_no_policy_admits_the_world(lab):

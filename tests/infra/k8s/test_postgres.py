@@ -6,6 +6,7 @@ from urllib.parse import quote, urlsplit
 
 from ailab.infra.k8s import postgres, postgres_backup
 from ailab.spec import naming
+from ailab.spec.model import Resources
 
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
 
@@ -84,3 +85,30 @@ def test_backup_script_prunes_by_age_and_never_keeps_partial_dumps(tmp_path):
     names = sorted(p.name for p in backups.iterdir())
     assert "mlflow-old.dump" not in names and "mlflow-recent.dump" in names
     assert len(names) == 2 and not any(name.endswith(".partial") for name in names)
+
+
+def _with_database(variant, **settings):
+    from tests.infra.k8s.conftest import example_spec
+
+    database = example_spec("onprem").mlflow.database.model_copy(update=settings)
+    return variant("onprem", mlflow={"database": database})
+
+
+def test_database_resources_from_the_spec(onprem, variant):
+    container = onprem.container("StatefulSet", "postgres")
+    assert container["resources"] == {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "500m", "memory": "1Gi"}}
+    bigger = _with_database(variant, resources=Resources(cpu="2", memory="8Gi"))
+    container = bigger.container("StatefulSet", "postgres")
+    assert container["resources"]["requests"] == container["resources"]["limits"] == {"cpu": "2", "memory": "8Gi"}
+    hard = bigger.one("kubernetes:core/v1:ResourceQuota", "platform-quota", naming.mlflow_namespace(bigger.spec))["spec"]["hard"]
+    assert hard["requests.cpu"] == "3250m" and hard["requests.memory"] == "10752Mi"  # 1500m and 7Gi more than the example
+
+
+def test_backup_volume_is_the_database_size_unless_set(onprem, variant):
+    claim = onprem.one("kubernetes:core/v1:PersistentVolumeClaim", postgres_backup.CLAIM)
+    assert claim["spec"]["resources"]["requests"]["storage"] == onprem.spec.mlflow.database.storage_size == "20Gi"
+    larger = _with_database(variant, backup_storage_size="60Gi")
+    claim = larger.one("kubernetes:core/v1:PersistentVolumeClaim", postgres_backup.CLAIM)
+    assert claim["spec"]["resources"]["requests"]["storage"] == "60Gi"
+    hard = larger.one("kubernetes:core/v1:ResourceQuota", "platform-quota", naming.mlflow_namespace(larger.spec))["spec"]["hard"]
+    assert hard["requests.storage"] == "580Gi"  # 500Gi artifacts, 20Gi database, 60Gi backups

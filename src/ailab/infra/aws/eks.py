@@ -1,6 +1,16 @@
 """The EKS control plane: private API endpoint only, every control-plane log type, Secrets
 encrypted with a rotating KMS key, an IAM OIDC provider for IRSA and, when the spec names one,
 the organisation's identity provider for people.
+
+**Who administers the cluster.** Authentication is by access entries only. With
+``aws.deployer_role_arn`` in the spec, EKS's implicit creator entry is off and the deployer role
+gets an explicit entry with the cluster-admin access policy: visible in the stack and the plan,
+reviewed (policy rule AILAB-RBAC-003 reports it, to be waived with its justification: the same
+``pulumi up`` installs CRDs, ClusterRoles and a Helm chart, which only a cluster admin can), and
+changed through the stack like any other grant. Without it EKS's creator entry for whoever
+created the cluster stays, outside the stack, as before. The Service network is named
+explicitly (:func:`~ailab.infra.contracts.eks_service_network`) so the platform layer knows the
+API server's ClusterIP for its network policies.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from ailab.spec.model import OidcSpec
 
 CONTROL_PLANE_LOG_TYPES: tuple[str, ...] = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 STS_AUDIENCE = "sts.amazonaws.com"
+CLUSTER_ADMIN_ACCESS_POLICY = "AmazonEKSClusterAdminPolicy"
 
 
 @dataclass(frozen=True)
@@ -32,11 +43,15 @@ class ClusterArgs:
     subnet_ids: Sequence[pulumi.Input[str]]
     api_allowed_cidrs: Sequence[IPv4Network]
     """Networks besides the VPC (VPN, bastion) that reach the API endpoint on 443."""
+    service_network: IPv4Network
+    """The cluster's Service (ClusterIP) network; must not overlap the VPC."""
     secrets_key_arn: pulumi.Input[str]
     logs_key_arn: pulumi.Input[str]
     log_group: str
     log_retention_days: int
     oidc: OidcSpec | None
+    deployer_role_arn: str | None
+    """The role that deploys the lab, given cluster admin explicitly; None keeps EKS's implicit creator entry."""
 
 
 class Cluster(pulumi.ComponentResource):
@@ -49,6 +64,8 @@ class Cluster(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
     """The security group EKS creates and puts on managed nodes and control-plane interfaces."""
     kubeconfig: pulumi.Output[str]
+    deployer_access: list[pulumi.Resource]
+    """What must exist before the deployer's kubeconfig works: its access entry and policy (empty without a deployer role)."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:aws:Cluster", name, None, opts)
@@ -101,10 +118,14 @@ class Cluster(pulumi.ComponentResource):
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
                 resources=["secrets"], provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=args.secrets_key_arn)
             ),
-            # Access entries, not the aws-auth ConfigMap. The deployer becomes cluster admin so that the
-            # same `pulumi up` can install the platform layer; people come in through the OIDC provider.
+            # Access entries, not the aws-auth ConfigMap; people come in through the OIDC provider. The
+            # deployer is cluster admin (the same `pulumi up` installs the platform layer): explicitly
+            # when the spec names its role, else through EKS's creator entry (see the module's docstring).
             access_config=aws.eks.ClusterAccessConfigArgs(
-                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=True
+                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=args.deployer_role_arn is None
+            ),
+            kubernetes_network_config=aws.eks.ClusterKubernetesNetworkConfigArgs(
+                ip_family="ipv4", service_ipv4_cidr=str(args.service_network)
             ),
             # Standard support only: an unplanned, paid extended-support period is not a silent default.
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
@@ -122,6 +143,9 @@ class Cluster(pulumi.ComponentResource):
         )
         if args.oidc is not None:
             self._identity_provider(name, args.name, args.oidc, child)
+        self.deployer_access = (
+            self._deployer_access(name, args.name, args.deployer_role_arn, args.account) if args.deployer_role_arn else []
+        )
         self.security_group_id = self.cluster.vpc_config.apply(lambda config: config.cluster_security_group_id or "")
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(
@@ -159,6 +183,28 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
         return role
+
+    def _deployer_access(self, name: str, cluster_name: str, role_arn: str, account: AwsAccount) -> list[pulumi.Resource]:
+        """An access entry for the deployer role and the cluster-admin access policy on the whole cluster."""
+        entry = aws.eks.AccessEntry(
+            f"{name}-deployer",
+            cluster_name=self.cluster.name,
+            principal_arn=role_arn,
+            type="STANDARD",
+            tags={"Name": f"{cluster_name}-deployer"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        admin = aws.eks.AccessPolicyAssociation(
+            f"{name}-deployer-admin",
+            cluster_name=self.cluster.name,
+            principal_arn=entry.principal_arn,
+            policy_arn=pulumi.Output.format(
+                "arn:{0}:eks::aws:cluster-access-policy/{1}", account.partition, CLUSTER_ADMIN_ACCESS_POLICY
+            ),
+            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return [entry, admin]
 
     def _identity_provider(self, name: str, cluster_name: str, oidc: OidcSpec, opts: pulumi.ResourceOptions) -> None:
         """People authenticate with the organisation's OIDC provider; their groups carry the prefix

@@ -16,7 +16,7 @@ import pulumi_aws as aws
 from ailab.errors import BadInputError
 from ailab.infra.aws import names
 from ailab.infra.aws.account import AwsAccount
-from ailab.infra.aws.addons import EbsCsiDriver, EbsCsiDriverArgs
+from ailab.infra.aws.addons import EbsCsiDriver, EbsCsiDriverArgs, network_policy_cni
 from ailab.infra.aws.database import Database, DatabaseArgs
 from ailab.infra.aws.eks import Cluster, ClusterArgs
 from ailab.infra.aws.iam import IrsaRole, IrsaRoleArgs
@@ -24,7 +24,7 @@ from ailab.infra.aws.kms import LabKeys, LabKeysArgs
 from ailab.infra.aws.network import ZONE_COUNT, Network, NetworkArgs, zone_names
 from ailab.infra.aws.nodegroups import NodeGroups, NodeGroupsArgs
 from ailab.infra.aws.storage import ArtifactBucket, ArtifactBucketArgs
-from ailab.infra.contracts import ExternalMlflowStorage
+from ailab.infra.contracts import ExternalMlflowStorage, eks_service_network
 from ailab.infra.tagging import aws_tags
 from ailab.spec import naming
 from ailab.spec.model import AwsSettings, LabSpec
@@ -43,6 +43,8 @@ class AwsLab(pulumi.ComponentResource):
 
     kubeconfig: pulumi.Output[str]
     """Secret; authenticates with ``aws eks get-token`` as whoever runs the deployment."""
+    kubeconfig_ready: list[pulumi.Resource]
+    """What a Kubernetes provider using :attr:`kubeconfig` must wait for: the deployer role's access to the cluster."""
     cluster_name: pulumi.Output[str]
     artifact_bucket: pulumi.Output[str]
     vpc_id: pulumi.Output[str]
@@ -91,14 +93,17 @@ class AwsLab(pulumi.ComponentResource):
                 vpc_cidr=settings.vpc_cidr,
                 subnet_ids=private_subnets,
                 api_allowed_cidrs=settings.api_allowed_cidrs,
+                service_network=eks_service_network(settings.vpc_cidr),
                 secrets_key_arn=keys.secrets.arn,
                 logs_key_arn=keys.logs.arn,
                 log_group=names.eks_log_group(spec),
                 log_retention_days=settings.log_retention_days,
                 oidc=spec.access.oidc,
+                deployer_role_arn=settings.deployer_role_arn,
             ),
             opts=child,
         )
+        cni = network_policy_cni(f"{name}-vpc-cni", cluster.cluster, child)
         nodes = NodeGroups(
             f"{name}-nodes",
             NodeGroupsArgs(
@@ -111,6 +116,8 @@ class AwsLab(pulumi.ComponentResource):
                 system_pool=spec.system_pool,
                 gpu_pools=spec.gpu_pools,
                 launch_tags=aws_tags(spec),
+                # Nodes join with policy enforcement already on: no pod ever runs unisolated.
+                after=[cni],
             ),
             opts=child,
         )
@@ -159,6 +166,7 @@ class AwsLab(pulumi.ComponentResource):
             opts=child,
         )
         self.kubeconfig = cluster.kubeconfig
+        self.kubeconfig_ready = cluster.deployer_access
         self.cluster_name = cluster.cluster.name
         self.artifact_bucket = bucket.name
         self.vpc_id = network.vpc.id

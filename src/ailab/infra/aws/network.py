@@ -2,8 +2,23 @@
 
 No subnet assigns public IPs. Each zone has its own NAT gateway and private route table, so
 losing one zone does not cut the others off. Flow logs of all traffic go to an encrypted
-CloudWatch log group with bounded retention; S3 traffic stays on the AWS network through a
-gateway endpoint.
+CloudWatch log group with bounded retention.
+
+**AWS APIs from inside the VPC.** MLflow reaches S3 (its artifacts) and STS (the IRSA web
+identity exchange) through *interface* endpoints in the private subnets, with private DNS for
+every resolver in the VPC: the regional names (``s3.<region>.amazonaws.com``, bucket names
+under it, ``sts.<region>.amazonaws.com``) resolve to addresses inside the VPC, which is what
+MLflow's egress NetworkPolicy admits (the VPC on 443), and the traffic never reaches a public
+AWS address range. S3 is told explicitly not to keep private DNS for inbound resolvers only
+(``private_dns_only_for_inbound_resolver_endpoint=False``): the EC2 API takes an S3 interface
+endpoint created without that setting as inbound-only when the VPC has a gateway endpoint, and
+in-VPC names would keep resolving to S3's public ranges. The endpoints' security group admits
+HTTPS from the VPC and nothing else.
+
+The S3 *gateway* endpoint stays: it is free and keeps whatever still addresses S3's public
+ranges (names outside the interface endpoint's private zone, such as the dual-stack or legacy
+global ones) on the AWS network instead of the NAT gateways. It no longer decides where pods'
+S3 traffic goes.
 """
 
 from __future__ import annotations
@@ -21,6 +36,9 @@ from ailab.infra.aws.logs import encrypted_log_group
 from ailab.infra.aws.policies import document, service_trust, statement
 
 ZONE_COUNT = 3
+HTTPS_PORT = 443
+INTERFACE_ENDPOINT_SERVICES = ("s3", "sts")
+"""AWS services the lab's pods call from the private subnets: MLflow's artifacts and the IRSA token exchange."""
 
 
 def subnet_layout(vpc_cidr: IPv4Network) -> tuple[list[IPv4Network], list[IPv4Network]]:
@@ -57,11 +75,13 @@ class NetworkArgs:
 
 
 class Network(pulumi.ComponentResource):
-    """VPC, subnets, NAT gateways, route tables, S3 gateway endpoint and VPC flow logs."""
+    """VPC, subnets, NAT gateways, route tables, S3 gateway endpoint, S3 and STS interface endpoints, VPC flow logs."""
 
     vpc: aws.ec2.Vpc
     private_subnets: list[aws.ec2.Subnet]
     public_subnets: list[aws.ec2.Subnet]
+    interface_endpoints: dict[str, aws.ec2.VpcEndpoint]
+    """Service name (``s3``, ``sts``) to its interface endpoint."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:aws:Network", name, None, opts)
@@ -116,12 +136,13 @@ class Network(pulumi.ComponentResource):
         aws.ec2.VpcEndpoint(
             f"{name}-s3",
             vpc_id=self.vpc.id,
-            service_name=f"com.amazonaws.{args.account.region}.s3",
+            service_name=self._service_name("s3"),
             vpc_endpoint_type="Gateway",
             route_table_ids=[table.id for table in private_routes],
             tags={"Name": f"{lab}-s3"},
             opts=child,
         )
+        self.interface_endpoints = self._interface_endpoints()
         self._flow_logs()
         self.register_outputs({"vpcId": self.vpc.id, "privateSubnetIds": [subnet.id for subnet in self.private_subnets]})
 
@@ -141,6 +162,50 @@ class Network(pulumi.ComponentResource):
             f"{self._name}-{kind}", subnet_id=subnet.id, route_table_id=routes.id, opts=pulumi.ResourceOptions(parent=self)
         )
         return subnet
+
+    def _service_name(self, service: str) -> str:
+        return f"com.amazonaws.{self._args.account.region}.{service}"
+
+    def _interface_endpoints(self) -> dict[str, aws.ec2.VpcEndpoint]:
+        """One interface endpoint per service in every private subnet, behind a security group open to the VPC on 443."""
+        args, name = self._args, self._name
+        firewall = aws.ec2.SecurityGroup(
+            f"{name}-endpoints",
+            description=f"{args.lab_name}: AWS API interface endpoints, HTTPS from the VPC only",
+            vpc_id=self.vpc.id,
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    description="HTTPS to AWS APIs from the VPC",
+                    protocol="tcp",
+                    from_port=HTTPS_PORT,
+                    to_port=HTTPS_PORT,
+                    cidr_blocks=[str(args.vpc_cidr)],
+                )
+            ],
+            # No egress rules: an endpoint answers, it starts no connections.
+            tags={"Name": f"{args.lab_name}-endpoints"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return {
+            service: aws.ec2.VpcEndpoint(
+                f"{name}-{service}-interface",
+                vpc_id=self.vpc.id,
+                service_name=self._service_name(service),
+                vpc_endpoint_type="Interface",
+                subnet_ids=[subnet.id for subnet in self.private_subnets],
+                security_group_ids=[firewall.id],
+                private_dns_enabled=True,
+                # Only S3 has the option (it is the one service with gateway endpoints too); see the module's docstring.
+                dns_options=(
+                    aws.ec2.VpcEndpointDnsOptionsArgs(private_dns_only_for_inbound_resolver_endpoint=False)
+                    if service == "s3"
+                    else None
+                ),
+                tags={"Name": f"{args.lab_name}-{service}"},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for service in INTERFACE_ENDPOINT_SERVICES
+        }
 
     def _flow_logs(self) -> None:
         args, name = self._args, self._name

@@ -65,6 +65,8 @@ class NodeGroupsArgs:
     gpu_pools: Sequence[GpuPool]
     launch_tags: Mapping[str, str]
     """Tags for what the Auto Scaling groups launch (instances, volumes, interfaces)."""
+    after: Sequence[pulumi.Resource] = ()
+    """What must be in place before any node joins, e.g. the CNI add-on that enforces network policies."""
 
 
 class NodeGroups(pulumi.ComponentResource):
@@ -158,5 +160,5 @@ class NodeGroups(pulumi.ComponentResource):
             taints=eks_taints(pool),
             node_repair_config=aws.eks.NodeGroupNodeRepairConfigArgs(enabled=True),
             tags={"Name": display},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self._attachments),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self._attachments, *args.after]),
         )

@@ -22,7 +22,8 @@ command and environment against MLflow 3.17 and finds no job runner.
 
 **CSRF key.** MLflow 3.17 refuses to start the basic-auth app without a static
 ``MLFLOW_FLASK_SERVER_SECRET_KEY`` shared by all workers and replicas; it comes from the same
-Secret (see :func:`flask_secret_key`).
+Secret: ``mlflow.flask_secret_key`` when the spec sets it, else derived from the admin
+password (see :func:`flask_secret_key`).
 
 **Host header check.** MLflow 3.5+ refuses requests whose ``Host`` is not in
 ``MLFLOW_SERVER_ALLOWED_HOSTS`` (default: localhost and private IPs), which would refuse the
@@ -134,10 +135,13 @@ def flask_secret_key(spec: LabSpec) -> str:
     """The key that signs the auth app's CSRF tokens; every worker and replica must share it.
 
     MLflow 3.17 refuses to start the basic-auth app without ``MLFLOW_FLASK_SERVER_SECRET_KEY``,
-    and workers that disagree on it reject each other's CSRF tokens behind a load balancer. The
-    spec has no field for it, so it is derived from the admin password: stable across
-    deployments, secret, and rotated with that password.
+    and workers that disagree on it reject each other's CSRF tokens behind a load balancer. It
+    is ``mlflow.flask_secret_key`` when the spec sets it; otherwise it is derived from the admin
+    password: stable across deployments, secret, and rotated with that password (a rotation
+    invalidates what open browser sessions hold, such as their CSRF tokens; API clients are not affected).
     """
+    if spec.mlflow.flask_secret_key is not None:
+        return spec.mlflow.flask_secret_key.get_secret_value()
     password = spec.mlflow.admin_password.get_secret_value().encode()
     return hmac.new(password, b"ailab/mlflow/flask-server-secret-key/v1", hashlib.sha256).hexdigest()
 

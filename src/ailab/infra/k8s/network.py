@@ -4,19 +4,28 @@ Every platform namespace gets a default-deny policy for both directions and an a
 DNS (kube-system's kube-dns, UDP and TCP 53). On top of that:
 
 * MLflow accepts connections only from sandbox namespaces (any namespace labelled with an
-  audit id) and, when the spec has an ingress, from the ingress controller's namespace. It may
-  reach its database: the in-cluster PostgreSQL on-premises; on AWS the VPC on 5432 (RDS) and
-  443 (S3 and STS through the VPC's interface endpoints: nothing leaves the VPC).
+  audit id) and, when the spec has an ingress, from the ingress controller's namespace
+  (``ingress.controller_namespace``). It may reach its database: the in-cluster PostgreSQL
+  on-premises; on AWS the VPC on 5432 (RDS) and 443 (S3 and STS through the VPC's interface
+  endpoints, whose private DNS names resolve inside the VPC: nothing leaves it).
 * PostgreSQL accepts connections from MLflow's pods and its backup job only; it initiates none.
 * Qdrant accepts connections from sandboxes and the ingress controller (REST and gRPC); in
   cluster mode its replicas also talk to each other on the peer port.
 * The GPU operator's pods (operator, NFD, the operands' validators and config managers) only
-  need the Kubernetes API server: on AWS the EKS endpoint's interfaces in the VPC, on-premises
-  the control plane on a private network (ports 443 and 6443). Nothing may connect to them:
-  the DCGM exporter's metrics port stays closed until the lab has a monitoring namespace to
-  allow. Operands on the host network (if any) are outside NetworkPolicy by design.
+  need the Kubernetes API server (ports 443 and 6443). They reach it through the
+  ``default/kubernetes`` Service, and CNIs differ in which address a policy sees: the
+  ClusterIP (enforcement before Service translation, as the VPC CNI's eBPF agent does) or the
+  API server's own address (after it, as iptables-based ones do). On AWS both are known: the
+  ClusterIP in the Service network the AWS layer names on the cluster
+  (:func:`~ailab.infra.contracts.eks_service_network`) and the EKS endpoint's interfaces in the
+  VPC. On-premises they are the site's, from ``onprem.api_server_cidrs``. Nothing may connect to
+  the operator's pods: the DCGM exporter's metrics port stays closed until the lab has a
+  monitoring namespace to allow. Operands on the host network (if any) are outside
+  NetworkPolicy by design.
 
 Kubelet probes and ``kubectl port-forward`` reach pods from the node and are not affected.
+DNS is allowed to kube-system's ``k8s-app: kube-dns`` pods (CoreDNS on EKS and k3s alike);
+a node-local DNS cache on a link-local address would need its own rule.
 """
 
 from __future__ import annotations
@@ -28,17 +37,15 @@ from ipaddress import IPv4Network
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ailab.infra.contracts import eks_service_network, kubernetes_service_ip
 from ailab.infra.k8s import meta, mlflow, postgres, postgres_backup, qdrant
 from ailab.spec import labels, naming
 from ailab.spec.model import LabSpec
 
-INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
-"""Namespace of the ingress controller (ingress-nginx's default); the spec does not name it yet."""
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 DNS_PORT = 53
 HTTPS_PORT = 443
 API_SERVER_PORTS = (443, 6443)
-PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 
 Peer = k8s.networking.v1.NetworkPolicyPeerArgs
 Port = k8s.networking.v1.NetworkPolicyPortArgs
@@ -71,15 +78,21 @@ def client_peers(spec: LabSpec) -> list[Peer]:
     """Who may use the shared services: sandboxes, and the ingress controller when the lab has an ingress."""
     peers = [sandbox_peer()]
     if spec.ingress is not None:
-        peers.append(namespace_peer(INGRESS_CONTROLLER_NAMESPACE))
+        peers.append(namespace_peer(spec.ingress.controller_namespace))
     return peers
 
 
 def api_server_networks(spec: LabSpec) -> list[str]:
-    """Where the Kubernetes API server answers: the VPC on AWS (private endpoint), private networks on-premises."""
+    """Where the Kubernetes API server answers, before and after Service translation (see the module's docstring).
+
+    AWS: the ``default/kubernetes`` ClusterIP and the VPC (the private endpoint's interfaces).
+    On-premises: the spec's ``onprem.api_server_cidrs``.
+    """
     if spec.aws is not None:
-        return [str(spec.aws.vpc_cidr)]
-    return list(PRIVATE_NETWORKS)
+        service_ip = kubernetes_service_ip(eks_service_network(spec.aws.vpc_cidr))
+        return [f"{service_ip}/32", str(spec.aws.vpc_cidr)]
+    assert spec.onprem is not None, "a lab is aws or onprem"
+    return [str(network) for network in spec.onprem.api_server_cidrs]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 from ailab.infra.k8s import meta, pods
 from ailab.infra.k8s.quota import Footprint
 from ailab.spec import naming
-from ailab.spec.model import LabSpec, Resources
+from ailab.spec.model import LabSpec
 
 APP = "postgres"
 DATABASE = "mlflow"
@@ -25,8 +25,6 @@ USER = "mlflow"
 CREDENTIALS_SECRET = "postgres-credentials"
 RUN_AS = pods.RunAs(uid=999, gid=999)
 """The ``postgres`` user and group of the official Debian-based image."""
-RESOURCES = Resources(cpu="500m", memory="1Gi")
-"""The spec has no field for the database's size; MLflow's metadata is small."""
 DATA_DIR = "/var/lib/postgresql/data"
 SOCKET_DIR = pods.Scratch("run", "/var/run/postgresql", size_limit="1Mi")
 SHARED_MEMORY = pods.Scratch("shm", "/dev/shm", size_limit="256Mi", in_memory=True)
@@ -34,7 +32,7 @@ SHARED_MEMORY = pods.Scratch("shm", "/dev/shm", size_limit="256Mi", in_memory=Tr
 
 
 def footprint(spec: LabSpec) -> Footprint:
-    return Footprint.of_pods(1, RESOURCES) + Footprint.of_volumes(spec.mlflow.database.storage_size)
+    return Footprint.of_pods(1, spec.mlflow.database.resources) + Footprint.of_volumes(spec.mlflow.database.storage_size)
 
 
 def host(spec: LabSpec) -> str:
@@ -144,7 +142,7 @@ class Postgres(pulumi.ComponentResource):
                 ),
                 pods.secret_env("POSTGRES_PASSWORD", credentials_secret, "password"),
             ],
-            resources=pods.guaranteed_resources(RESOURCES),
+            resources=pods.guaranteed_resources(spec.mlflow.database.resources),
             security_context=pods.container_security_context(RUN_AS),
             volume_mounts=[
                 k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_DIR),

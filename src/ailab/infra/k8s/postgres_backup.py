@@ -35,9 +35,15 @@ find "$BACKUP_DIR" -name 'mlflow-*.dump*' -mmin +$((RETENTION_DAYS * 1440)) -del
 """
 
 
+def volume_size(spec: LabSpec) -> str:
+    """The backup volume: ``backup_storage_size``, else the size of the database's (compressed dumps of several days fit)."""
+    database = spec.mlflow.database
+    return database.backup_storage_size or database.storage_size
+
+
 def footprint(spec: LabSpec) -> Footprint:
-    """One job pod at a time, and a volume the size of the database (compressed dumps of several days fit)."""
-    return Footprint.of_pods(1, RESOURCES) + Footprint.of_volumes(spec.mlflow.database.storage_size)
+    """One job pod at a time, and the backup volume."""
+    return Footprint.of_pods(1, RESOURCES) + Footprint.of_volumes(volume_size(spec))
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,7 @@ class PostgresBackup(pulumi.ComponentResource):
             spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
                 access_modes=["ReadWriteOnce"],
                 storage_class_name=args.storage_class,
-                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": spec.mlflow.database.storage_size}),
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": volume_size(spec)}),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -1,0 +1,97 @@
+"""The lab program as `pulumi up -s aws-eu` runs it: the AWS layer and the platform layer agree.
+
+The components are tested alone in ``aws/`` and ``k8s/``; here the real program joins them,
+and these tests check what only the join can get wrong: the key the platform's volumes are
+encrypted with, when the platform may start talking to the cluster, and the addresses its
+network policies admit against what the AWS layer builds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from ipaddress import IPv4Network
+from pathlib import Path
+
+import pytest
+
+from ailab.plan.graph import Plan, PlannedResource
+from ailab.plan.lab import plan_lab
+from ailab.spec import LabSpec, find_project, load_stack_spec, naming
+
+REPO = Path(__file__).resolve().parents[2]
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+
+@dataclass(frozen=True)
+class Program:
+    spec: LabSpec
+    plan: Plan
+
+    def one(self, type_token: str, name: str) -> PlannedResource:
+        (found,) = [r for r in self.plan.of_type(type_token) if r.name == name]
+        return found
+
+    def egress(self, namespace: str, policy: str) -> list[tuple[IPv4Network, set[int]]]:
+        """``(network, ports)`` of every ipBlock peer the policy's egress rules admit."""
+        (spec,) = [
+            r.inputs["spec"]
+            for r in self.plan.of_type(NETWORK_POLICY)
+            if (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]) == (namespace, policy)
+        ]
+        return [
+            (IPv4Network(peer["ipBlock"]["cidr"]), {port["port"] for port in rule["ports"]})
+            for rule in spec["egress"]
+            for peer in rule["to"]
+        ]
+
+
+@pytest.fixture(scope="module")
+def aws() -> Program:
+    project = find_project(REPO)
+    return Program(load_stack_spec("aws-eu", project)[0], plan_lab("aws-eu", project))
+
+
+def test_platform_volumes_are_encrypted_with_the_labs_data_key(aws):
+    parameters = aws.one("kubernetes:storage.k8s.io/v1:StorageClass", "ailab-platform-encrypted-gp3").inputs["parameters"]
+    key = parameters.pop("kmsKeyId")
+    assert parameters == {"type": "gp3", "encrypted": "true"}
+    assert key.startswith("arn:aws:kms:eu-central-1:123456789012:key/")
+    # The data key: the one RDS uses, and the one the EBS CSI driver's role may use for the volumes it creates.
+    assert key == aws.one("aws:rds/instance:Instance", "ailab-mlflow-db").inputs["kmsKeyId"]
+    policy = json.loads(aws.one("aws:iam/rolePolicy:RolePolicy", "ailab-ebs-csi-controller").inputs["policy"])
+    assert all(statement["Resource"] == [key] for statement in policy["Statement"])
+
+
+def test_the_platform_waits_for_the_deployers_access(aws):
+    provider = aws.one("pulumi:providers:kubernetes", "ailab-eks")
+    admin = aws.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "ailab-eks-deployer-admin")
+    assert admin.inputs["principalArn"] == aws.spec.aws.deployer_role_arn
+    assert admin.urn in provider.dependencies
+
+
+def test_gpu_operator_reaches_the_clusters_api_server_address(aws):
+    (cluster,) = aws.plan.of_type("aws:eks/cluster:Cluster")
+    service_network = IPv4Network(cluster.inputs["kubernetesNetworkConfig"]["serviceIpv4Cidr"])
+    kubernetes_service = IPv4Network(f"{service_network.network_address + 1}/32")
+    assert (kubernetes_service, {443, 6443}) in aws.egress(naming.gpu_namespace(aws.spec), "allow-api-server")
+
+
+def test_mlflow_reaches_the_database_and_the_aws_endpoints_it_uses(aws):
+    allowed = aws.egress(naming.mlflow_namespace(aws.spec), "mlflow-egress")
+    subnets = aws.plan.of_type("aws:ec2/subnet:Subnet")
+    database_subnets = set(aws.one("aws:rds/subnetGroup:SubnetGroup", "ailab-mlflow-db").inputs["subnetIds"])
+    endpoints = [e for e in aws.plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e.inputs["vpcEndpointType"] == "Interface"]
+    assert sorted(e.inputs["serviceName"] for e in endpoints) == [
+        "com.amazonaws.eu-central-1.s3",
+        "com.amazonaws.eu-central-1.sts",
+    ]
+    endpoint_subnets = {subnet for e in endpoints if e.inputs["privateDnsEnabled"] for subnet in e.inputs["subnetIds"]}
+    for subnet in subnets:
+        network = IPv4Network(subnet.inputs["cidrBlock"])
+        needed = ({5432} if f"{subnet.name}-id" in database_subnets else set()) | (
+            {443} if f"{subnet.name}-id" in endpoint_subnets else set()
+        )
+        if needed:
+            assert any(network.subnet_of(cidr) and needed <= ports for cidr, ports in allowed), subnet.name
+    assert database_subnets and endpoint_subnets
