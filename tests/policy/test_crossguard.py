@@ -159,3 +159,12 @@ def test_whole_catalogue_builds():
     policies = build_policies()
     assert len(policies) == len(all_rules())
     assert len({policy.name for policy in policies}) == len(policies)
+
+
+def test_resource_policy_ignores_types_its_rule_does_not_check():
+    """CrossGuard calls every resource policy for every resource; a Deployment rule must not judge a Service."""
+    reported, report = _collect()
+    args = _args(_deployment_props(True))
+    args.resource_type = "kubernetes:core/v1:Service"
+    resource_validator(PRIVILEGED, RuleContext())(args, report)
+    assert reported == []

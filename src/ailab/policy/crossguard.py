@@ -81,6 +81,9 @@ def _framework(rule: Rule) -> PolicyComplianceFramework | None:
 
 def resource_validator(rule: Rule, context: RuleContext) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        # CrossGuard calls every resource policy for every resource; the rule's types decide, as in the engine.
+        if not rule.applies_to(args.resource_type):
+            return
         record = Record(
             type=args.resource_type,
             name=args.name,

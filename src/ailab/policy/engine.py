@@ -13,7 +13,6 @@ import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from fnmatch import fnmatchcase
 
 from ailab.errors import BadInputError
 from ailab.policy.model import FRAMEWORKS, Evidence, Record, RecordSet, Rule, RuleContext, Severity, all_rules
@@ -164,32 +163,16 @@ def _rule_list(rules: Iterable[Rule] | Mapping[str, Rule] | None) -> list[Rule]:
 
 
 class _TypeIndex:
-    """The resource rules that apply to each type token, worked out once per token.
-
-    A rule's ``types`` are exact tokens or globs (``aws:*``); a rule with no types applies to every record.
-    """
+    """The resource rules that apply to each type token (:meth:`Rule.applies_to`), worked out once per token."""
 
     def __init__(self, rules: Iterable[Rule]) -> None:
-        self._exact: dict[str, list[Rule]] = {}
-        self._patterns: list[tuple[str, Rule]] = []
-        self._everywhere: list[Rule] = []
-        for rule in rules:
-            if not rule.types:
-                self._everywhere.append(rule)
-            for token in rule.types:
-                if any(char in token for char in "*?["):
-                    self._patterns.append((token, rule))
-                else:
-                    self._exact.setdefault(token, []).append(rule)
+        self._rules = list(rules)
         self._cache: dict[str, list[Rule]] = {}
 
     def rules_for(self, type_token: str) -> list[Rule]:
         found = self._cache.get(type_token)
         if found is None:
-            matched = self._exact.get(type_token, []) + [
-                rule for pattern, rule in self._patterns if fnmatchcase(type_token, pattern)
-            ]
-            found = self._cache[type_token] = list(dict.fromkeys(matched + self._everywhere))
+            found = self._cache[type_token] = [rule for rule in self._rules if rule.applies_to(type_token)]
         return found
 
 

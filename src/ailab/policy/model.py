@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -212,6 +213,10 @@ class Rule:
 
     def frameworks(self) -> set[str]:
         return {control.framework for control in self.controls}
+
+    def applies_to(self, type_token: str) -> bool:
+        """True when the rule checks records of ``type_token``: an exact token, a glob (``aws:*``), or any type if none."""
+        return not self.types or any(fnmatchcase(type_token, pattern) for pattern in self.types)
 
 
 _RULE_ID = re.compile(r"^AILAB-[A-Z0-9]+-[0-9]{3}$")
