@@ -38,6 +38,8 @@ demo: install
 	$(AILAB) lab validate
 	$(AILAB) lab plan --stack aws-eu --json $(REPORTS)/plan-aws-eu.json
 	$(AILAB) lab plan --stack onprem --json $(REPORTS)/plan-onprem.json
+	$(AILAB) policy check --stack aws-eu --waivers policies/waivers.example.yaml --format console,html,sarif --output $(REPORTS)
+	$(AILAB) policy check --stack onprem --waivers policies/waivers.example.yaml --format console,html,sarif --output $(REPORTS)
 	$(AILAB) sandbox plan 2026-042-chatbot --team alice,bob --profile gpu-mig --stack aws-eu \
 		--purpose "Example audit: bias evaluation of a chatbot" --json $(REPORTS)/sandbox-plan-2026-042-chatbot.json
 

@@ -15,13 +15,12 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from ailab.spec.constants import DEFAULT_REGISTRIES
 from ailab.spec.regions import EU_REGIONS, is_eu_region
 from ailab.spec.types import CpuQuantity, DnsLabel, Duration, LabelValue, SizeQuantity
 
 DataClassification = Literal["public", "internal", "confidential", "restricted"]
 """Data classification levels, least to most sensitive; sandboxes may not exceed the lab's."""
-
-CLASSIFICATION_ORDER: tuple[str, ...] = ("public", "internal", "confidential", "restricted")
 
 Loc = tuple[str | int, ...]
 
@@ -575,16 +574,6 @@ class IngressSpec(StrictModel):
         default="ingress-nginx",
         description="Namespace of the ingress controller's pods: the only namespace, besides sandboxes, that may reach MLflow and Qdrant.",
     )
-
-
-DEFAULT_REGISTRIES = (
-    "ghcr.io/mlflow",
-    "docker.io/qdrant",
-    "docker.io/library",
-    "nvcr.io/nvidia",
-    "quay.io/jupyter",
-    "registry.k8s.io",
-)
 
 
 class SupplyChainSpec(StrictModel):
