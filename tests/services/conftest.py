@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-import httpx
 import pytest
+from tests.mlflow_process import clean_environment, free_port, running_server
 
 ADMIN = "admin"
-STARTUP_TIMEOUT_S = 240  # 15-30 s on a 2-core machine shared by several test runs
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -48,9 +35,6 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
 
     One per test session: it takes seconds to start and the machine is small.
     """
-    executable = Path(sys.executable).with_name("mlflow")
-    if not executable.exists():
-        pytest.skip(f"the mlflow server is not installed beside {sys.executable} (uv sync installs it with the dev group)")
     root = tmp_path_factory.mktemp("mlflow")
     password = secrets.token_urlsafe(16)
     config = root / "basic_auth.ini"
@@ -66,7 +50,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
         # holds permission decisions: what the tests check is still decided on every request.
         "auth_cache_ttl_seconds = 300\n"
     )
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
+    env = clean_environment()
     env |= {
         "MLFLOW_AUTH_CONFIG_PATH": str(config),
         # The basic-auth app refuses to start without a static key (CSRF protection of its sign-up form).
@@ -75,44 +59,11 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
     }
     port = free_port()
-    command = [str(executable), "server", "--app-name", "basic-auth", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", "1", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}"]
-    command += ["--default-artifact-root", str(root / "artifacts")]
-    log_path = root / "server.log"
+    arguments = ["server", "--app-name", "basic-auth", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    arguments += ["--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}", "--default-artifact-root", str(root / "artifacts")]
     started = time.monotonic()
-    with log_path.open("wb") as log:
-        # Its own process group: the server forks uvicorn, and the teardown stops both.
-        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, server, log_path, started)
+    with running_server(arguments, env, port, root / "server.log") as (url, _):
         yield MlflowServer(url, password, time.monotonic() - started)
-    finally:
-        _stop(server)
-
-
-def _wait_healthy(url: str, server: subprocess.Popen[bytes], log_path: Path, started: float) -> None:
-    while time.monotonic() - started < STARTUP_TIMEOUT_S:
-        if server.poll() is not None:
-            pytest.fail(f"mlflow server exited with {server.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"mlflow server not healthy after {STARTUP_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is not None:
-        return
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
 
 
 @dataclass

@@ -10,28 +10,18 @@ Host allowlist, job execution off), and the auth file survives MLflow's config p
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.mlflow_process import clean_environment, free_port, running_server
 
 from ailab.infra.k8s import mlflow
 
 pytestmark = pytest.mark.integration
-STARTUP_TIMEOUT_S = 240  # 15-30 s on a 2-core machine shared by several test runs
 IN_CLUSTER_HOST = "mlflow.ailab-mlflow.svc.cluster.local:5000"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def local_args(planned: list[str], port: int, artifacts: Path) -> list[str]:
@@ -45,15 +35,12 @@ def local_args(planned: list[str], port: int, artifacts: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def server(onprem, env, tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    executable = Path(sys.executable).with_name("mlflow")
-    if not executable.exists():
-        pytest.skip(f"the mlflow server is not installed beside {sys.executable} (uv sync installs it with the dev group)")
     root = tmp_path_factory.mktemp("mlflow-planned")
     container = onprem.container("Deployment", "mlflow")
     literal = {name: value for name, value in env(container).items() if isinstance(value, str)}
     auth_file = root / mlflow.AUTH_CONFIG_FILE
     auth_file.write_text(mlflow.auth_config(onprem.spec, f"sqlite:///{root / 'mlflow.db'}"))
-    variables = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
+    variables = clean_environment()
     variables |= literal | {
         "HOME": str(root),
         "MLFLOW_AUTH_CONFIG_PATH": str(auth_file),
@@ -62,41 +49,8 @@ def server(onprem, env, tmp_path_factory) -> Iterator[tuple[str, subprocess.Pope
     }
     assert set(env(container)) <= set(variables), "every planned variable is set"
     port = free_port()
-    command = [str(executable), *local_args(container["args"], port, root / "artifacts")]
-    log_path = root / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env=variables, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, process, log_path)
-        yield url, process
-    finally:
-        stop(process)
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    started = time.monotonic()
-    while time.monotonic() - started < STARTUP_TIMEOUT_S:
-        if process.poll() is not None:
-            pytest.fail(f"mlflow server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"mlflow server not healthy after {STARTUP_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    with running_server(local_args(container["args"], port, root / "artifacts"), variables, port, root / "server.log") as running:
+        yield running
 
 
 def session_commands(session_id: int) -> list[str]:
