@@ -27,20 +27,13 @@ def plan(
     Runs the real program under the Pulumi SDK's mock monitor with the stack's config and
     prints the component tree and the resources by type. Secrets print as [secret].
     """
-    from ailab.cli.console import emit_json, err, out
-    from ailab.cli.plan_view import plan_tree, type_counts
+    from ailab.cli.console import err
+    from ailab.cli.plan_view import show_plan
     from ailab.plan.lab import plan_lab
 
     with err().status(f"planning stack {stack} offline ..."):
         result = plan_lab(stack)
-    if json_file is not None and str(json_file) == "-":
-        emit_json(result.to_json())
-        return
-    if tree:
-        out().print(plan_tree(result))
-    out().print(type_counts(result))
-    if json_file is not None:
-        emit_json(result.to_json(), json_file)
+    show_plan(result, json_file, tree)
 
 
 @app.command()

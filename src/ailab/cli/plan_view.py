@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -47,3 +48,18 @@ def type_counts(plan: Plan) -> Table:
     for type_token, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         table.add_row(type_token, str(count))
     return table
+
+
+def show_plan(plan: Plan, json_file: Path | None, tree: bool) -> None:
+    """What ``lab plan`` and ``sandbox plan`` print: the graph as JSON on stdout (``--json -``),
+    or the tree (unless ``--no-tree``) and the counts, and the JSON file when one is named."""
+    from ailab.cli.console import emit_json, out
+
+    if json_file is not None and str(json_file) == "-":
+        emit_json(plan.to_json())
+        return
+    if tree:
+        out().print(plan_tree(plan))
+    out().print(type_counts(plan))
+    if json_file is not None:
+        emit_json(plan.to_json(), json_file)

@@ -82,8 +82,7 @@ def plan(
 
     Exit 1 when the policy gate would block its creation.
     """
-    from ailab.cli.console import emit_json, out
-    from ailab.cli.plan_view import plan_tree, type_counts
+    from ailab.cli.plan_view import show_plan
     from ailab.sandbox import operations
 
     request = _request(
@@ -98,14 +97,7 @@ def plan(
         data_classification=data_classification,
     )
     planned = operations.plan(request)
-    if json_file is not None and str(json_file) == "-":
-        emit_json(planned.plan.to_json())
-    else:
-        if tree:
-            out().print(plan_tree(planned.plan))
-        out().print(type_counts(planned.plan))
-        if json_file is not None:
-            emit_json(planned.plan.to_json(), json_file)
+    show_plan(planned.plan, json_file, tree)
     _print_gate(planned.gate, full=not planned.gate.passed)
     if not planned.gate.passed:
         raise typer.Exit(1)
