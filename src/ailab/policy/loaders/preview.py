@@ -9,19 +9,10 @@ recorded once, with the last new state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from ailab.errors import BadInputError
-from ailab.policy.loaders.values import (
-    STACK_TYPE,
-    name_from_urn,
-    plain_properties,
-    provider_urn,
-    require_mapping,
-    require_str,
-    urn_list,
-)
+from ailab.policy.loaders.values import record_from_resource_state, require_mapping
 from ailab.policy.model import Record
 
 _FIX = "write it with pulumi preview --json > preview.json"
@@ -43,26 +34,9 @@ def records_from_preview(preview_json: dict[str, Any], source: str) -> list[Reco
         state = step.get("newState")
         if state is None or step.get("op") in _REMOVING:
             continue
-        record = _record(require_mapping(state, f"{where}.newState", _FIX), f"{where}.newState", source)
+        new_state = require_mapping(state, f"{where}.newState", _FIX)
+        record = record_from_resource_state(new_state, f"{where}.newState", source, _FIX)
         if record is not None:
             by_urn.pop(record.urn, None)
             by_urn[record.urn] = record
     return list(by_urn.values())
-
-
-def _record(state: Mapping[str, Any], where: str, source: str) -> Record | None:
-    type_token = require_str(state, "type", where, _FIX)
-    if not state.get("custom") or type_token == STACK_TYPE:
-        return None
-    urn = require_str(state, "urn", where, _FIX)
-    properties = state.get("inputs") or state.get("outputs") or {}
-    return Record(
-        type=type_token,
-        name=name_from_urn(urn),
-        urn=urn,
-        properties=plain_properties(properties, f"{where}.inputs", _FIX),
-        parent=state.get("parent") if isinstance(state.get("parent"), str) else None,
-        dependencies=urn_list(state.get("dependencies"), where, _FIX),
-        source=source,
-        provider=provider_urn(state.get("provider")),
-    )

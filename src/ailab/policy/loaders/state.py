@@ -12,15 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ailab.errors import BadInputError
-from ailab.policy.loaders.values import (
-    STACK_TYPE,
-    name_from_urn,
-    plain_properties,
-    provider_urn,
-    require_mapping,
-    require_str,
-    urn_list,
-)
+from ailab.policy.loaders.values import record_from_resource_state, require_mapping
 from ailab.policy.model import Record
 
 _FIX = "write it with pulumi stack export --file state.json"
@@ -38,21 +30,9 @@ def records_from_state(state_json: dict[str, Any], source: str) -> list[Record]:
     for index, item in enumerate(resources):
         where = f"{source}: deployment.resources[{index}]"
         resource = require_mapping(item, where, _FIX)
-        type_token = require_str(resource, "type", where, _FIX)
-        if not resource.get("custom") or type_token == STACK_TYPE or resource.get("delete"):
+        if resource.get("delete"):
             continue
-        urn = require_str(resource, "urn", where, _FIX)
-        properties = resource.get("inputs") or resource.get("outputs") or {}
-        records.append(
-            Record(
-                type=type_token,
-                name=name_from_urn(urn),
-                urn=urn,
-                properties=plain_properties(properties, f"{where}.inputs", _FIX),
-                parent=resource.get("parent") if isinstance(resource.get("parent"), str) else None,
-                dependencies=urn_list(resource.get("dependencies"), where, _FIX),
-                source=source,
-                provider=provider_urn(resource.get("provider")),
-            )
-        )
+        record = record_from_resource_state(resource, where, source, _FIX)
+        if record is not None:
+            records.append(record)
     return records

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ailab.errors import BadInputError
+from ailab.policy.model import Record
 
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
@@ -91,3 +92,26 @@ def urn_list(value: Any, where: str, fix: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise BadInputError(f"{where}: 'dependencies' must be a list of URNs; {fix}")
     return tuple(value)
+
+
+def record_from_resource_state(state: Mapping[str, Any], where: str, source: str, fix: str) -> Record | None:
+    """A record from Pulumi's resource state (a preview step's ``newState``, a stack export's resource).
+
+    None for components and the stack. The inputs are checked; outputs stand in only for a
+    resource without inputs (one read with ``get``).
+    """
+    type_token = require_str(state, "type", where, fix)
+    if not state.get("custom") or type_token == STACK_TYPE:
+        return None
+    urn = require_str(state, "urn", where, fix)
+    properties = state.get("inputs") or state.get("outputs") or {}
+    return Record(
+        type=type_token,
+        name=name_from_urn(urn),
+        urn=urn,
+        properties=plain_properties(properties, f"{where}.inputs", fix),
+        parent=state.get("parent") if isinstance(state.get("parent"), str) else None,
+        dependencies=urn_list(state.get("dependencies"), where, fix),
+        source=source,
+        provider=provider_urn(state.get("provider")),
+    )
