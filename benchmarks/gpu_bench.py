@@ -42,13 +42,12 @@ fake_nvml.FakeNvml([fake_nvml.h100()]).install(setattr)
 
 
 def nvml_works() -> bool:
-    import pynvml
+    from ailab.gpu.inventory import NvmlUnavailableError, collect_inventory
 
     try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError:
+        collect_inventory()
+    except NvmlUnavailableError:
         return False
-    pynvml.nvmlShutdown()
     return True
 
 

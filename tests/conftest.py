@@ -4,27 +4,13 @@ when this machine cannot run them (see DESIGN.md, "Test tiers")."""
 from __future__ import annotations
 
 import shutil
-from functools import cache
 
 import pytest
+from tests.nvml_state import nvml_unavailable
 
 PULUMI_MISSING = (
     "the Pulumi CLI is not on PATH (install it: curl -fsSL https://get.pulumi.com | sh); Automation API tests need it"
 )
-
-
-@cache
-def nvml_unavailable() -> str | None:
-    """Why NVML cannot be used here, or None when it can."""
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-        count = pynvml.nvmlDeviceGetCount()
-        pynvml.nvmlShutdown()
-    except Exception as error:  # the library raises many NVMLError subclasses, or OSError without a driver
-        return f"no usable NVIDIA driver or GPU here (NVML: {error})"
-    return None if count > 0 else "the NVIDIA driver reports no GPU"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -9,6 +9,7 @@ import sys
 import pynvml
 import pytest
 from tests.gpu.fake_nvml import a100_mig, geforce, gpu_lost, h100, no_permission, nvml_error
+from tests.nvml_state import nvml_unavailable
 from typer.testing import CliRunner
 
 from ailab.cli.app import app
@@ -16,19 +17,10 @@ from ailab.cli.app import app
 runner = CliRunner()
 
 
-def nvml_works_here() -> bool:
-    try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError:
-        return False
-    pynvml.nvmlShutdown()
-    return True
-
-
 @pytest.mark.parametrize("command", [["inventory"], ["inventory", "--json"], ["check"], ["check", "--json"]])
 def test_without_a_driver_one_line_and_exit_3(command):
     """The real NVML of this CPU machine, in a child process as a user runs it."""
-    if nvml_works_here():
+    if nvml_unavailable() is None:
         pytest.skip("this machine has a working NVIDIA driver")
     done = subprocess.run(
         [sys.executable, "-m", "ailab", "gpu", *command], capture_output=True, text=True, timeout=60, check=False
