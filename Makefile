@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 AILAB := .venv/bin/ailab
 # Debian packages the integration tests use (debootstrap builds the Debian rootfs the Ansible roles converge).
-APT_PACKAGES := debootstrap
+APT_PACKAGES := debootstrap gnupg openssh-client
 REPORTS := reports
 
 .PHONY: install apt demo test lint typecheck unit bench clean
@@ -46,6 +46,7 @@ demo: install
 lint: install
 	.venv/bin/ruff check src tests benchmarks
 	.venv/bin/ruff format --check src tests benchmarks
+	PATH="$(CURDIR)/.venv/bin:$$PATH" .venv/bin/ansible-lint -q roles playbooks inventories
 
 typecheck: install
 	.venv/bin/mypy

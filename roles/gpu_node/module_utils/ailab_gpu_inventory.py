@@ -1,0 +1,1 @@
+../../../src/ailab/gpu/inventory.py
