@@ -294,3 +294,31 @@ def test_console(report):
     assert "rule error rule AILAB-TEST-004 could not run" in text
     assert "waiver expired w.yaml:8" in text and "waiver unused w.yaml:14" in text
     assert "failed: 1 finding(s) at or above high and 3 rule error(s)" in text
+
+
+def test_console_prints_waiver_selectors_as_text_not_markup(tmp_path):
+    """A selector glob like ``[ab]*`` and an approver in brackets reach the console verbatim."""
+    import io
+
+    from rich.console import Console
+
+    from ailab.policy.report.console import print_report
+    from ailab.policy.waivers import load_waivers
+
+    waivers_file = tmp_path / "waivers.yaml"
+    waivers_file.write_text(
+        "waivers:\n"
+        "  - rule: AILAB-TEST-001\n"
+        "    selector: {name: '[ab]*-web', type: 'kubernetes:apps/v1:Deployment'}\n"
+        "    justification: nothing matches it\n"
+        "    approver: '[bold]ciso[/bold]'\n"
+        "    expires: 2099-01-01\n"
+    )
+    report = evaluate(
+        [], rules=TEST_RULES, waivers=load_waivers(waivers_file, {rule.id for rule in TEST_RULES}), today=dt.date(2026, 1, 1)
+    )
+    stream = io.StringIO()
+    print_report(report, Severity.HIGH, Console(file=stream, width=300, color_system=None))
+    text = stream.getvalue()
+    assert "name: [ab]*-web, type: kubernetes:apps/v1:Deployment" in text
+    assert "approved by [bold]ciso[/bold]" in text

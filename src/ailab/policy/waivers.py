@@ -54,6 +54,10 @@ class Selector:
     def to_json(self) -> dict[str, str]:
         return {key: value for key in _SELECTOR_FIELDS if (value := getattr(self, key)) is not None}
 
+    def describe(self) -> str:
+        """``name: mlflow-*, type: kubernetes:apps/v1:Deployment``, for people."""
+        return ", ".join(f"{key}: {value}" for key, value in self.to_json().items())
+
 
 @dataclass(frozen=True)
 class Waiver:

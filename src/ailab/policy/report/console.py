@@ -52,12 +52,19 @@ def print_report(report: Report, fail_on: Severity, console: Console, max_findin
             console.print(
                 f"… {len(findings) - max_findings} more findings: write them all with --format html,json,sarif --output DIR"
             )
+    from rich.markup import escape
+
+    # Messages, selectors (globs such as [ab]*) and approvers are user text: escaped, never read as markup.
     for finding in report.errors():
-        console.print(f"[bold red]rule error[/] {finding.message}", markup=True, highlight=False)
+        console.print(f"[bold red]rule error[/] {escape(finding.message)}", markup=True, highlight=False)
     for use in report.waiver_problems():
+        waiver = use.waiver
         console.print(
-            f"[yellow]waiver {use.state.value}[/] {use.waiver.location}: {use.waiver.rule_id} {use.waiver.selector.to_json()} "
-            f"(approved by {use.waiver.approver}, expires {use.waiver.expires})",
+            f"[yellow]waiver {use.state.value}[/] "
+            + escape(
+                f"{waiver.location}: {waiver.rule_id} {waiver.selector.describe()} "
+                f"(approved by {waiver.approver}, expires {waiver.expires})"
+            ),
             markup=True,
             highlight=False,
         )

@@ -170,7 +170,7 @@ def _waivers(report: Report) -> str:
         return '<section id="waivers"><h2>Waivers</h2><p class="muted">No waivers file was given.</p></section>'
     rows = "".join(
         f'<tr><td class="st-{"error" if use.state.value in ("expired", "unused") else "waived"}">{use.state.value}</td>'
-        f"<td><code>{escape(use.waiver.rule_id)}</code></td><td><code>{escape(str(use.waiver.selector.to_json()))}</code></td>"
+        f"<td><code>{escape(use.waiver.rule_id)}</code></td><td><code>{escape(use.waiver.selector.describe())}</code></td>"
         f"<td>{escape(use.waiver.justification)}</td><td>{escape(use.waiver.approver)}</td>"
         f'<td>{use.waiver.expires.isoformat()}</td><td class="n">{use.matched}</td><td>{escape(use.waiver.location)}</td></tr>'
         for use in report.waivers

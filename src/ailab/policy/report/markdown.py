@@ -32,7 +32,7 @@ def render(report: Report, fail_on: Severity) -> str:
     if problems:
         lines += ["", "### Waivers needing attention", ""]
         lines += [
-            f"- **{use.state.value}**: `{use.waiver.rule_id}` {_cell(str(use.waiver.selector.to_json()))} "
+            f"- **{use.state.value}**: `{use.waiver.rule_id}` {_cell(use.waiver.selector.describe())} "
             f"(approved by {_cell(use.waiver.approver)}, expires {use.waiver.expires}, {use.waiver.location})"
             for use in problems
         ]
