@@ -47,6 +47,16 @@ def unavailable() -> str | None:
         return "the rootfs tests need root (debootstrap, chroot and mount); CI runs them as root"
     if shutil.which("debootstrap") is None:
         return "debootstrap is not installed (make apt installs it, as root)"
+    return _cannot_mount()
+
+
+def _cannot_mount() -> str | None:
+    """Root in a container without CAP_SYS_ADMIN cannot mount /proc for the chroot."""
+    with tempfile.TemporaryDirectory() as probe:
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", probe], capture_output=True, text=True)
+        if mounted.returncode != 0:
+            return f"cannot mount here ({mounted.stderr.strip()}); the rootfs tests need CAP_SYS_ADMIN (a privileged container)"
+        subprocess.run(["umount", probe], check=True)
     return None
 
 

@@ -35,7 +35,8 @@ def _sysctl(path: Path) -> dict[str, str]:
 def test_packages(host: Lab) -> None:
     wanted = [
         "openssh-server", "auditd", "audispd-plugins", "chrony", "cron", "nftables", "libpam-pwquality",
-        "unattended-upgrades", "aide", "debsums", "usbguard", "acct", "chkrootkit",
+        "unattended-upgrades", "aide", "debsums", "usbguard", "acct", "chkrootkit", "libpam-tmpdir",
+        "apt-listchanges", "fail2ban",
         "python3-pynvml", "nvidia-container-toolkit",
     ]  # fmt: skip
     listed = host.rootfs.run("dpkg-query", "-W", "-f", "${Package} ${db:Status-Status}\n", *wanted).stdout
@@ -108,6 +109,15 @@ def test_accounts_and_filesystems(host: Lab) -> None:
     assert "install dccp /bin/false" in host.rootfs.file("/etc/modprobe.d/ailab-hardening-network-protocols.conf").read_text()
     assert "* hard core 0" in host.rootfs.file("/etc/security/limits.d/60-ailab-hardening-coredump.conf").read_text()
     assert "readonly TMOUT" in host.rootfs.file("/etc/profile.d/ailab-hardening-timeout.sh").read_text()
+    assert "pam_tmpdir.so" in host.rootfs.file("/etc/pam.d/common-session").read_text()
+
+
+def test_fail2ban_jail(host: Lab) -> None:
+    # fail2ban's own parser reads the configuration as the daemon would
+    dump = host.rootfs.run("fail2ban-client", "--dump", check=False)
+    assert dump.returncode == 0, dump.stderr
+    assert "['add', 'sshd', 'systemd']" in dump.stdout
+    assert "nftables" in dump.stdout
 
 
 def test_cron_is_root_only(host: Lab) -> None:
