@@ -104,3 +104,13 @@ def test_example_inventory_lists_every_group_and_refuses_unknown_tags() -> None:
         list_playbook(layout(), "site.yml", RunRequest(inventory, tags=("cis_99",)))
     with pytest.raises(BadInputError, match="no hosts"):
         list_playbook(layout(), "site.yml", RunRequest(inventory, limit="no-such-host"))
+
+
+@pytest.mark.integration
+def test_an_inventory_without_the_lab_groups_is_refused(tmp_path: Path) -> None:
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  hosts:\n    stray.example: {}\n")
+    with pytest.raises(
+        BadInputError, match="no host to run on; the playbooks target the groups servers, gpu_nodes and cpu_nodes"
+    ):
+        list_playbook(layout(), "site.yml", RunRequest(inventory))

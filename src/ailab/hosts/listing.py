@@ -131,7 +131,7 @@ def list_playbook(layout: AnsibleLayout, playbook: str, request: RunRequest) -> 
     if not listing.hosts():
         unparsed = "; ".join(line.strip() for line in done.stderr.splitlines() if "Unable to parse" in line)
         raise BadInputError(
-            f"{request.inventory}: no host to prepare{' (limit ' + request.limit + ')' if request.limit else ''}; "
+            f"{request.inventory}: no host to run on{' (limit ' + request.limit + ')' if request.limit else ''}; "
             f"the playbooks target the groups servers, gpu_nodes and cpu_nodes{'; ' + unparsed if unparsed else ''}"
         )
     listing.check_tags(request.tags)
