@@ -8,9 +8,7 @@ import shutil
 import pytest
 from tests.nvml_state import nvml_unavailable
 
-PULUMI_MISSING = (
-    "the Pulumi CLI is not on PATH (install it: curl -fsSL https://get.pulumi.com | sh); Automation API tests need it"
-)
+PULUMI_MISSING = "the Pulumi CLI is not on PATH (install it: curl -fsSL https://get.pulumi.com | sh); the tests that drive pulumi itself need it"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
