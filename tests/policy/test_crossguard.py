@@ -136,6 +136,15 @@ def test_default_context_is_the_eu_and_the_default_registries():
     assert "registry.k8s.io" in context.allowed_registries
 
 
+def test_default_context_builds_no_pydantic_models():
+    """The pack's start-up: the defaults come from the spec's light modules, not from its models."""
+    import subprocess
+    import sys
+
+    code = "import sys; from ailab.policy.crossguard import default_context; default_context(); print('pydantic' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.strip() == "False"
+
+
 def test_pack_entry_point_builds_the_pack_and_nothing_else_does():
     """PolicyPack starts a gRPC server: only policies/__main__.py may construct one."""
     main = ast.parse((REPO / "policies" / "__main__.py").read_text())

@@ -47,7 +47,7 @@ def build_policies(rules: Iterable[Rule] | None = None, context: RuleContext | N
 
 def default_context() -> RuleContext:
     """EU regions and the lab's default registries: a policy pack does not know the stack's specification."""
-    from ailab.spec.model import DEFAULT_REGISTRIES
+    from ailab.spec.constants import DEFAULT_REGISTRIES
     from ailab.spec.regions import EU_REGIONS
 
     return RuleContext(allowed_registries=DEFAULT_REGISTRIES, allowed_regions=tuple(EU_REGIONS))
