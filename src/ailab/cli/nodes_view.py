@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,12 +14,7 @@ if TYPE_CHECKING:
 
     from ailab.hosts.diffs import TaskDiff
     from ailab.hosts.progress import HostProgress, ProgressBoard
-    from ailab.hosts.runner import RunOutcome
-
-_STATE_STYLE = {"failed": "bold red", "unreachable": "bold red", "done": "green"}
-
-
-EventHandler = Callable[[Mapping[str, Any]], None]
+    from ailab.hosts.runner import EventHandler, RunOutcome
 
 
 @dataclass
