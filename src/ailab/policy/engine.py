@@ -59,6 +59,10 @@ class Finding:
         paths = "\0".join(sorted(item.path for item in self.evidence))
         return hashlib.sha256(f"{self.rule.id}\0{urn}\0{paths}".encode()).hexdigest()[:32]
 
+    def is_blocking(self, fail_on: Severity) -> bool:
+        """An error always; a failed finding at or above ``fail_on``."""
+        return self.status is Status.ERROR or (self.status is Status.FAILED and self.severity.at_least(fail_on))
+
     def sort_key(self) -> tuple[int, int, str, str, str]:
         urn = self.record.urn if self.record is not None else ""
         return (-self.rule.severity.rank, _STATUS_ORDER[self.status], self.rule.id, urn, self.message)
@@ -109,11 +113,7 @@ class Report:
 
     def blocking(self, fail_on: Severity) -> list[Finding]:
         """Failed findings at or above ``fail_on``, and every error."""
-        return [
-            finding
-            for finding in self.findings
-            if finding.status is Status.ERROR or (finding.status is Status.FAILED and finding.severity.at_least(fail_on))
-        ]
+        return [finding for finding in self.findings if finding.is_blocking(fail_on)]
 
     def waiver_problems(self) -> list[WaiverUse]:
         """Expired and unused waivers: both need someone's attention."""

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ailab import __version__
-from ailab.policy.engine import Finding, Report, Status
+from ailab.policy.engine import Finding, Report
 from ailab.policy.model import FRAMEWORKS, MISSING, Evidence, Record, Rule, Severity
 
 TOOL_NAME = "ailab policy"
@@ -84,10 +84,6 @@ def rule_json(rule: Rule) -> dict[str, Any]:
         "remediation": rule.remediation,
         "controls": control_json(rule),
     }
-
-
-def is_blocking(finding: Finding, fail_on: Severity) -> bool:
-    return finding.status is Status.ERROR or (finding.status is Status.FAILED and finding.severity.at_least(fail_on))
 
 
 def verdict(report: Report, fail_on: Severity) -> tuple[bool, str]:

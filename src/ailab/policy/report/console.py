@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ailab.policy.engine import SEVERITIES_DESCENDING, Finding, Report, Status
 from ailab.policy.model import Severity
-from ailab.policy.report.common import evidence_text, framework_name, is_blocking, location_text, verdict
+from ailab.policy.report.common import evidence_text, framework_name, location_text, verdict
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -45,7 +45,7 @@ def print_report(report: Report, fail_on: Severity, console: Console, max_findin
             table.add_row(framework_name(framework), *(str(counts[severity]) for severity in SEVERITIES_DESCENDING))
         console.print(table)
 
-    findings = sorted(report.failed(), key=lambda finding: not is_blocking(finding, fail_on))
+    findings = sorted(report.failed(), key=lambda finding: not finding.is_blocking(fail_on))
     if findings:
         console.print(_findings_table(findings[:max_findings], fail_on))
         if len(findings) > max_findings:

@@ -16,7 +16,6 @@ from ailab.policy.report.common import (
     TOOL_NAME,
     TOOL_VERSION,
     framework_name,
-    is_blocking,
     location_text,
     value_text,
     verdict,
@@ -156,7 +155,7 @@ def _finding_row(finding: Finding, fail_on: Severity) -> str:
         + f"<p><b>Fix:</b> {escape(rule.remediation)}</p><p><b>Controls:</b></p><ul>{controls}</ul>{waiver}</details>"
     )
     resource = f"<code>{escape(location)}</code>" + (f'<br><span class="muted">{escape(record.type)}</span>' if record else "")
-    blocking = " blocking" if is_blocking(finding, fail_on) else ""
+    blocking = " blocking" if finding.is_blocking(fail_on) else ""
     return (
         f'<tr data-severity="{finding.severity.value}" data-status="{finding.status.value}" '
         f'data-frameworks="{" ".join(sorted(rule.frameworks()))}" data-text="{escape(text)}">'

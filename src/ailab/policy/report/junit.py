@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from ailab.policy.engine import Finding, Report, Status
 from ailab.policy.model import Severity
-from ailab.policy.report.common import evidence_text, is_blocking, location_text
+from ailab.policy.report.common import evidence_text, location_text
 
 
 def render(report: Report, fail_on: Severity) -> str:
@@ -61,7 +61,7 @@ def _add_case(suite: ET.Element, finding: Finding, fail_on: Severity) -> str:
         reason = f"waived until {waiver.expires.isoformat()} by {waiver.approver}: {waiver.justification}"
         ET.SubElement(case, "skipped", message=reason)
         return "skipped"
-    if not is_blocking(finding, fail_on):
+    if not finding.is_blocking(fail_on):
         ET.SubElement(
             case, "skipped", message=f"advisory ({finding.severity.value}, below --fail-on {fail_on.value}): {finding.message}"
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ailab.policy.engine import Finding, Report, Status
 from ailab.policy.model import Severity
-from ailab.policy.report.common import evidence_text, framework_name, is_blocking, location_text, verdict
+from ailab.policy.report.common import evidence_text, framework_name, location_text, verdict
 
 MAX_ROWS = 100
 """Merge-request comments have a size limit (GitLab: 1 MB, GitHub: 65,536 characters)."""
@@ -20,10 +20,10 @@ def render(report: Report, fail_on: Severity) -> str:
         "",
         *_summary(report),
     ]
-    blocking = [finding for finding in report.findings if is_blocking(finding, fail_on)]
+    blocking = report.blocking(fail_on)
     if blocking:
         lines += ["", f"### Blocking findings (at or above {fail_on.value})", "", *_table(blocking)]
-    advisory = [finding for finding in report.failed() if not is_blocking(finding, fail_on)]
+    advisory = [finding for finding in report.failed() if not finding.is_blocking(fail_on)]
     if advisory:
         lines += ["", *_folded(f"{len(advisory)} advisory finding(s) below {fail_on.value}", _table(advisory))]
     if report.waived():
