@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from ailab.cli.base import new_group
-from ailab.gpu.health import DEFAULT_MAX_TEMP_C
+from ailab.gpu.health import DEFAULT_MAX_TEMP_C, reachable_check
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -72,10 +72,9 @@ def _gpu_table(gpu: dict[str, Any]) -> Table:
 
     title = _escape(f"GPU {gpu['index']} · {gpu['name'] or 'unknown'}")
     table = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
-    if gpu["lost"]:
-        table.add_row("state", "lost (NVML_ERROR_GPU_IS_LOST): reset the GPU or reboot the host")
-    elif "handle" in gpu["errors"]:
-        table.add_row("state", _escape(f"NVML could not open the GPU: {gpu['errors']['handle']}"))
+    reachable = reachable_check(gpu)
+    if reachable.status == "fail":
+        table.add_row("state", _escape(reachable.reason))
     rows = {
         "UUID": _show(gpu, "uuid"),
         "PCI bus id": _show(gpu, "pci_bus_id"),

@@ -110,7 +110,7 @@ def report(verdicts: list[GpuHealth], limits: Limits) -> dict[str, Any]:
 
 
 def _assess_gpu(gpu: dict[str, Any], driver: Check, limits: Limits) -> GpuHealth:
-    reachable = _reachable_check(gpu)
+    reachable = reachable_check(gpu)
     if reachable.status == "fail":
         checks: tuple[Check, ...] = (reachable,)  # nothing else about this GPU is known
     else:
@@ -124,7 +124,8 @@ def _assess_gpu(gpu: dict[str, Any], driver: Check, limits: Limits) -> GpuHealth
     return GpuHealth(index=gpu["index"], name=gpu["name"], uuid=gpu["uuid"], checks=checks)
 
 
-def _reachable_check(gpu: dict[str, Any]) -> Check:
+def reachable_check(gpu: dict[str, Any]) -> Check:
+    """Whether NVML could read the GPU at all; ``fail`` (lost, or not opened) means nothing else about it is known."""
     if gpu["lost"]:
         return Check("reachable", "fail", "the GPU is lost (NVML_ERROR_GPU_IS_LOST): reset the GPU or reboot the host")
     if "handle" in gpu["errors"]:
