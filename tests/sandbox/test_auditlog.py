@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ailab.sandbox import auditlog
 from ailab.sandbox.auditlog import GENESIS, AuditLog, canonical, record_hash, verify_bytes
 
 
@@ -123,6 +125,25 @@ def test_appending_after_damage_continues_and_verify_names_the_damage(tmp_path: 
     assert record["seq"] == 6
     _, broken = log.verify()
     assert broken is not None and broken.seq == 5
+
+
+def test_a_record_appended_while_verify_runs_is_no_break(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The log and its head are read together: a writer that appends between the two reads must not look like removed records."""
+    log = _filled(tmp_path / "audit.log.jsonl")
+    writer = threading.Thread(
+        target=log.append, args=("sandbox.plan",), kwargs={"audit_id": "x", "arguments": {}, "outcome": "ok"}
+    )
+
+    def append_meanwhile(data: bytes) -> tuple[int, auditlog.Break | None]:
+        writer.start()
+        writer.join(timeout=10)  # it can finish only once verify no longer holds the log's lock
+        return verify_bytes(data)
+
+    monkeypatch.setattr(auditlog, "verify_bytes", append_meanwhile)
+    assert log.verify() == (4, None)
+    assert not writer.is_alive()
+    monkeypatch.undo()
+    assert log.verify() == (5, None)
 
 
 WRITER = """

@@ -128,22 +128,33 @@ class AuditLog:
                     yield record
 
     def verify(self) -> tuple[int, Break | None]:
-        """The number of intact records and the first break, if any."""
+        """The number of intact records and the first break, if any.
+
+        The log and its head file are read under one shared lock: a writer holds the exclusive
+        lock while it appends a record and rewrites the head, so the two are read as they agree.
+        """
         if not self.path.exists():
             return 0, None
         with self.path.open("rb") as stream:
             fcntl.flock(stream.fileno(), fcntl.LOCK_SH)
             data = stream.read()
+            head = self._head_text()
         count, broken = verify_bytes(data)
         if broken is None:
-            broken = self._check_head(count, data)
+            broken = self._check_head(count, data, head)
         return count, broken
 
-    def _check_head(self, count: int, data: bytes) -> Break | None:
-        if not self.head_path.exists():
+    def _head_text(self) -> str | None:
+        try:
+            return self.head_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def _check_head(self, count: int, data: bytes, text: str | None) -> Break | None:
+        if text is None:
             return Break(count, f"the head file {self.head_path.name} is missing") if count else None
         try:
-            head = json.loads(self.head_path.read_text(encoding="utf-8"))
+            head = json.loads(text)
             seq, expected = int(head["seq"]), str(head["hash"])
         except (ValueError, KeyError, TypeError):
             return Break(count + 1, f"the head file {self.head_path.name} is unreadable")
