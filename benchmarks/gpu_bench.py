@@ -23,6 +23,9 @@ from pathlib import Path
 
 from harness import REPO, TABLE_HEADER, VENV_BIN, Measurement, machine, measure
 
+sys.path.insert(0, str(REPO))
+from tests.nvml_state import nvml_unavailable
+
 TARGET_S = 1.0
 FAKES = REPO / "tests" / "gpu"
 
@@ -41,16 +44,6 @@ fake_nvml.FakeNvml([fake_nvml.h100()]).install(setattr)
 """
 
 
-def nvml_works() -> bool:
-    from ailab.gpu.inventory import NvmlUnavailableError, collect_inventory
-
-    try:
-        collect_inventory()
-    except NvmlUnavailableError:
-        return False
-    return True
-
-
 def labelled(result: Measurement, label: str) -> Measurement:
     return Measurement(label, result.runs, result.median_s, result.min_s, result.max_s, result.peak_rss_mib)
 
@@ -59,7 +52,7 @@ def main() -> int:
     ailab = str(VENV_BIN / "ailab")
     command = "ailab gpu inventory --json"
     results: list[tuple[Measurement, bool]] = []
-    if nvml_works():
+    if nvml_unavailable() is None:
         results.append((labelled(measure([ailab, "gpu", "inventory", "--json"], runs=10), f"{command} (real NVML)"), True))
     else:
         no_driver = measure(["/bin/sh", "-c", f"{ailab} gpu inventory --json 2>/dev/null; test $? -eq 3"], runs=10)
