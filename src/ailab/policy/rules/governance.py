@@ -19,7 +19,6 @@ from ailab.policy.rules.helpers import (
     is_unknown,
     mapping,
     namespaces,
-    workload_namespaces,
 )
 from ailab.spec.constants import WHOLE_GPU
 
@@ -129,7 +128,7 @@ def sandbox_gpu_quota(records: RecordSet, ctx: RuleContext) -> Iterator[Violatio
 def workload_namespace_quota(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
     quotas = by_namespace(records, RESOURCE_QUOTA)
     declared = namespaces(records)
-    for name, workloads in sorted(workload_namespaces(records).items()):
+    for name, workloads in sorted(by_namespace(records, *WORKLOAD_TYPES).items()):
         if name not in quotas:
             owner = declared.get(name, workloads[0])
             yield Violation(

@@ -384,16 +384,6 @@ def known_namespace(record: Record) -> str | None:
     return value if value is not None and not is_unknown(value) else None
 
 
-def workload_namespaces(records: RecordSet) -> dict[str, list[Record]]:
-    """Workload records grouped by their (known) namespace."""
-    grouped: dict[str, list[Record]] = {}
-    for record in records.of_type(*WORKLOAD_TYPES):
-        namespace = known_namespace(record)
-        if namespace is not None:
-            grouped.setdefault(namespace, []).append(record)
-    return grouped
-
-
 def by_namespace(records: RecordSet, *types: str) -> dict[str, list[Record]]:
     """Records of ``types`` grouped by their (known) namespace."""
     grouped: dict[str, list[Record]] = {}

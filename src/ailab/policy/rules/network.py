@@ -21,7 +21,6 @@ from ailab.policy.rules.helpers import (
     mapping,
     namespaces,
     strings,
-    workload_namespaces,
 )
 from ailab.spec.constants import SANDBOX_NAMESPACE_PREFIX
 
@@ -75,7 +74,7 @@ def _default_denies(policy_spec: Mapping[str, Any]) -> set[str]:
 def default_deny(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
     declared = namespaces(records)
     needing: dict[str, str] = {}
-    for name, workloads in workload_namespaces(records).items():
+    for name, workloads in by_namespace(records, *WORKLOAD_TYPES).items():
         needing.setdefault(name, f"runs {workloads[0].name}")
     for release in records.of_type(HELM_RELEASE):
         target = release.properties.get("namespace")
