@@ -109,6 +109,13 @@ def test_removed_tail_is_detected_by_the_head(tmp_path: Path) -> None:
     assert broken is not None and "records were removed" in broken.reason
 
 
+@pytest.mark.parametrize("head", ['{"seq": -1, "hash": "x"}', '{"seq": 1e999, "hash": "x"}', '{"seq": "two"}', "[]", "{"])
+def test_a_damaged_head_file_is_a_break_not_a_crash(tmp_path: Path, head: str) -> None:
+    log = _filled(tmp_path / "audit.log.jsonl")
+    log.head_path.write_text(head)
+    assert log.verify() == (4, auditlog.Break(5, "the head file audit.head is unreadable"))
+
+
 def test_removed_middle_record_is_detected(tmp_path: Path) -> None:
     log = _filled(tmp_path / "audit.log.jsonl")
     lines = log.path.read_bytes().splitlines(keepends=True)

@@ -153,11 +153,14 @@ class AuditLog:
     def _check_head(self, count: int, data: bytes, text: str | None) -> Break | None:
         if text is None:
             return Break(count, f"the head file {self.head_path.name} is missing") if count else None
+        unreadable = Break(count + 1, f"the head file {self.head_path.name} is unreadable")
         try:
             head = json.loads(text)
             seq, expected = int(head["seq"]), str(head["hash"])
-        except (ValueError, KeyError, TypeError):
-            return Break(count + 1, f"the head file {self.head_path.name} is unreadable")
+        except (ValueError, KeyError, TypeError, OverflowError):  # OverflowError: a seq of 1e999
+            return unreadable
+        if seq < 0:
+            return unreadable
         if seq > count:
             return Break(
                 count + 1, f"missing: the head file says the log has {seq} records, it ends after {count} (records were removed)"
