@@ -22,23 +22,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from ailab.policy.loaders.manifests import type_token
 from ailab.policy.model import MISSING, Record, RecordSet, Rule, RuleContext, Violation, all_rules
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def manifest_type(manifest: dict[str, Any]) -> str:
-    """The pulumi-kubernetes type token of a manifest: ``kubernetes:<group|core>/<version>:<Kind>``."""
-    api_version = manifest["apiVersion"]
-    group, _, version = api_version.rpartition("/")
-    return f"kubernetes:{group or 'core'}/{version}:{manifest['kind']}"
 
 
 def urn(type_: str, name: str) -> str:
@@ -52,7 +45,7 @@ def to_records(resources: Iterable[dict[str, Any]]) -> list[Record]:
         if "type" in item:
             type_, name, properties = item["type"], item["name"], item.get("properties", {})
         else:
-            type_, name, properties = manifest_type(item), item["metadata"]["name"], item
+            type_, name, properties = type_token(item["apiVersion"], item["kind"]), item["metadata"]["name"], item
         entries.append((type_, name, properties, item))
     urns: dict[str, list[str]] = {}
     for type_, name, _, item in entries:
@@ -98,11 +91,6 @@ def load_fixture(path: Path) -> Fixture:
     )
 
 
-def applies(rule: Rule, type_token: str) -> bool:
-    """Whether a resource rule applies to a type, as the engine decides it (exact tokens or globs such as ``aws:*``)."""
-    return type_token in rule.types or any(fnmatchcase(type_token, token) for token in rule.types if "*" in token)
-
-
 def run_rule(rule: Rule, records: list[Record], context: RuleContext | None = None) -> list[Violation]:
     """Run one rule as the engine would: resource rules on the records of their types, stack rules on all."""
     context = context or RuleContext()
@@ -112,7 +100,7 @@ def run_rule(rule: Rule, records: list[Record], context: RuleContext | None = No
         found.extend(check(RecordSet(records), context))
     else:
         for record in records:
-            if applies(rule, record.type):
+            if rule.applies_to(record.type):
                 for violation in rule.check(record, context):  # type: ignore[arg-type]
                     found.append(
                         violation if violation.record is not None else Violation(violation.message, violation.evidence, record)
