@@ -116,6 +116,18 @@ def test_a_damaged_head_file_is_a_break_not_a_crash(tmp_path: Path, head: str) -
     assert log.verify() == (4, auditlog.Break(5, "the head file audit.head is unreadable"))
 
 
+def test_removed_log_is_detected_by_the_head(tmp_path: Path) -> None:
+    log = _filled(tmp_path / "audit.log.jsonl")
+    log.path.unlink()
+    _, broken = log.verify()
+    assert broken is not None and broken.seq == 1 and "says the log has 4 records, it ends after 0" in broken.reason
+
+
+def test_no_log_and_no_head_is_an_empty_log(tmp_path: Path) -> None:
+    assert AuditLog(tmp_path / "audit.log.jsonl").verify() == (0, None)
+    assert AuditLog(tmp_path / "missing" / "audit.log.jsonl").verify() == (0, None)
+
+
 def test_removed_middle_record_is_detected(tmp_path: Path) -> None:
     log = _filled(tmp_path / "audit.log.jsonl")
     lines = log.path.read_bytes().splitlines(keepends=True)

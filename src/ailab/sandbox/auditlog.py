@@ -132,11 +132,15 @@ class AuditLog:
 
         The log and its head file are read under one shared lock: a writer holds the exclusive
         lock while it appends a record and rewrites the head, so the two are read as they agree.
+        A missing log is read as an empty one (created, to be locked), so a head that outlives
+        its log says records were removed.
         """
-        if not self.path.exists():
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o600)
+        except FileNotFoundError:  # no directory: neither log nor head
             return 0, None
-        with self.path.open("rb") as stream:
-            fcntl.flock(stream.fileno(), fcntl.LOCK_SH)
+        with os.fdopen(fd, "rb") as stream:
+            fcntl.flock(fd, fcntl.LOCK_SH)
             data = stream.read()
             head = self._head_text()
         count, broken = verify_bytes(data)
