@@ -60,6 +60,16 @@ def test_wrong_key_in_a_stack_file_is_one_line_exit_2(tmp_path: Path, monkeypatc
     assert "Traceback" not in result.output
 
 
+def test_plan_json_to_a_path_that_cannot_be_written_is_one_line_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    result = runner.invoke(
+        app, ["lab", "plan", "--stack", "onprem", "--no-tree", "--json", str(tmp_path / "a-file" / "plan.json")]
+    )
+    assert result.exit_code == 2, result.output
+    assert f"error: {tmp_path / 'a-file' / 'plan.json'}: cannot write it (File exists: {tmp_path / 'a-file'})" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_outside_a_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["lab", "validate"])

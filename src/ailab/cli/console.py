@@ -49,5 +49,14 @@ def emit_json(data: Any, destination: Path | None = None) -> None:
         return
     if destination.is_dir():
         raise BadInputError(f"{destination}: is a directory; give a file name for the JSON")
-    atomic_write_text(destination, text)
+    write_file(destination, text)
+
+
+def write_file(destination: Path, text: str) -> None:
+    """Write a file the user named, atomically, and say so on stderr; a path that cannot be written is bad input."""
+    try:
+        atomic_write_text(destination, text)
+    except OSError as error:
+        reason = f"{error.strerror}: {error.filename}" if error.strerror and error.filename else str(error)
+        raise BadInputError(f"{destination}: cannot write it ({reason})") from None
     err().print(f"wrote {destination}")
