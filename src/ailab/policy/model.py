@@ -188,9 +188,6 @@ class RecordSet(Sequence[Record]):
     def of_type(self, *types: str) -> list[Record]:
         return [record for type_token in types for record in self._by_type.get(type_token, ())]
 
-    def in_namespace(self, namespace: str, *types: str) -> list[Record]:
-        return [record for record in self.of_type(*types) if record.namespace == namespace]
-
 
 ResourceCheck = Callable[[Record, RuleContext], Iterable[Violation]]
 StackCheck = Callable[[RecordSet, RuleContext], Iterable[Violation]]

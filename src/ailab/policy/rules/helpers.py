@@ -425,13 +425,6 @@ def policy_statements(value: Any) -> list[tuple[int, Mapping[str, Any]]]:
     return []
 
 
-def provider_object(value: Any) -> Any:
-    """Provider inputs in state exports are JSON-encoded strings for nested objects; decode those."""
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        return json_document(value) if value.startswith("{") else _parse_json(value)
-    return value
-
-
 # --- linking AWS resources to the resource they configure -------------------------------------------
 
 
