@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import types
-import typing
 from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from ailab.safeload import Document
-from ailab.spec.model import LabSpec, Loc, LocatedValueError
+from ailab.spec.model import LabSpec, Loc, LocatedValueError, model_classes
 
 MAX_REPORTED = 10
 
@@ -41,22 +39,6 @@ def _strip_union_tags(loc: Loc, data: Any) -> Loc:
     return tuple(kept)
 
 
-def _unwrap(annotation: Any) -> list[Any]:
-    """The model classes an annotation may hold (through Optional, Annotated, list, dict, unions)."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _unwrap(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType, list, dict):
-        found: list[Any] = []
-        args = typing.get_args(annotation)
-        for arg in args[1:] if origin is dict else args:
-            found.extend(_unwrap(arg))
-        return found
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return []
-
-
 def _model_at(loc: Loc, data: Any) -> type[BaseModel] | None:
     """The model class that validates the mapping at ``loc`` (None if not a model)."""
     candidates: list[type[BaseModel]] = [LabSpec]
@@ -70,7 +52,7 @@ def _model_at(loc: Loc, data: Any) -> type[BaseModel] | None:
         for model in candidates:
             field = model.model_fields.get(str(part))
             if field is not None:
-                nxt.extend(_unwrap(field.annotation))
+                nxt.extend(model_classes(field.annotation))
         candidates = nxt
         current = current.get(part) if isinstance(current, dict) else None
         if not candidates:

@@ -9,9 +9,11 @@ message still names the exact path (``lab.gpu_pools[1].instance_types``).
 from __future__ import annotations
 
 import re
+import types
+import typing
 from collections.abc import Iterator
 from ipaddress import IPv4Network
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -41,6 +43,19 @@ class StrictModel(BaseModel):
     """Base of every spec model: unknown keys are errors and a parsed spec is immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def model_classes(annotation: Any) -> list[type[BaseModel]]:
+    """The model classes a field's annotation may hold (through Annotated, Optional, unions, list and dict values)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return model_classes(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType, list, dict):
+        args = typing.get_args(annotation)
+        return [model for arg in (args[1:] if origin is dict else args) for model in model_classes(arg)]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return []
 
 
 _IMAGE = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?$")

@@ -18,7 +18,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from ailab.spec.model import LabSpec
+from ailab.spec.model import LabSpec, model_classes
 from ailab.spec.types import format_duration
 
 HEADER = """# Stack settings reference
@@ -30,18 +30,6 @@ Types: *duration* is a whole number with `m`, `h` or `d` (`30m`, `12h`, `7d`); *
 Kubernetes quantity (`500m`, `4`, `16Gi`); *secret* must be stored encrypted
 (`pulumi config set --secret --path 'ailab:lab.<path>'`) and is refused in plain text.
 """
-
-
-def _models(annotation: Any) -> list[type[BaseModel]]:
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _models(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType, list, dict):
-        args = typing.get_args(annotation)
-        return [m for arg in (args[1:] if origin is dict else args) for m in _models(arg)]
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return []
 
 
 def _type_name(annotation: Any) -> str:
@@ -112,7 +100,7 @@ def _walk(model: type[BaseModel], seen: set[type[BaseModel]]) -> Iterator[type[B
     seen.add(model)
     yield model
     for field in model.model_fields.values():
-        for sub in _models(field.annotation):
+        for sub in model_classes(field.annotation):
             yield from _walk(sub, seen)
 
 
