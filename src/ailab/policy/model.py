@@ -72,6 +72,11 @@ class Control:
         return f"{FRAMEWORKS[self.framework]} {self.ref}"
 
 
+SECRET = "[secret]"
+"""What the loaders put in place of a secret value: no ciphertext or plaintext reaches a rule or a report."""
+UNKNOWN = "[unknown]"
+"""What the loaders put in place of a value unknown until deployment; rules never decide on either placeholder."""
+
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>", "__bool__": lambda self: False})()
 """Returned by :meth:`Record.get` for a path that is absent (distinct from an explicit null)."""

@@ -6,10 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ailab.errors import BadInputError
-from ailab.policy.model import Record
+from ailab.policy.model import SECRET, UNKNOWN, Record
 
-SECRET = "[secret]"
-UNKNOWN = "[unknown]"
 STACK_TYPE = "pulumi:pulumi:Stack"
 
 _SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"

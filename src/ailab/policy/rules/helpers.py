@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ailab.policy.model import MISSING, Evidence, Record, RecordSet
+from ailab.policy.model import MISSING, SECRET, UNKNOWN, Evidence, Record, RecordSet
 from ailab.spec import labels as keys
 from ailab.spec.constants import SANDBOX_NAMESPACE_PREFIX
 
-SECRET = "[secret]"
-UNKNOWN = "[unknown]"
 _UNSEEN = frozenset({SECRET, UNKNOWN})
 
 # --- Kubernetes type tokens (pulumi-kubernetes: kubernetes:<group or core>/<version>:<Kind>) ---------
