@@ -55,8 +55,12 @@ def tcp(*ports: int) -> list[Port]:
     return [Port(protocol="TCP", port=port) for port in ports]
 
 
-def namespace_peer(namespace: str) -> Peer:
-    return Peer(namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={NAMESPACE_NAME_LABEL: namespace}))
+def namespace_peer(namespace: str, pod_labels: Mapping[str, str] | None = None) -> Peer:
+    """The pods of ``namespace``: all of them, or those labelled ``pod_labels``."""
+    return Peer(
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={NAMESPACE_NAME_LABEL: namespace}),
+        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_labels)) if pod_labels else None,
+    )
 
 
 def sandbox_peer() -> Peer:
@@ -111,26 +115,13 @@ class NetworkPolicies(pulumi.ComponentResource):
         super().__init__("ailab:k8s:NetworkPolicies", name, None, opts)
         self._name, self._spec, self._namespaces = name, args.spec, args.namespaces
         spec = args.spec
+        dns = k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+            to=[namespace_peer("kube-system", {"k8s-app": "kube-dns"})],
+            ports=[Port(protocol="UDP", port=DNS_PORT), Port(protocol="TCP", port=DNS_PORT)],
+        )
         for namespace in naming.platform_namespaces(spec):
             self._policy(namespace, "default-deny", pod_selector={})
-            self._policy(
-                namespace,
-                "allow-dns",
-                pod_selector={},
-                egress=[
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[
-                            Peer(
-                                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                                    match_labels={NAMESPACE_NAME_LABEL: "kube-system"}
-                                ),
-                                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
-                            )
-                        ],
-                        ports=[Port(protocol="UDP", port=DNS_PORT), Port(protocol="TCP", port=DNS_PORT)],
-                    )
-                ],
-            )
+            self._policy(namespace, "allow-dns", pod_selector={}, egress=[dns])
         self._mlflow(args.in_cluster_database)
         self._qdrant()
         self._policy(
