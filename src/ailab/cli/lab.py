@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ailab.cli.base import new_group
+
+if TYPE_CHECKING:
+    from ailab.spec.model import LabSpec
 
 app = new_group("Architects: validate and plan the lab offline, from the stack files in stacks/.")
 
@@ -40,14 +43,14 @@ def plan(
 def validate(stack: list[str] = typer.Option(None, "--stack", "-s", help="Stack(s) to validate; all when omitted.")) -> None:
     """Validate the lab specification of each stack file; print one line per stack."""
     from ailab.cli.console import out
-    from ailab.spec.stackfile import find_project, lab_spec_from_stack, read_stack
+    from ailab.spec.stackfile import find_project, load_stack_spec
 
     project = find_project()
     for name in stack or project.stacks():
-        spec = lab_spec_from_stack(read_stack(project, name))
-        where = spec.region or (spec.onprem.kubeconfig_context if spec.onprem else "")
+        spec = load_stack_spec(name, project)[0]
         out().print(
-            f"[green]ok[/] {name}: {spec.target} {where}, {len(spec.gpu_pools)} GPU pool(s), {len(spec.sandbox.profiles)} profile(s)"
+            f"[green]ok[/] {name}: {spec.target} {_location(spec)}, {len(spec.gpu_pools)} GPU pool(s), "
+            f"{len(spec.sandbox.profiles)} profile(s)"
         )
 
 
@@ -55,17 +58,17 @@ def validate(stack: list[str] = typer.Option(None, "--stack", "-s", help="Stack(
 def stacks(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """List the stacks in stacks/ with their target, location and GPU pools."""
     from ailab.cli.console import emit_json, out
-    from ailab.spec.stackfile import find_project, lab_spec_from_stack, read_stack
+    from ailab.spec.stackfile import find_project, load_stack_spec
 
     project = find_project()
     rows: list[dict[str, Any]] = []
     for name in project.stacks():
-        spec = lab_spec_from_stack(read_stack(project, name))
+        spec = load_stack_spec(name, project)[0]
         rows.append(
             {
                 "stack": name,
                 "target": spec.target,
-                "location": spec.region or (spec.onprem.kubeconfig_context if spec.onprem else ""),
+                "location": _location(spec),
                 "cluster": spec.cluster.name,
                 "gpu_pools": [pool.name for pool in spec.gpu_pools],
                 "profiles": sorted(spec.sandbox.profiles),
@@ -84,6 +87,11 @@ def stacks(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
             row["stack"], row["target"], row["location"], row["cluster"], ", ".join(row["gpu_pools"]), ", ".join(row["profiles"])
         )
     out().print(table)
+
+
+def _location(spec: LabSpec) -> str:
+    """Where the lab runs: its AWS region, or the kubeconfig context of its on-premises cluster."""
+    return spec.region or (spec.onprem.kubeconfig_context if spec.onprem else "")
 
 
 @app.command()

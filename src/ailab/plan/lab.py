@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ailab.plan.graph import Plan
 from ailab.plan.runner import run_program
-from ailab.spec.stackfile import Project, find_project, lab_spec_from_stack, read_stack
+from ailab.spec.stackfile import Project, find_project, load_stack_spec
 
 
 def plan_lab(stack: str, project: Project | None = None) -> Plan:
@@ -12,8 +12,7 @@ def plan_lab(stack: str, project: Project | None = None) -> Plan:
     from ailab.infra.program import run_lab_program
 
     project = project or find_project()
-    stack_config = read_stack(project, stack)
-    spec = lab_spec_from_stack(stack_config)
+    spec, stack_config = load_stack_spec(stack, project)
     return run_program(
         run_lab_program,
         project=project.name,
