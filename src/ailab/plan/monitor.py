@@ -13,7 +13,7 @@ from typing import Any
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor, Mocks
 
-from ailab.plan.graph import SECRET, UNKNOWN, PlannedResource
+from ailab.plan.graph import SECRET, STACK_TYPE, UNKNOWN, PlannedResource
 
 _DYNAMIC_PROVIDER_KEY = "__provider"
 
@@ -47,7 +47,7 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
-        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True) if request.type != "pulumi:pulumi:Stack" else {}
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True) if request.type != STACK_TYPE else {}
         options: dict[str, Any] = {}
         if request.retainOnDelete:
             options["retainOnDelete"] = True

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ailab.errors import AilabError, BadInputError
-from ailab.plan.graph import Plan
+from ailab.plan.graph import SECRET, Plan
 from ailab.plan.monitor import RecordingMonitor, plain
 
 
@@ -79,5 +79,5 @@ def _stack_outputs() -> dict[str, Any]:
     for name, value in sorted(exported.items()):
         output = Output.from_input(value)
         is_secret = _sync_await(output.is_secret())
-        resolved[name] = "[secret]" if is_secret else plain(_sync_await(output.future()))
+        resolved[name] = SECRET if is_secret else plain(_sync_await(output.future()))
     return resolved
