@@ -6,8 +6,8 @@ from ailab.spec import labels
 from ailab.spec.model import LabSpec
 
 
-def aws_tags(spec: LabSpec, **extra: str) -> dict[str, str]:
-    """AWS tags for ``spec``'s resources: owner, cost centre, data classification, lab, then ``extra``."""
+def aws_tags(spec: LabSpec) -> dict[str, str]:
+    """AWS tags for ``spec``'s resources: lab, owner, cost centre, data classification, the spec's extra tags, owner contact."""
     tags = {
         labels.AWS_TAG_LAB: spec.name,
         labels.AWS_TAG_OWNER: spec.tags.owner,
@@ -17,11 +17,10 @@ def aws_tags(spec: LabSpec, **extra: str) -> dict[str, str]:
     }
     if spec.tags.owner_contact:
         tags["ailab:owner-contact"] = spec.tags.owner_contact
-    tags.update(extra)
     return tags
 
 
-def k8s_labels(spec: LabSpec, component: str | None = None, **extra: str) -> dict[str, str]:
+def k8s_labels(spec: LabSpec, component: str | None = None) -> dict[str, str]:
     """Kubernetes labels: ownership, cost centre and classification, plus the component name."""
     result = {
         labels.PART_OF: spec.name,
@@ -32,7 +31,6 @@ def k8s_labels(spec: LabSpec, component: str | None = None, **extra: str) -> dic
     }
     if component:
         result[labels.COMPONENT] = component
-    result.update(extra)
     return result
 
 

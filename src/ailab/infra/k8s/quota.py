@@ -8,7 +8,6 @@ the capacity sandboxes were promised.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ailab.spec import gpu_sharing
@@ -56,10 +55,6 @@ class Footprint:
             storage_bytes=self.storage_bytes + other.storage_bytes,
             caps_limits=self.caps_limits and other.caps_limits,
         )
-
-
-def total(footprints: Iterable[Footprint]) -> Footprint:
-    return sum(footprints, Footprint())
 
 
 def format_bytes(count: int) -> str:
