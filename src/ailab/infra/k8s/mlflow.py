@@ -278,14 +278,16 @@ class Mlflow(pulumi.ComponentResource):
 
     @staticmethod
     def _container(spec: LabSpec, args: MlflowArgs, config_secret: pulumi.Input[str]) -> k8s.core.v1.ContainerArgs:
-        on_volume = isinstance(args.artifacts, ArtifactVolume)
-        destination = ARTIFACTS_DIR if isinstance(args.artifacts, ArtifactVolume) else args.artifacts
         mounts = [
             TMP.mount(),
             k8s.core.v1.VolumeMountArgs(name="auth-config", mount_path=AUTH_CONFIG_DIR, read_only=True),
         ]
-        if on_volume:
+        destination: pulumi.Input[str]
+        if isinstance(args.artifacts, ArtifactVolume):
+            destination = ARTIFACTS_DIR
             mounts.append(k8s.core.v1.VolumeMountArgs(name="artifacts", mount_path=ARTIFACTS_DIR))
+        else:
+            destination = args.artifacts
         settings: dict[str, pulumi.Input[str]] = {
             **SERVER_SETTINGS,
             "MLFLOW_AUTH_CONFIG_PATH": f"{AUTH_CONFIG_DIR}/{AUTH_CONFIG_FILE}",
