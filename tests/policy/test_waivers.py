@@ -47,6 +47,8 @@ def test_loads_a_valid_file(tmp_path):
     ("text", "message"),
     [
         (GOOD.replace("AILAB-K8S-001", "AILAB-K8S-999"), r"waivers.yaml:2: waiver 1: unknown rule 'AILAB-K8S-999'"),
+        (GOOD.replace("rule: AILAB-K8S-001", "rule: [AILAB-K8S-001]"), r"waiver 1: unknown rule \[.AILAB-K8S-001.\]"),
+        (GOOD.replace("rule: AILAB-K8S-001", "rule: {id: AILAB-K8S-001}"), r"waiver 1: unknown rule \{.id.: .AILAB-K8S-001.\}"),
         (GOOD.replace("    approver: ciso@example.eu\n", ""), r":2: waiver 1: approver required"),
         (GOOD.replace("    justification: MLflow needs it until 3.2 (LAB-118).\n", ""), "justification required"),
         (GOOD.replace("2026-03-31", "next spring"), "expires 'next spring' is not a date; write YYYY-MM-DD"),

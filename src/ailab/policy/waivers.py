@@ -140,13 +140,13 @@ def _waiver(entry: Any, index: int, document: Document, known_rules: Collection[
     if missing:
         raise BadInputError(f"{where}: {', '.join(missing)} required; a waiver needs {', '.join(_FIELDS)}")
     rule_id = entry["rule"]
-    if rule_id not in known_rules:
+    if not isinstance(rule_id, str) or rule_id not in known_rules:  # a list or mapping cannot be looked up
         raise BadInputError(f"{where}: unknown rule {rule_id!r}; list the rules with ailab policy rules")
     for name in ("justification", "approver"):
         if not isinstance(entry[name], str) or not entry[name].strip():
             raise BadInputError(f"{where}: {name} must be text")
     return Waiver(
-        rule_id=str(rule_id),
+        rule_id=rule_id,
         selector=_selector(entry["selector"], where),
         justification=entry["justification"].strip(),
         approver=entry["approver"].strip(),
