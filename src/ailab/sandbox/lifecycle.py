@@ -44,16 +44,11 @@ def pulumi_cli() -> str | None:
     return shutil.which("pulumi")
 
 
-def require_pulumi_cli(operation: str) -> str:
-    """The path of the ``pulumi`` executable, or exit 3 with the install instructions."""
-    path = pulumi_cli()
-    if path is None:
+def require_engine(operation: str) -> None:
+    """What every change through the engine needs, or exit 3 naming what is missing: the Pulumi CLI on PATH,
+    and a passphrase, with which sandbox stacks encrypt their secrets (tokens, passwords)."""
+    if pulumi_cli() is None:
         raise MissingPrerequisiteError(f"ailab sandbox {operation} needs the Pulumi CLI, which is not on PATH; {INSTALL_PULUMI}")
-    return path
-
-
-def require_passphrase(operation: str) -> None:
-    """Sandbox stacks encrypt their secrets (tokens, passwords) with the passphrase provider."""
     if not (os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")):
         raise MissingPrerequisiteError(
             f"ailab sandbox {operation} encrypts the sandbox's secrets with a passphrase: "

@@ -170,8 +170,7 @@ def create(request: Request, on_output: Printer, project: Project | None = None)
         project = project or find_project()
         lab_stack, lab = request.lab(project)
         spec = request.build(lab_stack, lab)
-        lifecycle.require_pulumi_cli("create")
-        lifecycle.require_passphrase("create")
+        lifecycle.require_engine("create")
         with lock.sandbox_lock(audit_id, f"ailab sandbox create {audit_id}"):
             previous = state.load(audit_id)
             resumed = previous is not None
@@ -243,8 +242,7 @@ def extend(audit_id: str, by: str, on_output: Printer, project: Project | None =
     with Recorded("sandbox.extend", audit_id, {"audit_id": audit_id, "by": by}) as op:
         ids.audit_id(audit_id)
         duration = parse_ttl("--by", by)
-        lifecycle.require_pulumi_cli("extend")
-        lifecycle.require_passphrase("extend")
+        lifecycle.require_engine("extend")
         project = project or find_project()
         with lock.sandbox_lock(audit_id, f"ailab sandbox extend {audit_id} --by {by}"):
             entry = state.require(audit_id)
@@ -273,8 +271,7 @@ def destroy(audit_id: str, on_output: Printer, reason: str | None = None) -> boo
         arguments["reason"] = reason
     with Recorded("sandbox.destroy", audit_id, arguments):
         ids.audit_id(audit_id)
-        lifecycle.require_pulumi_cli("destroy")
-        lifecycle.require_passphrase("destroy")
+        lifecycle.require_engine("destroy")
         with lock.sandbox_lock(audit_id, f"ailab sandbox destroy {audit_id}"):
             return _destroy_locked(audit_id, on_output)
 
@@ -325,8 +322,7 @@ def reap(dry_run: bool, on_output: Printer, now: datetime | None = None) -> list
     results: list[Reaped] = []
     with Recorded("sandbox.reap", None, {"dry_run": dry_run}) as op:
         if not dry_run:
-            lifecycle.require_pulumi_cli("reap")
-            lifecycle.require_passphrase("reap")
+            lifecycle.require_engine("reap")
         for audit_id, spec in expired_sandboxes(moment, include_backend=not dry_run).items():
             results.append(Reaped(audit_id, spec.expires_at, "would destroy" if dry_run else _reap_one(audit_id, on_output)))
         op.detail = "; ".join(f"{r.audit_id}: {r.outcome}" for r in results) or "nothing expired"
