@@ -103,6 +103,8 @@ def test_preview_without_changes_is_empty():
         ({"steps": "x"}, "'steps' is not a list"),
         ({"steps": [{"op": "create", "newState": []}]}, r"steps\[0\].newState: expected an object"),
         ({"steps": [{"op": "create", "newState": {"custom": True}}]}, "'type' is missing"),
+        ({"steps": [{"op": ["delete"], "newState": {}}]}, r"steps\[0\]: 'op' is not a string"),
+        ({"steps": [{"op": {"kind": "delete"}, "newState": {}}]}, r"steps\[0\]: 'op' is not a string"),
     ],
 )
 def test_preview_errors(data, message):

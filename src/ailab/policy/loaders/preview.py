@@ -31,8 +31,10 @@ def records_from_preview(preview_json: dict[str, Any], source: str) -> list[Reco
     for index, item in enumerate(steps):
         where = f"{source}: steps[{index}]"
         step = require_mapping(item, where, _FIX)
-        state = step.get("newState")
-        if state is None or step.get("op") in _REMOVING:
+        state, op = step.get("newState"), step.get("op")
+        if op is not None and not isinstance(op, str):  # a list or mapping could not even be looked up in _REMOVING
+            raise BadInputError(f"{where}: 'op' is not a string; {_FIX}")
+        if state is None or op in _REMOVING:
             continue
         new_state = require_mapping(state, f"{where}.newState", _FIX)
         record = record_from_resource_state(new_state, f"{where}.newState", source, _FIX)
