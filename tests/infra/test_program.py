@@ -2,8 +2,9 @@
 
 The components are tested alone in ``aws/`` and ``k8s/``; here the real program joins them,
 and these tests check what only the join can get wrong: the key the platform's volumes are
-encrypted with, when the platform may start talking to the cluster, and the addresses its
-network policies admit against what the AWS layer builds.
+encrypted with, when the platform may start talking to the cluster, the addresses its
+network policies admit against what the AWS layer builds, and the service account MLflow's
+IRSA role trusts.
 """
 
 from __future__ import annotations
@@ -95,3 +96,18 @@ def test_mlflow_reaches_the_database_and_the_aws_endpoints_it_uses(aws):
         if needed:
             assert any(network.subnet_of(cidr) and needed <= ports for cidr, ports in allowed), subnet.name
     assert database_subnets and endpoint_subnets
+
+
+def test_mlflows_irsa_role_trusts_the_service_account_mlflow_runs_as(aws):
+    deployment = aws.one("kubernetes:apps/v1:Deployment", "ailab-platform-mlflow-deployment").inputs
+    namespace, account = deployment["metadata"]["namespace"], deployment["spec"]["template"]["spec"]["serviceAccountName"]
+    role = aws.one("aws:iam/role:Role", "ailab-mlflow")
+    (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    subjects = [value for key, value in trust["Condition"]["StringEquals"].items() if key.endswith(":sub")]
+    assert subjects == [f"system:serviceaccount:{namespace}:{account}"]
+    (service_account,) = [
+        r.inputs
+        for r in aws.plan.of_type("kubernetes:core/v1:ServiceAccount")
+        if (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]) == (namespace, account)
+    ]
+    assert service_account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith(f":role/{role.name}")

@@ -8,6 +8,9 @@ from ipaddress import IPv4Address, IPv4Network
 
 import pulumi
 
+MLFLOW_SERVICE_ACCOUNT = "mlflow"
+"""The ServiceAccount MLflow's pods run as: the platform layer creates it, the AWS layer's IRSA role trusts exactly it."""
+
 _TEN = IPv4Network("10.0.0.0/8")
 _SERVICE_NETWORK_BESIDE_TEN = IPv4Network("172.20.0.0/16")
 _SERVICE_NETWORK_ELSEWHERE = IPv4Network("10.100.0.0/16")

@@ -24,12 +24,11 @@ from ailab.infra.aws.kms import LabKeys, LabKeysArgs
 from ailab.infra.aws.network import ZONE_COUNT, Network, NetworkArgs, zone_names
 from ailab.infra.aws.nodegroups import NodeGroups, NodeGroupsArgs
 from ailab.infra.aws.storage import ArtifactBucket, ArtifactBucketArgs
-from ailab.infra.contracts import ExternalMlflowStorage, eks_service_network
+from ailab.infra.contracts import MLFLOW_SERVICE_ACCOUNT, ExternalMlflowStorage, eks_service_network
 from ailab.infra.tagging import aws_tags
 from ailab.spec import naming
 from ailab.spec.model import AwsSettings, LabSpec
 
-MLFLOW_SERVICE_ACCOUNT = "mlflow"
 IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 

@@ -55,6 +55,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ailab.errors import BadInputError
+from ailab.infra.contracts import MLFLOW_SERVICE_ACCOUNT
 from ailab.infra.k8s import meta, pods
 from ailab.infra.k8s.quota import Footprint
 from ailab.spec import naming
@@ -187,7 +188,7 @@ class Mlflow(pulumi.ComponentResource):
         account = pods.workload_service_account(
             f"{name}-sa",
             spec,
-            name=APP,
+            name=MLFLOW_SERVICE_ACCOUNT,
             namespace=namespace,
             component=meta.EXPERIMENT_TRACKING,
             parent=self,
