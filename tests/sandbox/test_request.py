@@ -112,6 +112,12 @@ def test_group_of_another_persona_refused(aws_lab: LabSpec) -> None:
 def test_purpose_is_one_printable_line(aws_lab: LabSpec) -> None:
     with pytest.raises(BadInputError, match="--purpose"):
         make_spec(aws_lab, purpose="two\nlines")
+    assert make_spec(aws_lab, purpose="  Bias evaluation ").purpose == "Bias evaluation"
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t"])
+def test_a_blank_purpose_is_the_default_one(aws_lab: LabSpec, blank: str) -> None:
+    assert make_spec(aws_lab, purpose=blank).purpose == "Audit 2025-017-chatbot"
 
 
 def test_extend_never_past_max(aws_lab: LabSpec) -> None:

@@ -67,7 +67,7 @@ def group(value: str) -> str:
 
 
 def purpose(value: str) -> str:
-    """The purpose of the processing (an annotation and a log field): one printable line."""
+    """The purpose of the processing (an annotation and a log field): one printable line, stripped (empty when blank)."""
     text = value.strip()
     if len(text) > PURPOSE_MAX or not text.isprintable():
         raise BadInputError(f"--purpose: one line of printable text, at most {PURPOSE_MAX} characters")

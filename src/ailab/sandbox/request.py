@@ -115,7 +115,7 @@ def build_spec(
         team=members,
         group=_group(lab, group) if group is not None else None,
         gpus=_gpus(chosen, profile, gpus),
-        purpose=ids.purpose(purpose) if purpose else f"Audit {audit_id}",
+        purpose=ids.purpose(purpose or "") or f"Audit {audit_id}",
         data_classification=_classification(lab, data_classification),
         created_at=created,
         expires_at=created + lifetime,
