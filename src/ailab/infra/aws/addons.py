@@ -27,6 +27,7 @@ import pulumi_aws as aws
 
 from ailab.infra.aws.account import AwsAccount
 from ailab.infra.aws.iam import IrsaRole, IrsaRoleArgs
+from ailab.infra.aws.kms import USE_FOR_VOLUMES
 from ailab.infra.aws.policies import document, statement
 
 EBS_CSI_ADDON = "aws-ebs-csi-driver"
@@ -90,11 +91,7 @@ class EbsCsiDriver(pulumi.ComponentResource):
                         volume_key,
                         condition={"Bool": {"kms:GrantIsForAWSResource": "true"}},
                     ),
-                    statement(
-                        "EncryptVolumes",
-                        ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
-                        volume_key,
-                    ),
+                    statement("EncryptVolumes", USE_FOR_VOLUMES, volume_key),
                 ),
             ),
             opts=pulumi.ResourceOptions(parent=self),

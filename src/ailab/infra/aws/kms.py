@@ -16,7 +16,8 @@ import pulumi_aws as aws
 from ailab.infra.aws.account import AwsAccount
 from ailab.infra.aws.policies import Statement, document, statement
 
-_USE_FOR_DATA = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+USE_FOR_VOLUMES = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
+"""What encrypting EBS volumes with the data key takes, for whoever creates them (Auto Scaling, the EBS CSI driver)."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class LabKeys(pulumi.ComponentResource):
         pinned = {"aws:PrincipalArn": role}
         return [
             statement(
-                "AutoScalingUsesKeyForVolumes", _USE_FOR_DATA, ["*"], principal={"AWS": "*"}, condition={"ArnEquals": pinned}
+                "AutoScalingUsesKeyForVolumes", USE_FOR_VOLUMES, ["*"], principal={"AWS": "*"}, condition={"ArnEquals": pinned}
             ),
             statement(
                 "AutoScalingGrantsForVolumes",
