@@ -11,6 +11,7 @@ import os
 import subprocess
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from tests.sandbox.helpers import lab, make_spec
 
 from ailab.errors import BadInputError, MissingPrerequisiteError, OperationFailedError
 from ailab.plan.graph import Plan
-from ailab.sandbox import lock, operations, state
+from ailab.sandbox import lifecycle, lock, operations, state
 from ailab.sandbox.auditlog import AuditLog
 from ailab.sandbox.gate import GateBlockedError, check
 from ailab.sandbox.operations import Request
@@ -251,6 +252,32 @@ def test_reap_includes_sandboxes_known_only_to_the_backend(
     assert [(r.audit_id, r.outcome) for r in operations.reap(dry_run=False, on_output=lines.append)] == [
         ("made-elsewhere", "destroyed")
     ]
+
+
+def test_a_backend_stack_with_an_unreadable_spec_is_one_line(aws_lab: LabSpec, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sandbox stack whose spec config this ailab cannot read stops reap with a message, not a pydantic traceback."""
+    from pulumi import automation as auto
+
+    configs = {"made-elsewhere": _entry("made-elsewhere", 40, aws_lab).spec.model_dump_json(), "odd": '{"audit_id": "odd"}'}
+
+    class Workspace:
+        def __init__(self, **_options: Any) -> None:
+            pass
+
+        def list_stacks(self) -> list[SimpleNamespace]:
+            return [SimpleNamespace(name=f"organization/ailab-sandboxes/{name}") for name in configs]
+
+        def refresh_config(self, name: str) -> None:
+            pass
+
+        def get_config(self, name: str, key: str) -> auto.ConfigValue:
+            return auto.ConfigValue(configs[name])
+
+    monkeypatch.setattr(auto, "LocalWorkspace", Workspace)
+    with pytest.raises(BadInputError, match=r"^sandbox stack odd: its ailab-sandboxes:sandbox config is not a sandbox spec"):
+        lifecycle.backend_specs()
+    del configs["odd"]
+    assert list(lifecycle.backend_specs()) == ["made-elsewhere"]
 
 
 def test_without_pulumi_cli_changes_stop_with_exit_3(no_pulumi: None, aws_lab: LabSpec) -> None:

@@ -20,7 +20,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ailab.errors import MissingPrerequisiteError, OperationFailedError
+from pydantic import ValidationError
+
+from ailab.errors import BadInputError, MissingPrerequisiteError, OperationFailedError
 from ailab.home import backend_url, sub_dir
 from ailab.sandbox.program import SANDBOX_PROJECT
 from ailab.sandbox.request import SandboxSpec
@@ -163,7 +165,14 @@ def backend_specs() -> dict[str, SandboxSpec]:
             value = workspace.get_config(name, SPEC_KEY)
         except auto.CommandError:
             continue  # a stack without a spec was not made by ailab (or is being made right now)
-        specs[name] = SandboxSpec.model_validate_json(value.value)
+        try:
+            specs[name] = SandboxSpec.model_validate_json(value.value)
+        except ValidationError as error:
+            raise BadInputError(
+                f"sandbox stack {name}: its {SANDBOX_PROJECT}:{SPEC_KEY} config is not a sandbox spec this ailab reads "
+                f"({error.error_count()} error(s)); run the ailab that made it, or remove the stack with: "
+                f"pulumi destroy --remove --stack organization/{SANDBOX_PROJECT}/{name}"
+            ) from None
     return specs
 
 
