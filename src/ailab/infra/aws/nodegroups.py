@@ -18,7 +18,7 @@ import pulumi_aws as aws
 from ailab.infra.aws.account import AwsAccount
 from ailab.infra.aws.policies import service_trust
 from ailab.spec.gpu_sharing import gpu_taint, pool_node_labels
-from ailab.spec.model import GpuPool, NodePool, is_graviton
+from ailab.spec.model import GpuPool, NodePool, Taint, is_graviton
 
 GPU_AMI_TYPE = "AL2023_x86_64_NVIDIA"
 NODE_POLICIES: tuple[str, ...] = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly")
@@ -41,14 +41,13 @@ def gpu_labels(pool: GpuPool) -> dict[str, str]:
 
 def eks_taints(pool: NodePool) -> list[aws.eks.NodeGroupTaintArgs]:
     """The pool's taints in EKS's spelling; GPU pools always get the GPU taint first."""
-    taints: list[tuple[str, str, str]] = [(taint.key, taint.value, taint.effect) for taint in pool.taints]
+    taints = list(pool.taints)
     if isinstance(pool, GpuPool):
-        required = gpu_taint()
-        gpu = (required["key"], required["value"], required["effect"])
-        taints = [gpu, *(taint for taint in taints if (taint[0], taint[2]) != (gpu[0], gpu[2]))]
+        gpu = Taint.model_validate(gpu_taint())
+        taints = [gpu, *(taint for taint in taints if (taint.key, taint.effect) != (gpu.key, gpu.effect))]
     return [
-        aws.eks.NodeGroupTaintArgs(key=key, value=value or None, effect=_EKS_TAINT_EFFECTS[effect])
-        for key, value, effect in taints
+        aws.eks.NodeGroupTaintArgs(key=taint.key, value=taint.value or None, effect=_EKS_TAINT_EFFECTS[taint.effect])
+        for taint in taints
     ]
 
 
