@@ -15,10 +15,10 @@ from ailab.policy.rules.helpers import (
     by_namespace,
     containers,
     ev,
-    is_sandbox_namespace,
     is_unknown,
     mapping,
     namespaces,
+    sandbox_namespaces,
 )
 from ailab.spec.constants import WHOLE_GPU
 
@@ -53,10 +53,6 @@ def requests_and_limits(record: Record, ctx: RuleContext) -> Iterator[Violation]
             yield Violation(f"Container {ref.name} sets no {names}", tuple(missing))
 
 
-def _sandboxes(records: RecordSet) -> dict[str, Record]:
-    return {name: ns for name, ns in namespaces(records).items() if is_sandbox_namespace(ns)}
-
-
 @stack_rule(
     id="AILAB-GOV-002",
     title="Sandbox namespaces have a ResourceQuota and a LimitRange",
@@ -72,7 +68,7 @@ def _sandboxes(records: RecordSet) -> dict[str, Record]:
 def sandbox_quota_and_limits(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
     quotas = by_namespace(records, RESOURCE_QUOTA)
     limits = by_namespace(records, LIMIT_RANGE)
-    for name, namespace in _sandboxes(records).items():
+    for name, namespace in sandbox_namespaces(records).items():
         if name not in quotas:
             yield Violation(f"Sandbox namespace {name} has no ResourceQuota", (ev("ResourceQuota", MISSING),), namespace)
         if name not in limits:
@@ -100,7 +96,7 @@ _MIG_QUOTA_PREFIX = f"requests.{WHOLE_GPU.split('/', 1)[0]}/mig-"
 )
 def sandbox_gpu_quota(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
     quotas = by_namespace(records, RESOURCE_QUOTA)
-    for name, namespace in _sandboxes(records).items():
+    for name, namespace in sandbox_namespaces(records).items():
         hard_keys: list[str] = []
         for quota in quotas.get(name, ()):
             hard = quota.get("spec.hard")

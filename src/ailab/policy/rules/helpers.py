@@ -376,6 +376,11 @@ def namespaces(records: RecordSet) -> dict[str, Record]:
     return found
 
 
+def sandbox_namespaces(records: RecordSet) -> dict[str, Record]:
+    """The sandbox namespaces (:func:`is_sandbox_namespace`) by name."""
+    return {name: namespace for name, namespace in namespaces(records).items() if is_sandbox_namespace(namespace)}
+
+
 def known_namespace(record: Record) -> str | None:
     """The namespace of a namespaced record when it is known (not absent, not a placeholder)."""
     value = record.namespace

@@ -20,6 +20,7 @@ from ailab.policy.rules.helpers import (
     is_unknown,
     mapping,
     namespaces,
+    sandbox_namespaces,
     strings,
 )
 from ailab.spec.constants import SANDBOX_NAMESPACE_PREFIX
@@ -138,7 +139,7 @@ def _only_dns(ports: Any) -> bool:
     controls=[*_ISOLATION, c.ISO_SEPARATION],  # sandboxes are the test environments of evaluated systems
 )
 def sandbox_egress(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
-    sandboxes = {name for name, ns in namespaces(records).items() if is_sandbox_namespace(ns)}
+    sandboxes = sandbox_namespaces(records)
     for name, policies in by_namespace(records, NETWORK_POLICY).items():
         if name not in sandboxes and not name.startswith(SANDBOX_NAMESPACE_PREFIX):
             continue
