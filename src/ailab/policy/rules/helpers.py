@@ -359,7 +359,8 @@ def looks_like_sandbox(namespace: Record) -> bool:
 
 
 def namespace_name(record: Record) -> str | None:
-    """The name of a Namespace record (``metadata.name``, else the logical name for plans)."""
+    """The name of a Namespace record: its ``metadata.name`` when known, else None (Pulumi auto-names a namespace
+    without one, so its logical name is not its name)."""
     name = record.get("metadata.name")
     if isinstance(name, str) and not is_unknown(name):
         return name
