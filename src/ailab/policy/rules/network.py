@@ -43,11 +43,11 @@ def _selects_all(selector: Any) -> bool:
 
 
 def _policy_types(spec: Mapping[str, Any]) -> list[str]:
-    """``policyTypes`` as Kubernetes defaults it: Ingress, plus Egress when egress rules are present."""
-    declared = spec.get("policyTypes")
-    if isinstance(declared, list):
-        return strings(declared)
-    return ["Ingress", "Egress"] if "egress" in spec else ["Ingress"]
+    """``policyTypes`` as Kubernetes defaults it when absent or empty: Ingress, plus Egress when egress rules are present.
+
+    The API server adds Egress only for a non-empty ``egress`` list: ``egress: []`` alone leaves egress open.
+    """
+    return strings(spec.get("policyTypes")) or (["Ingress", "Egress"] if spec.get("egress") else ["Ingress"])
 
 
 def _default_denies(policy_spec: Mapping[str, Any]) -> set[str]:
