@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
-from tests.sandbox.helpers import make_spec, only
+from tests.sandbox.helpers import REPO, make_spec, only
 
 from ailab.plan.graph import Plan
 from ailab.plan.mocks import LabMocks
@@ -377,3 +379,14 @@ def test_deployed_program_reads_the_lab_stack(aws_lab: LabSpec, monkeypatch: pyt
         assert sentinel not in text
     assert plan.outputs["mlflowExternalUrl"] == "https://mlflow.from-stack"
     assert plan.outputs["qdrantExternalUrl"] is None  # the lab stack exports none
+
+
+def test_planning_imports_no_service_client() -> None:
+    """httpx, PyJWT (with cryptography) and qdrant-client talk to the services; an offline plan needs none of them."""
+    code = (
+        "import sys; from tests.sandbox.helpers import lab, make_spec; from ailab.sandbox.program import plan_sandbox; "
+        "aws = lab('aws-eu'); plan_sandbox(make_spec(aws), aws); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'httpx', 'jwt', 'cryptography', 'qdrant_client'}))"
+    )
+    imported = subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True, text=True).stdout
+    assert imported.strip() == "[]"

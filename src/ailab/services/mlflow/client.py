@@ -20,7 +20,10 @@ from enum import StrEnum
 from types import TracebackType
 
 from ailab.errors import OperationFailedError
-from ailab.services.mlflow.transport import RESOURCE_ALREADY_EXISTS, RESOURCE_DOES_NOT_EXIST, MlflowTransport
+
+RESOURCE_ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
+RESOURCE_DOES_NOT_EXIST = "RESOURCE_DOES_NOT_EXIST"
+"""MLflow error codes (``error_code``) that the idempotent operations below tolerate."""
 
 EXPERIMENTS = "/api/2.0/mlflow/experiments"
 USERS = "/api/2.0/mlflow/users"
@@ -78,6 +81,9 @@ class MlflowAdmin:
         retries: int = 3,
         backoff: float = 0.5,
     ) -> None:
+        # Imported here: httpx is not needed to plan a sandbox, only to talk to MLflow.
+        from ailab.services.mlflow.transport import MlflowTransport
+
         self._http = MlflowTransport(base_url, username, password, timeout=timeout, retries=retries, backoff=backoff)
 
     @property

@@ -21,9 +21,6 @@ SERVICE = "MLflow"
 TESTED_SERVER = "3.17"
 """The MLflow server release line this client is tested against (the ``mlflow`` locked in uv.lock)."""
 
-RESOURCE_ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
-RESOURCE_DOES_NOT_EXIST = "RESOURCE_DOES_NOT_EXIST"
-
 JsonObject = dict[str, Any]
 
 

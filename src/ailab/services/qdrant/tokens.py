@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
-import jwt
-
 from ailab.errors import BadInputError
 
 CollectionAccess = Literal["r", "rw"]
@@ -44,6 +42,8 @@ def collection_token(api_key: str, collection: str, expires_at: datetime, access
     if expires_at <= datetime.now(UTC):
         raise BadInputError(f"token expiry {expires_at.isoformat()} is in the past: give a future expiry")
     claims = {"exp": int(expires_at.timestamp()), "access": [{"collection": collection, "access": access}]}
+    import jwt  # here, not at the top: PyJWT loads cryptography, which planning a sandbox does not need
+
     return jwt.encode(claims, api_key, algorithm=ALGORITHM)
 
 
@@ -53,6 +53,8 @@ def verify_collection_token(api_key: str, token: str) -> TokenClaims:
     Raises :class:`ailab.errors.BadInputError` naming the reason for a forged, tampered, expired
     or malformed token.
     """
+    import jwt
+
     try:
         claims = jwt.decode(token, api_key, algorithms=[ALGORITHM], options={"require": ["exp", "access"]})
     except jwt.InvalidTokenError as error:
