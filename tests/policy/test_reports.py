@@ -238,6 +238,14 @@ def test_junit_passing_rule_is_one_passing_case(sample_records):
     assert root.get("failures") == "0"
 
 
+def test_junit_is_well_formed_xml_whatever_the_names():
+    """XML 1.0 has no escape for most control characters; a resource name carrying one must not break the file."""
+    records = [deployment("bell\x07name", privileged=True)]
+    text = render(evaluate(records, rules=TEST_RULES[:1]), "junit", Severity.HIGH)
+    (case,) = ET.fromstring(text).find("testsuite")
+    assert case.get("name") == "urn:pulumi:dev::lab::kubernetes:apps/v1:Deployment::bell\ufffdname"
+
+
 # --- Markdown ---------------------------------------------------------------------------------
 
 

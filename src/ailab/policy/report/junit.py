@@ -8,12 +8,16 @@ verdict and the exit code agree.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
 from ailab.policy.engine import Finding, Report, Status
 from ailab.policy.model import Severity
 from ailab.policy.report.common import evidence_text, location_text
+
+# Characters XML 1.0 cannot carry, escaped or not; ElementTree writes them as they are, making the file unreadable.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def render(report: Report, fail_on: Severity) -> str:
@@ -36,7 +40,7 @@ def render(report: Report, fail_on: Severity) -> str:
     for key, value in totals.items():
         root.set(key, str(value))
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + _NOT_XML.sub("\ufffd", ET.tostring(root, encoding="unicode")) + "\n"
 
 
 def _add_case(suite: ET.Element, finding: Finding, fail_on: Severity) -> str:
