@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ailab.errors import BadInputError
+
 
 def data_dir() -> Path:
     """Return ailab's data directory, creating it (mode 0700) if needed."""
@@ -24,9 +26,14 @@ def data_dir() -> Path:
 
 def private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) if missing and make sure only the owner can enter it."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o700)
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o700)
+    except OSError as error:  # a file in the way, no permission: AILAB_HOME (or XDG_DATA_HOME) names the wrong place
+        raise BadInputError(
+            f"{path}: ailab cannot keep its data there ({error.strerror or error}); set AILAB_HOME to a directory of yours"
+        ) from None
     return path
 
 

@@ -86,6 +86,17 @@ def test_backend_defaults_to_a_private_local_directory(tmp_path: Path, monkeypat
     assert (tmp_path / "home" / "state").stat().st_mode & 0o777 == 0o700
 
 
+def test_a_data_dir_that_cannot_be_made_is_one_line_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.delenv("AILAB_BACKEND_URL", raising=False)
+    for home in (tmp_path / "a-file", tmp_path / "a-file" / "ailab"):
+        monkeypatch.setenv("AILAB_HOME", str(home))
+        result = runner.invoke(app, ["lab", "backend"])
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith(f"error: {home}: ailab cannot keep its data there (")
+        assert result.output.strip().endswith("set AILAB_HOME to a directory of yours")
+
+
 def test_backend_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AILAB_BACKEND_URL", "s3://lab-state/ailab?region=eu-central-1")
     assert runner.invoke(app, ["lab", "backend"]).output.strip() == "s3://lab-state/ailab?region=eu-central-1"
