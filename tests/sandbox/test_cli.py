@@ -42,6 +42,7 @@ def test_bad_audit_ids_exit_2_with_the_rule(bad: str) -> None:
     [
         (["--ttl", "3 days"], "error: --ttl: '3 days' is not a duration; write a whole number and m, h or d"),
         (["--ttl", "8d"], "error: --ttl 8d: profile gpu-mig allows at most 7d"),
+        (["--ttl", "99999999999d"], "error: --ttl: '99999999999d' is too long a duration; at most 1000000d"),
         (["--gpus", "3"], "error: --gpus 3: profile gpu-mig allows 0 to 1"),
         (["--team", "alice;id"], "error: --team: 'alice;id' does not look like a username"),
         (

@@ -46,6 +46,7 @@ CASES = [
         r"'3w' is not a duration; write a whole number and m, h or d",
         "lab.sandbox.profiles.gpu-shared.max_ttl",
     ),
+    ("max_ttl: 3d", "max_ttl: 99999999999d", r"is too long a duration", "lab.sandbox.profiles.gpu-shared.max_ttl"),
     ("default_ttl: 24h", "default_ttl: 4d", r"default_ttl is longer than max_ttl", "lab.sandbox.profiles.gpu-shared.default_ttl"),
     (
         "desired_size: 3\n",

@@ -24,6 +24,14 @@ def test_bad_durations(text: str) -> None:
         parse_duration(text)
 
 
+@pytest.mark.parametrize("text", ["1000001d", "99999999999d", "9" * 30 + "m"])
+def test_too_long_durations(text: str) -> None:
+    """Refused as a ValueError (a located spec error, a one-line --ttl error), not an OverflowError."""
+    with pytest.raises(ValueError, match=r"is too long a duration; at most 1000000d"):
+        parse_duration(text)
+    assert parse_duration("1000000d") == timedelta(days=10**6)
+
+
 @given(st.integers(min_value=1, max_value=10**6), st.sampled_from("mhd"))
 def test_duration_round_trip(count: int, unit: str) -> None:
     value = parse_duration(f"{count}{unit}")

@@ -26,8 +26,8 @@ HEADER = """# Stack settings reference
 Everything under the `ailab:lab` key of `stacks/Pulumi.<stack>.yaml`. Unknown keys are errors.
 Generated from `ailab.spec.model` by `ailab lab schema --format markdown`; do not edit by hand.
 
-Types: *duration* is a whole number with `m`, `h` or `d` (`30m`, `12h`, `7d`); *quantity* is a
-Kubernetes quantity (`500m`, `4`, `16Gi`); *secret* must be stored encrypted
+Types: *duration* is a whole number with `m`, `h` or `d` (`30m`, `12h`, `7d`; at most `1000000d`);
+*quantity* is a Kubernetes quantity (`500m`, `4`, `16Gi`); *secret* must be stored encrypted
 (`pulumi config set --secret --path 'ailab:lab.<path>'`) and is refused in plain text.
 """
 

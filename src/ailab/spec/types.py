@@ -14,19 +14,27 @@ from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
 _DURATION = re.compile(r"^(\d+)([mhd])$")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
+MAX_DURATION = timedelta(days=1_000_000)
+"""About 2,700 years: far beyond any lifetime, and short enough that a moment plus a lifetime plus an
+extension is still a date (``datetime`` ends in year 9999; past it, arithmetic raises OverflowError)."""
 
 
 def parse_duration(text: object) -> timedelta:
-    """Parse ``30m``, ``12h`` or ``7d`` into a positive timedelta."""
+    """Parse ``30m``, ``12h`` or ``7d`` into a positive timedelta of at most :data:`MAX_DURATION`."""
     if isinstance(text, timedelta):
         value = text
     else:
         match = _DURATION.match(str(text).strip())
         if not match:
             raise ValueError(f"{text!r} is not a duration; write a whole number and m, h or d, e.g. 30m, 12h, 7d")
-        value = timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+        try:
+            value = timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+        except OverflowError:  # more days than a timedelta holds
+            value = timedelta.max
     if value <= timedelta(0):
         raise ValueError("a duration must be longer than zero")
+    if value > MAX_DURATION:
+        raise ValueError(f"{text!r} is too long a duration; at most {format_duration(MAX_DURATION)}")
     return value
 
 
