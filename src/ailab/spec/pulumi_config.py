@@ -28,10 +28,10 @@ def spec_from_pulumi_config() -> LabSpec:
     except json.JSONDecodeError as err:
         raise BadInputError(f"stack {pulumi.get_stack()}: {LAB_KEY} is not structured config ({err.msg})") from None
     spec = parse_lab(data)
-    plain = [render_path(loc) for loc in secret_field_paths(spec)] if not is_config_secret(LAB_KEY) else []
+    plain = secret_field_paths(spec) if not is_config_secret(LAB_KEY) else []
     if plain:
         raise BadInputError(
-            f"stack {pulumi.get_stack()}: {plain[0]}: secret in plain text; encrypt it with "
-            f"pulumi config set --secret --path '{LAB_KEY}{plain[0][len('lab') :]}'"
+            f"stack {pulumi.get_stack()}: {render_path(plain[0])}: secret in plain text; encrypt it with "
+            f"pulumi config set --secret --path '{render_path(plain[0], LAB_KEY)}'"
         )
     return spec

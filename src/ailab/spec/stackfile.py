@@ -174,10 +174,9 @@ def lab_spec_from_stack(stack_config: StackConfig) -> LabSpec:
     spec = parse_lab(stack_config.lab_value(), document, base)
     for loc in secret_field_paths(spec):
         if (LAB_KEY, *loc) not in stack_config.secret_paths:
-            path = render_path(loc)
             raise BadInputError(
-                f"{document.source}:{document.line_of((*base, *loc))}: {path}: secret in plain text; encrypt it with "
-                f"pulumi config set --secret --path '{LAB_KEY}{path[len('lab') :]}' -s {stack_config.stack}"
+                f"{document.source}:{document.line_of((*base, *loc))}: {render_path(loc)}: secret in plain text; encrypt it "
+                f"with pulumi config set --secret --path '{render_path(loc, LAB_KEY)}' -s {stack_config.stack}"
             )
     provider_region = stack_config.config.get("aws:region")
     if provider_region is not None and spec.region is not None and provider_region != spec.region:
