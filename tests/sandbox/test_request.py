@@ -20,7 +20,24 @@ def test_audit_ids_accepted(good: str) -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "../x", "a b", "Upper", "x" * 41, "-lead", "trail-", "a;rm -rf", "a$(id)", "a`b`", "a|b", "a/b", "a.b", "é", "a\nb"],
+    [
+        "",
+        "../x",
+        "a b",
+        "Upper",
+        "x" * 41,
+        "-lead",
+        "trail-",
+        "a;rm -rf",
+        "a$(id)",
+        "a`b`",
+        "a|b",
+        "a/b",
+        "a.b",
+        "é",
+        "a\nb",
+        "a1\n",
+    ],
 )
 def test_audit_ids_refused_with_the_rule(bad: str) -> None:
     with pytest.raises(BadInputError, match="use 1 to 40 lower-case letters, digits and '-'"):
@@ -107,6 +124,8 @@ def test_group_of_another_persona_refused(aws_lab: LabSpec) -> None:
         make_spec(aws_lab, group="ailab-architects")
     with pytest.raises(BadInputError, match="--group"):
         make_spec(aws_lab, group="bad group")
+    with pytest.raises(BadInputError, match="--group"):
+        make_spec(aws_lab, group="audit-17\n")
 
 
 def test_purpose_is_one_printable_line(aws_lab: LabSpec) -> None:

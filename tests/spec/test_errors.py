@@ -25,6 +25,14 @@ CASES = [
     ("region: eu-central-1", "region: eu-west-2", r"'eu-west-2' is not in the EU; use one of eu-central-1", "lab.aws.region"),
     ("region: eu-central-1", "region: eu-central-2", r"is not in the EU", "lab.aws.region"),
     ("profile: 1g.10gb", "profile: 1g10gb", r"not a MIG profile; write <slices>g.<memory>gb", "lab.gpu_pools[0].sharing.profile"),
+    ("profile: 1g.10gb", 'profile: "1g.10gb\\n"', r"not a MIG profile", "lab.gpu_pools[0].sharing.profile"),
+    ("owner: ai-lab-unit", 'owner: "ai-lab-unit\\n"', r"cannot be a Kubernetes label value", "lab.tags.owner"),
+    (
+        "image: ghcr.io/mlflow/mlflow:v3.17.2-full",
+        'image: "ghcr.io/mlflow/mlflow:v3.17.2-full\\n"',
+        r"is not an image reference",
+        "lab.mlflow.image",
+    ),
     ("replicas: 4}", "replicas: 1}", r"greater than or equal to 2", "lab.gpu_pools[1].sharing.replicas"),
     ("gpu_pool: l4", "gpu_pool: l5", r"no GPU pool named 'l5'; pools are h100, l4", "lab.sandbox.profiles.gpu-shared.gpu_pool"),
     ("target: aws", "target: azure", r"'azure' is not allowed: input should be 'aws' or 'onprem'", "lab.target"),
@@ -87,6 +95,7 @@ CASES = [
         "lab.aws.api_allowed_cidrs",
     ),
     ("    cluster:\n      name: ailab-eu\n", "    cluster:\n      name: Ailab_EU\n", r"not a DNS label", "lab.cluster.name"),
+    ("    cluster:\n      name: ailab-eu\n", '    cluster:\n      name: "ailab-eu\\n"\n', r"not a DNS label", "lab.cluster.name"),
     (
         "instance_types: [m7i.xlarge, m6i.xlarge]",
         "instance_types: [m7i.xlarge, m7g.xlarge]",
@@ -171,7 +180,7 @@ def test_missing_stack_lists_the_known_ones(project: Project) -> None:
         load_stack_spec("staging", project)
 
 
-@pytest.mark.parametrize("name", ["../etc", "a b", "x;rm", ""])
+@pytest.mark.parametrize("name", ["../etc", "a b", "x;rm", "", "aws-eu\n"])
 def test_unsafe_stack_names(project: Project, name: str) -> None:
     with pytest.raises(BadInputError, match="a stack name is letters"):
         load_stack_spec(name, project)

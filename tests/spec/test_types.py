@@ -50,7 +50,13 @@ def test_sizes(text: str, count: int) -> None:
     assert byte_count(text) == count
 
 
-@pytest.mark.parametrize("text", ["16GB", "Gi", "-1Gi", "1 Gi"])
+@pytest.mark.parametrize("text", ["4\n", "500m\n", "1,5"])
+def test_bad_cpu(text: str) -> None:
+    with pytest.raises(ValueError, match="not a CPU quantity"):
+        cpu_cores(text)
+
+
+@pytest.mark.parametrize("text", ["16GB", "Gi", "-1Gi", "1 Gi", "16Gi\n"])
 def test_bad_sizes(text: str) -> None:
     with pytest.raises(ValueError, match="not a size"):
         byte_count(text)
@@ -61,7 +67,7 @@ def test_dns_labels(name: str) -> None:
     assert check_dns_label(name) == name
 
 
-@pytest.mark.parametrize("name", ["", "-a", "a-", "A", "a_b", "a.b", "../x", "a b", "x" * 64, "a;b"])
+@pytest.mark.parametrize("name", ["", "-a", "a-", "A", "a_b", "a.b", "../x", "a b", "x" * 64, "a;b", "a\n"])
 def test_bad_dns_labels(name: str) -> None:
     with pytest.raises(ValueError, match="not a DNS label"):
         check_dns_label(name)

@@ -24,7 +24,7 @@ PURPOSE_MAX = 500
 
 def audit_id(value: str) -> str:
     """An audit id: a DNS label of at most 40 characters (lower-case letters, digits, '-')."""
-    if len(value) > AUDIT_ID_MAX or not _AUDIT_ID.match(value):
+    if len(value) > AUDIT_ID_MAX or not _AUDIT_ID.fullmatch(value):
         raise BadInputError(
             f"audit id {value!r}: use 1 to {AUDIT_ID_MAX} lower-case letters, digits and '-', starting and ending with a "
             "letter or digit (e.g. 2025-017-chatbot); it names the sandbox's namespace, stack and files"
@@ -41,7 +41,7 @@ def team(members: str | list[str]) -> tuple[str, ...]:
     if len(names) > TEAM_MAX:
         raise BadInputError(f"--team: {len(names)} members; a sandbox team has at most {TEAM_MAX} (use --group for more)")
     for name in names:
-        if not _USERNAME.match(name):
+        if not _USERNAME.fullmatch(name):
             raise BadInputError(
                 f"--team: {name!r} does not look like a username; use letters, digits, '.', '_' and '-' "
                 "(at most 63, starting and ending with a letter or digit), optionally @domain"
@@ -59,7 +59,7 @@ def owner_label(member: str) -> str:
 
 def group(value: str) -> str:
     """An identity-provider group (``--group``): letters, digits, '.', '_', '/', '-'."""
-    if not _GROUP.match(value):
+    if not _GROUP.fullmatch(value):
         raise BadInputError(
             f"--group {value!r}: use at most 128 letters, digits, '.', '_', '/' and '-', starting with a letter or digit"
         )

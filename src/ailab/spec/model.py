@@ -63,7 +63,7 @@ _IMAGE = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+)?(
 
 def check_image(value: str) -> str:
     """A container image pinned by tag or digest; ``:latest`` and untagged images are refused."""
-    if not _IMAGE.match(value):
+    if not _IMAGE.fullmatch(value):
         raise ValueError(
             f"{value!r} is not an image reference; write registry/repository:tag, e.g. docker.io/qdrant/qdrant:v1.13.4"
         )
@@ -262,7 +262,7 @@ class MigSharing(StrictModel):
     @field_validator("profile")
     @classmethod
     def _profile(cls, value: str) -> str:
-        if not MIG_PROFILE.match(value):
+        if not MIG_PROFILE.fullmatch(value):
             raise ValueError(f"{value!r} is not a MIG profile; write <slices>g.<memory>gb, e.g. 1g.10gb or 3g.40gb")
         return value
 

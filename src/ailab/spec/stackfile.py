@@ -86,7 +86,7 @@ class StackConfig:
 
 
 def check_stack_name(stack: str) -> str:
-    if not _STACK_NAME.match(stack):
+    if not _STACK_NAME.fullmatch(stack):
         raise BadInputError(f"stack {stack!r}: a stack name is letters, digits, '-', '_' and '.'; e.g. aws-eu")
     return stack
 

@@ -57,14 +57,14 @@ _DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
 
 def cpu_cores(quantity: str) -> float:
     """Cores in a Kubernetes CPU quantity (``"4"``, ``"0.5"``, ``"500m"``)."""
-    if not _CPU.match(quantity):
+    if not _CPU.fullmatch(quantity):
         raise ValueError(f"{quantity!r} is not a CPU quantity; write cores (4, 0.5) or millicores (500m)")
     return int(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
 
 
 def byte_count(quantity: str) -> int:
     """Bytes in a Kubernetes memory/storage quantity (``"16Gi"``, ``"500M"``)."""
-    match = _BYTES.match(quantity)
+    match = _BYTES.fullmatch(quantity)
     if not match:
         raise ValueError(f"{quantity!r} is not a size; write a number with Ki, Mi, Gi, Ti (binary) or k, M, G, T, e.g. 16Gi")
     unit = match.group(3)
@@ -94,7 +94,7 @@ _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
 def check_dns_label(value: str, max_length: int = 63) -> str:
     """A lower-case RFC 1123 label: what Kubernetes accepts as a namespace or Service name."""
-    if len(value) > max_length or not _DNS_LABEL.match(value):
+    if len(value) > max_length or not _DNS_LABEL.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a DNS label; use at most {max_length} lower-case letters, digits and '-', "
             "starting and ending with a letter or digit"
@@ -103,7 +103,7 @@ def check_dns_label(value: str, max_length: int = 63) -> str:
 
 
 def _check_label_value(value: str) -> str:
-    if len(value) > 63 or not _LABEL_VALUE.match(value):
+    if len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
         raise ValueError(
             f"{value!r} cannot be a Kubernetes label value; use at most 63 letters, digits, '-', '_' or '.', "
             "starting and ending with a letter or digit"
