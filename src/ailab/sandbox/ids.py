@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 
 from ailab.errors import BadInputError
+from ailab.spec.types import is_dns_label
 
 AUDIT_ID_MAX = 40
 """Namespaces are ``audit-<id>`` and other names add suffixes; 40 keeps every derived name under 63."""
 
-_AUDIT_ID = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LOCAL_PART = r"[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?"
 _USERNAME = re.compile(rf"^{_LOCAL_PART}(@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+)?$")
 _GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
@@ -24,7 +24,7 @@ PURPOSE_MAX = 500
 
 def audit_id(value: str) -> str:
     """An audit id: a DNS label of at most 40 characters (lower-case letters, digits, '-')."""
-    if len(value) > AUDIT_ID_MAX or not _AUDIT_ID.fullmatch(value):
+    if not is_dns_label(value, AUDIT_ID_MAX):
         raise BadInputError(
             f"audit id {value!r}: use 1 to {AUDIT_ID_MAX} lower-case letters, digits and '-', starting and ending with a "
             "letter or digit (e.g. 2025-017-chatbot); it names the sandbox's namespace, stack and files"

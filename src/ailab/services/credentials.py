@@ -9,7 +9,6 @@ the data dir around it is 0700.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,15 +16,15 @@ from pathlib import Path
 from ailab import home
 from ailab.errors import BadInputError, OperationFailedError
 from ailab.fsio import atomic_write_text
+from ailab.spec.types import is_dns_label
 
 FILE_MODE = 0o600
-_SAFE_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
 
 def credentials_path(audit_id: str, service: str) -> Path:
     """``<data dir>/credentials/<audit_id>/<service>.json``, its directories created 0700."""
     for what, name in (("audit id", audit_id), ("service", service)):
-        if not _SAFE_NAME.fullmatch(name):
+        if not is_dns_label(name):
             raise BadInputError(f"{what} {name!r} cannot name a credentials file: use lower-case letters, digits and '-'")
     return home.private_dir(home.sub_dir("credentials") / audit_id) / f"{service}.json"
 

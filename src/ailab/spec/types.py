@@ -92,9 +92,14 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
 
+def is_dns_label(value: str, max_length: int = 63) -> bool:
+    """Whether ``value`` is a lower-case RFC 1123 label: what Kubernetes accepts as a namespace or Service name."""
+    return len(value) <= max_length and _DNS_LABEL.fullmatch(value) is not None
+
+
 def check_dns_label(value: str, max_length: int = 63) -> str:
-    """A lower-case RFC 1123 label: what Kubernetes accepts as a namespace or Service name."""
-    if len(value) > max_length or not _DNS_LABEL.fullmatch(value):
+    """``value`` if it is a DNS label (:func:`is_dns_label`), else a ValueError saying what is allowed."""
+    if not is_dns_label(value, max_length):
         raise ValueError(
             f"{value!r} is not a DNS label; use at most {max_length} lower-case letters, digits and '-', "
             "starting and ending with a letter or digit"
