@@ -116,6 +116,24 @@ def test_a_damaged_head_file_is_a_break_not_a_crash(tmp_path: Path, head: str) -
     assert log.verify() == (4, auditlog.Break(5, "the head file audit.head is unreadable"))
 
 
+def test_a_cut_stays_visible_after_the_next_append(tmp_path: Path) -> None:
+    """The next operation after a cut does not paper over it: its record is numbered on from the head."""
+    log = _filled(tmp_path / "audit.log.jsonl")
+    lines = log.path.read_bytes().splitlines(keepends=True)
+    log.path.write_bytes(b"".join(lines[:-2]))
+    assert log.append("sandbox.plan", audit_id="x", arguments={}, outcome="ok")["seq"] == 5
+    count, broken = log.verify()
+    assert count == 2 and broken is not None
+    assert broken.seq == 3 and "out of sequence (says 5)" in broken.reason
+
+
+def test_a_removed_log_stays_visible_after_the_next_append(tmp_path: Path) -> None:
+    log = _filled(tmp_path / "audit.log.jsonl")
+    log.path.unlink()
+    log.append("sandbox.plan", audit_id="x", arguments={}, outcome="ok")
+    assert log.verify() == (0, auditlog.Break(1, "out of sequence (says 5): a record was removed, inserted or reordered"))
+
+
 def test_removed_log_is_detected_by_the_head(tmp_path: Path) -> None:
     log = _filled(tmp_path / "audit.log.jsonl")
     log.path.unlink()

@@ -8,8 +8,9 @@ non-canonical: :func:`verify` names the first record where that happens.
 
 A chain cannot show that records were cut from its end, so every append also rewrites a small
 head file (``audit.head``: the last sequence number and hash); :func:`verify` checks the log
-reaches it. Whoever can rewrite both files can forge a history; ship the log to write-once
-storage when that matters.
+reaches it, and an append to a log that ends before its head numbers on from the head, so the
+gap outlives the head's next rewrite. Whoever can rewrite both files can forge a history; ship
+the log to write-once storage when that matters.
 
 Writers take an exclusive ``fcntl.flock`` on the log for read-last-record + append + fsync, so
 concurrent processes interleave whole records and the chain stays valid.
@@ -94,8 +95,10 @@ class AuditLog:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             last = _last_record(fd)
+            # Numbered on from the head when the log ends before it (records were cut): the gap stays for verify to name.
+            head = _parse_head(self._head_text() or "")
             record: dict[str, Any] = {
-                "seq": (last["seq"] + 1) if last else 1,
+                "seq": max(last["seq"] if last else 0, head[0] if head else 0) + 1,
                 "time": iso(utc_now()),
                 "actor": actor(),
                 "action": action,
@@ -157,14 +160,10 @@ class AuditLog:
     def _check_head(self, count: int, data: bytes, text: str | None) -> Break | None:
         if text is None:
             return Break(count, f"the head file {self.head_path.name} is missing") if count else None
-        unreadable = Break(count + 1, f"the head file {self.head_path.name} is unreadable")
-        try:
-            head = json.loads(text)
-            seq, expected = int(head["seq"]), str(head["hash"])
-        except (ValueError, KeyError, TypeError, OverflowError):  # OverflowError: a seq of 1e999
-            return unreadable
-        if seq < 0:
-            return unreadable
+        head = _parse_head(text)
+        if head is None:
+            return Break(count + 1, f"the head file {self.head_path.name} is unreadable")
+        seq, expected = head
         if seq > count:
             return Break(
                 count + 1, f"missing: the head file says the log has {seq} records, it ends after {count} (records were removed)"
@@ -173,6 +172,16 @@ class AuditLog:
         if seq and json.loads(line).get("hash") != expected:
             return Break(seq, "does not match the head file (the log was rewritten)")
         return None
+
+
+def _parse_head(text: str) -> tuple[int, str] | None:
+    """The head file's ``seq`` and ``hash``; None when it is not a head file a writer made."""
+    try:
+        head = json.loads(text)
+        seq, expected = int(head["seq"]), str(head["hash"])
+    except (ValueError, KeyError, TypeError, OverflowError):  # OverflowError: a seq of 1e999
+        return None
+    return (seq, expected) if seq >= 0 else None
 
 
 def verify_bytes(data: bytes) -> tuple[int, Break | None]:
