@@ -139,6 +139,18 @@ def test_firewall_policy(host: Lab) -> None:
     assert host.rootfs.file("/etc/systemd/system/sysinit.target.wants/nftables.service").is_symlink()
 
 
+def test_the_firewall_follows_the_sshd_port(host: Lab) -> None:
+    """sshd moved to another port stays reachable: the ssh rule moves with it (a check run: nothing changes)."""
+    run = ailab(
+        host.home, "nodes", "prepare", "-i", str(host.inventory), "--check", "--diff",
+        "--tags", "cis_5.1,cis_4.2", "-e", "hardening_sshd_port=2222",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    added = {" ".join(line[1:].split()) for line in run.stdout.splitlines() if line.startswith("+")}
+    assert "Port 2222" in added
+    assert 'tcp dport 2222 accept comment "ssh"' in added
+
+
 def test_security_updates(host: Lab) -> None:
     sources = host.rootfs.file("/etc/apt/sources.list.d/ailab-hardening-security.sources").read_text()
     assert "Suites: bookworm-security" in sources  # debootstrap leaves it out; the role adds it
