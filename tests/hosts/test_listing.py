@@ -107,6 +107,17 @@ def test_example_inventory_lists_every_group_and_refuses_unknown_tags() -> None:
 
 
 @pytest.mark.integration
+def test_the_hardening_baseline_alone_is_a_tag() -> None:
+    """playbooks/hardening.yml: `ailab nodes prepare --tags hardening` runs the whole role and, of the others, their checks."""
+    wanted = frozenset({"hardening"})
+    listing = list_playbook(layout(), "site.yml", RunRequest(REPO / "inventories" / "example", tags=tuple(wanted)))
+    plays = {play.name: play for play in listing.plays}
+    assert all(selected_by(task.tags, wanted) for task in plays["Harden the lab's servers"].tasks)
+    gpu_tasks = plays["Prepare the GPU servers"].tasks
+    assert [task for task in gpu_tasks if selected_by(task.tags, wanted)] == [task for task in gpu_tasks if "always" in task.tags]
+
+
+@pytest.mark.integration
 def test_an_inventory_without_the_lab_groups_is_refused(tmp_path: Path) -> None:
     inventory = tmp_path / "hosts.yml"
     inventory.write_text("all:\n  hosts:\n    stray.example: {}\n")
