@@ -45,6 +45,16 @@ def test_second_converge_changes_nothing(second_converge: CliRun, lab: Lab) -> N
     assert roles >= ROLES
 
 
+def test_facts_are_gathered_once_per_run(second_converge: CliRun) -> None:
+    """site.yml has four plays; the later three use the facts the first one gathered (ansible.cfg: gathering = smart)."""
+    gathered = [
+        event["event_data"]["play"]
+        for event in second_converge.events
+        if event.get("event") == "runner_on_ok" and event["event_data"].get("task_action") == "gather_facts"
+    ]
+    assert gathered == ["Check every role's variables before anything changes"]
+
+
 def test_run_artifacts_are_kept_privately(first_converge: CliRun, lab: Lab) -> None:
     assert first_converge.run_dir is not None and first_converge.run_dir.parent == lab.home / "runs"
     assert stat.S_IMODE(first_converge.run_dir.stat().st_mode) == 0o700
