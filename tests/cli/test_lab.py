@@ -70,6 +70,29 @@ def test_plan_json_to_a_path_that_cannot_be_written_is_one_line_exit_2(tmp_path:
     assert "Traceback" not in result.output
 
 
+def test_markup_in_names_is_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stack name or kubeconfig context with '[/x]' in it is printed (or refused) as text, not parsed as rich markup."""
+    bad_stack = runner.invoke(app, ["lab", "plan", "--stack", "a[/b]"])
+    assert bad_stack.exit_code == 2, bad_stack.output
+    assert "error: stack 'a[/b]': a stack name is letters" in bad_stack.output
+
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text())
+    text = (
+        (REPO / "stacks" / "Pulumi.onprem.yaml")
+        .read_text()
+        .replace("kubeconfig_context: ailab-onprem", "kubeconfig_context: ctx[/x]")
+    )
+    (tmp_path / "stacks" / "Pulumi.onprem.yaml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    validated = runner.invoke(app, ["lab", "validate"])
+    assert validated.exit_code == 0, validated.output
+    assert "ok onprem: onprem ctx[/x]," in validated.output
+    listed = runner.invoke(app, ["lab", "stacks"])
+    assert listed.exit_code == 0, listed.output
+    assert "ctx[/x]" in listed.output
+
+
 def test_outside_a_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["lab", "validate"])

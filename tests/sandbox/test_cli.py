@@ -165,3 +165,24 @@ def test_audit_show_and_verify(ailab_home: Path) -> None:
     broken = runner.invoke(app, ["audit", "verify"])
     assert broken.exit_code == 1
     assert "record 2: its hash does not match its content" in broken.output
+
+
+def test_typed_text_is_shown_as_text_never_as_markup(fake_pulumi: FakePulumi, tmp_path: Path) -> None:
+    """What users type reaches rich tables and lines; '[/b]' there was a MarkupError, '[secret]' vanished."""
+    refused = runner.invoke(app, ["sandbox", "plan", "a[/b]", "--team", "alice", "--profile", "cpu-small", "--stack", "aws-eu"])
+    assert refused.exit_code == 2
+    shown = runner.invoke(app, ["audit", "show"])  # the refused id stays in the log for good
+    assert shown.exit_code == 0, shown.output
+    assert "a[/b]" in shown.output
+
+    purpose = "Bias [/x] of [secret]"
+    created = runner.invoke(app, [*CREATE, "--purpose", purpose])
+    assert created.exit_code == 0, created.output
+    assert purpose in created.output
+    sandbox = runner.invoke(app, ["sandbox", "show", "2025-017-chatbot"])
+    assert sandbox.exit_code == 0, sandbox.output
+    assert purpose in sandbox.output
+
+    written = runner.invoke(app, [*PLAN, "--no-tree", "--json", str(tmp_path / "plan[/b].json")])
+    assert written.exit_code == 0, written.output
+    assert (tmp_path / "plan[/b].json").is_file()

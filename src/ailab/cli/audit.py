@@ -31,7 +31,7 @@ def show(
     """Print the log's records: who did what, when, with which policy verdict and outcome."""
     from rich.table import Table
 
-    from ailab.cli.console import emit_json, out
+    from ailab.cli.console import emit_json, out, text_row
     from ailab.sandbox.auditlog import AuditLog
 
     records = [r for r in AuditLog().records() if audit is None or r.get("audit_id") == audit]
@@ -44,7 +44,9 @@ def show(
     for record in records:
         actor = record.get("actor") or {}
         verdict = record.get("verdict") or {}
-        table.add_row(
+        # Records keep what was typed, refused input included.
+        text_row(
+            table,
             str(record.get("seq")),
             str(record.get("time")),
             f"{actor.get('user')}@{actor.get('host')}",

@@ -13,6 +13,7 @@ from ailab.fsio import atomic_write_text
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
 
 @cache
@@ -37,6 +38,14 @@ def print_error(message: str) -> None:
         sys.stderr.write(f"error: {line}\n")
 
 
+def text_row(table: Table, *cells: str) -> None:
+    """Add a row of values that came from users, files or services: shown as they are, never read as rich markup
+    (``[/b]`` in an audit id would raise, ``[secret]`` in an error would vanish)."""
+    from rich.markup import escape
+
+    table.add_row(*(escape(cell) for cell in cells))
+
+
 def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -59,4 +68,4 @@ def write_file(destination: Path, text: str) -> None:
     except OSError as error:
         reason = f"{error.strerror}: {error.filename}" if error.strerror and error.filename else str(error)
         raise BadInputError(f"{destination}: cannot write it ({reason})") from None
-    err().print(f"wrote {destination}")
+    err().print(f"wrote {destination}", markup=False)

@@ -30,11 +30,13 @@ def plan(
     Runs the real program under the Pulumi SDK's mock monitor with the stack's config and
     prints the component tree and the resources by type. Secrets print as [secret].
     """
+    from rich.markup import escape
+
     from ailab.cli.console import err
     from ailab.cli.plan_view import show_plan
     from ailab.plan.lab import plan_lab
 
-    with err().status(f"planning stack {stack} offline ..."):
+    with err().status(f"planning stack {escape(stack)} offline ..."):
         result = plan_lab(stack)
     show_plan(result, json_file, tree)
 
@@ -42,6 +44,8 @@ def plan(
 @app.command()
 def validate(stack: list[str] = typer.Option(None, "--stack", "-s", help="Stack(s) to validate; all when omitted.")) -> None:
     """Validate the lab specification of each stack file; print one line per stack."""
+    from rich.markup import escape
+
     from ailab.cli.console import out
     from ailab.spec.stackfile import find_project, load_stack_spec
 
@@ -49,7 +53,7 @@ def validate(stack: list[str] = typer.Option(None, "--stack", "-s", help="Stack(
     for name in stack or project.stacks():
         spec = load_stack_spec(name, project)[0]
         out().print(
-            f"[green]ok[/] {name}: {spec.target} {_location(spec)}, {len(spec.gpu_pools)} GPU pool(s), "
+            f"[green]ok[/] {name}: {spec.target} {escape(_location(spec))}, {len(spec.gpu_pools)} GPU pool(s), "
             f"{len(spec.sandbox.profiles)} profile(s)"
         )
 
@@ -77,14 +81,23 @@ def stacks(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
     if as_json:
         emit_json(rows)
         return
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"Stacks of {project.name}")
+    from ailab.cli.console import text_row
+
+    table = Table(title=f"Stacks of {escape(project.name)}")
     for column in ("stack", "target", "location", "cluster", "GPU pools", "sandbox profiles"):
         table.add_column(column)
     for row in rows:
-        table.add_row(
-            row["stack"], row["target"], row["location"], row["cluster"], ", ".join(row["gpu_pools"]), ", ".join(row["profiles"])
+        text_row(
+            table,
+            row["stack"],
+            row["target"],
+            row["location"],
+            row["cluster"],
+            ", ".join(row["gpu_pools"]),
+            ", ".join(row["profiles"]),
         )
     out().print(table)
 

@@ -21,10 +21,11 @@ def _label(resource: PlannedResource) -> str:
 
 def plan_tree(plan: Plan) -> Tree:
     """The stack at the root, each component with its children beneath it."""
+    from rich.markup import escape
     from rich.tree import Tree
 
     roots = plan.children(None)
-    title = f"[bold]{plan.project}/{plan.stack}[/] ({plan.program})"
+    title = f"[bold]{escape(plan.project)}/{escape(plan.stack)}[/] ({plan.program})"
     tree = Tree(title)
 
     def add(branch: Tree, resource: PlannedResource) -> None:
@@ -41,12 +42,14 @@ def plan_tree(plan: Plan) -> Tree:
 def type_counts(plan: Plan) -> Table:
     from rich.table import Table
 
+    from ailab.cli.console import text_row
+
     table = Table(title="Resources by type", show_footer=True)
     counts = plan.count_by_type()
     table.add_column("type", footer="total")
     table.add_column("count", justify="right", footer=str(sum(counts.values())))
     for type_token, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        table.add_row(type_token, str(count))
+        text_row(table, type_token, str(count))
     return table
 
 

@@ -120,6 +120,8 @@ def create(
     Running it again after an interruption finishes the job. Needs the Pulumi CLI and
     PULUMI_CONFIG_PASSPHRASE(_FILE).
     """
+    from rich.markup import escape
+
     from ailab.cli.console import out
     from ailab.sandbox import operations
     from ailab.sandbox.gate import GateBlockedError
@@ -143,7 +145,7 @@ def create(
     _print_gate(created.gate, full=False)
     out().print(_entry_table(created.entry, title=f"Sandbox {audit_id} {'finished' if created.resumed else 'created'}"))
     if created.new_passwords:
-        out().print(f"[bold]New MLflow users[/] (shown once; also in {created.entry.credentials_file}, mode 0600):")
+        out().print(f"[bold]New MLflow users[/] (shown once; also in {escape(str(created.entry.credentials_file))}, mode 0600):")
         for user, password in sorted(created.new_passwords.items()):
             out().print(f"  {user}: {password}", markup=False)
 
@@ -153,7 +155,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON instead
     """List the sandboxes known on this machine: id, team, profile, GPUs, created, expires, status."""
     from rich.table import Table
 
-    from ailab.cli.console import emit_json, err, out
+    from ailab.cli.console import emit_json, err, out, text_row
     from ailab.sandbox import state
     from ailab.sandbox.request import iso, utc_now
 
@@ -182,13 +184,16 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON instead
         table.add_column(column, justify="right" if column == "GPUs" else "left")
     for entry, row in zip(entries, rows, strict=True):
         created, expires = (f"{moment:%Y-%m-%d %H:%M}" for moment in (entry.spec.created_at, entry.spec.expires_at))
-        table.add_row(row["audit_id"], ", ".join(row["team"]), row["profile"], str(row["gpus"]), created, expires, row["status"])
+        text_row(
+            table, row["audit_id"], ", ".join(row["team"]), row["profile"], str(row["gpus"]), created, expires, row["status"]
+        )
     out().print(table if rows else "no sandboxes on this machine")
 
 
 def _entry_table(entry: SandboxEntry, title: str) -> Table:
     from rich.table import Table
 
+    from ailab.cli.console import text_row
     from ailab.sandbox.request import iso, utc_now
 
     spec = entry.spec
@@ -216,7 +221,7 @@ def _entry_table(entry: SandboxEntry, title: str) -> Table:
     if entry.last_error:
         rows.append(("last error", entry.last_error))
     for name, value in rows:
-        table.add_row(name, value)
+        text_row(table, name, value)
     return table
 
 
