@@ -76,10 +76,75 @@ SECRET = "[secret]"
 """What the loaders put in place of a secret value: no ciphertext or plaintext reaches a rule or a report."""
 UNKNOWN = "[unknown]"
 """What the loaders put in place of a value unknown until deployment; rules never decide on either placeholder."""
+PLACEHOLDERS = frozenset({SECRET, UNKNOWN})
 
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>", "__bool__": lambda self: False})()
 """Returned by :meth:`Record.get` for a path that is absent (distinct from an explicit null)."""
+
+
+class Hidden(Mapping[str, Any]):
+    """An object Pulumi cannot show: a placeholder stood where a mapping belongs (``metadata: "[unknown]"``).
+
+    Hidden is not absent. Every field read from a hidden object is hidden too: ``get`` and ``[]`` give the
+    placeholder back (never a default), so a rule that skips placeholder values skips whatever the object
+    might hold. It lists no keys and contains none, so code that enumerates keys or tests membership
+    ("is ``hostPath`` set?") finds nothing there, and code that would conclude absence from that must first
+    ask whether the object is hidden (``is_unknown`` in the rule helpers).
+    """
+
+    __slots__ = ("placeholder",)
+
+    def __init__(self, placeholder: str) -> None:
+        self.placeholder = placeholder
+
+    def __getitem__(self, key: str) -> str:
+        return self.placeholder
+
+    def get(self, key: str, default: Any = None) -> str:
+        return self.placeholder
+
+    def __contains__(self, key: object) -> bool:
+        return False
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Hidden) and other.placeholder == self.placeholder
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Hidden({self.placeholder!r})"
+
+
+_HIDDEN = {placeholder: Hidden(placeholder) for placeholder in PLACEHOLDERS}
+
+
+def hidden(value: Any) -> str | None:
+    """The placeholder when ``value`` is hidden (a placeholder string or a :class:`Hidden` object), else None."""
+    if isinstance(value, str):
+        return value if value in PLACEHOLDERS else None
+    return value.placeholder if type(value) is Hidden else None
+
+
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a mapping; a :class:`Hidden` one for a placeholder; else an empty one (absent)."""
+    if type(value) is dict or isinstance(value, Mapping):  # rules call this for most records: plain dicts first
+        return value
+    if type(value) is str and value in PLACEHOLDERS:
+        return _HIDDEN[value]
+    return {}
+
+
+def _below(value: Any) -> Any:
+    """What a path below ``value`` reads when ``value`` has no such key or index: its placeholder if hidden."""
+    placeholder = hidden(value)
+    return MISSING if placeholder is None else placeholder
 
 
 @lru_cache(maxsize=8192)
@@ -88,13 +153,17 @@ def _segments(path: str) -> tuple[str | int, ...]:
 
 
 def get_path(data: Any, path: str) -> Any:
-    """``get_path(d, "spec.containers[0].image")``; :data:`MISSING` where the path does not exist."""
+    """``get_path(d, "spec.containers[0].image")``; :data:`MISSING` where the path does not exist.
+
+    A path that runs into a hidden value (``spec: "[unknown]"``) reads that placeholder: what lies below a
+    hidden value is hidden, not absent.
+    """
     current = data
     # Rules call this for every record: parsed paths are cached, and plain dicts skip the Mapping ABC check.
     for segment in _segments(path):
         if type(segment) is int:
             if not isinstance(current, list) or segment >= len(current):
-                return MISSING
+                return _below(current)
             current = current[segment]
         elif type(current) is dict:
             current = current.get(segment, MISSING)
@@ -103,7 +172,7 @@ def get_path(data: Any, path: str) -> Any:
         elif isinstance(current, Mapping) and segment in current:
             current = current[segment]
         else:
-            return MISSING
+            return _below(current)
     return current
 
 
@@ -130,18 +199,19 @@ class Record:
 
     @property
     def namespace(self) -> str | None:
+        """``metadata.namespace``; the placeholder when it (or ``metadata``) is hidden; None when absent."""
         value = self.get("metadata.namespace")
         return value if isinstance(value, str) else None
 
     @property
     def labels(self) -> Mapping[str, str]:
-        value = self.get("metadata.labels")
-        return value if isinstance(value, Mapping) else {}
+        """``metadata.labels``: empty when absent, :class:`Hidden` when they (or ``metadata``) are hidden."""
+        return as_mapping(self.get("metadata.labels"))
 
     @property
     def annotations(self) -> Mapping[str, str]:
-        value = self.get("metadata.annotations")
-        return value if isinstance(value, Mapping) else {}
+        """``metadata.annotations``: empty when absent, :class:`Hidden` when they (or ``metadata``) are hidden."""
+        return as_mapping(self.get("metadata.annotations"))
 
 
 @dataclass(frozen=True)

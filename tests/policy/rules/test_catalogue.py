@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -210,13 +210,77 @@ def _is_placeholder(value: Any) -> bool:
 def test_never_decides_on_placeholders(rule_id: str, placeholder: str) -> None:
     """With every value of the failing fixture hidden, no finding may rest on a hidden value."""
     fixture = load_fixture(FIXTURES / rule_id / "fail.yaml")
-    hidden = [
-        Record(r.type, r.name, r.urn, placeholder_variant(r.properties, placeholder), r.parent, r.dependencies)
-        for r in fixture.records
-    ]
+    hidden = [replace(r, properties=placeholder_variant(r.properties, placeholder)) for r in fixture.records]
     for violation in run_rule(RULES[rule_id], hidden, fixture.context):
         for evidence in violation.evidence:
             assert not _is_placeholder(evidence.value), f"{rule_id} decided on {evidence}: {violation.message}"
+
+
+def hidden_variants(value: Any, path: str = "", *, leaves: bool = False) -> Iterator[tuple[str, Callable[[str], Any]]]:
+    """``(path, hide)`` for every object and list nested in ``value`` (at any depth, list items included), or with
+    ``leaves`` for every scalar: ``hide(placeholder)`` is a copy of ``value`` with that one value replaced by
+    ``placeholder``."""
+    if isinstance(value, dict):
+        items: Iterable[tuple[Any, Any, str]] = (
+            (key, item, f"{path}.{key}" if path else str(key)) for key, item in value.items()
+        )
+    elif isinstance(value, list):
+        items = ((index, item, f"{path}[{index}]") for index, item in enumerate(value))
+    else:
+        return
+    for key, item, item_path in items:
+        nested = isinstance(item, dict | list)
+        if nested != leaves:
+            yield item_path, lambda placeholder, key=key: _with(value, key, placeholder)
+        if nested:
+            for inner_path, hide in hidden_variants(item, item_path, leaves=leaves):
+                yield inner_path, lambda placeholder, key=key, hide=hide: _with(value, key, hide(placeholder))
+
+
+def _with(container: Any, key: Any, item: Any) -> Any:
+    copy = dict(container) if isinstance(container, dict) else list(container)
+    copy[key] = item
+    return copy
+
+
+def _findings_with_one_value_hidden(rule_id: str, placeholder: str, *, leaves: bool) -> list[str]:
+    fixture = load_fixture(FIXTURES / rule_id / "pass.yaml")
+    failures = []
+    for index, record in enumerate(fixture.records):
+        for path, hide in hidden_variants(record.properties, leaves=leaves):
+            records = list(fixture.records)
+            records[index] = replace(record, properties=hide(placeholder))
+            for violation in run_rule(RULES[rule_id], records, fixture.context):
+                failures.append(f"{record.name}: {path} = {placeholder} -> {violation.message} {violation.evidence}")
+    return failures
+
+
+@pytest.mark.parametrize("placeholder", PLACEHOLDERS)
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_never_decides_on_hidden_objects(rule_id: str, placeholder: str) -> None:
+    """Hiding any one object or list of the passing fixture (Pulumi shows a whole value as a placeholder) adds no
+    finding: a hidden object or list is not an absent one, and what it might hold cannot be judged."""
+    failures = _findings_with_one_value_hidden(rule_id, placeholder, leaves=False)
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("placeholder", PLACEHOLDERS)
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_never_decides_on_one_hidden_value(rule_id: str, placeholder: str) -> None:
+    """Hiding any one scalar of the passing fixture adds no finding either: a finding that revealing the value
+    would take back rests on that value."""
+    failures = _findings_with_one_value_hidden(rule_id, placeholder, leaves=True)
+    assert not failures, "\n".join(failures)
+
+
+def test_hidden_variants_cover_every_nested_value() -> None:
+    value = {"a": {"b": [1, {"c": []}]}, "d": "x"}
+    variants = dict(hidden_variants(value))
+    assert sorted(variants) == ["a", "a.b", "a.b[1]", "a.b[1].c"]
+    assert variants["a.b[1]"]("[secret]") == {"a": {"b": [1, "[secret]"]}, "d": "x"}
+    assert variants["a.b[1].c"]("[unknown]") == {"a": {"b": [1, {"c": "[unknown]"}]}, "d": "x"}
+    assert sorted(dict(hidden_variants(value, leaves=True))) == ["a.b[0]", "d"]
+    assert value == {"a": {"b": [1, {"c": []}]}, "d": "x"}  # the fixture itself is left alone
 
 
 def test_all_rules_on_all_fixtures() -> None:

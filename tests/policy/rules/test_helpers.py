@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import pytest
 
-from ailab.policy.model import MISSING, Record, RecordSet
+from ailab.policy.model import MISSING, Hidden, Record, RecordSet, get_path
 from ailab.policy.rules import exposure, residency
 from ailab.policy.rules.helpers import (
     WORKLOAD_TYPES,
     Linker,
     as_bool,
+    as_list,
+    by_namespace,
     containers,
+    dig,
+    elements,
     hides,
+    is_unknown,
+    mapping,
     parse_image,
     pod_spec,
     policy_statements,
     registry_allowed,
+    strings,
 )
 
 
@@ -97,10 +104,102 @@ def test_linker_prefers_the_named_target_and_ignores_placeholders() -> None:
     }
 
 
+def test_hidden_is_not_absent() -> None:
+    """A placeholder standing for a whole object or list reads as hidden below it, never as absent."""
+    data = {"spec": "[unknown]", "items": [{"a": 1}, "[secret]"], "none": None}
+    assert get_path(data, "spec.template.spec") == "[unknown]"
+    assert get_path(data, "items[1].name") == "[secret]" and get_path(data, "items[0].b") is MISSING
+    assert get_path(data, "none.x") is MISSING and get_path(data, "absent.x") is MISSING and get_path(data, "items[5]") is MISSING
+    assert dig(data, "spec", "template") == "[unknown]" and dig(data, "absent", "x") is MISSING
+
+    hidden = mapping("[unknown]")
+    assert isinstance(hidden, Hidden) and is_unknown(hidden) and hides(hidden)
+    assert hidden.get("runAsNonRoot", MISSING) == "[unknown]" and hidden["x"] == "[unknown]"
+    assert "x" not in hidden and list(hidden) == [] and len(hidden) == 0 and not hidden
+    assert (
+        mapping(hidden) is hidden and mapping(None) == {} and mapping("text") == {} and mapping("[secret]") == Hidden("[secret]")
+    )
+    assert get_path({"metadata": hidden}, "metadata.labels") == "[unknown]"
+
+    assert elements("[secret]") == ["[secret]"] and elements(None) == [] and elements([1]) == [1]
+    assert strings("[unknown]") == ["[unknown]"] and strings({"a": 1}) == [] and as_list("[unknown]") == ["[unknown]"]
+    assert hides(elements("[unknown]")) and not is_unknown({}) and not is_unknown("text")
+
+
+def test_record_metadata_under_a_hidden_object() -> None:
+    record = Record("kubernetes:core/v1:Namespace", "n", "urn:n", {"metadata": "[unknown]"})
+    assert record.labels == Hidden("[unknown]") and record.annotations == Hidden("[unknown]")
+    assert record.namespace == "[unknown]"
+    record = Record("kubernetes:core/v1:Namespace", "n", "urn:n", {"metadata": {"name": "n", "labels": "[secret]"}})
+    assert record.labels == Hidden("[secret]") and record.annotations == {}
+    assert Record("kubernetes:core/v1:Namespace", "n", "urn:n", {}).labels == {}
+
+
+def test_container_settings_under_hidden_security_contexts() -> None:
+    def pod(pod_context: object, container_context: object) -> Record:
+        container = {"name": "a", "securityContext": container_context}
+        return Record(
+            "kubernetes:core/v1:Pod", "p", "urn:p", {"spec": {"securityContext": pod_context, "containers": [container]}}
+        )
+
+    (ref,) = containers(pod({"runAsNonRoot": True}, "[unknown]"))
+    assert ref.effective("runAsNonRoot") == ("spec.containers[0].securityContext.runAsNonRoot", "[unknown]")
+    assert ref.own("privileged") == ("spec.containers[0].securityContext.privileged", "[unknown]")
+    (ref,) = containers(pod("[secret]", {"runAsUser": 7}))
+    assert ref.effective("runAsUser") == ("spec.containers[0].securityContext.runAsUser", 7)
+    assert ref.effective("runAsNonRoot") == ("spec.securityContext.runAsNonRoot", "[secret]")
+    assert ref.own("privileged") == ("spec.containers[0].securityContext.privileged", MISSING)
+
+
+def test_environment_under_hidden_entries() -> None:
+    def container(**fields: object) -> Record:
+        return Record("kubernetes:core/v1:Pod", "p", "urn:p", {"spec": {"containers": [{"name": "a", **fields}]}})
+
+    (ref,) = containers(container(env="[unknown]", envFrom="[secret]", args="[unknown]"))
+    assert ref.env("KEY") == ("spec.containers[0].env", Hidden("[unknown]"))
+    assert ref.env_from_secret() and ref.command_hidden
+    (ref,) = containers(container(env=[{"name": "KEY", "value": "1"}, {"name": "[secret]", "value": "2"}], command=["mlflow"]))
+    assert ref.env("KEY") == ("spec.containers[0].env[1]", Hidden("[secret]"))  # the hidden name may be KEY, and comes last
+    assert not ref.command_hidden and not ref.env_from_secret()
+    (ref,) = containers(container(env=["[unknown]", {"name": "KEY", "value": "1"}], envFrom=[{"configMapRef": {}}]))
+    assert ref.env("KEY") == ("spec.containers[0].env[1]", {"name": "KEY", "value": "1"})  # a visible entry after it wins
+    assert ref.env("OTHER") == ("spec.containers[0].env[0]", Hidden("[unknown]")) and not ref.env_from_secret()
+
+
+def test_records_in_a_hidden_namespace_may_be_in_any() -> None:
+    def quota(name: str, namespace: object) -> Record:
+        return Record(
+            "kubernetes:core/v1:ResourceQuota", name, f"urn:{name}", {"metadata": {"name": name, "namespace": namespace}}
+        )
+
+    placed, hidden, elsewhere = quota("q", "a"), quota("h", "[unknown]"), quota("x", "b")
+    grouped = by_namespace(RecordSet([placed, hidden, elsewhere]), "kubernetes:core/v1:ResourceQuota")
+    assert dict(grouped) == {"a": [placed], "b": [elsewhere]} and grouped.unplaced == [hidden]
+    assert not grouped.lacks("c") and grouped.candidates("a") == [placed, hidden] and grouped.candidates("c") == [hidden]
+    assert by_namespace(RecordSet([placed]), "kubernetes:core/v1:ResourceQuota").lacks("c")
+
+
+def test_a_configuration_whose_target_is_hidden_may_configure_any() -> None:
+    a = Record("aws:s3/bucket:Bucket", "a", "urn:a", {"bucket": "bucket-a"})
+    hidden = Record("aws:s3/bucketPolicy:BucketPolicy", "p", "urn:p", {"bucket": "[unknown]"})
+    elsewhere = Record("aws:s3/bucketPolicy:BucketPolicy", "q", "urn:q", {"bucket": "bucket-elsewhere"})
+    covered = Linker([a], ("bucket",)).covered([hidden, elsewhere], "bucket")
+    assert dict(covered) == {} and covered.unplaced == [hidden] and not covered.lacks("urn:a")
+    assert Linker([a], ("bucket",)).covered([elsewhere], "bucket").lacks("urn:a")
+    # A target whose own name is hidden may be the one a visible reference names.
+    unnamed = Record("aws:s3/bucket:Bucket", "u", "urn:u", {"bucket": "[unknown]"})
+    assert Linker([unnamed], ("bucket",)).covered([elsewhere], "bucket").unplaced == [elsewhere]
+
+
 def test_policy_statements_accept_strings_objects_and_garbage() -> None:
     assert policy_statements('{"Statement": {"Effect": "Allow"}}') == [(0, {"Effect": "Allow"})]
     assert policy_statements({"Statement": [{"Effect": "Deny"}, "junk"]}) == [(0, {"Effect": "Deny"})]
     assert policy_statements("{not json") == [] and policy_statements("[unknown]") == [] and policy_statements(None) == []
+    assert policy_statements({"Statement": "[secret]"}) == [(0, Hidden("[secret]"))]
+    assert policy_statements({"Statement": [{"Effect": "Deny"}, "[unknown]"]}) == [
+        (0, {"Effect": "Deny"}),
+        (1, Hidden("[unknown]")),
+    ]
 
 
 @pytest.mark.parametrize(

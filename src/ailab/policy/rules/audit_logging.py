@@ -70,11 +70,13 @@ def log_group_retention(record: Record, ctx: RuleContext) -> Iterator[Violation]
 )
 def eks_log_group_declared(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
     declared = {name for r in records.of_type(LOG_GROUP) if isinstance(name := r.properties.get("name"), str)}
+    if any(is_unknown(name) for name in declared):
+        return  # a log group whose name is hidden may be any cluster's
     for cluster in records.of_type(EKS_CLUSTER):
         name = cluster.properties.get("name")
         types = cluster.properties.get("enabledClusterLogTypes")
-        if not isinstance(name, str) or is_unknown(name) or not strings(types):
-            continue  # auto-named cluster (name known only after deployment) or logging off (AILAB-AWS-040)
+        if not isinstance(name, str) or is_unknown(name) or not strings(types) or hides(types):
+            continue  # auto-named cluster (name known only after deployment), logging off (AILAB-AWS-040) or hidden
         expected = f"/aws/eks/{name}/cluster"
         if expected not in declared:
             yield Violation(

@@ -27,6 +27,7 @@ from ailab.policy.rules.helpers import (
     as_bool,
     as_list,
     bucket_linker,
+    elements,
     ev,
     hides,
     is_unknown,
@@ -44,11 +45,12 @@ def _sse_algorithms(config: Mapping[str, Any], prefix: str) -> list[tuple[str, A
     """``(path, sseAlgorithm)`` of each rule of a server-side encryption configuration.
 
     The standalone resource has ``rules: [...]``; the deprecated inline bucket argument has ``rule: {...}``.
+    A hidden configuration or list of rules gives a hidden algorithm.
     """
-    rules = config.get("rules")
-    items = list(enumerate(rules)) if isinstance(rules, list) else []
-    if not items and isinstance(config.get("rule"), Mapping):
-        return [(f"{prefix}rule.applyServerSideEncryptionByDefault.sseAlgorithm", _algorithm(config["rule"]))]
+    items = list(enumerate(elements(config.get("rules"))))
+    rule = config.get("rule")
+    if not items and (isinstance(rule, Mapping) or is_unknown(rule)):
+        return [(f"{prefix}rule.applyServerSideEncryptionByDefault.sseAlgorithm", _algorithm(rule))]
     return [(f"{prefix}rules[{i}].applyServerSideEncryptionByDefault.sseAlgorithm", _algorithm(rule)) for i, rule in items]
 
 
@@ -77,15 +79,14 @@ def s3_sse_kms(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
     for bucket in buckets:
         found = [(config, _sse_algorithms(config.properties, "")) for config in configs.get(bucket.urn, ())]
         inline = bucket.properties.get("serverSideEncryptionConfiguration")
-        if isinstance(inline, Mapping):
-            found.append((bucket, _sse_algorithms(inline, "serverSideEncryptionConfiguration.")))
-        if not found:
+        if isinstance(inline, Mapping) or is_unknown(inline):
+            found.append((bucket, _sse_algorithms(mapping(inline), "serverSideEncryptionConfiguration.")))
+        if not found and configs.lacks(bucket.urn):
             yield Violation(
                 f"Bucket {bucket.name} has no server-side encryption configuration (S3 would fall back to SSE-S3)",
                 (ev("serverSideEncryptionConfiguration", MISSING),),
                 bucket,
             )
-            continue
         for owner, algorithms in found:
             if any(is_unknown(value) for _, value in algorithms):
                 continue
@@ -220,20 +221,49 @@ def kms_rotation(record: Record, ctx: RuleContext) -> Iterator[Violation]:
         yield Violation(f"KMS key {record.name} does not rotate", (ev("enableKeyRotation", value),))
 
 
-def _denies_plain_http(statement: Mapping[str, Any]) -> bool:
-    """A ``Deny`` for every principal when ``aws:SecureTransport`` is false."""
-    if statement.get("Effect") != "Deny":
+def _all(*verdicts: bool | None) -> bool | None:
+    """Three-valued *and*: False if any is False, else None (cannot tell) if any is None, else True."""
+    if False in verdicts:
         return False
-    principal = statement.get("Principal")
-    if not (principal == "*" or (isinstance(principal, Mapping) and "*" in as_list(principal.get("AWS")))):
-        return False
-    for operator, conditions in mapping(statement.get("Condition")).items():
+    return None if None in verdicts else True
+
+
+def _everyone(principal: Any) -> bool | None:
+    """Whether a statement's ``Principal`` is every principal (``*`` or ``{"AWS": "*"}``); None when hidden."""
+    if principal == "*":
+        return True
+    accounts = as_list(mapping(principal).get("AWS"))
+    if "*" in accounts:
+        return True
+    return None if hides(accounts) else False
+
+
+def _without_tls(condition: Any) -> bool | None:
+    """Whether a ``Condition`` holds for requests without TLS (``Bool: {aws:SecureTransport: false}``); None when
+    a hidden part may make it so."""
+    verdict: bool | None = None if is_unknown(condition) else False
+    for operator, conditions in mapping(condition).items():
         if operator.lower() != "bool":
             continue
+        if is_unknown(conditions):
+            verdict = None
         for key, value in mapping(conditions).items():
-            if key.lower() == "aws:securetransport" and any(as_bool(v) is False for v in as_list(value)):
-                return True
-    return False
+            if key.lower() == "aws:securetransport":
+                if any(as_bool(v) is False for v in as_list(value)):
+                    return True
+                if hides(value):
+                    verdict = None
+    return verdict
+
+
+def _denies_plain_http(statement: Mapping[str, Any]) -> bool | None:
+    """A ``Deny`` for every principal when ``aws:SecureTransport`` is false; None when hidden parts may make it one."""
+    effect = statement.get("Effect")
+    return _all(
+        None if is_unknown(effect) else effect == "Deny",
+        _everyone(statement.get("Principal")),
+        _without_tls(statement.get("Condition")),
+    )
 
 
 @stack_rule(
@@ -257,9 +287,12 @@ def s3_tls_only(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
         documents = [p.properties.get("policy", MISSING) for p in policies.get(bucket.urn, ())]
         if "policy" in bucket.properties:
             documents.append(bucket.properties["policy"])
+        if not documents and not policies.lacks(bucket.urn):
+            continue  # a bucket policy whose bucket is hidden may be this bucket's
         if any(is_unknown(document) for document in documents):
             continue
-        if not any(_denies_plain_http(statement) for document in documents for _, statement in policy_statements(document)):
+        verdicts = [_denies_plain_http(statement) for document in documents for _, statement in policy_statements(document)]
+        if True not in verdicts and None not in verdicts:
             owner = policies[bucket.urn][0] if bucket.urn in policies else bucket
             yield Violation(
                 f"Bucket {bucket.name} has no policy denying requests without TLS (aws:SecureTransport = false)",
@@ -329,11 +362,12 @@ def rds_force_tls(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
 
 
 def _check_parameter(group: Record, parameter: str, on_values: tuple[str, ...]) -> Iterator[Violation]:
-    parameters = group.properties.get("parameters", MISSING)
-    if is_unknown(parameters):
-        return
-    for index, item in enumerate(parameters if isinstance(parameters, list) else ()):
-        if mapping(item).get("name") == parameter:
+    unseen = False  # a hidden list, item or name may be the parameter
+    for index, item in enumerate(elements(group.properties.get("parameters", MISSING))):
+        name = mapping(item).get("name")
+        if is_unknown(name):
+            unseen = True
+        elif name == parameter:
             value = mapping(item).get("value", MISSING)
             if is_unknown(value) or str(value).lower() in on_values:
                 return
@@ -341,4 +375,5 @@ def _check_parameter(group: Record, parameter: str, on_values: tuple[str, ...]) 
                 f"Parameter group {group.name} sets {parameter} = {value}", (ev(f"parameters[{index}].value", value),), group
             )
             return
-    yield Violation(f"Parameter group {group.name} does not set {parameter}", (ev("parameters", MISSING),), group)
+    if not unseen:
+        yield Violation(f"Parameter group {group.name} does not set {parameter}", (ev("parameters", MISSING),), group)

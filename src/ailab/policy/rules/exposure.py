@@ -26,6 +26,7 @@ from ailab.policy.rules.helpers import (
     as_bool,
     bucket_linker,
     ev,
+    hides,
     is_unknown,
     mapping,
     strings,
@@ -304,8 +305,9 @@ def ingress_tls(record: Record, ctx: RuleContext) -> Iterator[Violation]:
         yield Violation(f"Ingress {record.name} has no TLS section", (ev("spec.tls", tls),))
     else:
         entries = [mapping(entry) for entry in tls]
-        if all("hosts" in entry for entry in entries):  # an entry without hosts serves its certificate for every host
-            tls_hosts = [host for entry in entries for host in strings(entry.get("hosts"))]
+        tls_hosts = [host for entry in entries for host in strings(entry.get("hosts"))]
+        # An entry without hosts serves its certificate for every host; a hidden host may be any of them.
+        if all("hosts" in entry for entry in entries) and not hides(tls_hosts):
             rules = record.get("spec.rules")
             for index, rule in enumerate(rules if isinstance(rules, list) else ()):
                 host = mapping(rule).get("host")

@@ -69,9 +69,9 @@ def sandbox_quota_and_limits(records: RecordSet, ctx: RuleContext) -> Iterator[V
     quotas = by_namespace(records, RESOURCE_QUOTA)
     limits = by_namespace(records, LIMIT_RANGE)
     for name, namespace in sandbox_namespaces(records).items():
-        if name not in quotas:
+        if quotas.lacks(name):
             yield Violation(f"Sandbox namespace {name} has no ResourceQuota", (ev("ResourceQuota", MISSING),), namespace)
-        if name not in limits:
+        if limits.lacks(name):
             yield Violation(f"Sandbox namespace {name} has no LimitRange", (ev("LimitRange", MISSING),), namespace)
 
 
@@ -98,7 +98,7 @@ def sandbox_gpu_quota(records: RecordSet, ctx: RuleContext) -> Iterator[Violatio
     quotas = by_namespace(records, RESOURCE_QUOTA)
     for name, namespace in sandbox_namespaces(records).items():
         hard_keys: list[str] = []
-        for quota in quotas.get(name, ()):
+        for quota in quotas.candidates(name):
             hard = quota.get("spec.hard")
             if is_unknown(hard):
                 break
@@ -125,7 +125,7 @@ def workload_namespace_quota(records: RecordSet, ctx: RuleContext) -> Iterator[V
     quotas = by_namespace(records, RESOURCE_QUOTA)
     declared = namespaces(records)
     for name, workloads in sorted(by_namespace(records, *WORKLOAD_TYPES).items()):
-        if name not in quotas:
+        if quotas.lacks(name):
             owner = declared.get(name, workloads[0])
             yield Violation(
                 f"Namespace {name} runs {len(workloads)} workload(s) but has no ResourceQuota",

@@ -8,6 +8,20 @@ regular expressions compiled once, and JSON documents parsed once per distinct t
 
 Values Pulumi cannot show are the strings ``[secret]`` and ``[unknown]``; :func:`is_unknown`
 recognises them, and a rule never decides against a value it cannot see.
+
+A placeholder may also stand for a whole object or list (``securityContext: "[unknown]"``). Hidden is
+not absent, and the accessors here keep the two apart, so that the rules' existing checks for hidden
+leaves cover hidden objects too:
+
+* reading below a hidden value gives its placeholder, never :data:`MISSING` or a default
+  (:func:`ailab.policy.model.get_path`, :func:`dig`, and :func:`mapping`, which turns a hidden object
+  into a :class:`ailab.policy.model.Hidden` whose every field reads as the placeholder);
+* a hidden list reads as a list of one hidden item (:func:`elements`, :func:`strings`, :func:`as_list`),
+  which :func:`hides` recognises;
+* a hidden object lists no keys and contains none, so a rule that would conclude absence by
+  enumerating keys or testing membership asks :func:`is_unknown` (or :func:`hides`) first;
+* records whose namespace, or link to the resource they configure, is hidden may belong to any
+  group: :class:`Grouped` keeps them apart as ``unplaced``, and no group :meth:`Grouped.lacks` them.
 """
 
 from __future__ import annotations
@@ -19,11 +33,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ailab.policy.model import MISSING, SECRET, UNKNOWN, Evidence, Record, RecordSet
+from ailab.policy.model import MISSING, PLACEHOLDERS, Evidence, Hidden, Record, RecordSet, as_mapping, hidden
 from ailab.spec import labels as keys
 from ailab.spec.constants import SANDBOX_NAMESPACE_PREFIX
-
-_UNSEEN = frozenset({SECRET, UNKNOWN})
 
 # --- Kubernetes type tokens (pulumi-kubernetes: kubernetes:<group or core>/<version>:<Kind>) ---------
 NAMESPACE = "kubernetes:core/v1:Namespace"
@@ -116,8 +128,8 @@ CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
 def is_unknown(value: Any) -> bool:
-    """True for the placeholders of values Pulumi cannot show (``[secret]``, ``[unknown]``)."""
-    return isinstance(value, str) and value in _UNSEEN
+    """True for the placeholders of values Pulumi cannot show (``[secret]``, ``[unknown]``) and for a hidden object."""
+    return value in PLACEHOLDERS if isinstance(value, str) else type(value) is Hidden
 
 
 def hides(value: Any) -> bool:
@@ -139,7 +151,7 @@ def as_bool(value: Any) -> bool | None:
 
 
 def as_list(value: Any) -> list[Any]:
-    """A list for list-or-scalar fields (IAM ``Action``, ``Resource``); empty when absent."""
+    """A list for list-or-scalar fields (IAM ``Action``, ``Resource``); empty when absent; a placeholder stays one item."""
     if isinstance(value, list):
         return value
     if value is None or value is MISSING:
@@ -148,22 +160,34 @@ def as_list(value: Any) -> list[Any]:
 
 
 def dig(data: Any, *path: str) -> Any:
-    """``data[a][b]...`` or :data:`MISSING` where a key is absent or a level is not a mapping."""
+    """``data[a][b]...``; :data:`MISSING` where a key is absent or a level is not a mapping; the placeholder
+    where a level is hidden."""
     for key in path:
         if not isinstance(data, Mapping) or key not in data:
-            return MISSING
+            placeholder = hidden(data)
+            return MISSING if placeholder is None else placeholder
         data = data[key]
     return data
 
 
-def mapping(value: Any) -> Mapping[str, Any]:
-    """``value`` when it is a mapping, else an empty one (for optional sub-objects)."""
-    return value if isinstance(value, Mapping) else {}
+mapping = as_mapping
+"""``mapping(value)``: ``value`` when it is a mapping; a :class:`~ailab.policy.model.Hidden` one (every field reads
+as the placeholder) when it is a placeholder; else an empty one (an optional sub-object that is absent)."""
+
+
+def elements(value: Any) -> list[Any]:
+    """``value`` when it is a list; a hidden list as one hidden item (``[placeholder]``); else an empty list."""
+    if isinstance(value, list):
+        return value
+    placeholder = hidden(value)
+    return [] if placeholder is None else [placeholder]
 
 
 def strings(value: Any) -> list[str]:
-    """The string items of a list (other items, and non-lists, give nothing)."""
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+    """The string items of a list (other items, and non-lists, give nothing); a hidden list gives its placeholder."""
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str)]
+    return [value] if type(value) is str and value in PLACEHOLDERS else []
 
 
 def ev(path: str, value: Any) -> Evidence:
@@ -214,34 +238,52 @@ class ContainerRef:
         return f"{self.path}.securityContext.{key}", self.security_context.get(key, MISSING)
 
     def effective(self, key: str) -> tuple[str, Any]:
-        """A setting the container inherits from the pod unless it sets its own (``runAsNonRoot``, ...)."""
+        """A setting the container inherits from the pod unless it sets its own (``runAsNonRoot``, ...).
+
+        A hidden security context may set it: the value is then the placeholder.
+        """
         own = self.security_context
-        if key in own:
+        if key in own or type(own) is Hidden:
             return f"{self.path}.securityContext.{key}", own[key]
         pod = self.pod.security_context
-        if key in pod:
+        if key in pod or type(pod) is Hidden:
             return f"{self.pod.path}.securityContext.{key}", pod[key]
         return f"{self.path}.securityContext.{key}", MISSING
 
     def env(self, name: str) -> tuple[str, Mapping[str, Any]] | None:
-        """The ``env`` entry called ``name`` as ``(path, entry)``; the last one wins, as in Kubernetes."""
+        """The ``env`` entry called ``name`` as ``(path, entry)``; the last one wins, as in Kubernetes.
+
+        Where the list, an entry or an entry's name is hidden and no visible entry follows, the variable may
+        be set there: the entry is then :class:`~ailab.policy.model.Hidden` (every field reads as the placeholder).
+        """
         found: tuple[str, Mapping[str, Any]] | None = None
         entries = self.container.get("env")
+        placeholder = hidden(entries)
+        if placeholder is not None:
+            return f"{self.path}.env", mapping(placeholder)
         if isinstance(entries, list):
             for index, entry in enumerate(entries):
-                if isinstance(entry, Mapping) and entry.get("name") == name:
+                entry_name = mapping(entry).get("name")  # a hidden entry's name is hidden
+                if entry_name == name:
                     found = (f"{self.path}.env[{index}]", entry)
+                elif type(entry_name) is str and entry_name in PLACEHOLDERS:
+                    found = (f"{self.path}.env[{index}]", mapping(entry_name))
         return found
 
     def env_from_secret(self) -> bool:
-        """True when the container imports a whole Secret as environment (``envFrom[].secretRef``)."""
-        sources = self.container.get("envFrom")
-        return isinstance(sources, list) and any(isinstance(s, Mapping) and "secretRef" in s for s in sources)
+        """True when the container imports, or may import (a hidden ``envFrom`` or source), a whole Secret as
+        environment (``envFrom[].secretRef``)."""
+        return any(is_unknown(source) or "secretRef" in mapping(source) for source in elements(self.container.get("envFrom")))
 
     def command_line(self) -> str:
-        """``command`` and ``args`` joined with spaces (shell ``-c`` scripts included)."""
+        """``command`` and ``args`` joined with spaces (shell ``-c`` scripts included); hidden parts as placeholders."""
         parts = strings(self.container.get("command")) + strings(self.container.get("args"))
         return " ".join(parts)
+
+    @property
+    def command_hidden(self) -> bool:
+        """True when ``command`` or ``args``, or one of their items, is hidden: the command line is known only in part."""
+        return hides(self.container.get("command")) or hides(self.container.get("args"))
 
     @property
     def image(self) -> Any:
@@ -343,12 +385,17 @@ def registry_allowed(image: ImageRef, allowed: Iterable[str]) -> bool:
 
 
 def is_sandbox_namespace(namespace: Record) -> bool:
-    """A sandbox namespace is one labelled with an audit id (the label the sandbox program sets)."""
+    """A sandbox namespace is one labelled with an audit id (the label the sandbox program sets).
+
+    A namespace whose labels are hidden is not taken for one: being a sandbox brings obligations (quotas,
+    isolation, expiry), which no rule imposes on what it cannot see.
+    """
     return keys.AUDIT_ID in namespace.labels
 
 
 def looks_like_sandbox(namespace: Record) -> bool:
-    """A namespace that is a sandbox by name or marks, whether or not it carries the audit-id label."""
+    """A namespace that is a sandbox by name or marks, whether or not it carries the audit-id label (hidden
+    marks, as in :func:`is_sandbox_namespace`, make none)."""
     name = namespace.get("metadata.name")
     return (
         (isinstance(name, str) and name.startswith(SANDBOX_NAMESPACE_PREFIX))
@@ -388,12 +435,38 @@ def known_namespace(record: Record) -> str | None:
     return value if value is not None and not is_unknown(value) else None
 
 
-def by_namespace(records: RecordSet, *types: str) -> dict[str, list[Record]]:
-    """Records of ``types`` grouped by their (known) namespace."""
-    grouped: dict[str, list[Record]] = {}
+class Grouped(dict[str, list[Record]]):
+    """Records grouped by something read from them (their namespace, the bucket they configure), and apart, as
+    ``unplaced``, those for which it is hidden: they may belong to any group.
+
+    Iterating gives the known groups only. A rule that concludes a group has no record of the kind asks
+    :meth:`lacks`; one that looks for a record of the group meeting a condition looks through :meth:`candidates`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unplaced: list[Record] = []
+
+    def lacks(self, key: str) -> bool:
+        """True when no record is in group ``key`` and none may be (no record is unplaced)."""
+        return key not in self and not self.unplaced
+
+    def candidates(self, key: str) -> list[Record]:
+        """The records of group ``key``, then those that may be in it (the unplaced ones)."""
+        return [*self.get(key, ()), *self.unplaced]
+
+
+def by_namespace(records: RecordSet, *types: str) -> Grouped:
+    """Records of ``types`` grouped by their known namespace; those whose namespace is hidden are unplaced
+    (records without one are left out)."""
+    grouped = Grouped()
     for record in records.of_type(*types):
-        namespace = known_namespace(record)
-        if namespace is not None:
+        namespace = record.namespace
+        if namespace is None:
+            continue
+        if is_unknown(namespace):
+            grouped.unplaced.append(record)
+        else:
             grouped.setdefault(namespace, []).append(record)
     return grouped
 
@@ -422,11 +495,9 @@ def policy_statements(value: Any) -> list[tuple[int, Mapping[str, Any]]]:
     if not isinstance(document, Mapping):
         return []
     statements = document.get("Statement")
-    if isinstance(statements, Mapping):
-        return [(0, statements)]
-    if isinstance(statements, list):
-        return [(index, s) for index, s in enumerate(statements) if isinstance(s, Mapping)]
-    return []
+    if isinstance(statements, Mapping) or is_unknown(statements):
+        return [(0, mapping(statements))]  # a hidden statement is a Hidden one: its every field reads as hidden
+    return [(index, mapping(s)) for index, s in enumerate(elements(statements)) if isinstance(s, Mapping) or is_unknown(s)]
 
 
 # --- linking AWS resources to the resource they configure -------------------------------------------
@@ -437,18 +508,23 @@ class Linker:
 
     A dependent names its target by the target's URN among its ``dependencies`` (plans, previews,
     state exports) or by an input such as ``bucket`` that holds the target's physical name; both
-    are tried, so the link holds for every input format. Placeholder values never link.
+    are tried, so the link holds for every input format. Placeholder values never link; a dependent
+    that links nothing because its reference (or a target's name) is hidden may configure any target.
     """
 
     def __init__(self, targets: Iterable[Record], value_keys: tuple[str, ...]) -> None:
         self.by_urn: dict[str, Record] = {}
         self.by_value: dict[str, Record] = {}
+        self.hidden_names = False
+        """Whether a target's name (one of ``value_keys``) is hidden: a reference that matches none may mean it."""
         for target in targets:
             self.by_urn[target.urn] = target
             for key in value_keys:
                 value = target.properties.get(key)
                 if isinstance(value, str) and not is_unknown(value):
                     self.by_value.setdefault(value, target)
+                elif is_unknown(value):
+                    self.hidden_names = True
             self.by_value.setdefault(target.name, target)
 
     def targets(self, dependent: Record, ref_key: str) -> list[Record]:
@@ -458,12 +534,17 @@ class Linker:
             return [self.by_value[reference]]
         return [self.by_urn[urn] for urn in dependent.dependencies if urn in self.by_urn]
 
-    def covered(self, dependents: Iterable[Record], ref_key: str) -> dict[str, list[Record]]:
-        """Target URN -> the dependents that configure it."""
-        found: dict[str, list[Record]] = {}
+    def covered(self, dependents: Iterable[Record], ref_key: str) -> Grouped:
+        """Target URN -> the dependents that configure it; unplaced: those whose target is hidden."""
+        found = Grouped()
         for dependent in dependents:
-            for target in self.targets(dependent, ref_key):
+            targets = self.targets(dependent, ref_key)
+            for target in targets:
                 found.setdefault(target.urn, []).append(dependent)
+            if not targets:
+                reference = dependent.properties.get(ref_key)
+                if is_unknown(reference) or (self.hidden_names and isinstance(reference, str)):
+                    found.unplaced.append(dependent)
         return found
 
 

@@ -115,23 +115,27 @@ _TAGGED_TYPES = (
 )
 
 
-def _tag_keys(provider: Record) -> set[str]:
-    """Tag keys an AWS provider applies by default (state exports JSON-encode ``defaultTags``)."""
+def _tag_keys(provider: Record) -> set[str] | None:
+    """Tag keys an AWS provider applies by default (state exports JSON-encode ``defaultTags``); None when hidden."""
     default_tags = provider.properties.get("defaultTags")
-    if isinstance(default_tags, str):
+    if isinstance(default_tags, str) and not is_unknown(default_tags):
         default_tags = json_document(default_tags)
-    return set(mapping(mapping(default_tags).get("tags")))
+    tags = mapping(mapping(default_tags).get("tags"))
+    return None if is_unknown(tags) else set(tags)
 
 
 class _DefaultTags:
-    """Default tag keys per provider URN; a record without a provider gets what every explicit provider applies."""
+    """Default tag keys per provider URN (None: hidden); a record without a provider gets what every explicit
+    provider applies."""
 
     def __init__(self, records: RecordSet) -> None:
         self.by_provider = {provider.urn: _tag_keys(provider) for provider in records.of_type(AWS_PROVIDER)}
-        sets = list(self.by_provider.values())
-        self.common: set[str] = set.intersection(*sets) if sets else set()
+        known = [tag_keys for tag_keys in self.by_provider.values() if tag_keys is not None]
+        self.common: set[str] | None = set.intersection(*known) if known else set()
+        if len(known) < len(self.by_provider):
+            self.common = None  # one provider's default tags are hidden
 
-    def for_record(self, record: Record) -> set[str]:
+    def for_record(self, record: Record) -> set[str] | None:
         if record.provider is None:
             return self.common
         return self.by_provider.get(record.provider, set())  # a default provider not in the stack applies none
@@ -158,7 +162,7 @@ def aws_owner_and_classification(records: RecordSet, ctx: RuleContext) -> Iterat
     for record in records.of_type(*_TAGGED_TYPES):
         default_keys = defaults.for_record(record)
         tags = record.properties.get("tags", MISSING)
-        if is_unknown(tags):
+        if is_unknown(tags) or default_keys is None:  # hidden default tags may carry what the resource's lack
             continue
         missing = [key for key in wanted if key not in default_keys and key not in mapping(tags)]
         if missing:

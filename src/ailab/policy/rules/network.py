@@ -16,6 +16,7 @@ from ailab.policy.rules.helpers import (
     WORKLOAD_TYPES,
     by_namespace,
     ev,
+    hides,
     is_sandbox_namespace,
     is_unknown,
     mapping,
@@ -37,24 +38,37 @@ _ISOLATION = [
 ]
 
 
-def _selects_all(selector: Any) -> bool:
-    """An empty label selector (``{}``): every pod of the namespace, or every namespace."""
-    return isinstance(selector, Mapping) and not selector.get("matchLabels") and not selector.get("matchExpressions")
-
-
-def _policy_types(spec: Mapping[str, Any]) -> list[str]:
-    """``policyTypes`` as Kubernetes defaults it when absent or empty: Ingress, plus Egress when egress rules are present.
-
-    The API server adds Egress only for a non-empty ``egress`` list: ``egress: []`` alone leaves egress open.
-    """
-    return strings(spec.get("policyTypes")) or (["Ingress", "Egress"] if spec.get("egress") else ["Ingress"])
+def _selects_all(selector: Any) -> bool | None:
+    """Whether a label selector is empty (``{}``): every pod of the namespace, or every namespace; None when
+    hidden parts may make it so."""
+    if is_unknown(selector):
+        return None
+    if not isinstance(selector, Mapping):
+        return False
+    parts = (selector.get("matchLabels"), selector.get("matchExpressions"))
+    if any(part and not is_unknown(part) for part in parts):
+        return False
+    return None if any(is_unknown(part) for part in parts) else True
 
 
 def _default_denies(policy_spec: Mapping[str, Any]) -> set[str]:
-    """The directions a policy denies by default for the whole namespace (empty selector, no rules)."""
-    if not _selects_all(policy_spec.get("podSelector")):
+    """The directions a policy denies, or may deny (hidden parts), by default for the whole namespace: an empty pod
+    selector, the direction among its ``policyTypes`` and no rules for it.
+
+    Absent or empty ``policyTypes`` are defaulted as the API server does: Ingress, plus Egress only for a non-empty
+    ``egress`` list, which is then not a default deny (``egress: []`` alone leaves egress open).
+    """
+    if _selects_all(policy_spec.get("podSelector")) is False:
         return set()
-    return {kind for kind in _policy_types(policy_spec) if not policy_spec.get(kind.lower())}
+    types = policy_spec.get("policyTypes")
+    denied = set()
+    for kind in ("Ingress", "Egress"):
+        rules = policy_spec.get(kind.lower())
+        if rules and not is_unknown(rules):
+            continue  # it allows some traffic in that direction
+        if hides(types) or kind in (strings(types) or ["Ingress"]):
+            denied.add(kind)
+    return denied
 
 
 @stack_rule(
@@ -87,12 +101,8 @@ def default_deny(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
     policies = by_namespace(records, NETWORK_POLICY)
     for name, reason in sorted(needing.items()):
         denied: set[str] = set()
-        for policy in policies.get(name, ()):
-            spec = policy.properties.get("spec")
-            if is_unknown(spec):
-                denied = {"Ingress", "Egress"}  # cannot see it: do not judge the namespace
-                break
-            denied |= _default_denies(mapping(spec))
+        for policy in policies.candidates(name):  # a policy whose namespace is hidden may be in this one
+            denied |= _default_denies(mapping(policy.properties.get("spec")))
         missing = [kind for kind in ("Ingress", "Egress") if kind not in denied]
         if missing:
             owner = declared.get(name)
@@ -117,8 +127,14 @@ def _wide(cidr: Any) -> bool:
     return network.prefixlen < (8 if network.version == 4 else 32)
 
 
-def _only_dns(ports: Any) -> bool:
-    return isinstance(ports, list) and bool(ports) and all(mapping(p).get("port") in _DNS_PORTS for p in ports)
+def _only_dns(ports: Any) -> bool | None:
+    """Whether a rule opens DNS ports only; None when hidden ports may make it so."""
+    if is_unknown(ports):
+        return None
+    numbers = [mapping(p).get("port") for p in ports] if isinstance(ports, list) else []
+    if not numbers or any(not is_unknown(number) and number not in _DNS_PORTS for number in numbers):
+        return False
+    return None if any(is_unknown(number) for number in numbers) else True
 
 
 @stack_rule(
@@ -151,7 +167,7 @@ def sandbox_egress(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
                 if is_unknown(peers):
                     continue
                 if not peers:
-                    if not _only_dns(rule.get("ports")):
+                    if _only_dns(rule.get("ports")) is False:
                         yield Violation(
                             f"NetworkPolicy {policy.name} lets sandbox {name} reach any destination",
                             (ev(f"spec.egress[{i}].to", peers),),
@@ -169,8 +185,8 @@ def sandbox_egress(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
                         )
                     elif (
                         "namespaceSelector" in peer
-                        and _selects_all(peer["namespaceSelector"])
-                        and _selects_all(peer.get("podSelector", {}))
+                        and _selects_all(peer["namespaceSelector"]) is True
+                        and _selects_all(peer.get("podSelector", {})) is True
                     ):
                         yield Violation(
                             f"NetworkPolicy {policy.name} lets sandbox {name} reach every pod of every namespace",

@@ -24,7 +24,6 @@ from ailab.policy.rules.helpers import (
     ev,
     hides,
     is_unknown,
-    known_namespace,
     label_path,
     mapping,
     pod_spec,
@@ -231,10 +230,11 @@ def no_host_path(record: Record, ctx: RuleContext) -> Iterator[Violation]:
         return
     volumes = pod.spec.get("volumes")
     for index, volume in enumerate(volumes if isinstance(volumes, list) else ()):
-        host_path = mapping(volume).get("hostPath")
-        if host_path is not None:
-            path = f"{pod.path}.volumes[{index}].hostPath"
-            yield Violation(f"{record.name} mounts host path {mapping(host_path).get('path', '?')}", (ev(path, host_path),))
+        volume = mapping(volume)
+        if "hostPath" not in volume or volume["hostPath"] is None:  # a hidden volume is not known to be a hostPath one
+            continue
+        host_path, path = volume["hostPath"], f"{pod.path}.volumes[{index}].hostPath"
+        yield Violation(f"{record.name} mounts host path {mapping(host_path).get('path', '?')}", (ev(path, host_path),))
 
 
 @resource_rule(
@@ -281,10 +281,14 @@ def no_host_ports(record: Record, ctx: RuleContext) -> Iterator[Violation]:
 )
 def service_account_token_mount(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
     accounts: dict[tuple[str | None, str], Any] = {}
+    # A service account whose name or namespace is hidden may be the one a workload names.
+    unseen: set[tuple[Any, Any]] = set()  # (namespace, name), "*" standing for the hidden part
     for account in records.of_type(SERVICE_ACCOUNT):
-        account_name = account.get("metadata.name")
-        if isinstance(account_name, str):
-            accounts[(known_namespace(account), account_name)] = account.properties.get("automountServiceAccountToken", MISSING)
+        account_name, namespace = account.get("metadata.name"), account.namespace
+        if is_unknown(account_name) or is_unknown(namespace):
+            unseen.add(("*" if is_unknown(namespace) else namespace, "*" if is_unknown(account_name) else account_name))
+        elif isinstance(account_name, str):
+            accounts[(namespace, account_name)] = account.properties.get("automountServiceAccountToken", MISSING)
     for record in records.of_type(*WORKLOAD_TYPES):
         pod = pod_spec(record)
         if pod is None:
@@ -294,9 +298,12 @@ def service_account_token_mount(records: RecordSet, ctx: RuleContext) -> Iterato
             continue
         if value is MISSING:
             name = pod.spec.get("serviceAccountName", pod.spec.get("serviceAccount", "default"))
-            if not isinstance(name, str) or is_unknown(name):
+            namespace = record.namespace
+            if not isinstance(name, str) or is_unknown(name) or is_unknown(namespace):
                 continue  # a service account we cannot name: its setting cannot be looked up
-            inherited = accounts.get((known_namespace(record), name), MISSING)
+            inherited = accounts.get((namespace, name), MISSING)
+            if inherited is MISSING and unseen & {(namespace, name), (namespace, "*"), ("*", name), ("*", "*")}:
+                continue  # a service account whose name or namespace is hidden may be this one
             if is_unknown(inherited) or as_bool(inherited) is False:
                 continue
         yield Violation(f"{record.name} mounts a service account token", (ev(path, value),), record)

@@ -18,6 +18,7 @@ from ailab.policy.rules.helpers import (
     annotation_path,
     as_bool,
     bucket_linker,
+    elements,
     ev,
     is_unknown,
     looks_like_sandbox,
@@ -74,11 +75,18 @@ def sandbox_expiry(record: Record, ctx: RuleContext) -> Iterator[Violation]:
         )
 
 
-def _deletes(rule: Any) -> bool:
-    """An enabled lifecycle rule that expires current or noncurrent object versions."""
+def _deletes(rule: Any) -> bool | None:
+    """An enabled lifecycle rule that expires current or noncurrent object versions; None when hidden parts may
+    make it one."""
     rule = mapping(rule)
-    enabled = rule.get("status") == "Enabled" or as_bool(rule.get("enabled")) is True
-    return enabled and any(key in rule for key in ("expiration", "noncurrentVersionExpiration"))
+    if is_unknown(rule):
+        return None
+    if not any(key in rule for key in ("expiration", "noncurrentVersionExpiration")):
+        return False
+    status, enabled = rule.get("status"), rule.get("enabled")
+    if status == "Enabled" or as_bool(enabled) is True:
+        return True
+    return None if is_unknown(status) or is_unknown(enabled) else False
 
 
 @stack_rule(
@@ -103,13 +111,13 @@ def s3_lifecycle(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
         if "lifecycleRules" in bucket.properties:
             rule_sets.append((bucket, bucket.properties["lifecycleRules"], "lifecycleRules"))
         if not rule_sets:
-            yield Violation(
-                f"Bucket {bucket.name} has no lifecycle configuration", (ev("lifecycleConfiguration", MISSING),), bucket
-            )
+            if configs.lacks(bucket.urn):  # else a configuration whose bucket is hidden may be this bucket's
+                yield Violation(
+                    f"Bucket {bucket.name} has no lifecycle configuration", (ev("lifecycleConfiguration", MISSING),), bucket
+                )
             continue
-        if any(is_unknown(rules) for _, rules, _ in rule_sets):
-            continue
-        if not any(_deletes(rule) for _, rules, _ in rule_sets for rule in (rules if isinstance(rules, list) else ())):
+        verdicts = [_deletes(rule) for _, rules, _ in rule_sets for rule in elements(rules)]
+        if True not in verdicts and None not in verdicts:  # None: a hidden rule may be the one that deletes
             owner, rules, path = rule_sets[0]
             yield Violation(f"No enabled lifecycle rule of bucket {bucket.name} expires objects", (ev(path, rules),), owner)
 

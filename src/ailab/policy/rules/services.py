@@ -61,14 +61,15 @@ def qdrant_containers(record: Record) -> list[ContainerRef]:
     return found
 
 
-def _env_value(ref: ContainerRef, name: str) -> tuple[str, Any, Mapping[str, Any] | None]:
-    """``(path, value, valueFrom)`` of an environment variable; value :data:`MISSING` when not set."""
+def _env_value(ref: ContainerRef, name: str) -> tuple[str, Any, Any]:
+    """``(path, value, valueFrom)`` of an environment variable; value :data:`MISSING` when not set; valueFrom
+    None for a literal value, the placeholder when how it is set is hidden."""
     found = ref.env(name)
     if found is None:
         return f"{ref.path}.env[name={name}]", MISSING, None
     path, entry = found
     value_from = entry.get("valueFrom")
-    if isinstance(value_from, Mapping):
+    if isinstance(value_from, Mapping) or is_unknown(value_from):
         return f"{path}.valueFrom", value_from, value_from
     return f"{path}.value", entry.get("value", MISSING), None
 
@@ -87,7 +88,7 @@ def _env_value(ref: ContainerRef, name: str) -> tuple[str, Any, Mapping[str, Any
 )
 def mlflow_basic_auth(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     for ref in mlflow_servers(record):
-        if not _BASIC_AUTH.search(ref.command_line()):
+        if not _BASIC_AUTH.search(ref.command_line()) and not ref.command_hidden:
             # The command line decides: show args when the server is configured there, else the command.
             key = "args" if "args" in ref.container else "command"
             yield Violation(
@@ -177,7 +178,7 @@ def mlflow_admin_password_secret(record: Record, ctx: RuleContext) -> Iterator[V
         return
     for ref in containers(record):
         path, value, value_from = _env_value(ref, "MLFLOW_AUTH_ADMIN_PASSWORD")
-        if value is MISSING:
+        if value is MISSING or is_unknown(value_from):
             continue
         if value_from is None:
             yield Violation(f"Container {ref.name} sets the MLflow admin password literally", (ev(path, REDACTED),))
@@ -226,6 +227,8 @@ def qdrant_api_key(record: Record, ctx: RuleContext) -> Iterator[Violation]:
         if value is MISSING:
             if not ref.env_from_secret():  # a whole Secret imported as environment may carry the key
                 yield Violation(f"Qdrant container {ref.name} sets no API key", (ev(path, value),))
+        elif is_unknown(value_from):
+            continue
         elif value_from is None:
             yield Violation(f"Qdrant container {ref.name} sets its API key literally", (ev(path, REDACTED),))
         elif "secretKeyRef" not in value_from:

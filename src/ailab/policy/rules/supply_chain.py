@@ -87,7 +87,8 @@ def allowed_registries(record: Record, ctx: RuleContext) -> Iterator[Violation]:
 )
 def pinned_charts(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     chart = record.properties.get("chart", MISSING)
-    local = isinstance(chart, str) and chart.startswith((".", "/"))  # a chart in the repository is versioned by it
+    # A chart in the repository is versioned by it (a hidden chart may be one).
+    local = is_unknown(chart) or (isinstance(chart, str) and chart.startswith((".", "/")))
     version = record.properties.get("version", MISSING)
     if not local and not is_unknown(version) and (not isinstance(version, str) or not version.strip()):
         yield Violation(f"Helm release {record.name} installs chart {chart} without a version", (ev("version", version),))
