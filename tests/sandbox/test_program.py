@@ -193,11 +193,30 @@ def test_role_binding_subjects(mig_plan: Plan, cpu_plan: Plan) -> None:
     binding = only(mig_plan, BINDING).inputs
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "audit-team"}
     assert [(s["kind"], s["name"]) for s in binding["subjects"]] == [
-        ("User", "alice"),
-        ("User", "bob@example.europa.eu"),
-        ("Group", "oidc:audit-17"),  # the OIDC provider's groups prefix, as the API server sees the group
+        # the OIDC provider's prefixes, as the API server sees the team (EKS prefixes users too)
+        ("User", "oidc:alice"),
+        ("User", "oidc:bob@example.europa.eu"),
+        ("Group", "oidc:audit-17"),
     ]
     assert [s["kind"] for s in only(cpu_plan, BINDING).inputs["subjects"]] == ["User", "User"]
+
+
+def test_team_subjects_match_what_eks_makes_of_oidc_identities(mig_plan: Plan) -> None:
+    """The sandbox binds the names the lab's EKS identity provider actually produces (prefix + claim)."""
+    from ailab.plan.lab import plan_lab
+    from ailab.spec.stackfile import find_project
+
+    lab_plan = plan_lab("aws-eu", find_project(REPO))
+    oidc = only(lab_plan, "aws:eks/identityProviderConfig:IdentityProviderConfig").inputs["oidc"]
+    subjects = {(s["kind"], s["name"]) for s in only(mig_plan, BINDING).inputs["subjects"]}
+    assert ("User", f"{oidc['usernamePrefix']}alice") in subjects
+    assert ("Group", f"{oidc['groupsPrefix']}audit-17") in subjects
+
+
+def test_without_an_identity_provider_in_the_spec_names_are_bare(onprem_lab: LabSpec) -> None:
+    binding = manifests.role_binding(make_spec(onprem_lab, stack="onprem"), onprem_lab)
+    assert all(not subject["name"].startswith("oidc:") for subject in binding["subjects"])
+    assert {subject["name"] for subject in binding["subjects"] if subject["kind"] == "User"} == {"alice", "bob@example.europa.eu"}
 
 
 def test_workload_service_account_without_token(mig_plan: Plan) -> None:

@@ -209,3 +209,15 @@ def test_database_passwords_rds_refuses(password: str) -> None:
     ) as raised:
         parse_lab(data)
     assert password not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("username_prefix", ""), ("groups_prefix", "system:"), ("username_prefix", "system:x-")]
+)
+def test_oidc_prefixes_cannot_be_empty_or_system(
+    project: Project, write_stack: Callable[[str, str], Path], aws_text: str, field: str, value: str
+) -> None:
+    text = aws_text.replace("        client_id: ailab-eks\n", f"        client_id: ailab-eks\n        {field}: '{value}'\n")
+    write_stack("prefix", text)
+    with pytest.raises(BadInputError, match=rf"lab\.access\.oidc\.{field}: .*cannot be a prefix: give a non-empty one"):
+        load_stack_spec("prefix", project)

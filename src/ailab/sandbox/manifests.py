@@ -223,12 +223,12 @@ def role(spec: SandboxSpec, lab: LabSpec) -> dict[str, Any]:
 
 
 def role_binding(spec: SandboxSpec, lab: LabSpec) -> dict[str, Any]:
-    """The team's users, and its group under the identity provider's prefix (as the API server sees it)."""
+    """The team's users and its group, named as the API server sees them (with the identity provider's prefixes)."""
     api_group = "rbac.authorization.k8s.io"
-    subjects = [{"kind": "User", "apiGroup": api_group, "name": member} for member in spec.team]
+    access = lab.access
+    subjects = [{"kind": "User", "apiGroup": api_group, "name": access.kubernetes_user(member)} for member in spec.team]
     if spec.group:
-        prefix = lab.access.oidc.groups_prefix if lab.access.oidc else ""
-        subjects.append({"kind": "Group", "apiGroup": api_group, "name": f"{prefix}{spec.group}"})
+        subjects.append({"kind": "Group", "apiGroup": api_group, "name": access.kubernetes_group(spec.group)})
     return {
         "metadata": _meta(spec, lab, ROLE),
         "role_ref": {"apiGroup": api_group, "kind": "Role", "name": ROLE},

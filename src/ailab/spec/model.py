@@ -521,13 +521,31 @@ class SandboxSettings(StrictModel):
 
 
 class OidcSpec(StrictModel):
-    """The identity provider whose groups the personas are bound to."""
+    """The identity provider whose users and groups the personas and sandbox teams are bound to."""
 
     issuer_url: str = Field(pattern=r"^https://[^\s]+$", description="HTTPS URL of the OIDC issuer.")
     client_id: str = Field(min_length=1, description="Client id the cluster's API server accepts tokens for.")
     username_claim: str = Field(default="email", description="Token claim used as the Kubernetes user name.")
     groups_claim: str = Field(default="groups", description="Token claim listing the user's groups.")
-    groups_prefix: str = Field(default="oidc:", description="Prefix Kubernetes puts before every group from this provider.")
+    username_prefix: str = Field(
+        default="oidc:",
+        description=(
+            "Prefix the API server puts before every user name from this provider (EKS: set by ailab; on-premises: the API "
+            "server's --oidc-username-prefix). Sandbox RoleBindings name team members with it."
+        ),
+    )
+    groups_prefix: str = Field(
+        default="oidc:",
+        description="Prefix the API server puts before every group from this provider (on-premises: --oidc-groups-prefix).",
+    )
+
+    @field_validator("username_prefix", "groups_prefix")
+    @classmethod
+    def _safe_prefix(cls, value: str) -> str:
+        # Without a prefix (or with a system: one) a token could claim a built-in identity such as system:masters.
+        if not value or value.startswith("system:"):
+            raise ValueError(f"{value!r} cannot be a prefix: give a non-empty one that does not start with system:, e.g. oidc:")
+        return value
 
 
 class AccessSpec(StrictModel):
@@ -543,6 +561,14 @@ class AccessSpec(StrictModel):
         min_length=1, description="OIDC groups of auditors: list namespaces; each sandbox grants its team more inside it."
     )
     reviewers: list[str] = Field(min_length=1, description="OIDC groups of security reviewers: read-only, Secrets excluded.")
+
+    def kubernetes_user(self, name: str) -> str:
+        """The user name the API server sees for a person of the identity provider (the prefix when there is one)."""
+        return f"{self.oidc.username_prefix}{name}" if self.oidc is not None else name
+
+    def kubernetes_group(self, name: str) -> str:
+        """The group name the API server sees for a group of the identity provider (the prefix when there is one)."""
+        return f"{self.oidc.groups_prefix}{name}" if self.oidc is not None else name
 
     @model_validator(mode="after")
     def _separation_of_duties(self) -> AccessSpec:

@@ -97,7 +97,8 @@ def test_people_sign_in_through_the_spec_oidc_provider(lab):
     spec = lab.spec.access.oidc
     assert oidc["issuerUrl"] == spec.issuer_url and oidc["clientId"] == spec.client_id
     assert oidc["groupsClaim"] == spec.groups_claim == "groups"
-    assert oidc["groupsPrefix"] == oidc["usernamePrefix"] == spec.groups_prefix == "oidc:"
+    assert oidc["groupsPrefix"] == spec.groups_prefix == "oidc:"
+    assert oidc["usernamePrefix"] == spec.username_prefix == "oidc:"
     assert oidc["usernameClaim"] == spec.username_claim
 
 

@@ -208,8 +208,8 @@ class Cluster(pulumi.ComponentResource):
 
     def _identity_provider(self, name: str, cluster_name: str, oidc: OidcSpec, opts: pulumi.ResourceOptions) -> None:
         """People authenticate with the organisation's OIDC provider; their groups carry the prefix
-        the persona RoleBindings use. Usernames get the same prefix so that no token can claim a
-        ``system:`` identity."""
+        the persona RoleBindings use, and usernames theirs (which sandbox RoleBindings use), so that
+        no token can claim a ``system:`` identity."""
         aws.eks.IdentityProviderConfig(
             f"{name}-people",
             cluster_name=self.cluster.name,
@@ -218,7 +218,7 @@ class Cluster(pulumi.ComponentResource):
                 issuer_url=oidc.issuer_url,
                 client_id=oidc.client_id,
                 username_claim=oidc.username_claim,
-                username_prefix=oidc.groups_prefix,
+                username_prefix=oidc.username_prefix,
                 groups_claim=oidc.groups_claim,
                 groups_prefix=oidc.groups_prefix,
             ),

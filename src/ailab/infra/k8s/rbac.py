@@ -103,8 +103,10 @@ REVIEW = (*CLUSTER_READ, *CONFIG_READ)
 
 def group_subjects(spec: LabSpec, groups: Sequence[str]) -> list[k8s.rbac.v1.SubjectArgs]:
     """The OIDC groups as Kubernetes sees them: with the provider's ``groups_prefix`` when one is configured."""
-    prefix = spec.access.oidc.groups_prefix if spec.access.oidc is not None else ""
-    return [k8s.rbac.v1.SubjectArgs(kind="Group", name=f"{prefix}{group}", api_group=RBAC_API_GROUP) for group in groups]
+    return [
+        k8s.rbac.v1.SubjectArgs(kind="Group", name=spec.access.kubernetes_group(group), api_group=RBAC_API_GROUP)
+        for group in groups
+    ]
 
 
 @dataclass(frozen=True)
