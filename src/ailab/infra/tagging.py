@@ -16,7 +16,7 @@ def aws_tags(spec: LabSpec) -> dict[str, str]:
         **spec.tags.extra,
     }
     if spec.tags.owner_contact:
-        tags["ailab:owner-contact"] = spec.tags.owner_contact
+        tags[labels.AWS_TAG_OWNER_CONTACT] = spec.tags.owner_contact
     return tags
 
 

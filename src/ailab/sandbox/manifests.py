@@ -41,7 +41,6 @@ WORKBENCH_GID = 100
 """``jovyan`` and ``users`` of the Jupyter Docker Stacks images."""
 HOME_SIZE = "10Gi"
 TMP_SIZE = "2Gi"
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 """Set by the API server on every namespace; what NetworkPolicies select namespaces by."""
 
 
@@ -148,7 +147,7 @@ def limit_range(spec: SandboxSpec, lab: LabSpec) -> dict[str, Any]:
 
 
 def _namespace_peer(name: pulumi.Input[str]) -> dict[str, Any]:
-    return {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: name}}}
+    return {"namespaceSelector": {"matchLabels": {labels.NAMESPACE_NAME: name}}}
 
 
 def network_policies(spec: SandboxSpec, lab: LabSpec, services: LabServices) -> dict[str, dict[str, Any]]:
@@ -157,7 +156,7 @@ def network_policies(spec: SandboxSpec, lab: LabSpec, services: LabServices) -> 
     Policies are additive, so each allowance is its own object named for what it allows.
     """
     dns = {
-        "to": [{**_namespace_peer("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+        "to": [{**_namespace_peer("kube-system"), "podSelector": {"matchLabels": dict(labels.KUBE_DNS)}}],
         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
     }
     same_namespace: list[dict[str, Any]] = [{"podSelector": {}}]

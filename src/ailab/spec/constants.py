@@ -24,3 +24,6 @@ SANDBOX_NAMESPACE_PREFIX = "audit-"
 
 WHOLE_GPU = "nvidia.com/gpu"
 """The extended resource of a whole (or time-sliced) GPU; MIG slices are ``nvidia.com/mig-<profile>``."""
+
+ZONE_COUNT = 3
+"""Availability zones an AWS lab spreads over: private subnets, NAT gateways and nodes in each."""

@@ -40,6 +40,12 @@ AWS_TAG_OWNER = "ailab:owner"
 AWS_TAG_COST_CENTRE = "ailab:cost-centre"
 AWS_TAG_DATA_CLASSIFICATION = "ailab:data-classification"
 AWS_TAG_LAB = "ailab:lab"
+AWS_TAG_OWNER_CONTACT = "ailab:owner-contact"
+
+NAMESPACE_NAME = "kubernetes.io/metadata.name"
+"""Set by the API server on every namespace: what NetworkPolicies select a namespace by."""
+KUBE_DNS = {"k8s-app": "kube-dns"}
+"""The cluster DNS pods in kube-system (CoreDNS on EKS and k3s alike)."""
 
 
 def psa_restricted() -> dict[str, str]:

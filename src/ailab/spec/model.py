@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from ailab.spec.constants import DEFAULT_REGISTRIES
+from ailab.spec.constants import DEFAULT_REGISTRIES, ZONE_COUNT
 from ailab.spec.regions import EU_REGIONS, is_eu_region
 from ailab.spec.types import CpuQuantity, DnsLabel, Duration, LabelValue, SizeQuantity
 
@@ -153,8 +153,8 @@ class AwsSettings(StrictModel):
             )
         zones = self.availability_zones
         if zones is not None:
-            if len(zones) != 3 or len(set(zones)) != 3:
-                raise LocatedValueError(("availability_zones",), "give exactly three different zones")
+            if len(zones) != ZONE_COUNT or len(set(zones)) != ZONE_COUNT:
+                raise LocatedValueError(("availability_zones",), f"give exactly {ZONE_COUNT} different zones")
             for index, zone in enumerate(zones):
                 if not zone.startswith(self.region):
                     raise LocatedValueError(("availability_zones", index), f"{zone!r} is not a zone of {self.region}")

@@ -34,8 +34,8 @@ from ailab.errors import OperationFailedError
 from ailab.infra.aws.account import AwsAccount
 from ailab.infra.aws.logs import encrypted_log_group
 from ailab.infra.aws.policies import document, service_trust, statement
+from ailab.spec.constants import ZONE_COUNT
 
-ZONE_COUNT = 3
 HTTPS_PORT = 443
 INTERFACE_ENDPOINT_SERVICES = ("s3", "sts")
 """AWS services the lab's pods call from the private subnets: MLflow's artifacts and the IRSA token exchange."""

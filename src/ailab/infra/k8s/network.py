@@ -42,7 +42,6 @@ from ailab.infra.k8s import meta, mlflow, postgres, postgres_backup, qdrant
 from ailab.spec import labels, naming
 from ailab.spec.model import LabSpec
 
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 DNS_PORT = 53
 HTTPS_PORT = 443
 API_SERVER_PORTS = (443, 6443)
@@ -58,7 +57,7 @@ def tcp(*ports: int) -> list[Port]:
 def namespace_peer(namespace: str, pod_labels: Mapping[str, str] | None = None) -> Peer:
     """The pods of ``namespace``: all of them, or those labelled ``pod_labels``."""
     return Peer(
-        namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={NAMESPACE_NAME_LABEL: namespace}),
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={labels.NAMESPACE_NAME: namespace}),
         pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_labels)) if pod_labels else None,
     )
 
@@ -116,7 +115,7 @@ class NetworkPolicies(pulumi.ComponentResource):
         self._name, self._spec, self._namespaces = name, args.spec, args.namespaces
         spec = args.spec
         dns = k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-            to=[namespace_peer("kube-system", {"k8s-app": "kube-dns"})],
+            to=[namespace_peer("kube-system", labels.KUBE_DNS)],
             ports=[Port(protocol="UDP", port=DNS_PORT), Port(protocol="TCP", port=DNS_PORT)],
         )
         for namespace in naming.platform_namespaces(spec):
