@@ -10,6 +10,7 @@ import os
 import platform
 import statistics
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -34,14 +35,17 @@ class Measurement:
 
 def run_once(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one run; a failing command is an error."""
-    start = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        stderr = process.stderr.read().decode() if process.stderr else ""
-        raise RuntimeError(f"{' '.join(argv)} exited {process.returncode}: {stderr.strip()[-500:]}")
+    # stderr goes to a file, not a pipe: waiting for a child that fills a pipe nobody reads would hang.
+    with tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            stderr.seek(0)
+            message = stderr.read().decode(errors="replace").strip()[-500:]
+            raise RuntimeError(f"{' '.join(argv)} exited {process.returncode}: {message}")
     return elapsed, usage.ru_maxrss / 1024
 
 
