@@ -14,7 +14,6 @@ Needs root, debootstrap and gpg (``make apt``) and the Debian mirror. Run:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import re
 import statistics
 import sys
@@ -27,8 +26,8 @@ from pathlib import Path
 from harness import REPO, machine
 
 sys.path.insert(0, str(REPO))
-from tests.hosts.chroot_rootfs import Rootfs, pristine_rootfs, stub_toolkit_mirror, unavailable
-from tests.hosts.conftest import DUMMY_K3S, write_inventory
+from tests.hosts.chroot_rootfs import Rootfs, pristine_rootfs, unavailable
+from tests.hosts.conftest import new_lab
 
 from ailab.hosts.inputs import RunRequest
 from ailab.hosts.layout import layout
@@ -111,24 +110,6 @@ def _status(test: str) -> str:
     return "open"
 
 
-def _inventory(rootfs: Rootfs, work: Path) -> Path:
-    artifact = work / "k3s"
-    artifact.write_bytes(DUMMY_K3S)
-    mirror = stub_toolkit_mirror(rootfs, work / "gnupg")
-    return write_inventory(
-        work / "inventory.yml",
-        {str(rootfs.path): {"k8s_node_gpu_pool": "h100", "k8s_node_mig_config": "all-3g.40gb", "gpu_node_sharing": "mig"}},
-        {
-            "hardening_ip_forwarding": True,
-            "k8s_node_artifact_path": str(artifact),
-            "k8s_node_artifact_sha256": hashlib.sha256(DUMMY_K3S).hexdigest(),
-            "gpu_node_driver_install": False,
-            "gpu_node_container_toolkit_repo_url": mirror.repo_url,
-            "gpu_node_container_toolkit_repo_key_url": mirror.key_url,
-        },
-    )
-
-
 def _converge(playbook: str, inventory: Path) -> tuple[float, RunOutcome]:
     start = time.perf_counter()
     outcome = run_playbook(layout(), playbook, RunRequest(inventory))
@@ -153,7 +134,7 @@ def main() -> int:
         with pristine_rootfs() as rootfs:
             before = lynis(rootfs)
         with pristine_rootfs() as rootfs, tempfile.TemporaryDirectory() as work:
-            _converge("hardening.yml", _inventory(rootfs, Path(work)))
+            _converge("hardening.yml", new_lab(rootfs, Path(work)).inventory)
             after = lynis(rootfs)
         print("| Lynis (Debian 12 rootfs, chroot) | hardening index | tests |\n|---|---|---|")
         print(
@@ -176,7 +157,7 @@ def main() -> int:
         first, second, changed = [], [], []
         for _ in range(args.runs):
             with pristine_rootfs() as rootfs, tempfile.TemporaryDirectory() as work:
-                inventory = _inventory(rootfs, Path(work))
+                inventory = new_lab(rootfs, Path(work)).inventory
                 seconds, _ = _converge(SITE, inventory)
                 first.append(seconds)
                 seconds, outcome = _converge(SITE, inventory)

@@ -40,13 +40,15 @@ POLICY_RC_D = "#!/bin/sh\n# ailab tests: no daemon starts inside the chroot.\nex
 
 
 def unavailable() -> str | None:
-    """Why this machine cannot build or enter the rootfs, or None when it can."""
+    """Why this machine cannot build or enter the rootfs, or sign its stub mirror; None when it can."""
     if os.name != "posix" or not Path("/proc/self/mountinfo").exists():
         return "the rootfs tests need Linux"
     if os.geteuid() != 0:
         return "the rootfs tests need root (debootstrap, chroot and mount); CI runs them as root"
     if shutil.which("debootstrap") is None:
         return "debootstrap is not installed (make apt installs it, as root)"
+    if shutil.which("gpg") is None:
+        return "gpg is not installed (make apt installs gnupg)"
     return _cannot_mount()
 
 

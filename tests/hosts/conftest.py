@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -107,38 +106,44 @@ def write_inventory(path: Path, hosts: dict[str, dict[str, Any]], group_vars: di
     return path
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    reason = unavailable() or (None if shutil.which("gpg") else "gpg is not installed (make apt installs gnupg)")
-    if reason:
-        pytest.skip(reason)
-    work = tmp_path_factory.mktemp("hosts")
+def new_lab(rootfs: Rootfs, work: Path) -> Lab:
+    """The host the tests (and the benchmark) converge: ``rootfs`` in the onprem stack's h100 pool, k3s
+    from a stand-in air-gap artifact, the toolkit from the stub mirror; files and ailab's data dir under ``work``."""
     artifact = work / "k3s"
     artifact.write_bytes(DUMMY_K3S)
     sha256 = hashlib.sha256(DUMMY_K3S).hexdigest()
+    mirror = stub_toolkit_mirror(rootfs, work / "gnupg")
+    inventory = write_inventory(
+        work / "inventory.yml",
+        {
+            str(rootfs.path): {
+                # the onprem stack's h100 pool (stacks/Pulumi.onprem.yaml)
+                "k8s_node_gpu_pool": "h100",
+                "k8s_node_mig_config": "all-3g.40gb",
+                "gpu_node_sharing": "mig",
+            }
+        },
+        {
+            "hardening_ip_forwarding": True,
+            "k8s_node_artifact_path": str(artifact),
+            "k8s_node_artifact_sha256": sha256,
+            # Not exercised here: the driver's kernel module cannot be built or loaded in a chroot.
+            "gpu_node_driver_install": False,
+            "gpu_node_container_toolkit_repo_url": mirror.repo_url,
+            "gpu_node_container_toolkit_repo_key_url": mirror.key_url,
+        },
+    )
+    return Lab(rootfs, inventory, artifact, sha256, mirror, work / "ailab-home")
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    work = tmp_path_factory.mktemp("hosts")
     with pristine_rootfs() as rootfs:
-        mirror = stub_toolkit_mirror(rootfs, work / "gnupg")
-        inventory = write_inventory(
-            work / "inventory.yml",
-            {
-                str(rootfs.path): {
-                    # the onprem stack's h100 pool (stacks/Pulumi.onprem.yaml)
-                    "k8s_node_gpu_pool": "h100",
-                    "k8s_node_mig_config": "all-3g.40gb",
-                    "gpu_node_sharing": "mig",
-                }
-            },
-            {
-                "hardening_ip_forwarding": True,
-                "k8s_node_artifact_path": str(artifact),
-                "k8s_node_artifact_sha256": sha256,
-                # Not exercised here: the driver's kernel module cannot be built or loaded in a chroot.
-                "gpu_node_driver_install": False,
-                "gpu_node_container_toolkit_repo_url": mirror.repo_url,
-                "gpu_node_container_toolkit_repo_key_url": mirror.key_url,
-            },
-        )
-        yield Lab(rootfs, inventory, artifact, sha256, mirror, work / "ailab-home")
+        yield new_lab(rootfs, work)
 
 
 @pytest.fixture(scope="session")

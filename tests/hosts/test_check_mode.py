@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def fresh() -> Iterator[Rootfs]:
-    reason = unavailable() or (None if shutil.which("gpg") else "gpg is not installed (make apt installs gnupg)")
+    reason = unavailable()
     if reason:
         pytest.skip(reason)
     with pristine_rootfs() as rootfs:
