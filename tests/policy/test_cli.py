@@ -215,3 +215,12 @@ def test_cli_module_imports_only_typer_at_top_level():
     code = "import sys, ailab.cli.policy; print(sorted(m for m in sys.modules if m.startswith(('ailab.policy', 'rich', 'yaml'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_unwritable_output_is_one_line_bad_input(tmp_path):
+    """--output under a file: exit 2 naming the path, no traceback, nothing half-written."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = runner.invoke(app, ["policy", "rules", "--markdown", str(blocker / "rules.md")])
+    assert result.exit_code == 2
+    assert "cannot write it" in result.output and "Traceback" not in result.output

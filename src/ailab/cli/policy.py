@@ -96,16 +96,14 @@ def rules_command(
     ),
 ) -> None:
     """List every rule: id, severity, title and the frameworks it maps to."""
-    from ailab.cli.console import emit_json, err, out
-    from ailab.fsio import atomic_write_text
+    from ailab.cli.console import emit_json, out, write_file
     from ailab.policy.model import all_rules
 
     catalogue = all_rules()
     if markdown is not None:
         from ailab.policy.reference import rules_markdown
 
-        atomic_write_text(markdown, rules_markdown(catalogue.values()))
-        err().print(f"wrote {markdown}")
+        write_file(markdown, rules_markdown(catalogue.values()))
         return
     if as_json:
         from ailab.policy.report.common import rule_json
@@ -212,8 +210,7 @@ def _emit(report: Report, formats: list[str], output: Path | None, stem: str, fa
     """Print the console report; write each file format to ``output/<stem><suffix>``, or to stdout without ``output``."""
     import sys
 
-    from ailab.cli.console import err, out
-    from ailab.fsio import atomic_write_text
+    from ailab.cli.console import out, write_file
     from ailab.policy.report import render, suffix
 
     for name in formats:
@@ -226,6 +223,4 @@ def _emit(report: Report, formats: list[str], output: Path | None, stem: str, fa
         if output is None:
             sys.stdout.write(text)
             continue
-        path = output / f"{stem}{suffix(name)}"
-        atomic_write_text(path, text)
-        err().print(f"wrote {path}")
+        write_file(output / f"{stem}{suffix(name)}", text)
