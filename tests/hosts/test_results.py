@@ -120,6 +120,15 @@ def test_fail2ban_jail(host: Lab) -> None:
     assert "nftables" in dump.stdout
 
 
+def test_chrony_uses_the_configured_sources_only(host: Lab) -> None:
+    """The distribution's pool in chrony.conf is left out: the configured sources, in sources.d, are the only ones."""
+    effective = host.rootfs.run("chronyd", "-p").stdout.splitlines()  # chrony.conf as chronyd parses it
+    assert [line for line in effective if line.split()[0] in ("pool", "server", "peer")] == []
+    assert "sourcedir /etc/chrony/sources.d" in effective
+    sources = host.rootfs.file("/etc/chrony/sources.d/ailab-hardening.sources").read_text().splitlines()
+    assert "pool pool.ntp.org iburst" in sources
+
+
 def test_cron_is_root_only(host: Lab) -> None:
     assert _mode(host.rootfs.file("/etc/crontab")) == 0o600
     assert all(_mode(host.rootfs.file(f"/etc/cron.{kind}")) == 0o700 for kind in ("hourly", "daily", "weekly", "monthly", "d"))
