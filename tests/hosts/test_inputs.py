@@ -26,7 +26,7 @@ def test_extra_vars_are_key_value_strings() -> None:
     assert extra_vars(["gpu_node_sharing=mig", "a_b=x=y", "empty="]) == {"gpu_node_sharing": "mig", "a_b": "x=y", "empty": ""}
 
 
-@pytest.mark.parametrize("pair", ["novalue", "1x=3", "bad-key=1", "=v", "a.b=c"])
+@pytest.mark.parametrize("pair", ["novalue", "1x=3", "bad-key=1", "=v", "a.b=c", "key\n=1"])
 def test_bad_extra_vars_are_refused(pair: str) -> None:
     with pytest.raises(BadInputError, match="expected KEY=VALUE"):
         extra_vars([pair])

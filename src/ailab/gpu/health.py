@@ -89,7 +89,7 @@ class GpuHealth:
 def driver_version(text: str) -> tuple[int, ...]:
     """``"550.54.15"`` → ``(550, 54, 15)``; components compare as numbers, so 535.104.05 > 535.86.10."""
     text = text.strip()
-    if not _VERSION.match(text):
+    if not _VERSION.fullmatch(text):
         raise ValueError(f"{text!r} is not a driver version like 550.54.15")
     return tuple(int(part) for part in text.split("."))
 

@@ -42,7 +42,7 @@ def extra_vars(pairs: Sequence[str]) -> dict[str, str]:
     values: dict[str, str] = {}
     for pair in pairs:
         key, separator, value = pair.partition("=")
-        if not separator or not _VARIABLE.match(key):
+        if not separator or not _VARIABLE.fullmatch(key):
             raise BadInputError(
                 f"-e {pair!r}: expected KEY=VALUE, KEY a variable name (letters, digits and _, not starting with a digit)"
             )
@@ -55,7 +55,7 @@ def tag_list(text: str | None) -> tuple[str, ...]:
     if not text:
         return ()
     tags = tuple(tag.strip() for tag in text.split(",") if tag.strip())
-    bad = [tag for tag in tags if not _TAG.match(tag)]
+    bad = [tag for tag in tags if not _TAG.fullmatch(tag)]
     if bad or not tags:
         raise BadInputError(f"--tags {text!r}: expected comma-separated tag names, e.g. hardening_sshd,cis_5.1")
     return tags

@@ -298,7 +298,7 @@ REGISTRY: dict[str, Rule] = {}
 def _register(scope: Literal["resource", "stack"], **meta: Any) -> Callable[[Any], Any]:
     def decorate(check: Any) -> Any:
         rule_id = meta["id"]
-        if not _RULE_ID.match(rule_id):
+        if not _RULE_ID.fullmatch(rule_id):
             raise ValueError(f"rule id {rule_id!r} must look like AILAB-K8S-012")
         if rule_id in REGISTRY:
             raise ValueError(f"rule id {rule_id} registered twice")
