@@ -83,7 +83,7 @@ def fake_pulumi(monkeypatch: pytest.MonkeyPatch) -> FakePulumi:
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test-passphrase")
     monkeypatch.setattr(lifecycle, "up", fake.up)
     monkeypatch.setattr(lifecycle, "destroy", fake.destroy)
-    monkeypatch.setattr(lifecycle, "backend_specs", lambda: {})
+    monkeypatch.setattr(lifecycle, "backend_specs", lambda: ({}, {}))
     return fake
 
 

@@ -50,13 +50,13 @@ def test_up_outputs_backend_specs_resume_and_destroy() -> None:
     assert deployed.outputs == {"namespace": "audit-2025-017-chatbot"}
     assert deployed.secrets == {"mlflowCredentials": {"alice": "pw-of-alice"}}
     assert printed  # the engine's progress was streamed
-    assert lifecycle.backend_specs() == {"2025-017-chatbot": spec}
+    assert lifecycle.backend_specs() == ({"2025-017-chatbot": spec}, {})
 
     again = lifecycle.up(spec, _exports_only(spec), resume=True, on_output=printed.append)  # refresh, then up: idempotent
     assert again.outputs == deployed.outputs
 
     assert lifecycle.destroy(spec.audit_id, printed.append) is True
-    assert lifecycle.backend_specs() == {}
+    assert lifecycle.backend_specs() == ({}, {})
     assert lifecycle.destroy(spec.audit_id, printed.append) is False
 
 

@@ -246,16 +246,24 @@ def test_reap_destroys_only_expired_sandboxes(fake_pulumi: FakePulumi, aws_lab: 
 def test_reap_includes_sandboxes_known_only_to_the_backend(
     fake_pulumi: FakePulumi, aws_lab: LabSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A stack made elsewhere is reaped; one whose spec cannot be read is reported, and does not stop the others."""
     remote = _entry("made-elsewhere", 40, aws_lab).spec
-    monkeypatch.setattr(operations.lifecycle, "backend_specs", lambda: {"made-elsewhere": remote})
+    odd = "sandbox stack odd: its ailab-sandboxes:sandbox config is not a sandbox spec this ailab reads (1 error(s))"
+    monkeypatch.setattr(operations.lifecycle, "backend_specs", lambda: ({"made-elsewhere": remote}, {"odd": odd}))
     fake_pulumi.stacks.add("made-elsewhere")
-    assert [(r.audit_id, r.outcome) for r in operations.reap(dry_run=False, on_output=lines.append)] == [
-        ("made-elsewhere", "destroyed")
+    reaped = operations.reap(dry_run=False, on_output=lines.append)
+    assert [(r.audit_id, r.expired_at, r.outcome) for r in reaped] == [
+        ("made-elsewhere", remote.expires_at, "destroyed"),
+        ("odd", None, f"failed: {odd}"),
     ]
+    assert fake_pulumi.destroys == ["made-elsewhere"]
+    assert _records()[-1]["outcome"] == "partial"
 
 
-def test_a_backend_stack_with_an_unreadable_spec_is_one_line(aws_lab: LabSpec, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A sandbox stack whose spec config this ailab cannot read stops reap with a message, not a pydantic traceback."""
+def test_a_backend_stack_with_an_unreadable_spec_is_reported_not_raised(
+    aws_lab: LabSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sandbox stack whose spec config this ailab cannot read is one line beside the readable ones, not a pydantic traceback."""
     from pulumi import automation as auto
 
     configs = {"made-elsewhere": _entry("made-elsewhere", 40, aws_lab).spec.model_dump_json(), "odd": '{"audit_id": "odd"}'}
@@ -274,10 +282,13 @@ def test_a_backend_stack_with_an_unreadable_spec_is_one_line(aws_lab: LabSpec, m
             return auto.ConfigValue(configs[name])
 
     monkeypatch.setattr(auto, "LocalWorkspace", Workspace)
-    with pytest.raises(BadInputError, match=r"^sandbox stack odd: its ailab-sandboxes:sandbox config is not a sandbox spec"):
-        lifecycle.backend_specs()
-    del configs["odd"]
-    assert list(lifecycle.backend_specs()) == ["made-elsewhere"]
+    specs, unreadable = lifecycle.backend_specs()
+    assert list(specs) == ["made-elsewhere"]
+    assert list(unreadable) == ["odd"]
+    assert unreadable["odd"].startswith("sandbox stack odd: its ailab-sandboxes:sandbox config is not a sandbox spec")
+    assert (
+        "\n" not in unreadable["odd"] and "pulumi destroy --remove --stack organization/ailab-sandboxes/odd" in unreadable["odd"]
+    )
 
 
 def test_without_pulumi_cli_changes_stop_with_exit_3(no_pulumi: None, aws_lab: LabSpec) -> None:

@@ -283,7 +283,8 @@ def reap(dry_run: bool = typer.Option(False, "--dry-run", help="Only list the ex
     if not results:
         out().print("no expired sandboxes")
     for result in results:
-        out().print(f"{result.audit_id} (expired {iso(result.expired_at)}): {result.outcome}", markup=False)
+        expired = f"expired {iso(result.expired_at)}" if result.expired_at else "expiry unknown"
+        out().print(f"{result.audit_id} ({expired}): {result.outcome}", markup=False)
     if any(result.outcome not in ("destroyed", "would destroy") for result in results):
         raise typer.Exit(1)
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from ailab.errors import BadInputError, MissingPrerequisiteError, OperationFailedError
+from ailab.errors import MissingPrerequisiteError, OperationFailedError
 from ailab.home import backend_url, sub_dir
 from ailab.sandbox.program import SANDBOX_PROJECT
 from ailab.sandbox.request import SandboxSpec
@@ -151,11 +151,15 @@ def destroy(audit_id: str, on_output: Printer) -> bool:
     return True
 
 
-def backend_specs() -> dict[str, SandboxSpec]:
-    """The spec of every sandbox stack in the backend (sandboxes made on other machines included)."""
+def backend_specs() -> tuple[dict[str, SandboxSpec], dict[str, str]]:
+    """The spec of every sandbox stack in the backend (sandboxes made on other machines included).
+
+    Second: by stack name, why a stack's spec could not be read, so that one odd stack does not hide the others.
+    """
     from pulumi import automation as auto
 
     specs: dict[str, SandboxSpec] = {}
+    unreadable: dict[str, str] = {}
     workspace = auto.LocalWorkspace(**_options(None).__dict__)
     for summary in workspace.list_stacks():
         name = summary.name.rsplit("/", 1)[-1]
@@ -168,12 +172,12 @@ def backend_specs() -> dict[str, SandboxSpec]:
         try:
             specs[name] = SandboxSpec.model_validate_json(value.value)
         except ValidationError as error:
-            raise BadInputError(
+            unreadable[name] = (
                 f"sandbox stack {name}: its {SANDBOX_PROJECT}:{SPEC_KEY} config is not a sandbox spec this ailab reads "
                 f"({error.error_count()} error(s)); run the ailab that made it, or remove the stack with: "
                 f"pulumi destroy --remove --stack organization/{SANDBOX_PROJECT}/{name}"
-            ) from None
-    return specs
+            )
+    return specs, unreadable
 
 
 def _concurrent(audit_id: str, err: Exception) -> OperationFailedError:

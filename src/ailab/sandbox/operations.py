@@ -300,21 +300,28 @@ def _destroy_locked(audit_id: str, on_output: Printer) -> bool:
 @dataclass(frozen=True)
 class Reaped:
     audit_id: str
-    expired_at: datetime
+    expired_at: datetime | None
+    """``None`` for a backend stack whose spec could not be read."""
     outcome: str
     """``destroyed``, ``would destroy`` (dry run), ``locked`` or ``failed: ...``."""
 
 
-def expired_sandboxes(now: datetime, include_backend: bool) -> dict[str, SandboxSpec]:
-    """Expired sandboxes of the local index and, when ``include_backend``, of the backend's stacks."""
+def expired_sandboxes(now: datetime, include_backend: bool) -> tuple[dict[str, SandboxSpec], dict[str, str]]:
+    """Expired sandboxes of the local index and, when ``include_backend``, of the backend's stacks.
+
+    Second: backend stacks (not in the local index) whose spec could not be read, with the reason.
+    """
     specs = {entry.spec.audit_id: entry.spec for entry in state.entries()}
+    unreadable: dict[str, str] = {}
     if include_backend:
-        specs.update({k: v for k, v in lifecycle.backend_specs().items() if k not in specs})
-    return {audit_id: spec for audit_id, spec in sorted(specs.items()) if spec.expired(now)}
+        remote, unreadable = lifecycle.backend_specs()
+        specs.update({k: v for k, v in remote.items() if k not in specs})
+        unreadable = {k: v for k, v in unreadable.items() if k not in specs}
+    return {audit_id: spec for audit_id, spec in sorted(specs.items()) if spec.expired(now)}, unreadable
 
 
 def reap(dry_run: bool, on_output: Printer, now: datetime | None = None) -> list[Reaped]:
-    """Destroy every expired sandbox; one sandbox's failure does not stop the others.
+    """Destroy every expired sandbox; one sandbox's failure (or an unreadable stack) does not stop the others.
 
     A dry run reads only the local index and needs no Pulumi CLI.
     """
@@ -323,8 +330,10 @@ def reap(dry_run: bool, on_output: Printer, now: datetime | None = None) -> list
     with Recorded("sandbox.reap", None, {"dry_run": dry_run}) as op:
         if not dry_run:
             lifecycle.require_engine("reap")
-        for audit_id, spec in expired_sandboxes(moment, include_backend=not dry_run).items():
+        expired, unreadable = expired_sandboxes(moment, include_backend=not dry_run)
+        for audit_id, spec in expired.items():
             results.append(Reaped(audit_id, spec.expires_at, "would destroy" if dry_run else _reap_one(audit_id, on_output)))
+        results.extend(Reaped(name, None, f"failed: {reason}") for name, reason in sorted(unreadable.items()))
         op.detail = "; ".join(f"{r.audit_id}: {r.outcome}" for r in results) or "nothing expired"
         if any(r.outcome.startswith("failed") for r in results):
             op.outcome = "partial"
