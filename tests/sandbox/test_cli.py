@@ -186,3 +186,13 @@ def test_typed_text_is_shown_as_text_never_as_markup(fake_pulumi: FakePulumi, tm
     written = runner.invoke(app, [*PLAN, "--no-tree", "--json", str(tmp_path / "plan[/b].json")])
     assert written.exit_code == 0, written.output
     assert (tmp_path / "plan[/b].json").is_file()
+
+
+def test_reap_reports_an_unreadable_backend_stack_and_exits_1(fake_pulumi: FakePulumi, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ailab.sandbox import lifecycle
+
+    reason = "sandbox stack odd: its ailab-sandboxes:sandbox config is not a sandbox spec this ailab reads (1 error(s))"
+    monkeypatch.setattr(lifecycle, "backend_specs", lambda: ({}, {"odd": reason}))
+    result = runner.invoke(app, ["sandbox", "reap"])
+    assert result.exit_code == 1, result.output
+    assert f"odd (expiry unknown): failed: {reason}\n" in result.output

@@ -284,7 +284,8 @@ def reap(dry_run: bool = typer.Option(False, "--dry-run", help="Only list the ex
         out().print("no expired sandboxes")
     for result in results:
         expired = f"expired {iso(result.expired_at)}" if result.expired_at else "expiry unknown"
-        out().print(f"{result.audit_id} ({expired}): {result.outcome}", markup=False)
+        # soft_wrap: one line per sandbox in cron logs, whatever the width.
+        out().print(f"{result.audit_id} ({expired}): {result.outcome}", markup=False, soft_wrap=True)
     if any(result.outcome not in ("destroyed", "would destroy") for result in results):
         raise typer.Exit(1)
 
