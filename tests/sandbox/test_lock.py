@@ -111,3 +111,29 @@ def test_a_concurrent_process_is_refused(ailab_home: Path) -> None:
         process.wait()
     time.sleep(0.05)
     assert lock.unlock("a1").pid == process.pid  # killed: its lock is stale now
+
+
+def test_unlock_leaves_a_lock_taken_after_it_judged_the_old_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stale holder is judged, then another process takes the lock before the removal: that lock stays."""
+    _write("a1", pid=999_999_999)  # no such process: stale
+    newcomer = {"pid": os.getpid(), "command": "ailab sandbox extend a1 --by 1h", "time": "later"}
+
+    def judged_dead_then_replaced(holder: lock.Holder) -> bool:
+        lock.lock_path("a1").unlink()  # another unlock removed the stale lock...
+        _write("a1", **newcomer)  # ...and a new operation took it
+        return False
+
+    monkeypatch.setattr(lock, "process_alive", judged_dead_then_replaced)
+    with pytest.raises(OperationFailedError, match=r"lock changed hands while unlocking and is now held by .*extend a1"):
+        lock.unlock("a1")
+    holder = lock.read_holder("a1")
+    assert holder is not None and holder.command == newcomer["command"]
+    assert [p.name for p in lock.lock_path("a1").parent.iterdir()] == ["a1.lock"]  # nothing left aside
+
+
+def test_a_holder_whose_lock_was_forced_away_does_not_release_the_next_holders_lock() -> None:
+    with lock.sandbox_lock("a1", "ailab sandbox create a1"):
+        lock.lock_path("a1").unlink()  # removed by an operator (rm, or unlock --force from another host)
+        _write("a1", host="elsewhere.example", command="ailab sandbox destroy a1")
+    holder = lock.read_holder("a1")
+    assert holder is not None and holder.command == "ailab sandbox destroy a1"

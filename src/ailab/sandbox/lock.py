@@ -13,7 +13,7 @@ import json
 import os
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -68,13 +68,38 @@ def lock_path(audit_id: str) -> Path:
 
 def read_holder(audit_id: str) -> Holder | None:
     """The holder of the sandbox's lock, or None when it is free."""
+    return _holder_in(lock_path(audit_id))
+
+
+def _holder_in(path: Path) -> Holder | None:
     try:
-        data = json.loads(lock_path(audit_id).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
         return Holder(**data)
     except FileNotFoundError:
         return None
     except (ValueError, TypeError):
         return Holder(pid=-1, host="?", user="?", command="? (unreadable lock file)", time="?")
+
+
+def _remove_if_held_by(path: Path, holder: Holder) -> bool:
+    """Remove the lock file if ``holder`` still holds it; a lock another process took meanwhile stays.
+
+    The file is first renamed aside (atomic), then judged: deleting by name after reading it could
+    delete a lock taken between the read and the delete.
+    """
+    aside = path.with_name(f".{path.name}.removing.{os.getpid()}")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return False
+    if _holder_in(aside) == holder:
+        aside.unlink()
+        return True
+    # Someone else's lock: put it back (unless yet another process has locked since: its lock holds).
+    with suppress(FileExistsError):
+        os.link(aside, path)
+    aside.unlink()
+    return False
 
 
 @contextmanager
@@ -100,7 +125,7 @@ def sandbox_lock(audit_id: str, command: str) -> Iterator[Holder]:
     try:
         yield me
     finally:
-        path.unlink(missing_ok=True)
+        _remove_if_held_by(path, me)  # not path.unlink(): after a forced unlock the file may be another's lock
 
 
 def unlock(audit_id: str, force: bool = False) -> Holder:
@@ -115,5 +140,10 @@ def unlock(audit_id: str, force: bool = False) -> Holder:
         )
     if holder.host == socket.gethostname() and process_alive(holder):
         raise OperationFailedError(f"sandbox {audit_id} is locked by {holder.describe()}, which is still running; not unlocking")
-    lock_path(audit_id).unlink(missing_ok=True)
+    if not _remove_if_held_by(lock_path(audit_id), holder):
+        now = read_holder(audit_id)
+        raise OperationFailedError(
+            f"sandbox {audit_id}: its lock changed hands while unlocking"
+            + (f" and is now held by {now.describe()}; left in place" if now else " and is free now")
+        )
     return holder
