@@ -9,7 +9,8 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from ailab.errors import BadInputError
-from ailab.plan.graph import FORMAT, SECRET, STACK_TYPE, Plan
+from ailab.formats import PLAN_FORMAT, SECRET, STACK_TYPE
+from ailab.plan.graph import Plan
 from ailab.plan.runner import run_program
 
 
@@ -60,7 +61,7 @@ def test_runs_are_isolated() -> None:
 
 def test_json_round_trip_is_stable() -> None:
     data = _plan().to_json()
-    assert data["format"] == FORMAT
+    assert data["format"] == PLAN_FORMAT
     assert [r["urn"] for r in data["resources"]] == sorted(r["urn"] for r in data["resources"])
     assert Plan.from_json(json.loads(json.dumps(data))).to_json() == data
 
@@ -75,7 +76,7 @@ def test_program_errors_become_one_line() -> None:
 
 @pytest.mark.parametrize(
     ("data", "message"),
-    [({"format": "x"}, "not an ailab plan"), ([], "not an ailab plan"), ({"format": FORMAT}, "malformed plan")],
+    [({"format": "x"}, "not an ailab plan"), ([], "not an ailab plan"), ({"format": PLAN_FORMAT}, "malformed plan")],
 )
 def test_foreign_json_is_refused(data: object, message: str) -> None:
     with pytest.raises(BadInputError, match=message):

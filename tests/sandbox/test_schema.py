@@ -7,7 +7,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from ailab.plan.graph import SECRET, Plan
+from ailab.formats import SECRET
+from ailab.plan.graph import Plan
 from ailab.spec.model import LabSpec
 
 

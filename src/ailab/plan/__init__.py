@@ -1,5 +1,6 @@
 """The offline plan: a program run under the Pulumi SDK's mock monitor, as a resource graph."""
 
-from ailab.plan.graph import FORMAT, Plan, PlannedResource
+from ailab.formats import PLAN_FORMAT
+from ailab.plan.graph import Plan, PlannedResource
 
-__all__ = ["FORMAT", "Plan", "PlannedResource"]
+__all__ = ["PLAN_FORMAT", "Plan", "PlannedResource"]

@@ -13,11 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ailab.errors import BadInputError
-
-FORMAT = "ailab.plan/v1"
-SECRET = "[secret]"
-UNKNOWN = "[unknown]"
-STACK_TYPE = "pulumi:pulumi:Stack"
+from ailab.formats import PLAN_FORMAT, STACK_TYPE
 
 
 @dataclass(frozen=True)
@@ -78,7 +74,7 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "format": FORMAT,
+            "format": PLAN_FORMAT,
             "project": self.project,
             "stack": self.stack,
             "program": self.program,
@@ -89,10 +85,10 @@ class Plan:
     @classmethod
     def from_json(cls, data: Any, source: str = "plan") -> Plan:
         """Read a plan written by :meth:`to_json`; a wrong format is a one-line error."""
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+        if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
             found = data.get("format") if isinstance(data, dict) else type(data).__name__
             raise BadInputError(
-                f"{source}: not an ailab plan (format {found!r}, expected {FORMAT!r}); write one with ailab lab plan --json"
+                f"{source}: not an ailab plan (format {found!r}, expected {PLAN_FORMAT!r}); write one with ailab lab plan --json"
             )
         try:
             resources = tuple(PlannedResource.from_json(r) for r in data["resources"])

@@ -13,7 +13,8 @@ from typing import Any
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor, Mocks
 
-from ailab.plan.graph import SECRET, STACK_TYPE, UNKNOWN, PlannedResource
+from ailab.formats import SECRET, STACK_TYPE, UNKNOWN
+from ailab.plan.graph import PlannedResource
 
 _DYNAMIC_PROVIDER_KEY = "__provider"
 

@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ailab.errors import AilabError, BadInputError
-from ailab.plan.graph import SECRET, Plan
+from ailab.formats import SECRET
+from ailab.plan.graph import Plan
 from ailab.plan.monitor import RecordingMonitor, plain
 
 

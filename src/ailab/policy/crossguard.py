@@ -28,7 +28,8 @@ from pulumi_policy import (
 from pulumi_policy import Severity as PolicySeverity
 from pulumi_policy.proxy import _DictProxy, _ListProxy
 
-from ailab.policy.loaders.values import STACK_TYPE, plain
+from ailab.formats import STACK_TYPE
+from ailab.policy.loaders.values import plain
 from ailab.policy.model import FRAMEWORKS, Record, RecordSet, Rule, RuleContext, Severity, Violation, all_rules
 
 MANDATORY = frozenset({Severity.CRITICAL, Severity.HIGH})

@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from ailab.errors import BadInputError
+from ailab.formats import SECRET, UNKNOWN
 
 
 class Severity(StrEnum):
@@ -72,11 +73,8 @@ class Control:
         return f"{FRAMEWORKS[self.framework]} {self.ref}"
 
 
-SECRET = "[secret]"
-"""What the loaders put in place of a secret value: no ciphertext or plaintext reaches a rule or a report."""
-UNKNOWN = "[unknown]"
-"""What the loaders put in place of a value unknown until deployment; rules never decide on either placeholder."""
 PLACEHOLDERS = frozenset({SECRET, UNKNOWN})
+"""What the loaders put in place of secret values and of values unknown until deployment; rules never decide on either."""
 
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>", "__bool__": lambda self: False})()

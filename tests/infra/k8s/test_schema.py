@@ -11,7 +11,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from ailab.plan.graph import SECRET
+from ailab.formats import SECRET
 
 
 def manifest(inputs: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The offline plan (``ailab lab plan --json``, format ``ailab.plan/v1``): custom resources become records.
 
-The format is read here, not imported: the policy engine does not depend on ``ailab.plan``.
+The format is read here (its markers come from :mod:`ailab.formats`): the policy engine does not depend on ``ailab.plan``.
 Components (and the stack) are only parents; their inputs are never checked.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from ailab.errors import BadInputError
-from ailab.policy.loaders.values import STACK_TYPE, provider_urn, require_mapping, require_str, urn_list
+from ailab.formats import PLAN_FORMAT, STACK_TYPE
+from ailab.policy.loaders.values import provider_urn, require_mapping, require_str, urn_list
 from ailab.policy.model import Record
 
-PLAN_FORMAT = "ailab.plan/v1"
 _FIX = "regenerate it with ailab lab plan --json"
 
 

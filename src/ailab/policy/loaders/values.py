@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ailab.errors import BadInputError
-from ailab.policy.model import SECRET, UNKNOWN, Record
-
-STACK_TYPE = "pulumi:pulumi:Stack"
+from ailab.formats import SECRET, STACK_TYPE, UNKNOWN
+from ailab.policy.model import Record
 
 _SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
 _OUTPUT_SIGNATURE = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
