@@ -31,6 +31,7 @@ from ailab.policy.rules.helpers import (
     ev,
     hides,
     is_unknown,
+    known_and_not,
     mapping,
     policy_statements,
     strings,
@@ -106,7 +107,7 @@ def s3_sse_kms(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
 )
 def rds_storage_encrypted(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     value = record.properties.get("storageEncrypted", MISSING)
-    if as_bool(value) is not True and not is_unknown(value):
+    if known_and_not(value, True):
         yield Violation(f"{record.name}: storage is not encrypted", (ev("storageEncrypted", value),))
 
 
@@ -135,7 +136,7 @@ def _unencrypted_block_devices(record: Record) -> Iterator[tuple[str, Any]]:
         for i, device in enumerate(devices if isinstance(devices, list) else ()):
             candidates.append((f"ebsBlockDevices[{i}].encrypted", mapping(device).get("encrypted", MISSING)))
     for path, value in candidates:
-        if as_bool(value) is not True and not is_unknown(value):
+        if known_and_not(value, True):
             yield path, value
 
 
@@ -217,7 +218,7 @@ def kms_rotation(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     if spec != "SYMMETRIC_DEFAULT":  # rotation applies to symmetric encryption keys only (unknown: cannot tell)
         return
     value = record.properties.get("enableKeyRotation", MISSING)
-    if as_bool(value) is not True and not is_unknown(value):
+    if known_and_not(value, True):
         yield Violation(f"KMS key {record.name} does not rotate", (ev("enableKeyRotation", value),))
 
 

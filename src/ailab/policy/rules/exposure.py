@@ -28,6 +28,7 @@ from ailab.policy.rules.helpers import (
     ev,
     hides,
     is_unknown,
+    known_and_not,
     mapping,
     strings,
 )
@@ -57,10 +58,10 @@ def eks_private_endpoint(record: Record, ctx: RuleContext) -> Iterator[Violation
     if is_unknown(config):
         return
     public = mapping(config).get("endpointPublicAccess", MISSING)
-    if not is_unknown(public) and as_bool(public) is not False:  # absent means public (the EKS default)
+    if known_and_not(public, False):  # absent means public (the EKS default)
         yield Violation(f"EKS cluster {record.name} has a public API endpoint", (ev("vpcConfig.endpointPublicAccess", public),))
     private = mapping(config).get("endpointPrivateAccess", MISSING)
-    if not is_unknown(private) and as_bool(private) is not True:
+    if known_and_not(private, True):
         yield Violation(
             f"EKS cluster {record.name} has no private API endpoint", (ev("vpcConfig.endpointPrivateAccess", private),)
         )
@@ -89,7 +90,7 @@ def _open_flags(block: Record) -> list[tuple[str, Any]]:
     found = []
     for flag in _BLOCK_FLAGS:
         value = block.properties.get(flag, MISSING)
-        if not is_unknown(value) and as_bool(value) is not True:
+        if known_and_not(value, True):
             found.append((flag, value))
     return found
 

@@ -150,6 +150,11 @@ def as_bool(value: Any) -> bool | None:
     return None
 
 
+def known_and_not(value: Any, wanted: bool) -> bool:
+    """True when ``value`` is known and is not the boolean ``wanted`` (absent counts as not wanted); placeholders are not judged."""
+    return not is_unknown(value) and as_bool(value) is not wanted
+
+
 def as_list(value: Any) -> list[Any]:
     """A list for list-or-scalar fields (IAM ``Action``, ``Resource``); empty when absent; a placeholder stays one item."""
     if isinstance(value, list):

@@ -24,6 +24,7 @@ from ailab.policy.rules.helpers import (
     ev,
     hides,
     is_unknown,
+    known_and_not,
     label_path,
     mapping,
     pod_spec,
@@ -33,11 +34,6 @@ from ailab.spec import labels as keys
 
 _WORKLOADS = list(WORKLOAD_TYPES)
 _POD_SECURITY = [c.EUDPR_CONFIDENTIALITY, c.GDPR_CONFIDENTIALITY, c.ISO_CONFIGURATION]
-
-
-def _unset_or_not(value: Any, wanted: bool) -> bool:
-    """True when ``value`` is known and is not ``wanted`` (absent counts as not wanted)."""
-    return not is_unknown(value) and as_bool(value) is not wanted
 
 
 @resource_rule(
@@ -61,7 +57,7 @@ def run_as_non_root(record: Record, ctx: RuleContext) -> Iterator[Violation]:
             yield Violation(f"Container {ref.name} runs as UID 0", (ev(user_path, user),))
             continue
         path, value = ref.effective("runAsNonRoot")
-        if _unset_or_not(value, True) and not (isinstance(user, int) and user > 0):
+        if known_and_not(value, True) and not (isinstance(user, int) and user > 0):
             yield Violation(f"Container {ref.name} may run as root", (ev(path, value),))
 
 
@@ -102,7 +98,7 @@ def not_privileged(record: Record, ctx: RuleContext) -> Iterator[Violation]:
 def no_privilege_escalation(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     for ref in containers(record):
         path, value = ref.own("allowPrivilegeEscalation")
-        if _unset_or_not(value, False):
+        if known_and_not(value, False):
             yield Violation(f"Container {ref.name} allows privilege escalation", (ev(path, value),))
 
 
@@ -151,7 +147,7 @@ def drop_all_capabilities(record: Record, ctx: RuleContext) -> Iterator[Violatio
 def read_only_root_filesystem(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     for ref in containers(record):
         path, value = ref.own("readOnlyRootFilesystem")
-        if _unset_or_not(value, True):
+        if known_and_not(value, True):
             yield Violation(f"Container {ref.name} has a writable root filesystem", (ev(path, value),))
 
 

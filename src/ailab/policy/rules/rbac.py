@@ -17,9 +17,9 @@ from ailab.policy.rules.helpers import (
     EKS_CLUSTER,
     ROLE,
     ROLE_BINDING,
-    as_bool,
     ev,
     is_unknown,
+    known_and_not,
     mapping,
     strings,
 )
@@ -104,7 +104,7 @@ def rbac_no_cluster_admin(record: Record, ctx: RuleContext) -> Iterator[Violatio
         # EKS grants whoever creates the cluster a standing, invisible cluster-admin unless told not to (default true).
         path = "accessConfig.bootstrapClusterCreatorAdminPermissions"
         value = mapping(record.properties.get("accessConfig")).get("bootstrapClusterCreatorAdminPermissions", MISSING)
-        if not is_unknown(value) and as_bool(value) is not False:
+        if known_and_not(value, False):
             yield Violation(
                 f"EKS cluster {record.name} gives its creator a permanent cluster-admin access entry", (ev(path, value),)
             )

@@ -27,10 +27,10 @@ from ailab.policy.rules.helpers import (
     K8S_SECRET,
     WORKLOAD_TYPES,
     ContainerRef,
-    as_bool,
     containers,
     ev,
     is_unknown,
+    known_and_not,
     mapping,
     parse_image,
 )
@@ -203,9 +203,7 @@ def mlflow_admin_password_secret(record: Record, ctx: RuleContext) -> Iterator[V
 def mlflow_jobs_disabled(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     for ref in mlflow_servers(record):
         path, value, value_from = _env_value(ref, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION")
-        if value_from is not None or is_unknown(value):
-            continue
-        if as_bool(value) is not False:
+        if value_from is None and known_and_not(value, False):
             yield Violation(f"MLflow server {ref.name} leaves job execution enabled", (ev(path, value),))
 
 
@@ -250,7 +248,5 @@ def qdrant_api_key(record: Record, ctx: RuleContext) -> Iterator[Violation]:
 def qdrant_jwt_rbac(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     for ref in qdrant_containers(record):
         path, value, value_from = _env_value(ref, "QDRANT__SERVICE__JWT_RBAC")
-        if value_from is not None or is_unknown(value):
-            continue
-        if as_bool(value) is not True:
+        if value_from is None and known_and_not(value, True):
             yield Violation(f"Qdrant container {ref.name} does not enforce JWT RBAC", (ev(path, value),))
