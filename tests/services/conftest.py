@@ -9,9 +9,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from tests.mlflow_process import clean_environment, free_port, running_server
+
+from ailab.infra.k8s import mlflow as mlflow_deployment
 
 ADMIN = "admin"
 
@@ -29,13 +32,9 @@ class MlflowServer:
     startup_s: float
 
 
-@pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
-    """A real ``mlflow server --app-name basic-auth`` on 127.0.0.1: sqlite stores, ``NO_PERMISSIONS`` by default.
-
-    One per test session: it takes seconds to start and the machine is small.
-    """
-    root = tmp_path_factory.mktemp("mlflow")
+def _mlflow_server(root: Path, authorization_function: str) -> Iterator[MlflowServer]:
+    """A real ``mlflow server --app-name basic-auth`` on 127.0.0.1: sqlite stores, ``NO_PERMISSIONS`` by default,
+    artifacts proxied (``--serve-artifacts``) as in the lab."""
     password = secrets.token_urlsafe(16)
     config = root / "basic_auth.ini"
     config.write_text(
@@ -44,15 +43,18 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
         f"database_uri = sqlite:///{root / 'auth.db'}\n"
         f"admin_username = {ADMIN}\n"
         f"admin_password = {password}\n"
-        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        f"authorization_function = {authorization_function}\n"
         # Checking a password costs ~0.4 s of scrypt per request here; the cache remembers good ones.
         # With one worker, deleting a user or changing a password empties it at once, and it never
         # holds permission decisions: what the tests check is still decided on every request.
         "auth_cache_ttl_seconds = 300\n"
     )
+    # The lab's authorization function, as the pod has it: a file beside the ini, on PYTHONPATH.
+    (root / mlflow_deployment.AUTH_MODULE_FILE).write_text(mlflow_deployment.auth_module_source())
     env = clean_environment()
     env |= {
         "MLFLOW_AUTH_CONFIG_PATH": str(config),
+        "PYTHONPATH": str(root),
         # The basic-auth app refuses to start without a static key (CSRF protection of its sign-up form).
         "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16),
         # The job runner starts a dozen consumer processes the tests never use.
@@ -60,10 +62,28 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
     }
     port = free_port()
     arguments = ["server", "--app-name", "basic-auth", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    arguments += ["--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}", "--default-artifact-root", str(root / "artifacts")]
+    # Artifacts proxied as the lab serves them: experiments get ``mlflow-artifacts:/<id>``.
+    arguments += ["--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}", "--serve-artifacts"]
+    arguments += ["--artifacts-destination", str(root / "artifacts")]
     started = time.monotonic()
     with running_server(arguments, env, port, root / "server.log") as (url, _):
         yield MlflowServer(url, password, time.monotonic() - started)
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """The server as ailab deploys it: basic-auth with the lab's authorization function (``audit/`` names are the admin's).
+
+    One per test session: it takes seconds to start and the machine is small.
+    """
+    yield from _mlflow_server(tmp_path_factory.mktemp("mlflow"), mlflow_deployment.AUTHORIZATION_FUNCTION)
+
+
+@pytest.fixture(scope="session")
+def stock_mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """MLflow's basic-auth exactly as shipped (its own authorization function): any user may create or rename
+    experiments to any name, so ailab's own checks are all that stands in an attacker's way."""
+    yield from _mlflow_server(tmp_path_factory.mktemp("mlflow-stock"), "mlflow.server.auth:authenticate_request_basic_auth")
 
 
 @dataclass
