@@ -304,6 +304,7 @@ def test_outputs(mig_plan: Plan) -> None:
         "mlflowCredentials": "[secret]",
         "mlflowExperiment": "audit/2025-017-chatbot",
         "mlflowExternalUrl": "https://mlflow.ailab.example.europa.eu",
+        "mlflowRevertedRenames": None,
         "mlflowUrl": "http://mlflow.ailab-mlflow.svc.cluster.local:5000",
         "namespace": "audit-2025-017-chatbot",
         "qdrantCollection": "audit_2025_017_chatbot",
