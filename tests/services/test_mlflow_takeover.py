@@ -208,6 +208,20 @@ def test_the_lab_server_refuses_non_admins_audit_names(mlflow_server, admin) -> 
     assert camel.status_code == 403, "the proto's field aliases are read as MLflow reads them"
 
 
+def test_the_documented_cost_of_a_custom_authorization_function(mlflow_server, stock_mlflow_server, admin) -> None:
+    """docs/mlflow-image.md: the UI hides logout and change-password; the REST route still changes a password."""
+    password = admin.ensure_user("frank-lab") or pytest.fail("fresh user expected")
+    frank = _api(mlflow_server, "frank-lab", password)
+    assert frank.get("/users/current").json()["is_basic_auth"] is False
+    with _api(stock_mlflow_server, ADMIN, stock_mlflow_server.admin_password) as stock:
+        assert stock.get("/users/current").json()["is_basic_auth"] is True
+    changed = frank.patch(
+        "/users/update-password", json={"username": "frank-lab", "password": PASSWORD, "current_password": password}
+    )
+    assert changed.status_code == 200, changed.text
+    assert _api(mlflow_server, "frank-lab", PASSWORD).get("/users/current").status_code == 200
+
+
 def test_a_member_cannot_rename_his_audit_experiment_on_the_lab_server(mlflow_server, admin) -> None:
     provider = AuditExperimentProvider()
     b = provider.create(_props(mlflow_server, "b-lab", ["bob-lab"]))
