@@ -106,7 +106,7 @@ class AuditSandbox(pulumi.ComponentResource):
                 f"{name}-workbench",
                 # Admitted only once its namespace is fenced: quota, limits, policies, identity, token.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, quota, limits, *policies, account, token]),
-                **manifests.workbench(spec, lab, services, naming.mlflow_experiment(spec.audit_id)),
+                **manifests.workbench(spec, lab, services, experiment.experiment_id),
             )
             workbench_name = manifests.WORKBENCH
 

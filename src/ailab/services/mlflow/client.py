@@ -7,8 +7,10 @@ under ``/api/3.0/mlflow/users/permissions/{grant,revoke}`` (the older
 named ``__user_<id>__``; :meth:`MlflowAdmin.permissions` reads those roles back from
 ``/api/2.0/mlflow/users/list``.
 
-Every method is idempotent, so a create, update or destroy interrupted half-way is finished by
-running it again.
+Every method but :meth:`MlflowAdmin.create_experiment` is idempotent, so an update or destroy
+interrupted half-way is finished by running it again. Creating reports a taken name (None)
+instead of adopting the experiment that holds it: a name proves nothing about who made it (see
+:mod:`.ownership`).
 """
 
 from __future__ import annotations
