@@ -102,6 +102,7 @@ def test_destroy_retires_only_the_recorded_experiment_whatever_it_is_called(stoc
     retired = stock_admin.get_experiment(b.id)
     assert retired.lifecycle_stage == "deleted"
     assert retired.name.startswith(f"audit/b-ds/retired-{b.id}-")
+    assert retired.tags["ailab.eu/renamed-to"] == "audit/elsewhere-ds", "the evidence stays on the experiment"
     assert stock_admin.get_experiment_by_name("audit/elsewhere-ds") is None
     assert stock_admin.permissions(b.id) == {}
     assert stock_admin.get_experiment(other.id).active, "another audit's experiment is untouched"

@@ -16,7 +16,8 @@ right). So:
 - :func:`destroy` revokes every grant and :func:`retire` renames the experiment out of ``audit/<id>`` to an unguessable
   ``audit/<id>/retired-<experiment id>-<random>``, then deletes it softly: the name is free for a
   later sandbox of the audit, which gets a new experiment, and the old runs stay on the server
-  (restorable by an admin) until ``mlflow gc``.
+  (restorable by an admin) until ``mlflow gc``. A name a member had given it is kept in its tag
+  ``ailab.eu/renamed-to`` (a delete has no output to carry it to the audit log).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ ARTIFACT_STORE = "mlflow-artifacts:/"
 """The lab's artifact store as experiments see it: the server proxies it (``--serve-artifacts``)."""
 
 RETIRED_MARK = "/retired-"
+RENAMED_TAG = "ailab.eu/renamed-to"
+"""Set on an experiment retired while renamed: the name someone had given it, kept as evidence."""
 
 
 def lab_artifact_location(experiment_id: str) -> str:
@@ -155,4 +158,7 @@ def destroy(mlflow: MlflowAdmin, experiment_id: str, recorded_name: str, audit_i
     if current is None or not current.active:
         return
     _check_location(mlflow, current, _where(mlflow, experiment_id, recorded_name, audit_id))
+    if current.name != recorded_name and not current.name.startswith(f"{recorded_name}{RETIRED_MARK}"):
+        # No output reaches the audit log from a delete: the evidence stays on the experiment.
+        mlflow.set_experiment_tags(experiment_id, {RENAMED_TAG: current.name})
     retire(mlflow, current, recorded_name)
