@@ -235,3 +235,22 @@ def test_a_member_cannot_rename_his_audit_experiment_on_the_lab_server(mlflow_se
     assert run.status_code == 200, "EDIT still lets him work"
     tag = bob.post("/experiments/set-experiment-tag", json={"experiment_id": b.id, "key": "note", "value": "x"})
     assert tag.status_code == 200
+
+
+def test_a_failed_update_still_reports_the_rename_it_undid(stock_mlflow_server, stock_admin, monkeypatch) -> None:
+    server, provider = stock_mlflow_server, AuditExperimentProvider()
+    b = provider.create(_props(server, "b-fu", ["bob-fu"]))
+    bob = _api(server, "bob-fu", b.outs["generated_passwords"]["bob-fu"])
+    assert _rename(bob, b.id, "audit/future-fu").status_code == 200
+
+    def fail_to_grant(self, experiment_id, wanted):
+        raise OperationFailedError("MLflow at test: grant failed")
+
+    monkeypatch.setattr(MlflowAdmin, "set_permissions", fail_to_grant)
+    with pytest.raises(OperationFailedError) as failed:
+        provider.update(b.id, b.outs, _props(server, "b-fu", ["bob-fu", "dave-fu"]))
+    assert str(failed.value) == (
+        f"MLflow at test: grant failed (before failing, MLflow experiment {b.id} had been renamed to "
+        "'audit/future-fu'; ailab renamed it back to 'audit/b-fu')"
+    )
+    assert stock_admin.get_experiment(b.id).name == "audit/b-fu"

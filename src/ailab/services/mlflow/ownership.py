@@ -53,6 +53,9 @@ class RevertedRename:
     def as_output(self) -> dict[str, str]:
         return {"experiment_id": self.experiment_id, "renamed_to": self.renamed_to, "restored_name": self.restored_name}
 
+    def __str__(self) -> str:
+        return f"experiment {self.experiment_id} had been renamed to {self.renamed_to!r}; ailab renamed it back to {self.restored_name!r}"
+
 
 def create(mlflow: MlflowAdmin, name: str, tags: Mapping[str, str]) -> Experiment:
     """Create experiment ``name`` for an audit; refuse a taken name, and an artifact location that is not the lab's."""
@@ -86,7 +89,7 @@ def _taken(mlflow: MlflowAdmin, name: str) -> BadInputError:
     return BadInputError(
         f"MLflow experiment {name!r} already exists {what} and ailab did not create it for this sandbox, so it will not "
         "adopt it: an MLflow admin inspects it (someone may have pre-created or renamed an experiment to take this "
-        "audit's name), renames it away or deletes and purges it (mlflow gc), then runs the command again"
+        "audit's name) and renames it away or deletes and purges it (mlflow gc); then run the command again"
     )
 
 

@@ -69,9 +69,15 @@ class AuditExperimentProvider(ResourceProvider):
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         with _admin(news) as mlflow:
             experiment, reverted = ownership.verify(mlflow, id_, olds["experiment_name"], olds["audit_id"])
-            dropped_tags = tuple(sorted(dict(olds.get("tags") or {}).keys() - news["tags"].keys()))
-            mlflow.set_experiment_tags(id_, news["tags"], remove=dropped_tags)
-            passwords = _admit_members(mlflow, id_, news["members"])
+            try:
+                dropped_tags = tuple(sorted(dict(olds.get("tags") or {}).keys() - news["tags"].keys()))
+                mlflow.set_experiment_tags(id_, news["tags"], remove=dropped_tags)
+                passwords = _admit_members(mlflow, id_, news["members"])
+            except AilabError as error:
+                if reverted is None:
+                    raise
+                # The next run finds the name restored: the failure is the only report of the rename.
+                raise type(error)(f"{error} (before failing, MLflow {reverted})") from error
         return UpdateResult(_outputs(news, experiment, passwords, reverted))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
