@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 from tests.mlflow_process import clean_environment, free_port, running_server
 
-from ailab.infra.k8s import mlflow as mlflow_deployment
-
 ADMIN = "admin"
 
 
@@ -32,9 +30,16 @@ class MlflowServer:
     startup_s: float
 
 
-def _mlflow_server(root: Path, authorization_function: str) -> Iterator[MlflowServer]:
+STOCK_AUTHORIZATION_FUNCTION = "mlflow.server.auth:authenticate_request_basic_auth"
+
+
+def _mlflow_server(root: Path, *, lab_rule: bool) -> Iterator[MlflowServer]:
     """A real ``mlflow server --app-name basic-auth`` on 127.0.0.1: sqlite stores, ``NO_PERMISSIONS`` by default,
-    artifacts proxied (``--serve-artifacts``) as in the lab."""
+    artifacts proxied (``--serve-artifacts``) as in the lab; ``lab_rule``: with the lab's authorization function."""
+    # Imported here: the deployment module brings pulumi_kubernetes (a second), which the unit tests need not pay.
+    from ailab.infra.k8s import mlflow as mlflow_deployment
+
+    authorization_function = mlflow_deployment.AUTHORIZATION_FUNCTION if lab_rule else STOCK_AUTHORIZATION_FUNCTION
     password = secrets.token_urlsafe(16)
     config = root / "basic_auth.ini"
     config.write_text(
@@ -76,14 +81,14 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
 
     One per test session: it takes seconds to start and the machine is small.
     """
-    yield from _mlflow_server(tmp_path_factory.mktemp("mlflow"), mlflow_deployment.AUTHORIZATION_FUNCTION)
+    yield from _mlflow_server(tmp_path_factory.mktemp("mlflow"), lab_rule=True)
 
 
 @pytest.fixture(scope="session")
 def stock_mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
     """MLflow's basic-auth exactly as shipped (its own authorization function): any user may create or rename
     experiments to any name, so ailab's own checks are all that stands in an attacker's way."""
-    yield from _mlflow_server(tmp_path_factory.mktemp("mlflow-stock"), "mlflow.server.auth:authenticate_request_basic_auth")
+    yield from _mlflow_server(tmp_path_factory.mktemp("mlflow-stock"), lab_rule=False)
 
 
 @dataclass

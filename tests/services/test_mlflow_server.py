@@ -98,6 +98,22 @@ def test_a_user_of_another_audit_gets_403(mlflow_server) -> None:
     assert [e["name"] for e in search.json().get("experiments", [])] == ["audit/theirs"]
 
 
+def test_artifacts_go_to_the_experiments_own_folder_of_the_proxied_store(mlflow_server) -> None:
+    provider = AuditExperimentProvider()
+    ours = provider.create(_props(mlflow_server, "art-ours", ["alice-art"]))
+    theirs = provider.create(_props(mlflow_server, "art-theirs", ["bob-art"]))
+    alice = ("alice-art", ours.outs["generated_passwords"]["alice-art"])
+    bob = ("bob-art", theirs.outs["generated_passwords"]["bob-art"])
+    run = Member(mlflow_server.url, *alice).http.post("/runs/create", json={"experiment_id": ours.id, "start_time": 0})
+    info = run.json()["run"]["info"]
+    assert info["artifact_uri"] == f"mlflow-artifacts:/{ours.id}/{info['run_id']}/artifacts"
+
+    artifact = f"{mlflow_server.url}/api/2.0/mlflow-artifacts/artifacts/{ours.id}/{info['run_id']}/artifacts/report.txt"
+    assert httpx.put(artifact, content=b"findings", auth=alice, timeout=10).status_code == 200
+    assert httpx.get(artifact, auth=alice, timeout=10).content == b"findings"
+    assert httpx.get(artifact, auth=bob, timeout=10).status_code == 403, "the proxy reads the experiment from the path"
+
+
 def test_update_admits_new_members_and_revokes_removed_ones(mlflow_server, admin) -> None:
     provider = AuditExperimentProvider()
     before = _props(mlflow_server, "changing", ["alice-ch", "bob-ch"])
