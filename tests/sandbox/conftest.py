@@ -58,6 +58,8 @@ class FakePulumi:
         self.fail_up: Exception | None = None
         self.stacks: set[str] = set()
         self.passwords = {"alice": "generated-password-of-alice-0123"}
+        self.extra_outputs: dict[str, object] = {}
+        """Merged into every up's plain outputs (e.g. what the MLflow experiment reports)."""
 
     def up(self, spec: SandboxSpec, program: Callable[[], None], *, resume: bool, on_output: Callable[[str], None]) -> Deployed:
         self.ups.append((spec, resume))
@@ -66,6 +68,7 @@ class FakePulumi:
         if self.fail_up is not None:
             raise self.fail_up
         outputs = {"namespace": f"audit-{spec.audit_id}", "mlflowUrl": "http://mlflow:5000", "expiresAt": iso(spec.expires_at)}
+        outputs |= self.extra_outputs
         return Deployed(outputs, {"mlflowCredentials": dict(self.passwords)})
 
     def destroy(self, audit_id: str, on_output: Callable[[str], None]) -> bool:

@@ -182,6 +182,27 @@ def test_extend_moves_the_expiry_and_redeploys(fake_pulumi: FakePulumi) -> None:
     assert [r["outcome"] for r in _records()] == ["ok", "ok", "refused"]
 
 
+def test_a_reverted_rename_of_the_experiment_is_recorded(fake_pulumi: FakePulumi) -> None:
+    operations.create(REQUEST, on_output=lines.append)
+    revert = {"experiment_id": "7", "renamed_to": "audit/future", "restored_name": "audit/2025-017-chatbot"}
+    fake_pulumi.extra_outputs = {"mlflowRevertedRenames": [revert]}
+
+    operations.extend("2025-017-chatbot", "24h", on_output=lines.append)
+
+    *_, reverted, extended = _records()
+    assert (reverted["action"], reverted["outcome"], reverted["audit_id"]) == (
+        "sandbox.mlflow-rename-reverted",
+        "reverted",
+        "2025-017-chatbot",
+    )
+    assert reverted["arguments"] == revert
+    assert "renamed to 'audit/future'; ailab renamed it back to 'audit/2025-017-chatbot'" in reverted["detail"]
+    assert extended["action"] == "sandbox.extend"
+    fake_pulumi.extra_outputs = {"mlflowRevertedRenames": []}
+    operations.extend("2025-017-chatbot", "1h", on_output=lines.append)
+    assert [r["action"] for r in _records()][-2:] == ["sandbox.extend", "sandbox.extend"], "nothing to record"
+
+
 def test_extend_of_a_long_expired_sandbox_must_reach_the_future(fake_pulumi: FakePulumi, aws_lab: LabSpec) -> None:
     state.save(_entry("old", 50, aws_lab))  # expired 26 hours ago, may live until 118 hours after creation
     with pytest.raises(BadInputError, match="would still have expired"):

@@ -125,9 +125,9 @@ def test_time_sliced_profile_quota(aws_lab: LabSpec) -> None:
 def test_onprem_mig_profile(onprem_lab: LabSpec) -> None:
     spec = make_spec(onprem_lab, stack="onprem")
     assert manifests.resource_quota(spec, onprem_lab)["spec"]["hard"]["requests.nvidia.com/mig-3g.40gb"] == "1"
-    limits = manifests.workbench(spec, onprem_lab, _services(), "audit/x")["spec"]["template"]["spec"]["containers"][0][
-        "resources"
-    ]["limits"]
+    limits = manifests.workbench(spec, onprem_lab, _services(), "7")["spec"]["template"]["spec"]["containers"][0]["resources"][
+        "limits"
+    ]
     assert limits["nvidia.com/mig-3g.40gb"] == "1"
 
 
@@ -254,6 +254,14 @@ def test_workbench_is_hardened(mig_plan: Plan, aws_lab: LabSpec) -> None:
     assert {"secretRef": {"name": "qdrant-token"}} in container["envFrom"]
 
 
+def test_workbench_finds_the_experiment_by_id_never_by_name(mig_plan: Plan) -> None:
+    env = {item["name"]: item.get("value") for item in _pod(mig_plan)["containers"][0]["env"]}
+    assert "MLFLOW_EXPERIMENT_NAME" not in env, "an MLflow client creates a missing named experiment"
+    assert "MLFLOW_EXPERIMENT_ID" in env
+    experiment = only(mig_plan, "pulumi-python:dynamic/ailab:AuditExperiment")
+    assert experiment.urn in only(mig_plan, DEPLOYMENT).dependencies, "the id is the experiment's output"
+
+
 def test_workbench_lands_on_its_gpu_pool(mig_plan: Plan) -> None:
     pod = _pod(mig_plan)
     assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule", "operator": "Equal"}]
@@ -304,6 +312,7 @@ def test_outputs(mig_plan: Plan) -> None:
         "mlflowCredentials": "[secret]",
         "mlflowExperiment": "audit/2025-017-chatbot",
         "mlflowExternalUrl": "https://mlflow.ailab.example.europa.eu",
+        "mlflowRevertedRenames": None,
         "mlflowUrl": "http://mlflow.ailab-mlflow.svc.cluster.local:5000",
         "namespace": "audit-2025-017-chatbot",
         "qdrantCollection": "audit_2025_017_chatbot",

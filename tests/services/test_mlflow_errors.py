@@ -83,9 +83,7 @@ def test_server_error_keeps_its_first_line_and_hides_passwords(scripted_server) 
         mlflow.create_experiment("audit/a1")
     message = str(failure.value)
     _one_line_without_secrets(message)
-    assert (
-        message == f"MLflow at {url}: GET /api/2.0/mlflow/experiments/get-by-name failed (HTTP 500 INTERNAL_ERROR): boom for ***"
-    )
+    assert message == f"MLflow at {url}: POST /api/2.0/mlflow/experiments/create failed (HTTP 500 INTERNAL_ERROR): boom for ***"
     assert len(script.requests) == 1
 
 

@@ -70,6 +70,7 @@ def test_server_started(mlflow_server) -> None:
 
 def test_member_reads_and_writes_the_audit_experiment(mlflow_server, admin) -> None:
     created = AuditExperimentProvider().create(_props(mlflow_server, "read-write", ["alice-rw"]))
+    assert created.outs["artifact_location"] == f"mlflow-artifacts:/{created.id}", "the lab's proxied store, own folder"
     password = created.outs["generated_passwords"]["alice-rw"]
     alice = Member(mlflow_server.url, "alice-rw", password)
 
@@ -95,6 +96,22 @@ def test_a_user_of_another_audit_gets_403(mlflow_server) -> None:
     assert bob.read_experiment(theirs.id).status_code == 200
     search = bob.http.post("/experiments/search", json={"max_results": 100})
     assert [e["name"] for e in search.json().get("experiments", [])] == ["audit/theirs"]
+
+
+def test_artifacts_go_to_the_experiments_own_folder_of_the_proxied_store(mlflow_server) -> None:
+    provider = AuditExperimentProvider()
+    ours = provider.create(_props(mlflow_server, "art-ours", ["alice-art"]))
+    theirs = provider.create(_props(mlflow_server, "art-theirs", ["bob-art"]))
+    alice = ("alice-art", ours.outs["generated_passwords"]["alice-art"])
+    bob = ("bob-art", theirs.outs["generated_passwords"]["bob-art"])
+    run = Member(mlflow_server.url, *alice).http.post("/runs/create", json={"experiment_id": ours.id, "start_time": 0})
+    info = run.json()["run"]["info"]
+    assert info["artifact_uri"] == f"mlflow-artifacts:/{ours.id}/{info['run_id']}/artifacts"
+
+    artifact = f"{mlflow_server.url}/api/2.0/mlflow-artifacts/artifacts/{ours.id}/{info['run_id']}/artifacts/report.txt"
+    assert httpx.put(artifact, content=b"findings", auth=alice, timeout=10).status_code == 200
+    assert httpx.get(artifact, auth=alice, timeout=10).content == b"findings"
+    assert httpx.get(artifact, auth=bob, timeout=10).status_code == 403, "the proxy reads the experiment from the path"
 
 
 def test_update_admits_new_members_and_revokes_removed_ones(mlflow_server, admin) -> None:
@@ -126,12 +143,15 @@ def test_delete_revokes_every_grant_and_deletes_the_experiment(mlflow_server, ad
 
     assert alice.read_experiment(created.id).status_code == 403
     assert admin.permissions(created.id) == {}
-    assert admin.get_experiment_by_name("audit/gone").lifecycle_stage == "deleted"
+    retired = admin.get_experiment(created.id)
+    assert retired is not None and retired.lifecycle_stage == "deleted", "deleted softly: the runs stay until mlflow gc"
+    assert retired.name.startswith(f"audit/gone/retired-{created.id}-"), "renamed out of the audit's name"
+    assert admin.get_experiment_by_name("audit/gone") is None
     assert admin.ensure_user("alice-gone") is None, "users are kept: they may work on other audits"
     provider.delete(created.id, created.outs)  # a destroy run again finishes quietly
 
 
-def test_recreating_an_audit_restores_its_experiment_for_the_new_team_only(mlflow_server, admin) -> None:
+def test_recreating_an_audit_gives_it_a_new_experiment_for_the_new_team_only(mlflow_server, admin) -> None:
     provider = AuditExperimentProvider()
     first = provider.create(_props(mlflow_server, "again", ["alice-again"]))
     Member(mlflow_server.url, "alice-again", first.outs["generated_passwords"]["alice-again"]).log_metric(first.id, "m", 1.0)
@@ -139,16 +159,19 @@ def test_recreating_an_audit_restores_its_experiment_for_the_new_team_only(mlflo
 
     second = provider.create(_props(mlflow_server, "again", ["dave-again"]))
 
-    assert second.id == first.id
-    assert admin.get_experiment_by_name("audit/again").active
+    assert second.id != first.id, "the retired experiment is not adopted by name"
+    assert admin.get_experiment_by_name("audit/again").experiment_id == second.id
+    assert admin.get_experiment(first.id).lifecycle_stage == "deleted"
     assert admin.permissions(second.id) == {"dave-again": Permission.EDIT}
     alice = Member(mlflow_server.url, "alice-again", first.outs["generated_passwords"]["alice-again"])
     assert alice.read_experiment(second.id).status_code == 403
+    assert alice.read_experiment(first.id).status_code == 403
 
 
 def test_admin_operations_are_idempotent(admin) -> None:
     experiment_id = admin.create_experiment("audit/idem", {"k": "v"})
-    assert admin.create_experiment("audit/idem", {"k": "v"}) == experiment_id
+    assert experiment_id is not None
+    assert admin.create_experiment("audit/idem", {"k": "v"}) is None, "a taken name is reported, never adopted"
     password = admin.ensure_user("erin-idem")
     assert password is not None and len(password) >= 32
     assert admin.ensure_user("erin-idem") is None

@@ -42,6 +42,8 @@ class AuditSandbox(pulumi.ComponentResource):
     collection_name: pulumi.Output[str]
     mlflow_credentials: pulumi.Output[dict[str, str]]
     """Passwords of the MLflow users this deployment created (secret)."""
+    mlflow_reverted_renames: pulumi.Output[list[dict[str, str]]]
+    """Renames of the audit's experiment (by a member) that this deployment undid, for the audit log."""
     workbench_name: pulumi.Output[str | None]
 
     def __init__(self, name: str, args: AuditSandboxArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -104,7 +106,7 @@ class AuditSandbox(pulumi.ComponentResource):
                 f"{name}-workbench",
                 # Admitted only once its namespace is fenced: quota, limits, policies, identity, token.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, quota, limits, *policies, account, token]),
-                **manifests.workbench(spec, lab, services, naming.mlflow_experiment(spec.audit_id)),
+                **manifests.workbench(spec, lab, services, experiment.experiment_id),
             )
             workbench_name = manifests.WORKBENCH
 
@@ -112,6 +114,7 @@ class AuditSandbox(pulumi.ComponentResource):
         self.experiment_name = experiment.experiment_name
         self.collection_name = collection.collection
         self.mlflow_credentials = pulumi.Output.secret(experiment.generated_passwords)
+        self.mlflow_reverted_renames = experiment.reverted_renames
         self.workbench_name = pulumi.Output.from_input(workbench_name)
         self.register_outputs(
             {

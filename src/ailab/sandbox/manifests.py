@@ -251,9 +251,13 @@ def qdrant_secret(
     }
 
 
-def workbench(spec: SandboxSpec, lab: LabSpec, services: LabServices, experiment: str) -> dict[str, Any]:
+def workbench(spec: SandboxSpec, lab: LabSpec, services: LabServices, experiment_id: pulumi.Input[str]) -> dict[str, Any]:
     """A hardened JupyterLab: non-root, read-only root filesystem, no privilege escalation, no capabilities,
     RuntimeDefault seccomp, Guaranteed resources, and the sandbox's GPUs on its pool's nodes.
+
+    MLflow clients in it use the audit's experiment by id (``MLFLOW_EXPERIMENT_ID``), never by
+    name: given a name that does not exist (renamed away on a server without the lab's rule), the
+    MLflow client would create a new experiment of that name, owned by whoever ran it.
 
     Reached with ``kubectl port-forward`` (through the API server, not the network) and Jupyter's
     token, printed in its log.
@@ -286,7 +290,7 @@ def workbench(spec: SandboxSpec, lab: LabSpec, services: LabServices, experiment
         "env": [
             {"name": "HOME", "value": "/home/jovyan"},
             {"name": "MLFLOW_TRACKING_URI", "value": services.mlflow_url},
-            {"name": "MLFLOW_EXPERIMENT_NAME", "value": experiment},
+            {"name": "MLFLOW_EXPERIMENT_ID", "value": experiment_id},
         ],
         "envFrom": [{"secretRef": {"name": QDRANT_SECRET}}],
         "resources": {"requests": resources, "limits": resources},

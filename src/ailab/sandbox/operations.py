@@ -216,9 +216,31 @@ def _deploy(
     except BaseException as error:
         state.save(entry.model_copy(update={"status": Status.FAILED, "updated_at": utc_now(), "last_error": str(error)}))
         raise
+    record_reverted_renames(spec.audit_id, deployed.outputs)
     ready = entry.model_copy(update={"status": Status.READY, "updated_at": utc_now(), "outputs": deployed.outputs})
     state.save(ready)
     return ready, deployed
+
+
+def record_reverted_renames(audit_id: str, outputs: dict[str, Any]) -> None:
+    """One audit-log record for each rename of the audit's MLflow experiment that the deployment undid.
+
+    A member holding EDIT on the experiment (what creating runs needs) may rename it, on an MLflow
+    server without the lab's authorization function; ailab renames it back on the next update.
+    """
+    for revert in outputs.get("mlflowRevertedRenames") or []:
+        if not isinstance(revert, dict):
+            continue
+        AuditLog().append(
+            "sandbox.mlflow-rename-reverted",
+            audit_id=audit_id,
+            arguments={key: str(value)[:LOGGED_TEXT] for key, value in revert.items()},
+            outcome="reverted",
+            detail=(
+                f"MLflow experiment {revert.get('experiment_id')} of this audit had been renamed to "
+                f"{str(revert.get('renamed_to'))[:LOGGED_TEXT]!r}; ailab renamed it back to {revert.get('restored_name')!r}"
+            ),
+        )
 
 
 def _save_credentials(entry: SandboxEntry, secrets: dict[str, Any], op: Recorded) -> tuple[SandboxEntry, dict[str, str]]:
@@ -259,6 +281,7 @@ def extend(audit_id: str, by: str, on_output: Printer, project: Project | None =
             lab, _ = load_stack_spec(spec.lab_stack, project)
             _gated(spec, lab, op)
             deployed = lifecycle.up(spec, _deployed_program(spec, lab, project), resume=False, on_output=on_output)
+            record_reverted_renames(audit_id, deployed.outputs)
             extended = entry.model_copy(update={"spec": spec, "updated_at": utc_now(), "outputs": deployed.outputs})
             state.save(extended)
             return extended

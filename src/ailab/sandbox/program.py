@@ -116,6 +116,7 @@ def sandbox_program(spec: SandboxSpec, lab: LabSpec, connect: Callable[[], LabCo
         pulumi.export("mlflowUrl", connection.services.mlflow_url)
         pulumi.export("mlflowExperiment", sandbox.experiment_name)
         pulumi.export("mlflowCredentials", sandbox.mlflow_credentials)
+        pulumi.export("mlflowRevertedRenames", sandbox.mlflow_reverted_renames)
         pulumi.export("mlflowExternalUrl", connection.mlflow_external_url)
         pulumi.export("qdrantUrl", connection.services.qdrant_url)
         pulumi.export("qdrantExternalUrl", connection.qdrant_external_url)

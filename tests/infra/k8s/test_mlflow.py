@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import configparser
 import importlib.util
 import re
@@ -34,7 +35,26 @@ def test_auth_config_and_secrets_come_from_the_config_secret(lab, env):
     pod = lab.one(DEPLOYMENT, "mlflow")["spec"]["template"]["spec"]
     (config,) = [v for v in pod["volumes"] if v["name"] == "auth-config"]
     assert config["secret"]["secretName"] == "mlflow-config"
-    assert config["secret"]["items"] == [{"key": "basic_auth.ini", "path": "basic_auth.ini"}]
+    assert config["secret"]["items"] == [
+        {"key": "basic_auth.ini", "path": "basic_auth.ini"},
+        {"key": "ailab_mlflow_auth.py", "path": "ailab_mlflow_auth.py"},
+    ]
+    assert variables["PYTHONPATH"] == "/etc/mlflow", "the authorization function is imported from the mounted file"
+
+
+def test_the_authorization_function_is_shipped_standalone():
+    """The Secret carries the file as it is (the plan hides a Secret's data); inside the server there is no ailab."""
+    source = mlflow.auth_module_source()
+    assert "def authenticate_request()" in source
+    assert mlflow.AUTHORIZATION_FUNCTION == "ailab_mlflow_auth:authenticate_request"
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported, "the imports were found"
+    assert not [name for name in imported if name and name.split(".")[0] == "ailab"], "the server has no ailab to import"
 
 
 def test_server_side_execution_and_gateway_are_off(lab, env):

@@ -4,7 +4,8 @@ The planned Deployment's args and environment are used as they are, except what 
 has: the database (sqlite here), the artifact directory, the listening address and the
 Secrets' values, which are rendered locally by the same functions the program uses. What this
 proves: the settings are ones MLflow accepts and acts on (basic-auth with NO_PERMISSIONS, the
-Host allowlist, job execution off), and the auth file survives MLflow's config parser.
+Host allowlist, job execution off, the ``audit/`` names reserved to admins), and the auth file
+survives MLflow's config parser.
 """
 
 from __future__ import annotations
@@ -40,9 +41,12 @@ def server(onprem, env, tmp_path_factory) -> Iterator[tuple[str, subprocess.Pope
     literal = {name: value for name, value in env(container).items() if isinstance(value, str)}
     auth_file = root / mlflow.AUTH_CONFIG_FILE
     auth_file.write_text(mlflow.auth_config(onprem.spec, f"sqlite:///{root / 'mlflow.db'}"))
+    # The Secret's other file, beside the ini file as in the pod.
+    (root / mlflow.AUTH_MODULE_FILE).write_text(mlflow.auth_module_source())
     variables = clean_environment()
     variables |= literal | {
         "HOME": str(root),
+        "PYTHONPATH": str(root),
         "MLFLOW_AUTH_CONFIG_PATH": str(auth_file),
         "MLFLOW_BACKEND_STORE_URI": f"sqlite:///{root / 'mlflow.db'}",
         "MLFLOW_FLASK_SERVER_SECRET_KEY": mlflow.flask_secret_key(onprem.spec),
@@ -92,6 +96,20 @@ def test_nobody_sees_an_experiment_they_were_not_granted(server, secrets):
     assert made.status_code == 200, made.text
     seen = httpx.get(f"{api}/experiments/get", params={"experiment_id": experiment_id}, auth=user, timeout=30)
     assert seen.status_code == 403
+
+
+def test_audit_names_are_reserved_to_the_admin(server, secrets):
+    url, _ = server
+    admin = ("admin", secrets.admin_password)
+    api = f"{url}/api/2.0/mlflow"
+    user = ("auditor-planned-names", "a-long-password-for-the-check-4567")
+    made = httpx.post(f"{api}/users/create", json={"username": user[0], "password": user[1]}, auth=admin, timeout=30)
+    assert made.status_code == 200, made.text
+    squat = httpx.post(f"{api}/experiments/create", json={"name": "audit/planned-later"}, auth=user, timeout=30)
+    assert squat.status_code == 403
+    assert "only an MLflow admin" in squat.text
+    own = httpx.post(f"{api}/experiments/create", json={"name": "scratch-planned"}, auth=user, timeout=30)
+    assert own.status_code == 200, "other names stay open to every user"
 
 
 def test_no_job_runner_is_started(server):

@@ -7,6 +7,13 @@ read by MLflow only to create the admin user on first start; later changes go th
 API (``ailab.services``). Users and permissions live in the backend database itself (the auth
 app keeps its own Alembic version table, ``alembic_version_auth``).
 
+**Audit names are the admins'.** The ini file's ``authorization_function`` is
+:func:`ailab.infra.k8s.mlflow_auth.authenticate_request`: MLflow's own basic-auth check, then a
+403 for a non-admin who creates an experiment named ``audit/...``, renames one to such a name,
+or renames one that has it (MLflow's permissions cannot express this: see that module). Its
+source travels in the same Secret and is mounted beside the ini file, on ``PYTHONPATH``, as the
+module ``ailab_mlflow_auth``; the image needs nothing more.
+
 **Server-side execution, off.** MLflow 3.17 (the example stacks' image, and the version in
 ailab's development environment, whose source was read for this) runs a job-execution engine
 by default (``MLFLOW_SERVER_ENABLE_JOB_EXECUTION``, default true; no command-line flag): a job
@@ -50,6 +57,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -70,7 +78,10 @@ ARTIFACTS_CLAIM = "mlflow-artifacts"
 RUN_AS = pods.RunAs(uid=10001, gid=10001)
 # Proxied uploads and downloads of large artifacts are buffered in /tmp.
 TMP = pods.Scratch("tmp", "/tmp", size_limit="4Gi")
-AUTHORIZATION_FUNCTION = "mlflow.server.auth:authenticate_request_basic_auth"
+AUTH_MODULE = "ailab_mlflow_auth"
+"""The name :mod:`ailab.infra.k8s.mlflow_auth` has inside the server (a file in the config directory)."""
+AUTH_MODULE_FILE = f"{AUTH_MODULE}.py"
+AUTHORIZATION_FUNCTION = f"{AUTH_MODULE}:authenticate_request"
 
 SERVER_SETTINGS: dict[str, str] = {
     "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
@@ -80,6 +91,9 @@ SERVER_SETTINGS: dict[str, str] = {
     "DO_NOT_TRACK": "true",
     # Python and MLflow write caches under $HOME; the root filesystem is read-only.
     "HOME": TMP.mount_path,
+    # Where the server imports the authorization function from (a read-only mount: no bytecode written).
+    "PYTHONPATH": AUTH_CONFIG_DIR,
+    "PYTHONDONTWRITEBYTECODE": "1",
 }
 """Environment every MLflow pod gets; see the module's docstring for why each is set."""
 
@@ -132,6 +146,11 @@ def auth_config(spec: LabSpec, database_uri: str) -> str:
     return "[mlflow]\n" + "".join(f"{key} = {_ini_value(key, value)}\n" for key, value in settings.items())
 
 
+def auth_module_source() -> str:
+    """The source of :mod:`ailab.infra.k8s.mlflow_auth`, as the server imports it (``ailab_mlflow_auth``)."""
+    return Path(__file__).with_name("mlflow_auth.py").read_text(encoding="utf-8")
+
+
 def flask_secret_key(spec: LabSpec) -> str:
     """The key that signs the auth app's CSRF tokens; every worker and replica must share it.
 
@@ -182,6 +201,7 @@ class Mlflow(pulumi.ComponentResource):
                 "backend-store-uri": meta.secret(args.backend_store_uri),
                 AUTH_CONFIG_FILE: meta.secret(args.backend_store_uri.apply(lambda uri: auth_config(spec, uri))),
                 "flask-secret-key": meta.secret(flask_secret_key(spec)),
+                AUTH_MODULE_FILE: auth_module_source(),
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -200,7 +220,10 @@ class Mlflow(pulumi.ComponentResource):
                 name="auth-config",
                 secret=k8s.core.v1.SecretVolumeSourceArgs(
                     secret_name=meta.name_of(config),
-                    items=[k8s.core.v1.KeyToPathArgs(key=AUTH_CONFIG_FILE, path=AUTH_CONFIG_FILE)],
+                    items=[
+                        k8s.core.v1.KeyToPathArgs(key=AUTH_CONFIG_FILE, path=AUTH_CONFIG_FILE),
+                        k8s.core.v1.KeyToPathArgs(key=AUTH_MODULE_FILE, path=AUTH_MODULE_FILE),
+                    ],
                     default_mode=0o440,
                 ),
             ),

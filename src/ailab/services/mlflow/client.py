@@ -7,8 +7,10 @@ under ``/api/3.0/mlflow/users/permissions/{grant,revoke}`` (the older
 named ``__user_<id>__``; :meth:`MlflowAdmin.permissions` reads those roles back from
 ``/api/2.0/mlflow/users/list``.
 
-Every method is idempotent, so a create, update or destroy interrupted half-way is finished by
-running it again.
+Every method but :meth:`MlflowAdmin.create_experiment` is idempotent, so an update or destroy
+interrupted half-way is finished by running it again. Creating reports a taken name (None)
+instead of adopting the experiment that holds it: a name proves nothing about who made it (see
+:mod:`.ownership`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
-
-from ailab.errors import OperationFailedError
+from typing import Any
 
 RESOURCE_ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
 RESOURCE_DOES_NOT_EXIST = "RESOURCE_DOES_NOT_EXIST"
@@ -32,7 +33,6 @@ EXPERIMENT = "experiment"
 """``resource_type`` of experiment grants in the unified permission API."""
 
 ACTIVE = "active"
-DELETED = "deleted"
 
 PASSWORD_BYTES = 24
 """``secrets.token_urlsafe(24)``: 32 characters, 192 bits of entropy."""
@@ -54,6 +54,7 @@ class Permission(StrEnum):
 class Experiment:
     experiment_id: str
     name: str
+    artifact_location: str
     lifecycle_stage: str
     tags: dict[str, str]
 
@@ -101,51 +102,50 @@ class MlflowAdmin:
 
     # Experiments
 
+    def get_experiment(self, experiment_id: str) -> Experiment | None:
+        """Experiment ``experiment_id``, active or deleted, or None if there is none."""
+        body = self._http.request(
+            "GET", f"{EXPERIMENTS}/get", params={"experiment_id": experiment_id}, tolerate={RESOURCE_DOES_NOT_EXIST}
+        )
+        return None if body is None else _experiment(body["experiment"])
+
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         """The experiment called ``name``, active or deleted, or None if there is none."""
         body = self._http.request(
             "GET", f"{EXPERIMENTS}/get-by-name", params={"experiment_name": name}, tolerate={RESOURCE_DOES_NOT_EXIST}
         )
-        if body is None:
-            return None
-        found = body["experiment"]
-        return Experiment(
-            experiment_id=str(found["experiment_id"]),
-            name=str(found["name"]),
-            lifecycle_stage=str(found.get("lifecycle_stage", ACTIVE)),
-            tags={str(tag["key"]): str(tag.get("value", "")) for tag in found.get("tags", [])},
-        )
+        return None if body is None else _experiment(body["experiment"])
 
-    def create_experiment(self, name: str, tags: Mapping[str, str] | None = None) -> str:
-        """Create ``name`` with ``tags`` and return its id; idempotent.
+    def create_experiment(self, name: str, tags: Mapping[str, str] | None = None) -> str | None:
+        """Create ``name`` with ``tags`` and return its id; None when the name is taken (by an active or deleted one).
 
-        An active experiment of that name is returned as is (with ``tags`` set on it). A deleted
-        one is restored: MLflow deletes softly and keeps the name taken until an operator purges
-        it with ``mlflow gc``, and an audit id names one audit, so its experiment coming back is
-        that audit's own record. Nobody regains access by the restore: grants are revoked before
-        ailab deletes an experiment, and the caller grants the current team afterwards.
+        No artifact location is sent: the server gives the experiment its default root plus the
+        new id, which is the only layout MLflow's artifact-proxy authorization can tie to the
+        experiment. An existing experiment is never adopted: the caller decides what a taken name means.
         """
-        tags = dict(tags or {})
-        existing = self.get_experiment_by_name(name)
-        if existing is None:
-            body = self._http.request(
-                "POST",
-                f"{EXPERIMENTS}/create",
-                json={"name": name, "tags": [{"key": key, "value": value} for key, value in tags.items()]},
-                tolerate={RESOURCE_ALREADY_EXISTS},
-            )
-            if body is not None:
-                return str(body["experiment_id"])
-            # Another process created it between our look-up and our create: adopt theirs.
-            existing = self.get_experiment_by_name(name)
-            if existing is None:
-                raise OperationFailedError(
-                    f"MLflow at {self.base_url} says experiment {name!r} exists but cannot find it: run the command again"
-                )
-        if not existing.active:
-            self._http.request("POST", f"{EXPERIMENTS}/restore", json={"experiment_id": existing.experiment_id})
-        self.set_experiment_tags(existing.experiment_id, tags)
-        return existing.experiment_id
+        body = self._http.request(
+            "POST",
+            f"{EXPERIMENTS}/create",
+            json={"name": name, "tags": [{"key": key, "value": value} for key, value in (tags or {}).items()]},
+            tolerate={RESOURCE_ALREADY_EXISTS},
+        )
+        return None if body is None else str(body["experiment_id"])
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> bool:
+        """Rename the (active) experiment; False when ``new_name`` is taken.
+
+        Looked up first: MLflow 3.17 answers a taken name on rename with a database error
+        (``BAD_REQUEST``), not ``RESOURCE_ALREADY_EXISTS``.
+        """
+        if self.get_experiment_by_name(new_name) is not None:
+            return False
+        body = self._http.request(
+            "POST",
+            f"{EXPERIMENTS}/update",
+            json={"experiment_id": experiment_id, "new_name": new_name},
+            tolerate={RESOURCE_ALREADY_EXISTS},
+        )
+        return body is not None
 
     def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str], remove: tuple[str, ...] = ()) -> None:
         """Set each of ``tags`` and delete the keys in ``remove`` (absent ones are fine)."""
@@ -233,6 +233,16 @@ class MlflowAdmin:
             # has the server default (no access in the lab), never more than either level.
             self.revoke(experiment_id, username)
         self._http.request("POST", f"{USER_PERMISSIONS}/grant", json=_grant(experiment_id, username) | {"permission": permission})
+
+
+def _experiment(found: Mapping[str, Any]) -> Experiment:
+    return Experiment(
+        experiment_id=str(found["experiment_id"]),
+        name=str(found["name"]),
+        artifact_location=str(found.get("artifact_location", "")),
+        lifecycle_stage=str(found.get("lifecycle_stage", ACTIVE)),
+        tags={str(tag["key"]): str(tag.get("value", "")) for tag in found.get("tags", [])},
+    )
 
 
 def _grant(experiment_id: str, username: str) -> dict[str, str]:

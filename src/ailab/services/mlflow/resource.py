@@ -1,12 +1,18 @@
 """``AuditExperiment``: one audit's MLflow experiment and its team's access, as a Pulumi dynamic resource.
 
-- create: the experiment ``audit/<id>`` (restored if an earlier sandbox of the audit deleted it),
-  an MLflow user for each member who has none (a generated password, returned once in the
-  secret output ``generated_passwords``), and EDIT for each member. Every other user keeps the
-  server's ``default_permission`` (``NO_PERMISSIONS`` in the lab); stray grants are revoked.
-- update: tags, new members (users and grants), removed members' grants revoked.
-- delete: every grant on the experiment revoked, then the experiment deleted (softly: runs stay
-  on the server until ``mlflow gc``). Users are kept: they may belong to other audits.
+- create: a new experiment ``audit/<id>``, refused when the name is taken (ailab never adopts an
+  experiment it did not create; see :mod:`.ownership`), an MLflow user for each member who has
+  none (a generated password, returned once in the secret output ``generated_passwords``), and
+  EDIT for each member. Every other user keeps the server's ``default_permission``
+  (``NO_PERMISSIONS`` in the lab); stray grants are revoked. If anything fails after the
+  experiment was made, it is retired, so running the command again starts clean.
+- update: the experiment is the one whose id was recorded at creation, checked first (a rename
+  by a member is reverted and listed in the output ``reverted_renames``, for the audit log; any
+  other change is refused); then tags, new members (users and grants), removed members' grants
+  revoked.
+- delete: every grant on the recorded experiment revoked, then the experiment retired: renamed
+  out of ``audit/<id>`` and deleted (softly: runs stay on the server until ``mlflow gc``). Users
+  are kept: they may belong to other audits.
 
 A new URL or audit id replaces the resource (old one deleted first); new members, tags or admin
 credentials update it. ``generated_passwords`` holds only the passwords made by the latest
@@ -26,13 +32,15 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, Resource, Reso
 
 from ailab.errors import AilabError, BadInputError
 from ailab.services.dynamic import diff_inputs, require_text
-from ailab.services.mlflow.client import MlflowAdmin, Permission
+from ailab.services.mlflow import ownership
+from ailab.services.mlflow.client import Experiment, MlflowAdmin, Permission
 from ailab.spec import labels, naming
 
 MEMBER_PERMISSION = Permission.EDIT
 REPLACE_ON = ("tracking_url", "audit_id", "experiment_name")
 UPDATE_ON = ("admin_username", "admin_password", "members", "tags")
 SECRET_OUTPUTS = ["admin_password", "generated_passwords"]
+OUTPUTS = ("experiment_id", "artifact_location", "generated_passwords", "reverted_renames")
 
 
 class AuditExperimentProvider(ResourceProvider):
@@ -43,37 +51,55 @@ class AuditExperimentProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         with _admin(props) as mlflow:
-            experiment_id = mlflow.create_experiment(props["experiment_name"], props["tags"])
-            passwords = _admit_members(mlflow, experiment_id, props["members"])
-        return CreateResult(experiment_id, _outputs(props, experiment_id, passwords))
+            experiment = ownership.create(mlflow, props["experiment_name"], props["tags"])
+            try:
+                passwords = _admit_members(mlflow, experiment.experiment_id, props["members"])
+            except AilabError:
+                # Pulumi records nothing of a failed create: an experiment left behind would be one
+                # ailab could never tell from a squatter's, so it goes.
+                with contextlib.suppress(AilabError):
+                    mlflow.set_permissions(experiment.experiment_id, {})
+                    ownership.retire(mlflow, experiment, props["experiment_name"])
+                raise
+        return CreateResult(experiment.experiment_id, _outputs(props, experiment, passwords))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         return diff_inputs(olds, news, replace_on=REPLACE_ON, update_on=UPDATE_ON)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         with _admin(news) as mlflow:
-            dropped_tags = tuple(sorted(dict(olds.get("tags") or {}).keys() - news["tags"].keys()))
-            mlflow.set_experiment_tags(id_, news["tags"], remove=dropped_tags)
-            passwords = _admit_members(mlflow, id_, news["members"])
-        return UpdateResult(_outputs(news, id_, passwords))
+            experiment, reverted = ownership.verify(mlflow, id_, olds["experiment_name"], olds["audit_id"])
+            try:
+                dropped_tags = tuple(sorted(dict(olds.get("tags") or {}).keys() - news["tags"].keys()))
+                mlflow.set_experiment_tags(id_, news["tags"], remove=dropped_tags)
+                passwords = _admit_members(mlflow, id_, news["members"])
+            except AilabError as error:
+                if reverted is None:
+                    raise
+                # The next run finds the name restored: the failure is the only report of the rename.
+                raise type(error)(f"{error} (before failing, MLflow {reverted})") from error
+        return UpdateResult(_outputs(news, experiment, passwords, reverted))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         with _admin(props) as mlflow:
-            mlflow.set_permissions(id_, {})
-            mlflow.delete_experiment(id_)
+            ownership.destroy(mlflow, id_, props["experiment_name"], props["audit_id"])
 
 
 class AuditExperiment(Resource, module="ailab", name="AuditExperiment"):
     """The MLflow experiment of audit ``audit_id``, readable and writable by ``members`` only.
 
-    The resource id is the experiment id. ``admin_password`` is always stored as a secret, and so
-    is ``generated_passwords`` (username to password, for the users the latest create or update
-    made).
+    The resource id is the experiment id, recorded at creation: later updates and the delete act
+    on that id only, never on a name. ``admin_password`` is always stored as a secret, and so is
+    ``generated_passwords`` (username to password, for the users the latest create or update
+    made). ``reverted_renames`` lists the renames the latest update undid (``experiment_id``,
+    ``renamed_to``, ``restored_name``), for the caller to record.
     """
 
     experiment_id: pulumi.Output[str]
     experiment_name: pulumi.Output[str]
+    artifact_location: pulumi.Output[str]
     generated_passwords: pulumi.Output[dict[str, str]]
+    reverted_renames: pulumi.Output[list[dict[str, str]]]
 
     def __init__(
         self,
@@ -98,8 +124,7 @@ class AuditExperiment(Resource, module="ailab", name="AuditExperiment"):
             # Sorted and unique, so reordering a team is no change.
             "members": sorted(set(members)),
             "tags": {**(tags or {}), labels.AUDIT_ID: audit_id},
-            "experiment_id": None,
-            "generated_passwords": None,
+            **dict.fromkeys(OUTPUTS),
         }
         secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
         super().__init__(AuditExperimentProvider(), resource_name, props, pulumi.ResourceOptions.merge(opts, secret_outputs))
@@ -128,5 +153,16 @@ def _admit_members(mlflow: MlflowAdmin, experiment_id: str, members: Sequence[st
     return passwords
 
 
-def _outputs(inputs: Mapping[str, Any], experiment_id: str, passwords: dict[str, str]) -> dict[str, Any]:
-    return {**inputs, "experiment_id": experiment_id, "generated_passwords": passwords}
+def _outputs(
+    inputs: Mapping[str, Any],
+    experiment: Experiment,
+    passwords: dict[str, str],
+    reverted: ownership.RevertedRename | None = None,
+) -> dict[str, Any]:
+    return {
+        **inputs,
+        "experiment_id": experiment.experiment_id,
+        "artifact_location": experiment.artifact_location,
+        "generated_passwords": passwords,
+        "reverted_renames": [] if reverted is None else [reverted.as_output()],
+    }
