@@ -26,9 +26,9 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from pulumi_policy import Severity as PolicySeverity
-from pulumi_policy.proxy import _DictProxy, _ListProxy
 
 from ailab.formats import STACK_TYPE
+from ailab.policy.crossguard_proxy import unwrap
 from ailab.policy.loaders.values import plain
 from ailab.policy.model import FRAMEWORKS, Record, RecordSet, Rule, RuleContext, Severity, Violation, all_rules
 
@@ -139,14 +139,4 @@ def _plain_props(props: Mapping[str, Any]) -> Mapping[str, Any]:
     The proxies (one around every nested object and list) raise on reading a value unknown
     during preview; rules instead see ``[unknown]``, as they do in a preview file, and decide.
     """
-    return plain(_unwrap(props))
-
-
-def _unwrap(value: Any) -> Any:
-    if isinstance(value, (_DictProxy, _ListProxy)):
-        value = value["__target"]
-    if isinstance(value, dict):
-        return {key: _unwrap(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_unwrap(item) for item in value]
-    return value
+    return plain(unwrap(props))
