@@ -8,6 +8,7 @@ dependencies, provider, options, and the inputs with secrets still marked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pulumi.runtime.mocks import MockMonitor, Mocks
@@ -47,7 +48,9 @@ class RecordingMonitor(MockMonitor):
         self.recorded: list[PlannedResource] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+        # The SDK's MockMonitor is untyped: its answer is taken through a typed reference.
+        register: Callable[[MockMonitor, Any], Any] = MockMonitor.RegisterResource
+        response = register(self, request)
         inputs = deserialize_inputs(request.object) if request.type != STACK_TYPE else {}
         options: dict[str, Any] = {}
         if request.retainOnDelete:

@@ -139,4 +139,5 @@ def _plain_props(props: Mapping[str, Any]) -> Mapping[str, Any]:
     The proxies (one around every nested object and list) raise on reading a value unknown
     during preview; rules instead see ``[unknown]``, as they do in a preview file, and decide.
     """
-    return plain(unwrap(props))
+    properties: Mapping[str, Any] = plain(unwrap(props))
+    return properties
