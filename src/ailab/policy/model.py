@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from fnmatch import fnmatchcase
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, TypedDict, Unpack, overload
 
 from ailab.errors import BadInputError
 from ailab.formats import SECRET, UNKNOWN
@@ -252,7 +252,13 @@ class RecordSet(Sequence[Record]):
     def __len__(self) -> int:
         return len(self._records)
 
-    def __getitem__(self, index: int) -> Record:  # type: ignore[override]
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
         return self._records[index]
 
     def __iter__(self) -> Iterator[Record]:
@@ -264,11 +270,12 @@ class RecordSet(Sequence[Record]):
 
 ResourceCheck = Callable[[Record, RuleContext], Iterable[Violation]]
 StackCheck = Callable[[RecordSet, RuleContext], Iterable[Violation]]
+SeverityName = Literal["low", "medium", "high", "critical"]
 
 
 @dataclass(frozen=True)
-class Rule:
-    """A policy rule: identity, documentation, where it applies, the controls it serves, and its check."""
+class RuleMeta:
+    """What every rule declares: identity, documentation, where it applies, the controls it serves."""
 
     id: str
     title: str
@@ -278,8 +285,6 @@ class Rule:
     types: frozenset[str]
     """Type tokens it applies to; a token may be a glob (``aws:*``), and no tokens means every record."""
     controls: tuple[Control, ...]
-    scope: Literal["resource", "stack"]
-    check: ResourceCheck | StackCheck = field(compare=False, repr=False)
 
     def frameworks(self) -> set[str]:
         return {control.framework for control in self.controls}
@@ -289,43 +294,83 @@ class Rule:
         return not self.types or any(fnmatchcase(type_token, pattern) for pattern in self.types)
 
 
+@dataclass(frozen=True)
+class ResourceRule(RuleMeta):
+    """A rule checking one record at a time (of the types it applies to)."""
+
+    scope: ClassVar[Literal["resource"]] = "resource"
+    check: ResourceCheck = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class StackRule(RuleMeta):
+    """A rule checking the records together; its violations name the record at fault."""
+
+    scope: ClassVar[Literal["stack"]] = "stack"
+    check: StackCheck = field(compare=False, repr=False)
+
+
+Rule = ResourceRule | StackRule
+"""A policy rule: its metadata and a check of the kind its scope says."""
+
 _RULE_ID = re.compile(r"^AILAB-[A-Z0-9]+-[0-9]{3}$")
 REGISTRY: dict[str, Rule] = {}
 
 
-def _register(scope: Literal["resource", "stack"], **meta: Any) -> Callable[[Any], Any]:
-    def decorate(check: Any) -> Any:
-        rule_id = meta["id"]
-        if not _RULE_ID.fullmatch(rule_id):
-            raise ValueError(f"rule id {rule_id!r} must look like AILAB-K8S-012")
-        if rule_id in REGISTRY:
-            raise ValueError(f"rule id {rule_id} registered twice")
-        if not meta.get("controls"):
-            raise ValueError(f"rule {rule_id} maps to no control")
-        REGISTRY[rule_id] = Rule(
-            id=rule_id,
-            title=meta["title"],
-            severity=Severity(meta["severity"]),
-            rationale=meta["rationale"],
-            remediation=meta["remediation"],
-            types=frozenset(meta["types"]),
-            controls=tuple(meta["controls"]),
-            scope=scope,
-            check=check,
-        )
+class RuleDeclaration(TypedDict):
+    """What a rule module writes in ``@resource_rule(...)`` / ``@stack_rule(...)``, checked by mypy."""
+
+    id: str
+    title: str
+    severity: Severity | SeverityName
+    rationale: str
+    remediation: str
+    types: Iterable[str]
+    controls: Iterable[Control]
+
+
+def _meta(declared: RuleDeclaration) -> tuple[str, str, Severity, str, str, frozenset[str], tuple[Control, ...]]:
+    """A declaration's metadata in :class:`RuleMeta`'s field order, checked: an id like ``AILAB-K8S-012``, a control at least."""
+    rule_id = declared["id"]
+    if not _RULE_ID.fullmatch(rule_id):
+        raise ValueError(f"rule id {rule_id!r} must look like AILAB-K8S-012")
+    if rule_id in REGISTRY:
+        raise ValueError(f"rule id {rule_id} registered twice")
+    controls = tuple(declared["controls"])
+    if not controls:
+        raise ValueError(f"rule {rule_id} maps to no control")
+    severity = Severity(declared["severity"])
+    return (
+        rule_id,
+        declared["title"],
+        severity,
+        declared["rationale"],
+        declared["remediation"],
+        frozenset(declared["types"]),
+        controls,
+    )
+
+
+def resource_rule(**declared: Unpack[RuleDeclaration]) -> Callable[[ResourceCheck], ResourceCheck]:
+    """Register a rule checking one record at a time: ``@resource_rule(id=..., title=..., severity=..., ...)``."""
+    meta = _meta(declared)
+
+    def decorate(check: ResourceCheck) -> ResourceCheck:
+        REGISTRY[meta[0]] = ResourceRule(*meta, check=check)
         return check
 
     return decorate
 
 
-def resource_rule(**meta: Any) -> Callable[[ResourceCheck], ResourceCheck]:
-    """Register a rule checking one record at a time: ``@resource_rule(id=..., title=..., severity=..., ...)``."""
-    return _register("resource", **meta)
-
-
-def stack_rule(**meta: Any) -> Callable[[StackCheck], StackCheck]:
+def stack_rule(**declared: Unpack[RuleDeclaration]) -> Callable[[StackCheck], StackCheck]:
     """Register a rule checking the records together (yields violations that name their record)."""
-    return _register("stack", **meta)
+    meta = _meta(declared)
+
+    def decorate(check: StackCheck) -> StackCheck:
+        REGISTRY[meta[0]] = StackRule(*meta, check=check)
+        return check
+
+    return decorate
 
 
 def all_rules() -> dict[str, Rule]:
