@@ -49,10 +49,7 @@ def build_policies(rules: Iterable[Rule] | None = None, context: RuleContext | N
 
 def default_context() -> RuleContext:
     """EU regions and the lab's default registries: a policy pack does not know the stack's specification."""
-    from ailab.spec.constants import DEFAULT_REGISTRIES
-    from ailab.spec.regions import EU_REGIONS
-
-    return RuleContext(allowed_registries=DEFAULT_REGISTRIES, allowed_regions=tuple(EU_REGIONS))
+    return RuleContext.from_lab()
 
 
 def _policy(rule: Rule, context: RuleContext) -> Policy:

@@ -16,10 +16,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from fnmatch import fnmatchcase
 from functools import lru_cache
-from typing import Any, ClassVar, Literal, TypedDict, Unpack, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict, Unpack, overload
 
 from ailab.errors import BadInputError
 from ailab.formats import SECRET, UNKNOWN
+from ailab.spec.constants import DEFAULT_REGISTRIES
+from ailab.spec.regions import EU_REGIONS
+
+if TYPE_CHECKING:
+    from ailab.spec.model import LabSpec
 
 
 class Severity(StrEnum):
@@ -232,12 +237,33 @@ class Violation:
 
 @dataclass(frozen=True)
 class RuleContext:
-    """Settings a rule may consult; defaults suit the lab, the CLI can override them."""
+    """Settings a rule may consult, never empty: the defaults are applied here, not in the rules.
 
-    allowed_registries: tuple[str, ...] = ()
-    allowed_regions: tuple[str, ...] = ()
-    """EU regions unless overridden; the residency rules read this."""
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    Build it with :meth:`from_lab` (the CLI, the sandbox gate and the CrossGuard pack all do).
+    """
+
+    allowed_registries: tuple[str, ...] = DEFAULT_REGISTRIES
+    """Image prefixes the supply-chain rules accept."""
+    allowed_regions: tuple[str, ...] = tuple(EU_REGIONS)
+    """AWS regions the residency rules accept: the EU member states' regions unless overridden."""
+
+    def __post_init__(self) -> None:
+        if not self.allowed_registries or not self.allowed_regions:
+            raise ValueError("a rule context needs at least one allowed registry and one allowed region")
+
+    @classmethod
+    def from_lab(
+        cls, lab: LabSpec | None = None, *, allowed_registries: Iterable[str] = (), allowed_regions: Iterable[str] = ()
+    ) -> RuleContext:
+        """The context for checking ``lab`` (or, without one, a lab with the default settings).
+
+        Registries: those given, else the lab's ``supply_chain.allowed_registries``, else
+        :data:`~ailab.spec.constants.DEFAULT_REGISTRIES`. Regions: those given, else the EU's.
+        """
+        registries = tuple(allowed_registries) or (
+            tuple(lab.supply_chain.allowed_registries) if lab is not None else DEFAULT_REGISTRIES
+        )
+        return cls(allowed_registries=registries, allowed_regions=tuple(allowed_regions) or tuple(EU_REGIONS))
 
 
 class RecordSet(Sequence[Record]):

@@ -84,9 +84,8 @@ def load_fixture(path: Path) -> Fixture:
     return Fixture(
         path=path,
         records=to_records(data["resources"]),
-        context=RuleContext(
-            allowed_registries=tuple(context.get("allowed_registries", ())),
-            allowed_regions=tuple(context.get("allowed_regions", ())),
+        context=RuleContext.from_lab(
+            allowed_registries=context.get("allowed_registries", ()), allowed_regions=context.get("allowed_regions", ())
         ),
         expect=data.get("expect") or [],
     )

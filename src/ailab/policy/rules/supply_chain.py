@@ -17,7 +17,6 @@ from ailab.policy.rules.helpers import (
     parse_image,
     registry_allowed,
 )
-from ailab.spec.constants import DEFAULT_REGISTRIES
 
 _SUPPLY = [c.EUDPR_CONFIDENTIALITY, c.GDPR_CONFIDENTIALITY, c.ISO_SOFTWARE_INSTALLATION, c.ISO_CONFIGURATION]
 
@@ -60,7 +59,7 @@ def pinned_images(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     controls=[*_SUPPLY, c.CIS_EKS_REGISTRIES, c.NSA_SECURE_IMAGES],
 )
 def allowed_registries(record: Record, ctx: RuleContext) -> Iterator[Violation]:
-    allowed = ctx.allowed_registries or DEFAULT_REGISTRIES
+    allowed = ctx.allowed_registries
     for ref in containers(record):
         image = ref.image
         if not isinstance(image, str) or is_unknown(image):
