@@ -335,14 +335,6 @@ def _all_containers(record: Record) -> tuple[ContainerRef, ...]:
     return tuple(found)
 
 
-def pod_template_labels(record: Record) -> Mapping[str, Any]:
-    """Labels of the pods a workload creates (its own labels for a bare Pod)."""
-    path = _POD_SPEC_KEYS.get(record.type)
-    if path is None:
-        return {}
-    return mapping(dig(record.properties, *path[:-1], "metadata", "labels"))
-
-
 # --- images ---------------------------------------------------------------------------------------
 
 
@@ -432,12 +424,6 @@ def namespaces(records: RecordSet) -> dict[str, Record]:
 def sandbox_namespaces(records: RecordSet) -> dict[str, Record]:
     """The sandbox namespaces (:func:`is_sandbox_namespace`) by name."""
     return {name: namespace for name, namespace in namespaces(records).items() if is_sandbox_namespace(namespace)}
-
-
-def known_namespace(record: Record) -> str | None:
-    """The namespace of a namespaced record when it is known (not absent, not a placeholder)."""
-    value = record.namespace
-    return value if value is not None and not is_unknown(value) else None
 
 
 class Grouped(dict[str, list[Record]]):
