@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from ailab.errors import BadInputError
 from ailab.spec.constants import DEFAULT_REGISTRIES, ZONE_COUNT
 from ailab.spec.regions import EU_REGIONS, is_eu_region
 from ailab.spec.types import CpuQuantity, DnsLabel, Duration, LabelValue, SizeQuantity
@@ -735,7 +736,21 @@ class LabSpec(StrictModel):
                 return pool
         raise KeyError(name)
 
+    # "Which target?" is asked one way, ``target == "aws"`` (or ``"onprem"``); these two give that
+    # target's section, typed, so callers need neither a None check nor an assert.
+    def aws_settings(self) -> AwsSettings:
+        """The ``aws`` section of an aws lab (a validated one always has it)."""
+        if self.target != "aws" or self.aws is None:
+            raise BadInputError("lab.aws: the AWS lab needs an aws section with at least region")
+        return self.aws
+
+    def onprem_settings(self) -> OnPremSettings:
+        """The ``onprem`` section of an on-premises lab (a validated one always has it)."""
+        if self.target != "onprem" or self.onprem is None:
+            raise BadInputError("lab.onprem: the on-premises lab needs an onprem section with kubeconfig_context")
+        return self.onprem
+
     @property
     def region(self) -> str | None:
         """The AWS region of an aws lab, else None."""
-        return self.aws.region if self.aws else None
+        return self.aws_settings().region if self.target == "aws" else None
