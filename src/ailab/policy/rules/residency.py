@@ -12,16 +12,10 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from ailab.policy.model import MISSING, Record, RuleContext, Violation, resource_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules.helpers import (
-    AWS_PROVIDER,
-    AWS_TYPES,
-    CONFIG_MAP,
-    WORKLOAD_TYPES,
-    containers,
-    ev,
-    is_unknown,
-    walk_strings,
-)
+from ailab.policy.rules.helpers.pods import WORKLOAD_TYPES, containers
+from ailab.policy.rules.helpers.strings import walk_strings
+from ailab.policy.rules.helpers.tokens import AWS_PROVIDER, AWS_TYPES, CONFIG_MAP
+from ailab.policy.rules.helpers.values import ev, is_unknown
 
 _CONTROLS = [c.EUDPR_TRANSFERS, c.GDPR_TRANSFERS, c.ISO_CLOUD, c.ISO_PII]
 

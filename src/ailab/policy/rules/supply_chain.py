@@ -7,16 +7,10 @@ from collections.abc import Iterator
 
 from ailab.policy.model import MISSING, Record, RuleContext, Violation, resource_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules.helpers import (
-    HELM_RELEASE,
-    WORKLOAD_TYPES,
-    containers,
-    ev,
-    is_unknown,
-    mapping,
-    parse_image,
-    registry_allowed,
-)
+from ailab.policy.rules.helpers.images import parse_image, registry_allowed
+from ailab.policy.rules.helpers.pods import WORKLOAD_TYPES, containers
+from ailab.policy.rules.helpers.tokens import HELM_RELEASE
+from ailab.policy.rules.helpers.values import ev, is_unknown, mapping
 
 _SUPPLY = [c.EUDPR_CONFIDENTIALITY, c.GDPR_CONFIDENTIALITY, c.ISO_SOFTWARE_INSTALLATION, c.ISO_CONFIGURATION]
 
