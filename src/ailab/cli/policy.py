@@ -127,7 +127,7 @@ def rules_command(
 def explain(rule_id: str = typer.Argument(..., metavar="RULE-ID", help="e.g. AILAB-K8S-012")) -> None:
     """Everything about one rule: why it exists, how to fix a finding, the controls it serves."""
     from ailab.cli.console import out
-    from ailab.policy.model import all_rules
+    from ailab.policy.model import all_rules, rule_source
 
     rule = _find_rule(rule_id, all_rules())
     console = out()
@@ -138,6 +138,7 @@ def explain(rule_id: str = typer.Argument(..., metavar="RULE-ID", help="e.g. AIL
     console.print(f"\n[bold]Why[/]\n{rule.rationale}\n\n[bold]Fix[/]\n{rule.remediation}\n\n[bold]Controls[/]", markup=True)
     for control in rule.controls:
         console.print(f"  • {control.label()}" + (f" — {control.title}" if control.title else ""), markup=False)
+    console.print(f"\nSource: {rule_source(rule)}", markup=False, highlight=False)
 
 
 def _find_rule(rule_id: str, catalogue: dict[str, Rule]) -> Rule:

@@ -339,6 +339,15 @@ class StackRule(RuleMeta):
 Rule = ResourceRule | StackRule
 """A policy rule: its metadata and a check of the kind its scope says."""
 
+
+def rule_source(rule: Rule) -> str:
+    """Where ``rule`` is written, ``ailab/policy/rules/<theme>.py:<line>``: rule files are named by theme, not by id family."""
+    code = getattr(rule.check, "__code__", None)
+    if code is None:  # a callable object rather than a function
+        return f"{rule.check.__module__.replace('.', '/')}.py"
+    return f"{rule.check.__module__.replace('.', '/')}.py:{code.co_firstlineno}"
+
+
 _RULE_ID = re.compile(r"^AILAB-[A-Z0-9]+-[0-9]{3}$")
 REGISTRY: dict[str, Rule] = {}
 
