@@ -46,6 +46,7 @@ demo: install
 lint: install
 	.venv/bin/ruff check src tests benchmarks
 	.venv/bin/ruff format --check src tests benchmarks
+	.venv/bin/lint-imports --no-logo
 	PATH="$(CURDIR)/.venv/bin:$$PATH" .venv/bin/ansible-lint -q roles playbooks inventories
 
 typecheck: install
@@ -61,4 +62,4 @@ bench: install
 	.venv/bin/python benchmarks/run_all.py
 
 clean:
-	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache $(REPORTS)
+	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache .import_linter_cache $(REPORTS)

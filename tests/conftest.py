@@ -1,5 +1,5 @@
 """Test tiers: every test is ``unit`` unless marked; the other tiers skip with a stated reason
-when this machine cannot run them (see DESIGN.md, "Test tiers")."""
+when this machine cannot run them (see docs/architecture.md, "Test tiers")."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """ailab: the AI Lab of a European data-protection supervisor, as code.
 
-The package is layered (see ``DESIGN.md``): ``cli`` on top, then the feature
+The package is layered (see ``docs/architecture.md``): ``cli`` on top, then the feature
 packages (``sandbox``, ``policy``, ``plan``, ``hosts``, ``gpu``), then ``infra``
-and ``services``, with ``spec`` at the bottom. Imports only point downward.
+and ``services``, then ``spec``, with the bottom modules (``errors``, ``home``, ``fsio``,
+``safeload``, ``formats``, ``spec.constants``) below. Imports only point downward.
 """
 
 __version__ = "0.1.0"

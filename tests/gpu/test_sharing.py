@@ -1,4 +1,4 @@
-"""The lab's GPU sharing configuration (ailab.spec.gpu_sharing) against what NVIDIA's components accept.
+"""The lab's GPU sharing configuration (ailab.spec.gpu_sharing, ailab.infra.k8s.gpu_config) against what NVIDIA's components accept.
 
 Formats checked: the device plugin's config file ``version: v1`` (``flags.migStrategy``,
 ``sharing.timeSlicing.{renameByDefault,failRequestsGreaterThanOne,resources[].{name,replicas}}``),
@@ -16,20 +16,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ailab.spec import labels
-from ailab.spec.gpu_sharing import (
+from ailab.infra.k8s.gpu_config import (
     DEVICE_PLUGIN_CONFIGMAP,
-    WHOLE_GPU,
     device_plugin_config,
     device_plugin_entry,
     gpu_operator_values,
-    gpu_taint,
     mig_strategy,
-    pool_node_labels,
-    quota_key,
-    resource_name,
-    schedulable_units,
 )
+from ailab.spec import labels
+from ailab.spec.constants import WHOLE_GPU
+from ailab.spec.gpu_sharing import gpu_taint, pool_node_labels, quota_key, resource_name
 from ailab.spec.model import ExclusiveSharing, GpuPool, LabSpec, MigSharing, TimeSlicingSharing
 from ailab.spec.stackfile import find_project, load_stack_spec
 
@@ -84,11 +80,6 @@ def test_resource_and_quota_names(gpu_pool, expected):
     assert resource_name(gpu_pool) == expected
     assert quota_key(gpu_pool) == f"requests.{expected}"
     assert QUALIFIED_NAME.match(resource_name(gpu_pool))
-
-
-@pytest.mark.parametrize(("gpu_pool", "units"), [(EXCLUSIVE, 4), (TIME_SLICED, 16), (MIG_MIXED, 4)], ids=IDS[:3])
-def test_schedulable_units(gpu_pool, units):
-    assert schedulable_units(gpu_pool) == units
 
 
 def test_time_slicing_entry_parsed_back_from_yaml(spec):

@@ -12,9 +12,11 @@ from ailab.policy.model import (
     Evidence,
     Record,
     RecordSet,
+    ResourceRule,
     Rule,
     RuleContext,
     Severity,
+    StackRule,
     Violation,
 )
 
@@ -54,7 +56,8 @@ def _crash(record: Record, context: RuleContext) -> Iterator[Violation]:
 def make_rule(
     rule_id: str, check, *, severity: str = "high", types=(DEPLOYMENT,), scope: str = "resource", controls=None
 ) -> Rule:
-    return Rule(
+    kind = StackRule if scope == "stack" else ResourceRule
+    return kind(
         id=rule_id,
         title=f"title of {rule_id}",
         severity=Severity(severity),
@@ -62,7 +65,6 @@ def make_rule(
         remediation=f"fix {rule_id}",
         types=frozenset(types),
         controls=tuple(controls or (Control("eudpr", "Art. 33", "Security of processing"), Control("cis-k8s", "5.2.1"))),
-        scope=scope,  # type: ignore[arg-type]
         check=check,
     )
 

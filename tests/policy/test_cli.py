@@ -171,6 +171,7 @@ def test_rules_and_explain():
     explained = runner.invoke(app, ["policy", "explain", "ailab-test-001"])
     assert explained.exit_code == 0
     assert "why AILAB-TEST-001" in explained.output and "Regulation (EU) 2018/1725 (EUDPR) Art. 33" in explained.output
+    assert "Source: tests/policy/support.py:" in explained.output
     unknown = runner.invoke(app, ["policy", "explain", "AILAB-TEST-01"])
     assert unknown.exit_code == 2 and "did you mean AILAB-TEST-001" in unknown.output
 

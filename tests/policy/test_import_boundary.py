@@ -1,4 +1,4 @@
-"""ailab.policy knows nothing of the infra, the planner or the sandboxes (DESIGN.md: imports point downward)."""
+"""ailab.policy knows nothing of the infra, the planner or the sandboxes (docs/architecture.md: imports point downward)."""
 
 from __future__ import annotations
 

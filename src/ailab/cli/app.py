@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from typer._click.core import Context
 from typer.core import TyperGroup
 
 from ailab import __version__
@@ -21,7 +20,9 @@ from ailab.errors import AilabError
 class AilabGroup(TyperGroup):
     """Turns an :class:`~ailab.errors.AilabError` from any sub-command into one line and its exit code."""
 
-    def invoke(self, ctx: Context) -> Any:
+    # ``ctx`` is typed Any: its class is click's Context, which typer vendors under a private
+    # module (typer._click) that ailab does not import; typer.Context is a narrower subclass.
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except AilabError as error:

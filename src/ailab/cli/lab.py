@@ -104,7 +104,7 @@ def stacks(as_json: bool = typer.Option(False, "--json", help="Print JSON instea
 
 def _location(spec: LabSpec) -> str:
     """Where the lab runs: its AWS region, or the kubeconfig context of its on-premises cluster."""
-    return spec.region or (spec.onprem.kubeconfig_context if spec.onprem else "")
+    return spec.aws_settings().region if spec.target == "aws" else spec.onprem_settings().kubeconfig_context
 
 
 @app.command()

@@ -2,7 +2,9 @@
 against the rules and the EU regulations and standards they serve.
 
 This module does the orchestration the policy package must not: ``--stack`` plans the stack
-offline (``ailab.plan``) and reads its specification (``ailab.spec``) for the allowed registries.
+offline (``ailab.plan``, which ``ailab.policy`` may not import) and hands its specification to
+:meth:`~ailab.policy.model.RuleContext.from_lab`; the input files are read by
+:func:`ailab.policy.loaders.load_inputs`.
 Only typer is imported at module level; the engine, the loaders and rich load inside the commands.
 """
 
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from ailab.policy.engine import Report
     from ailab.policy.model import Record, Rule, RuleContext, Severity
     from ailab.policy.waivers import Waiver
+    from ailab.spec.model import LabSpec
 
 app = new_group("Security reviewers: check the lab, a plan or manifests against the rules and their EU controls.")
 
@@ -124,7 +127,7 @@ def rules_command(
 def explain(rule_id: str = typer.Argument(..., metavar="RULE-ID", help="e.g. AILAB-K8S-012")) -> None:
     """Everything about one rule: why it exists, how to fix a finding, the controls it serves."""
     from ailab.cli.console import out
-    from ailab.policy.model import all_rules
+    from ailab.policy.model import all_rules, rule_source
 
     rule = _find_rule(rule_id, all_rules())
     console = out()
@@ -135,6 +138,7 @@ def explain(rule_id: str = typer.Argument(..., metavar="RULE-ID", help="e.g. AIL
     console.print(f"\n[bold]Why[/]\n{rule.rationale}\n\n[bold]Fix[/]\n{rule.remediation}\n\n[bold]Controls[/]", markup=True)
     for control in rule.controls:
         console.print(f"  • {control.label()}" + (f" — {control.title}" if control.title else ""), markup=False)
+    console.print(f"\nSource: {rule_source(rule)}", markup=False, highlight=False)
 
 
 def _find_rule(rule_id: str, catalogue: dict[str, Rule]) -> Rule:
@@ -159,31 +163,23 @@ def _load_inputs(
     allowed_registries: list[str],
 ) -> tuple[list[Record], RuleContext, list[str]]:
     """Records from every input given, the rule context, and the sources for the report header."""
-    from ailab.policy import loaders
+    from ailab.policy.loaders import load_inputs
     from ailab.policy.model import RuleContext
-    from ailab.spec.regions import EU_REGIONS
 
     records: list[Record] = []
     sources: list[str] = []
-    registries = list(allowed_registries)
+    lab: LabSpec | None = None
     if stack:
-        stack_records, stack_file, spec_registries = _plan_stack(stack)
+        stack_records, stack_file, lab = _plan_stack(stack)
         records += stack_records
         sources.append(stack_file)
-        registries = registries or spec_registries
-    for path, load in ((plan, loaders.load_plan_file), (preview, loaders.load_preview_file), (state, loaders.load_state_file)):
-        if path is not None:
-            records += load(path)
-            sources.append(str(path))
-    if manifests:
-        records += loaders.load_manifests(manifests)
-        sources += [str(path) for path in manifests]
-    context = RuleContext(allowed_registries=tuple(registries), allowed_regions=tuple(EU_REGIONS))
-    return records, context, sources
+    file_records, file_sources = load_inputs(plan=plan, preview=preview, state=state, manifests=manifests)
+    context = RuleContext.from_lab(lab, allowed_registries=allowed_registries)
+    return records + file_records, context, sources + file_sources
 
 
-def _plan_stack(stack: str) -> tuple[list[Record], str, list[str]]:
-    """Plan ``stack`` offline; its records (sourced to the stack file), the stack file, and its allowed registries."""
+def _plan_stack(stack: str) -> tuple[list[Record], str, LabSpec]:
+    """Plan ``stack`` offline (the policy package may not plan): its records, sourced to the stack file, the file, its spec."""
     import os
 
     from ailab.cli.console import err
@@ -195,7 +191,7 @@ def _plan_stack(stack: str) -> tuple[list[Record], str, list[str]]:
     with err().status(f"planning stack {stack} offline ..."):
         planned = plan_lab(stack, stack_config.project)
     stack_file = os.path.relpath(stack_config.path)
-    return records_from_plan(planned.to_json(), stack_file), stack_file, list(spec.supply_chain.allowed_registries)
+    return records_from_plan(planned.to_json(), stack_file), stack_file, spec
 
 
 def _load_waivers(path: Path | None, catalogue: dict[str, Rule]) -> list[Waiver]:

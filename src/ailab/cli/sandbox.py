@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,19 +23,30 @@ if TYPE_CHECKING:
 
 app = new_group("Auditors: create, list, extend and destroy per-audit sandboxes.")
 
-AuditId = typer.Argument(..., metavar="AUDIT_ID", help="The audit's id: lower-case letters, digits and '-', at most 40.")
-Team = typer.Option(..., "--team", help="Team members' usernames, comma-separated: the lead first (the sandbox's owner).")
-Group = typer.Option(None, "--group", help="An identity-provider group granted the same access as the team.")
-Profile = typer.Option(..., "--profile", help="A sandbox profile of the lab (ailab lab stacks lists them).")
-Ttl = typer.Option(None, "--ttl", help="Lifetime, e.g. 30m, 12h, 7d; default the profile's, at most its max_ttl.")
-Gpus = typer.Option(None, "--gpus", min=0, help="GPUs, up to the profile's (default); 0 for none.")
-Purpose = typer.Option(None, "--purpose", help="Why the data is processed (recorded on the namespace and in the log).")
-Classification = typer.Option(
-    None, "--data-classification", help="public, internal, confidential or restricted; at most the lab's (the default)."
-)
-LabStack = typer.Option(
-    None, "--stack", "-s", help="The lab's stack (stacks/Pulumi.<stack>.yaml); needed when there are several."
-)
+# The options of `plan` and `create` (and the audit id of every command), defined once.
+AuditId = Annotated[
+    str, typer.Argument(metavar="AUDIT_ID", help="The audit's id: lower-case letters, digits and '-', at most 40.")
+]
+Team = Annotated[
+    str, typer.Option("--team", help="Team members' usernames, comma-separated: the lead first (the sandbox's owner).")
+]
+Group = Annotated[str | None, typer.Option("--group", help="An identity-provider group granted the same access as the team.")]
+Profile = Annotated[str, typer.Option("--profile", help="A sandbox profile of the lab (ailab lab stacks lists them).")]
+Ttl = Annotated[
+    str | None, typer.Option("--ttl", help="Lifetime, e.g. 30m, 12h, 7d; default the profile's, at most its max_ttl.")
+]
+Gpus = Annotated[int | None, typer.Option("--gpus", min=0, help="GPUs, up to the profile's (default); 0 for none.")]
+Purpose = Annotated[
+    str | None, typer.Option("--purpose", help="Why the data is processed (recorded on the namespace and in the log).")
+]
+Classification = Annotated[
+    str | None,
+    typer.Option("--data-classification", help="public, internal, confidential or restricted; at most the lab's (the default)."),
+]
+LabStack = Annotated[
+    str | None,
+    typer.Option("--stack", "-s", help="The lab's stack (stacks/Pulumi.<stack>.yaml); needed when there are several."),
+]
 
 
 def _request(audit_id: str, team: str, group: str | None, profile: str, **rest: Any) -> Request:
@@ -64,15 +75,15 @@ def _print_gate(result: GateResult, full: bool) -> None:
 
 @app.command()
 def plan(
-    audit_id: str = AuditId,
-    team: str = Team,
-    group: str | None = Group,
-    profile: str = Profile,
-    ttl: str | None = Ttl,
-    gpus: int | None = Gpus,
-    purpose: str | None = Purpose,
-    data_classification: str | None = Classification,
-    stack: str | None = LabStack,
+    audit_id: AuditId,
+    team: Team,
+    profile: Profile,
+    group: Group = None,
+    ttl: Ttl = None,
+    gpus: Gpus = None,
+    purpose: Purpose = None,
+    data_classification: Classification = None,
+    stack: LabStack = None,
     json_file: Path | None = typer.Option(
         None, "--json", help="Also write the plan (ailab.plan/v1) to this file; '-' for stdout."
     ),
@@ -105,15 +116,15 @@ def plan(
 
 @app.command()
 def create(
-    audit_id: str = AuditId,
-    team: str = Team,
-    group: str | None = Group,
-    profile: str = Profile,
-    ttl: str | None = Ttl,
-    gpus: int | None = Gpus,
-    purpose: str | None = Purpose,
-    data_classification: str | None = Classification,
-    stack: str | None = LabStack,
+    audit_id: AuditId,
+    team: Team,
+    profile: Profile,
+    group: Group = None,
+    ttl: Ttl = None,
+    gpus: Gpus = None,
+    purpose: Purpose = None,
+    data_classification: Classification = None,
+    stack: LabStack = None,
 ) -> None:
     """Create the sandbox of an audit: plan, policy gate, then deploy with the Pulumi Automation API.
 
@@ -226,7 +237,7 @@ def _entry_table(entry: SandboxEntry, title: str) -> Table:
 
 
 @app.command()
-def show(audit_id: str = AuditId, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def show(audit_id: AuditId, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show one sandbox: its request, status, outputs, lock holder and its audit-log records."""
     from ailab.cli.console import emit_json, out
     from ailab.sandbox import ids, lock, state
@@ -248,7 +259,7 @@ def show(audit_id: str = AuditId, as_json: bool = typer.Option(False, "--json", 
 
 @app.command()
 def extend(
-    audit_id: str = AuditId,
+    audit_id: AuditId,
     by: str = typer.Option(..., "--by", help="How much longer, e.g. 24h; never past the profile's max_ttl from creation."),
 ) -> None:
     """Extend a sandbox's lifetime; its expiry annotation and Qdrant token follow."""
@@ -263,7 +274,7 @@ def extend(
 
 
 @app.command()
-def destroy(audit_id: str = AuditId) -> None:
+def destroy(audit_id: AuditId) -> None:
     """Destroy a sandbox: its namespace, MLflow experiment and grants, Qdrant collection, and its stack."""
     from ailab.cli.console import out
     from ailab.sandbox import operations
@@ -292,7 +303,7 @@ def reap(dry_run: bool = typer.Option(False, "--dry-run", help="Only list the ex
 
 @app.command()
 def unlock(
-    audit_id: str = AuditId,
+    audit_id: AuditId,
     force: bool = typer.Option(False, "--force", help="Remove a lock taken on another host (check that host first)."),
 ) -> None:
     """Clear a stale lock left by a crashed run, after checking that its process is gone."""

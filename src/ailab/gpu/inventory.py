@@ -270,7 +270,7 @@ def _text(value: Any) -> str | None:
     """NVML strings as ``str``: older nvidia-ml-py releases (still found on hosts) return ``bytes``."""
     if isinstance(value, bytes):
         return value.decode(errors="replace")
-    return value
+    return None if value is None else str(value)
 
 
 def node_labels(inventory: dict[str, Any]) -> dict[str, str]:

@@ -51,9 +51,9 @@ def lab_program(spec: LabSpec) -> None:
         pulumi.export("artifactBucket", aws_lab.artifact_bucket)
         pulumi.export("vpcId", aws_lab.vpc_id)
     else:
-        assert spec.onprem is not None
-        provider = k8s.Provider(f"{spec.name}-onprem", context=spec.onprem.kubeconfig_context, enable_server_side_apply=True)
-        pulumi.export("kubeContext", spec.onprem.kubeconfig_context)
+        kube_context = spec.onprem_settings().kubeconfig_context
+        provider = k8s.Provider(f"{spec.name}-onprem", context=kube_context, enable_server_side_apply=True)
+        pulumi.export("kubeContext", kube_context)
         pulumi.export("clusterName", spec.cluster.name)
 
     from ailab.infra.k8s.platform import LabPlatform, LabPlatformArgs

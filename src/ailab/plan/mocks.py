@@ -130,7 +130,15 @@ INVOKES: dict[str, Callable[[str], dict[str, Any]]] = {
     "aws:index/getPartition:getPartition": lambda _region: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
     "aws:index/getRegion:getRegion": lambda region: {"name": region, "region": region, "id": region},
 }
-"""Answers to the invokes (data sources) the programs use, given the mocked region; others answer ``{}``."""
+"""Answers to the invokes (data sources) the programs use, given the mocked region; any other raises."""
+
+
+class UnmockedInvokeError(LookupError):
+    """A program called a data source the offline plan has no answer for: a gap in ailab, not bad input."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(f"the offline plan has no answer for the data source {token}: add one to INVOKES in ailab.plan.mocks")
+        self.token = token
 
 
 class LabMocks(Mocks):
@@ -153,6 +161,13 @@ class LabMocks(Mocks):
         return f"{args.name}-id", outputs
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        """The answer to a data-source call; one without an answer in :data:`INVOKES` raises.
+
+        An empty answer would let a program read ``None`` where a real provider returns a value,
+        and the plan would silently differ from what ``pulumi up`` does.
+        """
         answer = INVOKES.get(args.token)
+        if answer is None:
+            raise UnmockedInvokeError(args.token)
         # No failures is an empty list: the SDK's MockMonitor iterates it, and None would raise.
-        return (answer(self.region) if answer is not None else {}), []
+        return answer(self.region), []

@@ -8,20 +8,21 @@ dependencies, provider, options, and the inputs with secrets still marked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor, Mocks
 
 from ailab.formats import SECRET, STACK_TYPE, UNKNOWN
 from ailab.plan.graph import PlannedResource
+from ailab.plan.pulumi_runtime import deserialize_inputs, is_secret, is_unknown
 
 _DYNAMIC_PROVIDER_KEY = "__provider"
 
 
 def plain(value: Any) -> Any:
     """A JSON-ready copy of a deserialized property value: secrets hidden, numbers tidy."""
-    if rpc.is_rpc_secret(value):
+    if is_secret(value):
         return SECRET
     if isinstance(value, dict):
         return {k: ("[dynamic provider]" if k == _DYNAMIC_PROVIDER_KEY else plain(v)) for k, v in value.items()}
@@ -31,7 +32,7 @@ def plain(value: Any) -> Any:
         return int(value)
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
-    if type(value).__name__ == "Unknown":
+    if is_unknown(value):
         return UNKNOWN
     urn = getattr(value, "urn", None)
     if urn is not None:
@@ -47,8 +48,10 @@ class RecordingMonitor(MockMonitor):
         self.recorded: list[PlannedResource] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
-        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True) if request.type != STACK_TYPE else {}
+        # The SDK's MockMonitor is untyped: its answer is taken through a typed reference.
+        register: Callable[[MockMonitor, Any], Any] = MockMonitor.RegisterResource
+        response = register(self, request)
+        inputs = deserialize_inputs(request.object) if request.type != STACK_TYPE else {}
         options: dict[str, Any] = {}
         if request.retainOnDelete:
             options["retainOnDelete"] = True

@@ -45,21 +45,19 @@ def _run(
     region: str | None,
 ) -> Plan:
     import pulumi
-    from pulumi.runtime.config import set_all_config
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
 
+    from ailab.plan import pulumi_runtime
     from ailab.plan.mocks import LabMocks
 
     mocks = LabMocks(region)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
-    set_all_config(
+    pulumi_runtime.set_stack_config(
         {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()},
-        sorted(secret_keys),
+        secret_keys,
     )
     try:
-        _sync_await(run_pulumi_func(program))
+        pulumi_runtime.run_stack_function(program)
         outputs = _stack_outputs()
     except AilabError:
         raise
@@ -71,14 +69,11 @@ def _run(
 def _stack_outputs() -> dict[str, Any]:
     """The root stack's exports, resolved, with secrets hidden."""
     from pulumi import Output
-    from pulumi.runtime.settings import get_root_resource
-    from pulumi.runtime.sync_await import _sync_await
 
-    root = get_root_resource()
-    exported: dict[str, Any] = dict(getattr(root, "outputs", {}) or {})
+    from ailab.plan.pulumi_runtime import resolve, root_stack_exports
+
     resolved: dict[str, Any] = {}
-    for name, value in sorted(exported.items()):
+    for name, value in sorted(root_stack_exports().items()):
         output = Output.from_input(value)
-        is_secret = _sync_await(output.is_secret())
-        resolved[name] = SECRET if is_secret else plain(_sync_await(output.future()))
+        resolved[name] = SECRET if resolve(output.is_secret()) else plain(resolve(output.future()))
     return resolved

@@ -26,11 +26,12 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from pulumi_policy import Severity as PolicySeverity
-from pulumi_policy.proxy import _DictProxy, _ListProxy
 
 from ailab.formats import STACK_TYPE
+from ailab.policy.crossguard_proxy import unwrap
 from ailab.policy.loaders.values import plain
-from ailab.policy.model import FRAMEWORKS, Record, RecordSet, Rule, RuleContext, Severity, Violation, all_rules
+from ailab.policy.model import FRAMEWORKS, Record, RecordSet, ResourceRule, Rule, RuleContext, Severity, StackRule, all_rules
+from ailab.policy.run import Crash, Outcome, run_rule
 
 MANDATORY = frozenset({Severity.CRITICAL, Severity.HIGH})
 
@@ -48,10 +49,7 @@ def build_policies(rules: Iterable[Rule] | None = None, context: RuleContext | N
 
 def default_context() -> RuleContext:
     """EU regions and the lab's default registries: a policy pack does not know the stack's specification."""
-    from ailab.spec.constants import DEFAULT_REGISTRIES
-    from ailab.spec.regions import EU_REGIONS
-
-    return RuleContext(allowed_registries=DEFAULT_REGISTRIES, allowed_regions=tuple(EU_REGIONS))
+    return RuleContext.from_lab()
 
 
 def _policy(rule: Rule, context: RuleContext) -> Policy:
@@ -65,7 +63,7 @@ def _policy(rule: Rule, context: RuleContext) -> Policy:
         "tags": sorted(rule.frameworks()),
         "remediation_steps": rule.remediation,
     }
-    if rule.scope == "stack":
+    if isinstance(rule, StackRule):
         return StackValidationPolicy(validate=stack_validator(rule, context), **common)
     return ResourceValidationPolicy(validate=resource_validator(rule, context), **common)
 
@@ -80,7 +78,7 @@ def _framework(rule: Rule) -> PolicyComplianceFramework | None:
     )
 
 
-def resource_validator(rule: Rule, context: RuleContext) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+def resource_validator(rule: ResourceRule, context: RuleContext) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         # CrossGuard calls every resource policy for every resource; the rule's types decide, as in the engine.
         if not rule.applies_to(args.resource_type):
@@ -92,13 +90,13 @@ def resource_validator(rule: Rule, context: RuleContext) -> Callable[[ResourceVa
             properties=_plain_props(args.props),
             provider=args.provider.urn if args.provider is not None else None,
         )
-        for message, _ in _violations(rule, lambda: rule.check(record, context)):  # type: ignore[arg-type]  # resource scope
+        for message, _ in _messages(rule, run_rule(rule, record, context)):
             report_violation(message, None)
 
     return validate
 
 
-def stack_validator(rule: Rule, context: RuleContext) -> Callable[[StackValidationArgs, ReportViolation], None]:
+def stack_validator(rule: StackRule, context: RuleContext) -> Callable[[StackValidationArgs, ReportViolation], None]:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         records = RecordSet(
             Record(
@@ -113,23 +111,25 @@ def stack_validator(rule: Rule, context: RuleContext) -> Callable[[StackValidati
             for resource in args.resources
             if resource.resource_type != STACK_TYPE
         )
-        for message, urn in _violations(rule, lambda: rule.check(records, context)):  # type: ignore[arg-type]  # stack scope
+        for message, urn in _messages(rule, run_rule(rule, records, context)):
             report_violation(message, urn)
 
     return validate
 
 
-def _violations(rule: Rule, run: Callable[[], Iterable[Violation]]) -> list[tuple[str, str | None]]:
-    """``(message, urn)`` per violation; a crashing rule is one violation saying so (a rule that cannot run must not pass)."""
-    try:
-        found = list(run())
-    except Exception as error:  # the pack must report, not die, on a rule's bug
-        return [(f"[{rule.id}] rule could not run: {type(error).__name__}: {error}; report this as a bug in the rule", None)]
-    results = []
-    for violation in found:
-        paths = ", ".join(item.path for item in violation.evidence)
-        message = f"[{rule.id}] {violation.message}" + (f" (at {paths})" if paths else "")
-        results.append((message, violation.record.urn if violation.record is not None else None))
+def _messages(rule: Rule, outcomes: list[Outcome]) -> list[tuple[str, str | None]]:
+    """``(message, urn)`` per violation; a crash is one violation saying so (a rule that cannot run must not pass)."""
+    results: list[tuple[str, str | None]] = []
+    for outcome in outcomes:
+        if isinstance(outcome, Crash):
+            error = outcome.error
+            results.append(
+                (f"[{rule.id}] rule could not run: {type(error).__name__}: {error}; report this as a bug in the rule", None)
+            )
+            continue
+        paths = ", ".join(item.path for item in outcome.evidence)
+        message = f"[{rule.id}] {outcome.message}" + (f" (at {paths})" if paths else "")
+        results.append((message, outcome.record.urn if outcome.record is not None else None))
     return results
 
 
@@ -139,14 +139,5 @@ def _plain_props(props: Mapping[str, Any]) -> Mapping[str, Any]:
     The proxies (one around every nested object and list) raise on reading a value unknown
     during preview; rules instead see ``[unknown]``, as they do in a preview file, and decide.
     """
-    return plain(_unwrap(props))
-
-
-def _unwrap(value: Any) -> Any:
-    if isinstance(value, (_DictProxy, _ListProxy)):
-        value = value["__target"]
-    if isinstance(value, dict):
-        return {key: _unwrap(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_unwrap(item) for item in value]
-    return value
+    properties: Mapping[str, Any] = plain(unwrap(props))
+    return properties

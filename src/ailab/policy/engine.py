@@ -15,7 +15,19 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ailab.errors import BadInputError
-from ailab.policy.model import FRAMEWORKS, Evidence, Record, RecordSet, Rule, RuleContext, Severity, all_rules
+from ailab.policy.model import (
+    FRAMEWORKS,
+    Evidence,
+    Record,
+    RecordSet,
+    ResourceRule,
+    Rule,
+    RuleContext,
+    Severity,
+    StackRule,
+    all_rules,
+)
+from ailab.policy.run import Crash, Outcome, run_rule
 from ailab.policy.waivers import Waiver, WaiverState, WaiverUse
 from ailab.safeload import gc_paused
 
@@ -134,7 +146,7 @@ def evaluate(
     context = context or RuleContext()
     record_set = records if isinstance(records, RecordSet) else RecordSet(records)
     with gc_paused():  # findings are acyclic: spare full collections over a growing heap
-        findings = _run_resource_rules(record_set, selected, context) + _run_stack_rules(record_set, selected, context)
+        findings = _run_rules(record_set, selected, context)
         findings, uses = _apply_waivers(findings, list(waivers or ()), {rule.id for rule in selected}, today or dt.date.today())
         findings.sort(key=Finding.sort_key)
     return Report(
@@ -163,44 +175,38 @@ def _rule_list(rules: Iterable[Rule] | Mapping[str, Rule] | None) -> list[Rule]:
 
 
 class _TypeIndex:
-    """The resource rules that apply to each type token (:meth:`Rule.applies_to`), worked out once per token."""
+    """The resource rules that apply to each type token (:meth:`RuleMeta.applies_to`), worked out once per token."""
 
-    def __init__(self, rules: Iterable[Rule]) -> None:
+    def __init__(self, rules: Iterable[ResourceRule]) -> None:
         self._rules = list(rules)
-        self._cache: dict[str, list[Rule]] = {}
+        self._cache: dict[str, list[ResourceRule]] = {}
 
-    def rules_for(self, type_token: str) -> list[Rule]:
+    def rules_for(self, type_token: str) -> list[ResourceRule]:
         found = self._cache.get(type_token)
         if found is None:
             found = self._cache[type_token] = [rule for rule in self._rules if rule.applies_to(type_token)]
         return found
 
 
-def _run_resource_rules(records: RecordSet, rules: list[Rule], context: RuleContext) -> list[Finding]:
-    index = _TypeIndex(rule for rule in rules if rule.scope == "resource")
+def _run_rules(records: RecordSet, rules: list[Rule], context: RuleContext) -> list[Finding]:
+    # Record by record, every rule for one record before the next (the rule helpers cache per record).
+    index = _TypeIndex(rule for rule in rules if isinstance(rule, ResourceRule))
     findings: list[Finding] = []
-    append = findings.append
     for record in records:
-        for rule in index.rules_for(record.type):
-            try:
-                for violation in rule.check(record, context):  # type: ignore[arg-type]  # scope resource: a ResourceCheck
-                    append(Finding(rule, violation.record or record, violation.message, violation.evidence))
-            except Exception as error:  # a rule's bug must not hide the other verdicts
-                append(_crashed(rule, record, error))
+        for resource_rule in index.rules_for(record.type):
+            _add_outcomes(findings, resource_rule, run_rule(resource_rule, record, context))
+    for stack_rule in rules:
+        if isinstance(stack_rule, StackRule):
+            _add_outcomes(findings, stack_rule, run_rule(stack_rule, records, context))
     return findings
 
 
-def _run_stack_rules(records: RecordSet, rules: list[Rule], context: RuleContext) -> list[Finding]:
-    findings: list[Finding] = []
-    for rule in rules:
-        if rule.scope != "stack":
-            continue
-        try:
-            for violation in rule.check(records, context):  # type: ignore[arg-type]  # scope stack: a StackCheck
-                findings.append(Finding(rule, violation.record, violation.message, violation.evidence))
-        except Exception as error:  # as above
-            findings.append(_crashed(rule, None, error))
-    return findings
+def _add_outcomes(findings: list[Finding], rule: Rule, outcomes: list[Outcome]) -> None:
+    for outcome in outcomes:
+        if isinstance(outcome, Crash):
+            findings.append(_crashed(rule, outcome.record, outcome.error))
+        else:
+            findings.append(Finding(rule, outcome.record, outcome.message, outcome.evidence))
 
 
 def _crashed(rule: Rule, record: Record | None, error: Exception) -> Finding:

@@ -16,10 +16,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from fnmatch import fnmatchcase
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict, Unpack, overload
 
 from ailab.errors import BadInputError
 from ailab.formats import SECRET, UNKNOWN
+from ailab.spec.constants import DEFAULT_REGISTRIES
+from ailab.spec.regions import EU_REGIONS
+
+if TYPE_CHECKING:
+    from ailab.spec.model import LabSpec
 
 
 class Severity(StrEnum):
@@ -232,12 +237,33 @@ class Violation:
 
 @dataclass(frozen=True)
 class RuleContext:
-    """Settings a rule may consult; defaults suit the lab, the CLI can override them."""
+    """Settings a rule may consult, never empty: the defaults are applied here, not in the rules.
 
-    allowed_registries: tuple[str, ...] = ()
-    allowed_regions: tuple[str, ...] = ()
-    """EU regions unless overridden; the residency rules read this."""
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    Build it with :meth:`from_lab` (the CLI, the sandbox gate and the CrossGuard pack all do).
+    """
+
+    allowed_registries: tuple[str, ...] = DEFAULT_REGISTRIES
+    """Image prefixes the supply-chain rules accept."""
+    allowed_regions: tuple[str, ...] = tuple(EU_REGIONS)
+    """AWS regions the residency rules accept: the EU member states' regions unless overridden."""
+
+    def __post_init__(self) -> None:
+        if not self.allowed_registries or not self.allowed_regions:
+            raise ValueError("a rule context needs at least one allowed registry and one allowed region")
+
+    @classmethod
+    def from_lab(
+        cls, lab: LabSpec | None = None, *, allowed_registries: Iterable[str] = (), allowed_regions: Iterable[str] = ()
+    ) -> RuleContext:
+        """The context for checking ``lab`` (or, without one, a lab with the default settings).
+
+        Registries: those given, else the lab's ``supply_chain.allowed_registries``, else
+        :data:`~ailab.spec.constants.DEFAULT_REGISTRIES`. Regions: those given, else the EU's.
+        """
+        registries = tuple(allowed_registries) or (
+            tuple(lab.supply_chain.allowed_registries) if lab is not None else DEFAULT_REGISTRIES
+        )
+        return cls(allowed_registries=registries, allowed_regions=tuple(allowed_regions) or tuple(EU_REGIONS))
 
 
 class RecordSet(Sequence[Record]):
@@ -252,7 +278,13 @@ class RecordSet(Sequence[Record]):
     def __len__(self) -> int:
         return len(self._records)
 
-    def __getitem__(self, index: int) -> Record:  # type: ignore[override]
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
         return self._records[index]
 
     def __iter__(self) -> Iterator[Record]:
@@ -264,11 +296,12 @@ class RecordSet(Sequence[Record]):
 
 ResourceCheck = Callable[[Record, RuleContext], Iterable[Violation]]
 StackCheck = Callable[[RecordSet, RuleContext], Iterable[Violation]]
+SeverityName = Literal["low", "medium", "high", "critical"]
 
 
 @dataclass(frozen=True)
-class Rule:
-    """A policy rule: identity, documentation, where it applies, the controls it serves, and its check."""
+class RuleMeta:
+    """What every rule declares: identity, documentation, where it applies, the controls it serves."""
 
     id: str
     title: str
@@ -278,8 +311,6 @@ class Rule:
     types: frozenset[str]
     """Type tokens it applies to; a token may be a glob (``aws:*``), and no tokens means every record."""
     controls: tuple[Control, ...]
-    scope: Literal["resource", "stack"]
-    check: ResourceCheck | StackCheck = field(compare=False, repr=False)
 
     def frameworks(self) -> set[str]:
         return {control.framework for control in self.controls}
@@ -289,43 +320,92 @@ class Rule:
         return not self.types or any(fnmatchcase(type_token, pattern) for pattern in self.types)
 
 
+@dataclass(frozen=True)
+class ResourceRule(RuleMeta):
+    """A rule checking one record at a time (of the types it applies to)."""
+
+    scope: ClassVar[Literal["resource"]] = "resource"
+    check: ResourceCheck = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class StackRule(RuleMeta):
+    """A rule checking the records together; its violations name the record at fault."""
+
+    scope: ClassVar[Literal["stack"]] = "stack"
+    check: StackCheck = field(compare=False, repr=False)
+
+
+Rule = ResourceRule | StackRule
+"""A policy rule: its metadata and a check of the kind its scope says."""
+
+
+def rule_source(rule: Rule) -> str:
+    """Where ``rule`` is written, ``ailab/policy/rules/<theme>.py:<line>``: rule files are named by theme, not by id family."""
+    code = getattr(rule.check, "__code__", None)
+    if code is None:  # a callable object rather than a function
+        return f"{rule.check.__module__.replace('.', '/')}.py"
+    return f"{rule.check.__module__.replace('.', '/')}.py:{code.co_firstlineno}"
+
+
 _RULE_ID = re.compile(r"^AILAB-[A-Z0-9]+-[0-9]{3}$")
 REGISTRY: dict[str, Rule] = {}
 
 
-def _register(scope: Literal["resource", "stack"], **meta: Any) -> Callable[[Any], Any]:
-    def decorate(check: Any) -> Any:
-        rule_id = meta["id"]
-        if not _RULE_ID.fullmatch(rule_id):
-            raise ValueError(f"rule id {rule_id!r} must look like AILAB-K8S-012")
-        if rule_id in REGISTRY:
-            raise ValueError(f"rule id {rule_id} registered twice")
-        if not meta.get("controls"):
-            raise ValueError(f"rule {rule_id} maps to no control")
-        REGISTRY[rule_id] = Rule(
-            id=rule_id,
-            title=meta["title"],
-            severity=Severity(meta["severity"]),
-            rationale=meta["rationale"],
-            remediation=meta["remediation"],
-            types=frozenset(meta["types"]),
-            controls=tuple(meta["controls"]),
-            scope=scope,
-            check=check,
-        )
+class RuleDeclaration(TypedDict):
+    """What a rule module writes in ``@resource_rule(...)`` / ``@stack_rule(...)``, checked by mypy."""
+
+    id: str
+    title: str
+    severity: Severity | SeverityName
+    rationale: str
+    remediation: str
+    types: Iterable[str]
+    controls: Iterable[Control]
+
+
+def _meta(declared: RuleDeclaration) -> tuple[str, str, Severity, str, str, frozenset[str], tuple[Control, ...]]:
+    """A declaration's metadata in :class:`RuleMeta`'s field order, checked: an id like ``AILAB-K8S-012``, a control at least."""
+    rule_id = declared["id"]
+    if not _RULE_ID.fullmatch(rule_id):
+        raise ValueError(f"rule id {rule_id!r} must look like AILAB-K8S-012")
+    if rule_id in REGISTRY:
+        raise ValueError(f"rule id {rule_id} registered twice")
+    controls = tuple(declared["controls"])
+    if not controls:
+        raise ValueError(f"rule {rule_id} maps to no control")
+    severity = Severity(declared["severity"])
+    return (
+        rule_id,
+        declared["title"],
+        severity,
+        declared["rationale"],
+        declared["remediation"],
+        frozenset(declared["types"]),
+        controls,
+    )
+
+
+def resource_rule(**declared: Unpack[RuleDeclaration]) -> Callable[[ResourceCheck], ResourceCheck]:
+    """Register a rule checking one record at a time: ``@resource_rule(id=..., title=..., severity=..., ...)``."""
+    meta = _meta(declared)
+
+    def decorate(check: ResourceCheck) -> ResourceCheck:
+        REGISTRY[meta[0]] = ResourceRule(*meta, check=check)
         return check
 
     return decorate
 
 
-def resource_rule(**meta: Any) -> Callable[[ResourceCheck], ResourceCheck]:
-    """Register a rule checking one record at a time: ``@resource_rule(id=..., title=..., severity=..., ...)``."""
-    return _register("resource", **meta)
-
-
-def stack_rule(**meta: Any) -> Callable[[StackCheck], StackCheck]:
+def stack_rule(**declared: Unpack[RuleDeclaration]) -> Callable[[StackCheck], StackCheck]:
     """Register a rule checking the records together (yields violations that name their record)."""
-    return _register("stack", **meta)
+    meta = _meta(declared)
+
+    def decorate(check: StackCheck) -> StackCheck:
+        REGISTRY[meta[0]] = StackRule(*meta, check=check)
+        return check
+
+    return decorate
 
 
 def all_rules() -> dict[str, Rule]:

@@ -59,6 +59,5 @@ def check(plan: Plan, lab: LabSpec) -> GateResult:
     from ailab.policy.loaders import records_from_plan
 
     records = records_from_plan(plan.to_json(), f"sandbox plan {plan.stack}")
-    context = RuleContext(allowed_registries=tuple(lab.supply_chain.allowed_registries))
-    report = evaluate(records, context=context)
+    report = evaluate(records, context=RuleContext.from_lab(lab))
     return GateResult(report, tuple(report.blocking(FAIL_ON)))

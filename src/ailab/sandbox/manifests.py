@@ -16,6 +16,7 @@ import pulumi
 from ailab.sandbox.ids import owner_label
 from ailab.sandbox.request import SandboxSpec, iso
 from ailab.spec import gpu_sharing, labels, naming
+from ailab.spec.constants import WHOLE_GPU
 from ailab.spec.model import LabSpec
 from ailab.spec.types import byte_count, cpu_cores
 
@@ -99,7 +100,7 @@ def gpu_quota(spec: SandboxSpec, lab: LabSpec) -> dict[str, str]:
     Without the zeros a CPU sandbox could still request, say, ``nvidia.com/mig-1g.10gb``: a
     resource with no quota key is unlimited.
     """
-    hard = {f"requests.{gpu_sharing.WHOLE_GPU}": "0"}
+    hard = {f"requests.{WHOLE_GPU}": "0"}
     hard.update({gpu_sharing.quota_key(pool): "0" for pool in lab.gpu_pools})
     if spec.gpus and spec.profile.gpu_pool:
         hard[gpu_sharing.quota_key(lab.gpu_pool(spec.profile.gpu_pool))] = str(spec.gpus)

@@ -83,7 +83,7 @@ def connection_from_spec(lab: LabSpec) -> LabConnection:
         mlflow_admin_password=pulumi.Output.secret(OFFLINE_SECRET),
         qdrant_api_key=pulumi.Output.secret(OFFLINE_SECRET),
         kubeconfig=pulumi.Output.secret(OFFLINE_KUBECONFIG) if aws else None,
-        kube_context=None if aws or lab.onprem is None else lab.onprem.kubeconfig_context,
+        kube_context=None if aws else lab.onprem_settings().kubeconfig_context,
         mlflow_external_url=f"https://{lab.ingress.mlflow_host}" if lab.ingress else None,
         qdrant_external_url=f"https://{lab.ingress.qdrant_host}" if lab.ingress else None,
     )

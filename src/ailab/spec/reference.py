@@ -104,20 +104,15 @@ def _walk(model: type[BaseModel], seen: set[type[BaseModel]]) -> Iterator[type[B
             yield from _walk(sub, seen)
 
 
-def undocumented_fields() -> list[str]:
-    """``Model.field`` for every field without a description (must be empty)."""
-    return [
-        f"{model.__name__}.{name}"
-        for model in _walk(LabSpec, set())
-        for name, field in model.model_fields.items()
-        if not field.description
-    ]
+def spec_models() -> Iterator[type[BaseModel]]:
+    """Every model of the lab specification, :class:`~ailab.spec.model.LabSpec` first, each once."""
+    return _walk(LabSpec, set())
 
 
 def render_reference() -> str:
     """The whole reference as Markdown."""
     sections = [HEADER]
-    for model in _walk(LabSpec, set()):
+    for model in spec_models():
         doc = (model.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
         rows = ["| key | type | default | constraints | description |", "|---|---|---|---|---|"]
         for name, field in model.model_fields.items():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import yaml
 
 from ailab.infra import tagging
-from ailab.infra.k8s import gpu
-from ailab.spec import gpu_sharing, naming
+from ailab.infra.k8s import gpu, gpu_config
+from ailab.spec import naming
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -23,7 +23,7 @@ def test_release_is_pinned_from_nvidias_repository(lab):
 def test_values_are_the_specs_plus_labels(lab):
     (release,) = lab.of_type(RELEASE)
     values = release["values"]
-    expected = gpu_sharing.gpu_operator_values(lab.spec)
+    expected = gpu_config.gpu_operator_values(lab.spec)
     assert values["devicePlugin"] == expected["devicePlugin"]
     assert values["mig"] == expected["mig"] and values["migManager"] == expected["migManager"]
     assert values["driver"] == {"enabled": False} and values["toolkit"] == {"enabled": False}
@@ -41,7 +41,7 @@ def test_mig_strategy_follows_the_pools(aws, onprem):
 
 def test_device_plugin_config_has_one_entry_per_pool(lab):
     config = lab.one("kubernetes:core/v1:ConfigMap", "device-plugin-config", naming.gpu_namespace(lab.spec))
-    assert config["data"] == gpu_sharing.device_plugin_config(lab.spec)
+    assert config["data"] == gpu_config.device_plugin_config(lab.spec)
     assert set(config["data"]) == {pool.name for pool in lab.spec.gpu_pools}
 
 

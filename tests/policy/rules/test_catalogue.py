@@ -29,7 +29,8 @@ import pytest
 import yaml
 
 from ailab.policy.loaders.manifests import type_token
-from ailab.policy.model import MISSING, Record, RecordSet, Rule, RuleContext, Violation, all_rules
+from ailab.policy.model import MISSING, Record, RecordSet, Rule, RuleContext, StackRule, Violation, all_rules
+from ailab.policy.run import Crash, run_rule
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -83,28 +84,25 @@ def load_fixture(path: Path) -> Fixture:
     return Fixture(
         path=path,
         records=to_records(data["resources"]),
-        context=RuleContext(
-            allowed_registries=tuple(context.get("allowed_registries", ())),
-            allowed_regions=tuple(context.get("allowed_regions", ())),
+        context=RuleContext.from_lab(
+            allowed_registries=context.get("allowed_registries", ()), allowed_regions=context.get("allowed_regions", ())
         ),
         expect=data.get("expect") or [],
     )
 
 
-def run_rule(rule: Rule, records: list[Record], context: RuleContext | None = None) -> list[Violation]:
+def violations_of(rule: Rule, records: list[Record], context: RuleContext | None = None) -> list[Violation]:
     """Run one rule as the engine would: resource rules on the records of their types, stack rules on all."""
     context = context or RuleContext()
-    found: list[Violation] = []
-    if rule.scope == "stack":
-        check: Callable[[Any, RuleContext], Iterable[Violation]] = rule.check  # type: ignore[assignment]
-        found.extend(check(RecordSet(records), context))
+    if isinstance(rule, StackRule):
+        outcomes = run_rule(rule, RecordSet(records), context)
     else:
-        for record in records:
-            if rule.applies_to(record.type):
-                for violation in rule.check(record, context):  # type: ignore[arg-type]
-                    found.append(
-                        violation if violation.record is not None else Violation(violation.message, violation.evidence, record)
-                    )
+        outcomes = [outcome for record in records if rule.applies_to(record.type) for outcome in run_rule(rule, record, context)]
+    found: list[Violation] = []
+    for outcome in outcomes:
+        if isinstance(outcome, Crash):
+            raise outcome.error
+        found.append(outcome)
     return found
 
 
@@ -168,7 +166,7 @@ def test_no_fixtures_for_unknown_rules() -> None:
 @pytest.mark.parametrize("rule_id", RULE_IDS)
 def test_failing_fixture(rule_id: str) -> None:
     fixture = load_fixture(FIXTURES / rule_id / "fail.yaml")
-    violations = run_rule(RULES[rule_id], fixture.records, fixture.context)
+    violations = violations_of(RULES[rule_id], fixture.records, fixture.context)
     assert violations, f"{rule_id}: fail.yaml produced no finding"
     for violation in violations:
         assert violation.message
@@ -195,7 +193,7 @@ def test_failing_fixture(rule_id: str) -> None:
 @pytest.mark.parametrize("rule_id", RULE_IDS)
 def test_passing_fixture(rule_id: str) -> None:
     fixture = load_fixture(FIXTURES / rule_id / "pass.yaml")
-    violations = run_rule(RULES[rule_id], fixture.records, fixture.context)
+    violations = violations_of(RULES[rule_id], fixture.records, fixture.context)
     assert not violations, [(v.message, v.evidence) for v in violations]
 
 
@@ -211,7 +209,7 @@ def test_never_decides_on_placeholders(rule_id: str, placeholder: str) -> None:
     """With every value of the failing fixture hidden, no finding may rest on a hidden value."""
     fixture = load_fixture(FIXTURES / rule_id / "fail.yaml")
     hidden = [replace(r, properties=placeholder_variant(r.properties, placeholder)) for r in fixture.records]
-    for violation in run_rule(RULES[rule_id], hidden, fixture.context):
+    for violation in violations_of(RULES[rule_id], hidden, fixture.context):
         for evidence in violation.evidence:
             assert not _is_placeholder(evidence.value), f"{rule_id} decided on {evidence}: {violation.message}"
 
@@ -250,7 +248,7 @@ def _findings_with_one_value_hidden(rule_id: str, placeholder: str, *, leaves: b
         for path, hide in hidden_variants(record.properties, leaves=leaves):
             records = list(fixture.records)
             records[index] = replace(record, properties=hide(placeholder))
-            for violation in run_rule(RULES[rule_id], records, fixture.context):
+            for violation in violations_of(RULES[rule_id], records, fixture.context):
                 failures.append(f"{record.name}: {path} = {placeholder} -> {violation.message} {violation.evidence}")
     return failures
 
@@ -287,4 +285,4 @@ def test_all_rules_on_all_fixtures() -> None:
     """Every rule copes with every fixture's records (other themes' shapes included) without raising."""
     records = [record for path in fixture_paths() for record in load_fixture(path).records]
     for rule in RULES.values():
-        run_rule(rule, records)
+        violations_of(rule, records)

@@ -6,24 +6,12 @@ import pytest
 
 from ailab.policy.model import MISSING, Hidden, Record, RecordSet, get_path
 from ailab.policy.rules import exposure, residency
-from ailab.policy.rules.helpers import (
-    WORKLOAD_TYPES,
-    Linker,
-    as_bool,
-    as_list,
-    by_namespace,
-    containers,
-    dig,
-    elements,
-    hides,
-    is_unknown,
-    mapping,
-    parse_image,
-    pod_spec,
-    policy_statements,
-    registry_allowed,
-    strings,
-)
+from ailab.policy.rules.helpers.documents import policy_statements
+from ailab.policy.rules.helpers.images import parse_image, registry_allowed
+from ailab.policy.rules.helpers.linking import Linker
+from ailab.policy.rules.helpers.namespaces import by_namespace
+from ailab.policy.rules.helpers.pods import WORKLOAD_TYPES, containers, pod_spec
+from ailab.policy.rules.helpers.values import as_bool, as_list, dig, elements, hides, is_unknown, mapping, strings
 
 
 @pytest.mark.parametrize(

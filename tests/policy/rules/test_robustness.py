@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ailab.policy.model import Record, RecordSet, RuleContext, all_rules
+from ailab.policy.model import Record, RecordSet, RuleContext, StackRule, all_rules
+from ailab.policy.run import Crash, run_rule
 
 RULES = all_rules()
 
@@ -146,8 +147,10 @@ def _records(rule_types: list[str], draws: list[tuple[int, dict[str, Any]]]) -> 
 def test_rule_survives_odd_properties(rule_id: str, draws: list[tuple[int, dict[str, Any]]]) -> None:
     rule = RULES[rule_id]
     records = _records(sorted(rule.types), draws)
-    if rule.scope == "stack":
-        list(rule.check(RecordSet(records), RuleContext()))  # type: ignore[arg-type]
+    if isinstance(rule, StackRule):
+        outcomes = run_rule(rule, RecordSet(records), RuleContext())
     else:
-        for record in records:
-            list(rule.check(record, RuleContext()))  # type: ignore[arg-type]
+        outcomes = [outcome for record in records for outcome in run_rule(rule, record, RuleContext())]
+    for outcome in outcomes:
+        if isinstance(outcome, Crash):
+            raise outcome.error

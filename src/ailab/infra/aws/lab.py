@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from ailab.errors import BadInputError
 from ailab.infra.aws import names
 from ailab.infra.aws.account import AwsAccount
 from ailab.infra.aws.addons import EbsCsiDriver, EbsCsiDriverArgs, network_policy_cni
@@ -55,7 +54,7 @@ class AwsLab(pulumi.ComponentResource):
     def __init__(self, name: str, args: AwsLabArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:aws:Lab", name, None, opts)
         spec = args.spec
-        settings = _aws_settings(spec)
+        settings = spec.aws_settings()
         provider = aws.Provider(
             f"{name}-aws",
             region=settings.region,
@@ -185,12 +184,6 @@ class AwsLab(pulumi.ComponentResource):
                 "mlflowRoleArn": mlflow_role.role.arn,
             }
         )
-
-
-def _aws_settings(spec: LabSpec) -> AwsSettings:
-    if spec.aws is None:  # a validated aws spec always has it; a hand-built one may not
-        raise BadInputError("lab.aws: the AWS lab needs an aws section with at least region")
-    return spec.aws
 
 
 def _zones(settings: AwsSettings, provider: aws.Provider, parent: pulumi.Resource) -> list[pulumi.Input[str]]:

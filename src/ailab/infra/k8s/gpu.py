@@ -2,9 +2,9 @@
 
 The sharing mode of each GPU pool (exclusive, time-slicing, MIG) reaches the nodes this way:
 the ``device-plugin-config`` ConfigMap holds one entry per pool
-(:func:`~ailab.spec.gpu_sharing.device_plugin_config`), each node's
+(:func:`~ailab.infra.k8s.gpu_config.device_plugin_config`), each node's
 ``nvidia.com/device-plugin.config`` label picks its pool's entry, and the operator's values
-(:func:`~ailab.spec.gpu_sharing.gpu_operator_values`) point the device plugin at the ConfigMap.
+(:func:`~ailab.infra.k8s.gpu_config.gpu_operator_values`) point the device plugin at the ConfigMap.
 The release is a ``helm.v3.Release`` (one resource whose values the policy rules can read), not
 a ``helm.v4.Chart`` (a remote component that is opaque under the mock monitor).
 """
@@ -18,9 +18,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ailab.infra import tagging
-from ailab.infra.k8s import meta
+from ailab.infra.k8s import gpu_config, meta
 from ailab.infra.k8s.quota import Footprint
-from ailab.spec import gpu_sharing
 from ailab.spec.model import LabSpec, Resources
 
 GPU_OPERATOR_CHART = "gpu-operator"
@@ -48,8 +47,8 @@ def footprint(spec: LabSpec) -> Footprint:
 
 
 def operator_values(spec: LabSpec) -> dict[str, Any]:
-    """The chart's values: the spec's (:func:`~ailab.spec.gpu_sharing.gpu_operator_values`) plus the lab's labels on the operands."""
-    values = gpu_sharing.gpu_operator_values(spec)
+    """The chart's values: the spec's (:func:`~ailab.infra.k8s.gpu_config.gpu_operator_values`) plus the lab's labels on the operands."""
+    values = gpu_config.gpu_operator_values(spec)
     values["daemonsets"] = {
         **values.get("daemonsets", {}),
         "labels": tagging.k8s_labels(spec, meta.GPU_OPERATOR),
@@ -74,8 +73,8 @@ class GpuOperator(pulumi.ComponentResource):
         spec = args.spec
         config = k8s.core.v1.ConfigMap(
             f"{name}-device-plugin-config",
-            metadata=meta.object_meta(spec, gpu_sharing.DEVICE_PLUGIN_CONFIGMAP, meta.GPU_OPERATOR, args.namespace),
-            data=gpu_sharing.device_plugin_config(spec),
+            metadata=meta.object_meta(spec, gpu_config.DEVICE_PLUGIN_CONFIGMAP, meta.GPU_OPERATOR, args.namespace),
+            data=gpu_config.device_plugin_config(spec),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.release = k8s.helm.v3.Release(

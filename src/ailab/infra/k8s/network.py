@@ -91,11 +91,11 @@ def api_server_networks(spec: LabSpec) -> list[str]:
     AWS: the ``default/kubernetes`` ClusterIP and the VPC (the private endpoint's interfaces).
     On-premises: the spec's ``onprem.api_server_cidrs``.
     """
-    if spec.aws is not None:
-        service_ip = kubernetes_service_ip(eks_service_network(spec.aws.vpc_cidr))
-        return [f"{service_ip}/32", str(spec.aws.vpc_cidr)]
-    assert spec.onprem is not None, "a lab is aws or onprem"
-    return [str(network) for network in spec.onprem.api_server_cidrs]
+    if spec.target == "aws":
+        vpc_cidr = spec.aws_settings().vpc_cidr
+        service_ip = kubernetes_service_ip(eks_service_network(vpc_cidr))
+        return [f"{service_ip}/32", str(vpc_cidr)]
+    return [str(network) for network in spec.onprem_settings().api_server_cidrs]
 
 
 @dataclass(frozen=True)
@@ -168,9 +168,9 @@ class NetworkPolicies(pulumi.ComponentResource):
                 ],
             )
         else:
-            assert spec.aws is not None, "an external MLflow database is an AWS one"
+            # An external MLflow database is an AWS one.
             cloud = k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                to=cidr_peers([spec.aws.vpc_cidr]), ports=tcp(naming.POSTGRES_PORT, HTTPS_PORT)
+                to=cidr_peers([spec.aws_settings().vpc_cidr]), ports=tcp(naming.POSTGRES_PORT, HTTPS_PORT)
             )
             self._policy(namespace, "mlflow-egress", pod_selector=mlflow_pods, egress=[cloud])
 

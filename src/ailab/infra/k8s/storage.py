@@ -24,8 +24,8 @@ def encrypted_class_name(spec: LabSpec) -> str:
 
 def storage_class(name: str, spec: LabSpec, parent: pulumi.Resource, kms_key_arn: pulumi.Input[str] | None) -> pulumi.Input[str]:
     """The StorageClass name platform volumes use; on AWS the class is declared here first."""
-    if spec.onprem is not None:
-        return spec.onprem.storage_class
+    if spec.target == "onprem":
+        return spec.onprem_settings().storage_class
     parameters: dict[str, pulumi.Input[str]] = {"type": "gp3", "encrypted": "true"}
     if kms_key_arn is not None:
         parameters["kmsKeyId"] = kms_key_arn

@@ -31,6 +31,22 @@ def load_state_file(path: Path) -> list[Record]:
     return records_from_state(load_json_file(path).data, str(path))
 
 
+def load_inputs(
+    *, plan: Path | None = None, preview: Path | None = None, state: Path | None = None, manifests: Sequence[Path] = ()
+) -> tuple[list[Record], list[str]]:
+    """The records of every input file given (plan, preview, state export, manifests) and their sources, in that order."""
+    records: list[Record] = []
+    sources: list[str] = []
+    for path, load in ((plan, load_plan_file), (preview, load_preview_file), (state, load_state_file)):
+        if path is not None:
+            records += load(path)
+            sources.append(str(path))
+    if manifests:
+        records += load_manifests(manifests)
+        sources += [str(path) for path in manifests]
+    return records, sources
+
+
 def load_manifests(paths: Sequence[Path]) -> list[Record]:
     """Every object in the given files and, recursively, in the YAML/JSON files of the given directories."""
     records: list[Record] = []

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 from ailab.policy.model import MISSING, Record, RecordSet, RuleContext, Violation, resource_rule, stack_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules.helpers import EKS_CLUSTER, LOG_GROUP, ev, hides, is_unknown, strings
+from ailab.policy.rules.helpers.tokens import EKS_CLUSTER, LOG_GROUP
+from ailab.policy.rules.helpers.values import ev, hides, is_unknown, strings
 
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 

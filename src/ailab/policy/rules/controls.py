@@ -97,7 +97,6 @@ CIS_K8S_HOST_PORTS = Control("cis-k8s", "5.2.13", "Minimize the admission of con
 CIS_K8S_NETWORK_POLICIES = Control("cis-k8s", "5.3.2", "Ensure that all Namespaces have NetworkPolicies defined")
 CIS_K8S_NAMESPACES = Control("cis-k8s", "5.7.1", "Create administrative boundaries between resources using namespaces")
 CIS_K8S_SECCOMP = Control("cis-k8s", "5.7.2", "Ensure that the seccomp profile is set to docker/default in your Pod definitions")
-CIS_K8S_SECURITY_CONTEXT = Control("cis-k8s", "5.7.3", "Apply SecurityContext to your Pods and Containers")
 CIS_K8S_DEFAULT_NAMESPACE = Control("cis-k8s", "5.7.4", "The default namespace should not be used")
 
 # --- CIS Amazon EKS Benchmark v1.7.0 ------------------------------------------------------------

@@ -8,7 +8,9 @@ from typing import Any
 
 from ailab.policy.model import MISSING, Record, RecordSet, RuleContext, Violation, resource_rule, stack_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules.helpers import (
+from ailab.policy.rules.helpers.documents import policy_statements
+from ailab.policy.rules.helpers.linking import Linker, bucket_linker
+from ailab.policy.rules.helpers.tokens import (
     EBS_ENCRYPTION_BY_DEFAULT,
     EBS_VOLUME,
     EC2_INSTANCE,
@@ -23,19 +25,8 @@ from ailab.policy.rules.helpers import (
     S3_BUCKET_POLICY,
     S3_BUCKETS,
     S3_ENCRYPTION_CONFIGS,
-    Linker,
-    as_bool,
-    as_list,
-    bucket_linker,
-    elements,
-    ev,
-    hides,
-    is_unknown,
-    known_and_not,
-    mapping,
-    policy_statements,
-    strings,
 )
+from ailab.policy.rules.helpers.values import as_bool, as_list, elements, ev, hides, is_unknown, known_and_not, mapping, strings
 
 _AT_REST = [c.EUDPR_ENCRYPTION, c.GDPR_ENCRYPTION, c.AI_ACT_CONFIDENTIALITY, c.ISO_CRYPTOGRAPHY]
 _IN_TRANSIT = [c.EUDPR_ENCRYPTION, c.GDPR_ENCRYPTION, c.AI_ACT_CONFIDENTIALITY, c.ISO_CRYPTOGRAPHY, c.ISO_NETWORK_SERVICES]

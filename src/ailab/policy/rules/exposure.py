@@ -8,7 +8,8 @@ from typing import Any
 
 from ailab.policy.model import MISSING, Record, RecordSet, RuleContext, Violation, resource_rule, stack_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules.helpers import (
+from ailab.policy.rules.helpers.linking import Linker, bucket_linker
+from ailab.policy.rules.helpers.tokens import (
     AUTOSCALING_GROUP,
     EC2_INSTANCE,
     EC2_LAUNCH_TEMPLATE,
@@ -21,17 +22,8 @@ from ailab.policy.rules.helpers import (
     S3_BUCKETS,
     S3_PUBLIC_ACCESS_BLOCK,
     SERVICE,
-    Linker,
-    annotation_path,
-    as_bool,
-    bucket_linker,
-    ev,
-    hides,
-    is_unknown,
-    known_and_not,
-    mapping,
-    strings,
 )
+from ailab.policy.rules.helpers.values import annotation_path, as_bool, ev, hides, is_unknown, known_and_not, mapping, strings
 
 _EXPOSURE = [c.EUDPR_CONFIDENTIALITY, c.GDPR_CONFIDENTIALITY, c.AI_ACT_CONFIDENTIALITY]
 # Data stores and services reachable by anyone: personal data made accessible to an indefinite number of persons.

@@ -7,19 +7,10 @@ from collections.abc import Iterator
 
 from ailab.policy.model import MISSING, Record, RecordSet, RuleContext, Violation, resource_rule, stack_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules.helpers import (
-    LIMIT_RANGE,
-    NAMESPACE,
-    RESOURCE_QUOTA,
-    WORKLOAD_TYPES,
-    by_namespace,
-    containers,
-    ev,
-    is_unknown,
-    mapping,
-    namespaces,
-    sandbox_namespaces,
-)
+from ailab.policy.rules.helpers.namespaces import by_namespace, namespaces, sandbox_namespaces
+from ailab.policy.rules.helpers.pods import WORKLOAD_TYPES, containers
+from ailab.policy.rules.helpers.tokens import LIMIT_RANGE, NAMESPACE, RESOURCE_QUOTA
+from ailab.policy.rules.helpers.values import ev, is_unknown, mapping
 from ailab.spec.constants import WHOLE_GPU
 
 _CAPACITY = [c.EUDPR_CONFIDENTIALITY, c.GDPR_CONFIDENTIALITY, c.ISO_CAPACITY, c.NSA_RESOURCE_POLICIES]

@@ -8,7 +8,8 @@ from typing import Any
 
 from ailab.policy.model import Record, RuleContext, Violation, resource_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules.helpers import as_list, ev, mapping, policy_statements, strings
+from ailab.policy.rules.helpers.documents import policy_statements
+from ailab.policy.rules.helpers.values import as_list, ev, mapping, strings
 
 _POLICY_DOCUMENTS = {
     "aws:iam/policy:Policy": "policy",

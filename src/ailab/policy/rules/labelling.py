@@ -8,7 +8,10 @@ from typing import Any
 
 from ailab.policy.model import MISSING, Record, RecordSet, RuleContext, Violation, resource_rule, stack_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules.helpers import (
+from ailab.policy.rules.helpers.documents import json_document
+from ailab.policy.rules.helpers.namespaces import looks_like_sandbox
+from ailab.policy.rules.helpers.pods import WORKLOAD_TYPES
+from ailab.policy.rules.helpers.tokens import (
     AWS_PROVIDER,
     EBS_VOLUME,
     EC2_INSTANCE,
@@ -20,14 +23,8 @@ from ailab.policy.rules.helpers import (
     RDS_CLUSTER,
     RDS_INSTANCE,
     S3_BUCKETS,
-    WORKLOAD_TYPES,
-    ev,
-    is_unknown,
-    json_document,
-    label_path,
-    looks_like_sandbox,
-    mapping,
 )
+from ailab.policy.rules.helpers.values import ev, is_unknown, label_path, mapping
 from ailab.spec import labels as keys
 from ailab.spec.constants import CLASSIFICATION_ORDER, SANDBOX_NAMESPACE_PREFIX
 

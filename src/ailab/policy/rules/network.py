@@ -9,21 +9,10 @@ from typing import Any
 
 from ailab.policy.model import MISSING, RecordSet, RuleContext, Violation, stack_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules.helpers import (
-    HELM_RELEASE,
-    NAMESPACE,
-    NETWORK_POLICY,
-    WORKLOAD_TYPES,
-    by_namespace,
-    ev,
-    hides,
-    is_sandbox_namespace,
-    is_unknown,
-    mapping,
-    namespaces,
-    sandbox_namespaces,
-    strings,
-)
+from ailab.policy.rules.helpers.namespaces import by_namespace, is_sandbox_namespace, namespaces, sandbox_namespaces
+from ailab.policy.rules.helpers.pods import WORKLOAD_TYPES
+from ailab.policy.rules.helpers.tokens import HELM_RELEASE, NAMESPACE, NETWORK_POLICY
+from ailab.policy.rules.helpers.values import ev, hides, is_unknown, mapping, strings
 from ailab.spec.constants import SANDBOX_NAMESPACE_PREFIX
 
 _ISOLATION = [

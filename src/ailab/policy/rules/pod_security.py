@@ -13,23 +13,9 @@ from typing import Any
 
 from ailab.policy.model import MISSING, Record, RecordSet, RuleContext, Violation, resource_rule, stack_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules.helpers import (
-    CONFIG_MAP,
-    NAMESPACE,
-    SERVICE,
-    SERVICE_ACCOUNT,
-    WORKLOAD_TYPES,
-    as_bool,
-    containers,
-    ev,
-    hides,
-    is_unknown,
-    known_and_not,
-    label_path,
-    mapping,
-    pod_spec,
-    strings,
-)
+from ailab.policy.rules.helpers.pods import WORKLOAD_TYPES, containers, pod_spec
+from ailab.policy.rules.helpers.tokens import CONFIG_MAP, NAMESPACE, SERVICE, SERVICE_ACCOUNT
+from ailab.policy.rules.helpers.values import as_bool, ev, hides, is_unknown, known_and_not, label_path, mapping, strings
 from ailab.spec import labels as keys
 
 _WORKLOADS = list(WORKLOAD_TYPES)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ailab.policy.model import MISSING, Record, RecordSet, RuleContext, Violation, resource_rule, stack_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules.helpers import (
+from ailab.policy.rules.helpers.tokens import (
     CLUSTER_ROLE,
     CLUSTER_ROLE_BINDING,
     CONFIG_MAP,
@@ -17,12 +17,8 @@ from ailab.policy.rules.helpers import (
     EKS_CLUSTER,
     ROLE,
     ROLE_BINDING,
-    ev,
-    is_unknown,
-    known_and_not,
-    mapping,
-    strings,
 )
+from ailab.policy.rules.helpers.values import ev, is_unknown, known_and_not, mapping, strings
 
 _ACCESS = [c.EUDPR_CONFIDENTIALITY, c.GDPR_CONFIDENTIALITY, c.ISO_ACCESS_CONTROL, c.ISO_PRIVILEGED_ACCESS]
 _ROLES = [ROLE, CLUSTER_ROLE]

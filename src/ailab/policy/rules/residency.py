@@ -1,7 +1,7 @@
 """EU residency: every AWS provider and regional resource in an EU region, and no ARN or AWS
 endpoint that reveals a region outside it.
 
-Allowed regions are ``RuleContext.allowed_regions`` or, when empty, :data:`ailab.spec.regions.EU_REGIONS`
+Allowed regions are ``RuleContext.allowed_regions``: :data:`ailab.spec.regions.EU_REGIONS` unless overridden
 (EU member states only: London and Zurich carry an ``eu-`` prefix but are not in the Union).
 """
 
@@ -12,24 +12,12 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from ailab.policy.model import MISSING, Record, RuleContext, Violation, resource_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules.helpers import (
-    AWS_PROVIDER,
-    AWS_TYPES,
-    CONFIG_MAP,
-    WORKLOAD_TYPES,
-    containers,
-    ev,
-    is_unknown,
-    walk_strings,
-)
-from ailab.spec.regions import EU_REGIONS
+from ailab.policy.rules.helpers.pods import WORKLOAD_TYPES, containers
+from ailab.policy.rules.helpers.strings import walk_strings
+from ailab.policy.rules.helpers.tokens import AWS_PROVIDER, AWS_TYPES, CONFIG_MAP
+from ailab.policy.rules.helpers.values import ev, is_unknown
 
 _CONTROLS = [c.EUDPR_TRANSFERS, c.GDPR_TRANSFERS, c.ISO_CLOUD, c.ISO_PII]
-_EU = tuple(EU_REGIONS)
-
-
-def allowed_regions(ctx: RuleContext) -> tuple[str, ...]:
-    return ctx.allowed_regions or _EU
 
 
 @resource_rule(
@@ -48,7 +36,7 @@ def allowed_regions(ctx: RuleContext) -> tuple[str, ...]:
     controls=_CONTROLS,
 )
 def provider_region(record: Record, ctx: RuleContext) -> Iterator[Violation]:
-    allowed = allowed_regions(ctx)
+    allowed = ctx.allowed_regions
     region = record.properties.get("region", MISSING)
     if region is MISSING or region in (None, ""):
         yield Violation(
@@ -77,7 +65,7 @@ def provider_region(record: Record, ctx: RuleContext) -> Iterator[Violation]:
 )
 def resource_region(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     region = record.properties.get("region")
-    if isinstance(region, str) and region and not is_unknown(region) and region not in allowed_regions(ctx):
+    if isinstance(region, str) and region and not is_unknown(region) and region not in ctx.allowed_regions:
         yield Violation(f"{record.type.rsplit(':', 1)[-1]} {record.name} is created in {region}", (ev("region", region),))
 
 
@@ -134,7 +122,7 @@ def _strings_to_scan(record: Record) -> Iterable[tuple[str, str]]:
     controls=_CONTROLS,
 )
 def revealed_regions(record: Record, ctx: RuleContext) -> Iterator[Violation]:
-    allowed = allowed_regions(ctx)
+    allowed = ctx.allowed_regions
     for path, text in _strings_to_scan(record):
         if is_unknown(text) or ("amazonaws.com" not in text and "arn:aws" not in text):
             continue

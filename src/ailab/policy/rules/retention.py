@@ -9,21 +9,10 @@ from typing import Any
 
 from ailab.policy.model import MISSING, Record, RecordSet, RuleContext, Violation, resource_rule, stack_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules.helpers import (
-    NAMESPACE,
-    RDS_CLUSTER,
-    RDS_INSTANCE,
-    S3_BUCKETS,
-    S3_LIFECYCLE_CONFIGS,
-    annotation_path,
-    as_bool,
-    bucket_linker,
-    elements,
-    ev,
-    is_unknown,
-    looks_like_sandbox,
-    mapping,
-)
+from ailab.policy.rules.helpers.linking import bucket_linker
+from ailab.policy.rules.helpers.namespaces import looks_like_sandbox
+from ailab.policy.rules.helpers.tokens import NAMESPACE, RDS_CLUSTER, RDS_INSTANCE, S3_BUCKETS, S3_LIFECYCLE_CONFIGS
+from ailab.policy.rules.helpers.values import annotation_path, as_bool, elements, ev, is_unknown, mapping
 from ailab.spec import labels as keys
 
 _DELETION = [c.EUDPR_STORAGE_LIMITATION, c.GDPR_STORAGE_LIMITATION, c.AI_ACT_DELETION, c.ISO_DELETION]

@@ -21,19 +21,11 @@ from typing import Any
 
 from ailab.policy.model import MISSING, Record, RuleContext, Violation, resource_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules.helpers import (
-    CONFIG_MAP,
-    INI_SETTING,
-    K8S_SECRET,
-    WORKLOAD_TYPES,
-    ContainerRef,
-    containers,
-    ev,
-    is_unknown,
-    known_and_not,
-    mapping,
-    parse_image,
-)
+from ailab.policy.rules.helpers.images import parse_image
+from ailab.policy.rules.helpers.pods import WORKLOAD_TYPES, ContainerRef, containers
+from ailab.policy.rules.helpers.strings import INI_SETTING
+from ailab.policy.rules.helpers.tokens import CONFIG_MAP, K8S_SECRET
+from ailab.policy.rules.helpers.values import ev, is_unknown, known_and_not, mapping
 
 REDACTED = "<literal value, not shown>"
 """Evidence value for a credential written literally: the finding is its presence, and a report must not copy it."""

@@ -7,17 +7,10 @@ from collections.abc import Iterator
 
 from ailab.policy.model import MISSING, Record, RuleContext, Violation, resource_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules.helpers import (
-    HELM_RELEASE,
-    WORKLOAD_TYPES,
-    containers,
-    ev,
-    is_unknown,
-    mapping,
-    parse_image,
-    registry_allowed,
-)
-from ailab.spec.constants import DEFAULT_REGISTRIES
+from ailab.policy.rules.helpers.images import parse_image, registry_allowed
+from ailab.policy.rules.helpers.pods import WORKLOAD_TYPES, containers
+from ailab.policy.rules.helpers.tokens import HELM_RELEASE
+from ailab.policy.rules.helpers.values import ev, is_unknown, mapping
 
 _SUPPLY = [c.EUDPR_CONFIDENTIALITY, c.GDPR_CONFIDENTIALITY, c.ISO_SOFTWARE_INSTALLATION, c.ISO_CONFIGURATION]
 
@@ -60,7 +53,7 @@ def pinned_images(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     controls=[*_SUPPLY, c.CIS_EKS_REGISTRIES, c.NSA_SECURE_IMAGES],
 )
 def allowed_registries(record: Record, ctx: RuleContext) -> Iterator[Violation]:
-    allowed = ctx.allowed_registries or DEFAULT_REGISTRIES
+    allowed = ctx.allowed_registries
     for ref in containers(record):
         image = ref.image
         if not isinstance(image, str) or is_unknown(image):

@@ -1,0 +1,69 @@
+"""The Pulumi SDK's runtime internals the offline plan relies on, and nowhere else.
+
+Running a program in-process under the mock monitor needs more than the SDK's documented
+unit-testing path (``pulumi.runtime.set_mocks`` plus ``pulumi.runtime.test``, which waits on
+outputs rather than on the whole program): the stack function runner, the SDK's synchronous
+await, the config setter, the root stack's exports and the wire format of property values.
+Every such use is here, behind functions with ailab's own names, and pinned by
+``tests/plan/test_pulumi_runtime.py``; ``pulumi`` itself is pinned to the tested compatible
+release in ``pyproject.toml``. When an SDK upgrade breaks one of them, this module is the one
+to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def set_stack_config(config: Mapping[str, str], secret_keys: frozenset[str]) -> None:
+    """Make ``config`` (``namespace:key`` -> raw string) the stack config the program reads."""
+    from pulumi.runtime.config import set_all_config
+
+    set_all_config(dict(config), sorted(secret_keys))
+
+
+def run_stack_function(program: Callable[[], None]) -> None:
+    """Run ``program`` as the SDK runs a stack's entry point: to completion, waiting for every registration."""
+    from pulumi.runtime.stack import run_pulumi_func
+
+    resolve(run_pulumi_func(program))
+
+
+def resolve(awaitable: Awaitable[T]) -> T:
+    """The result of ``awaitable``, awaited on the SDK's own event loop (outputs are bound to it)."""
+    from pulumi.runtime.sync_await import _sync_await
+
+    return _sync_await(awaitable)
+
+
+def root_stack_exports() -> dict[str, Any]:
+    """What the program exported with ``pulumi.export``, as the unresolved values it passed."""
+    from pulumi.runtime.settings import get_root_resource
+
+    root = get_root_resource()
+    return dict(getattr(root, "outputs", None) or {})
+
+
+def is_unknown(value: Any) -> bool:
+    """Whether a deserialized property value is one the engine does not know yet (a preview's unknown)."""
+    from pulumi import UNKNOWN
+
+    return isinstance(value, type(UNKNOWN))
+
+
+def is_secret(value: Any) -> bool:
+    """Whether a deserialized property value is a secret (still wrapped as on the wire)."""
+    from pulumi.runtime import rpc
+
+    return rpc.is_rpc_secret(value)
+
+
+def deserialize_inputs(struct: Any) -> dict[str, Any]:
+    """A registration's inputs as Python values, secrets still wrapped and unknowns kept."""
+    from pulumi.runtime import rpc
+
+    inputs: dict[str, Any] = rpc.deserialize_properties(struct, keep_unknowns=True)
+    return inputs
