@@ -71,6 +71,17 @@ def test_the_platform_waits_for_the_deployers_access(aws):
     assert admin.urn in provider.dependencies
 
 
+def test_every_kubernetes_object_waits_for_the_system_nodes_storage_and_cni(aws):
+    """Through its provider, which waits for them: a StatefulSet's volume needs the EBS CSI driver and a node."""
+    provider = aws.one("pulumi:providers:kubernetes", "ailab-eks")
+    for name in ("ailab-nodes-system", "ailab-ebs-csi", "ailab-vpc-cni"):
+        (needed,) = [r for r in aws.plan.custom_resources() if r.name == name and r.type.startswith("aws:eks/")]
+        assert needed.urn in provider.dependencies, name
+    kubernetes = [r for r in aws.plan.custom_resources() if r.type.startswith("kubernetes:")]
+    assert len(kubernetes) > 30
+    assert [r.name for r in kubernetes if not (r.provider or "").startswith(f"{provider.urn}::")] == []
+
+
 def test_gpu_operator_reaches_the_clusters_api_server_address(aws):
     (cluster,) = aws.plan.of_type("aws:eks/cluster:Cluster")
     service_network = IPv4Network(cluster.inputs["kubernetesNetworkConfig"]["serviceIpv4Cidr"])

@@ -41,19 +41,28 @@ def test_spec_zones_are_used_when_given(plan_variant):
 
 
 def test_private_subnets_leave_through_their_zones_nat_and_only_public_ones_reach_the_internet(lab):
-    tables = {table.name: table for table in lab.of_type(ROUTE_TABLE)}
     nat_ids = {f"{nat.name}-id" for nat in lab.of_type("aws:ec2/natGateway:NatGateway")}
     associations = {
         a.inputs["subnetId"]: a.inputs["routeTableId"] for a in lab.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
     }
+    routes = {}
+    for route in lab.of_type("aws:ec2/route:Route"):
+        routes.setdefault(route.inputs["routeTableId"].removesuffix("-id"), []).append(route.inputs)
     gateway_id = f"{lab.one('aws:ec2/internetGateway:InternetGateway').name}-id"
     for subnet in _subnets(lab, "private"):
-        table = tables[associations[f"{subnet.name}-id"].removesuffix("-id")]
-        (route,) = table.inputs["routes"]
+        (route,) = routes[associations[f"{subnet.name}-id"].removesuffix("-id")]
+        assert route["destinationCidrBlock"] == "0.0.0.0/0"
         assert route["natGatewayId"] in nat_ids and "gatewayId" not in route
     for subnet in _subnets(lab, "public"):
-        (route,) = tables[associations[f"{subnet.name}-id"].removesuffix("-id")].inputs["routes"]
+        (route,) = routes[associations[f"{subnet.name}-id"].removesuffix("-id")]
         assert route["gatewayId"] == gateway_id
+
+
+def test_route_tables_hold_no_inline_routes(lab):
+    """An inline route list is authoritative: it would delete routes other owners add (a Transit Gateway's)."""
+    tables = lab.of_type(ROUTE_TABLE)
+    assert len(tables) == 4
+    assert [table.name for table in tables if table.inputs.get("routes")] == []
 
 
 def test_nat_gateways_sit_in_public_subnets(lab):

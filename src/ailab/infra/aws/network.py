@@ -1,7 +1,9 @@
 """The lab's VPC: private subnets in three zones for everything, public subnets only for NAT.
 
 No subnet assigns public IPs. Each zone has its own NAT gateway and private route table, so
-losing one zone does not cut the others off. Flow logs of all traffic go to an encrypted
+losing one zone does not cut the others off. Routes are ``Route`` resources of their own, never a
+route table's inline list: an inline list is authoritative and would delete the routes that other
+owners add (a Transit Gateway's or a VPN's routes to the institution's networks). Flow logs of all traffic go to an encrypted
 CloudWatch log group with bounded retention.
 
 **AWS APIs from inside the VPC.** MLflow reaches S3 (its artifacts) and STS (the IRSA web
@@ -37,6 +39,7 @@ from ailab.infra.aws.policies import document, service_trust, statement
 from ailab.spec.constants import ZONE_COUNT
 
 HTTPS_PORT = 443
+ANYWHERE = "0.0.0.0/0"
 INTERFACE_ENDPOINT_SERVICES = ("s3", "sts")
 """AWS services the lab's pods call from the private subnets: MLflow's artifacts and the IRSA token exchange."""
 
@@ -80,6 +83,8 @@ class Network(pulumi.ComponentResource):
     vpc: aws.ec2.Vpc
     private_subnets: list[aws.ec2.Subnet]
     public_subnets: list[aws.ec2.Subnet]
+    private_route_tables: list[aws.ec2.RouteTable]
+    """One per zone, for routes to other networks (a Transit Gateway's) added as separate ``Route`` resources."""
     interface_endpoints: dict[str, aws.ec2.VpcEndpoint]
     """Service name (``s3``, ``sts``) to its interface endpoint."""
 
@@ -100,11 +105,12 @@ class Network(pulumi.ComponentResource):
         # The default security group is attached to anything launched without one: leave it without rules.
         aws.ec2.DefaultSecurityGroup(f"{name}-default", vpc_id=self.vpc.id, tags={"Name": f"{lab}-default-unused"}, opts=child)
         gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id, tags={"Name": lab}, opts=child)
-        public_routes = aws.ec2.RouteTable(
-            f"{name}-public",
-            vpc_id=self.vpc.id,
-            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)],
-            tags={"Name": f"{lab}-public"},
+        public_routes = aws.ec2.RouteTable(f"{name}-public", vpc_id=self.vpc.id, tags={"Name": f"{lab}-public"}, opts=child)
+        aws.ec2.Route(
+            f"{name}-public-default",
+            route_table_id=public_routes.id,
+            destination_cidr_block=ANYWHERE,
+            gateway_id=gateway.id,
             opts=child,
         )
         private_cidrs, public_cidrs = subnet_layout(args.vpc_cidr)
@@ -121,10 +127,13 @@ class Network(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
             )
             routes = aws.ec2.RouteTable(
-                f"{name}-private-{index}",
-                vpc_id=self.vpc.id,
-                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
-                tags={"Name": f"{lab}-private-{index}"},
+                f"{name}-private-{index}", vpc_id=self.vpc.id, tags={"Name": f"{lab}-private-{index}"}, opts=child
+            )
+            aws.ec2.Route(
+                f"{name}-private-{index}-default",
+                route_table_id=routes.id,
+                destination_cidr_block=ANYWHERE,
+                nat_gateway_id=nat.id,
                 opts=child,
             )
             # Internal load balancers (the VPN-only ingress) go to the private subnets; the public ones
@@ -142,6 +151,7 @@ class Network(pulumi.ComponentResource):
             tags={"Name": f"{lab}-s3"},
             opts=child,
         )
+        self.private_route_tables = private_routes
         self.interface_endpoints = self._interface_endpoints()
         self._flow_logs()
         self.register_outputs({"vpcId": self.vpc.id, "privateSubnetIds": [subnet.id for subnet in self.private_subnets]})
