@@ -10,6 +10,7 @@ IRSA role trusts.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 from pathlib import Path
@@ -69,6 +70,16 @@ def test_the_platform_waits_for_the_deployers_access(aws):
     admin = aws.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "ailab-eks-deployer-admin")
     assert admin.inputs["principalArn"] == aws.spec.aws.deployer_role_arn
     assert admin.urn in provider.dependencies
+
+
+def test_mlflow_reaches_s3_through_the_vpcs_interface_endpoint_by_its_sdk_name(aws):
+    """The name AWS documents for SDK clients of an S3 interface endpoint: bucket. and the endpoint's wildcard name."""
+    deployment = aws.one("kubernetes:apps/v1:Deployment", "ailab-platform-mlflow-deployment")
+    (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
+    variables = {item["name"]: item.get("value") for item in container["env"]}
+    assert re.fullmatch(
+        r"https://bucket\.vpce-[0-9a-f]{17}\.s3\.eu-central-1\.vpce\.amazonaws\.com", variables["MLFLOW_S3_ENDPOINT_URL"]
+    )
 
 
 def test_every_kubernetes_object_waits_for_the_system_nodes_storage_and_cni(aws):

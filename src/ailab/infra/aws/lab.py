@@ -178,6 +178,7 @@ class AwsLab(pulumi.ComponentResource):
             backend_store_uri=database.backend_store_uri,
             artifacts_destination=bucket.destination,
             service_account_annotations={IRSA_ROLE_ANNOTATION: mlflow_role.role.arn},
+            s3_endpoint_url=network.s3_endpoint_url,
         )
         self.register_outputs(
             {

@@ -183,6 +183,8 @@ class MlflowArgs:
     """Where artifacts go: a volume, or a destination URI (``s3://...`` on AWS)."""
     service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """E.g. ``eks.amazonaws.com/role-arn`` for IRSA."""
+    s3_endpoint_url: pulumi.Input[str] | None = None
+    """``MLFLOW_S3_ENDPOINT_URL``: the S3 endpoint MLflow's boto3 client uses (AWS: the VPC's interface endpoint)."""
 
 
 class Mlflow(pulumi.ComponentResource):
@@ -319,6 +321,8 @@ class Mlflow(pulumi.ComponentResource):
         }
         if spec.region is not None:
             settings |= {"AWS_REGION": spec.region, "AWS_STS_REGIONAL_ENDPOINTS": "regional"}
+        if args.s3_endpoint_url is not None:
+            settings["MLFLOW_S3_ENDPOINT_URL"] = args.s3_endpoint_url
         return k8s.core.v1.ContainerArgs(
             name=APP,
             image=spec.mlflow.image,
