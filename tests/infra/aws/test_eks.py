@@ -29,7 +29,7 @@ def test_api_endpoint_is_private_only(lab):
 def test_cluster_version_and_every_control_plane_log_type(lab):
     cluster = lab.one(CLUSTER)
     assert cluster.inputs["name"] == "ailab-eu"
-    assert cluster.inputs["version"] == lab.spec.cluster.kubernetes_version == "1.31"
+    assert cluster.inputs["version"] == lab.spec.cluster.kubernetes_version == "1.35"
     assert cluster.inputs["enabledClusterLogTypes"] == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     assert set(CONTROL_PLANE_LOG_TYPES) == set(cluster.inputs["enabledClusterLogTypes"])
 
