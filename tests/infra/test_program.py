@@ -10,6 +10,7 @@ IRSA role trusts.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 from pathlib import Path
@@ -69,6 +70,27 @@ def test_the_platform_waits_for_the_deployers_access(aws):
     admin = aws.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "ailab-eks-deployer-admin")
     assert admin.inputs["principalArn"] == aws.spec.aws.deployer_role_arn
     assert admin.urn in provider.dependencies
+
+
+def test_mlflow_reaches_s3_through_the_vpcs_interface_endpoint_by_its_sdk_name(aws):
+    """The name AWS documents for SDK clients of an S3 interface endpoint: bucket. and the endpoint's wildcard name."""
+    deployment = aws.one("kubernetes:apps/v1:Deployment", "ailab-platform-mlflow-deployment")
+    (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
+    variables = {item["name"]: item.get("value") for item in container["env"]}
+    assert re.fullmatch(
+        r"https://bucket\.vpce-[0-9a-f]{17}\.s3\.eu-central-1\.vpce\.amazonaws\.com", variables["MLFLOW_S3_ENDPOINT_URL"]
+    )
+
+
+def test_every_kubernetes_object_waits_for_the_system_nodes_storage_and_cni(aws):
+    """Through its provider, which waits for them: a StatefulSet's volume needs the EBS CSI driver and a node."""
+    provider = aws.one("pulumi:providers:kubernetes", "ailab-eks")
+    for name in ("ailab-nodes-system", "ailab-ebs-csi", "ailab-vpc-cni"):
+        (needed,) = [r for r in aws.plan.custom_resources() if r.name == name and r.type.startswith("aws:eks/")]
+        assert needed.urn in provider.dependencies, name
+    kubernetes = [r for r in aws.plan.custom_resources() if r.type.startswith("kubernetes:")]
+    assert len(kubernetes) > 30
+    assert [r.name for r in kubernetes if not (r.provider or "").startswith(f"{provider.urn}::")] == []
 
 
 def test_gpu_operator_reaches_the_clusters_api_server_address(aws):

@@ -87,7 +87,24 @@ CASES = [
         "lab.aws.deployer_role_arn",
     ),
     ("cidr: 10.40.250.10/32", "cidr: 0.0.0.0/0", r"too wide for an allowlist", "lab.sandbox.egress_allowlist[0].cidr"),
-    ('kubernetes_version: "1.31"', 'kubernetes_version: "1.25"', r"should match pattern", "lab.cluster.kubernetes_version"),
+    (
+        'kubernetes_version: "1.35"',
+        'kubernetes_version: "1.25"',
+        r"1\.25 is long out of Amazon EKS standard support; use one of",
+        "lab.cluster.kubernetes_version",
+    ),
+    (
+        'kubernetes_version: "1.35"',
+        'kubernetes_version: "1.34"',
+        r"1\.34 left Amazon EKS standard support on 2026-12-02",
+        "lab.cluster.kubernetes_version",
+    ),
+    (
+        'kubernetes_version: "1.35"',
+        "kubernetes_version: 1.35",
+        r"1\.35 was read as a number; quote it to keep it as text, e.g. '1\.35'",
+        "lab.cluster.kubernetes_version",
+    ),
     (
         "api_allowed_cidrs: [10.200.0.0/24]",
         "api_allowed_cidrs: [0.0.0.0/0]",

@@ -29,6 +29,8 @@ class ExternalMlflowStorage:
     """``s3://bucket/artifacts``."""
     service_account_annotations: Mapping[str, pulumi.Input[str]]
     """Annotations for MLflow's ServiceAccount, e.g. the IRSA role ARN."""
+    s3_endpoint_url: pulumi.Input[str] | None = None
+    """Where MLflow's S3 client sends requests (``MLFLOW_S3_ENDPOINT_URL``): the VPC's S3 interface endpoint."""
 
 
 def eks_service_network(vpc_cidr: IPv4Network) -> IPv4Network:

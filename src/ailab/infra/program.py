@@ -41,7 +41,8 @@ def lab_program(spec: LabSpec) -> None:
             f"{spec.name}-eks",
             kubeconfig=aws_lab.kubeconfig,
             enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=aws_lab, depends_on=aws_lab.kubeconfig_ready),
+            # Every Kubernetes object uses this provider, so every one waits for what it needs.
+            opts=pulumi.ResourceOptions(parent=aws_lab, depends_on=aws_lab.kubernetes_ready),
         )
         storage = aws_lab.mlflow_storage
         volume_key_arn = aws_lab.volume_key_arn

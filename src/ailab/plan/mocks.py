@@ -91,6 +91,20 @@ def _oidc_provider(args: MockResourceArgs, _region: str) -> dict[str, Any]:
     return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{url}"}
 
 
+def _vpc_endpoint(args: MockResourceArgs, region: str) -> dict[str, Any]:
+    """An interface endpoint's DNS entries, as EC2 reports them (the first is the wildcard, for SDKs)."""
+    if args.inputs.get("vpcEndpointType") != "Interface":
+        return {}
+    endpoint = f"vpce-{_hex(args.name, 17)}"
+    service = str(args.inputs.get("serviceName", "")).rsplit(".", 1)[-1]
+    return {
+        "dnsEntries": [
+            {"dnsName": f"*.{endpoint}.{service}.{region}.vpce.amazonaws.com", "hostedZoneId": "Z7HUB22UULQXV"},
+            {"dnsName": f"{endpoint}.{service}.{region}.vpce.amazonaws.com", "hostedZoneId": "Z7HUB22UULQXV"},
+        ]
+    }
+
+
 def _kubernetes(args: MockResourceArgs, _region: str) -> dict[str, Any]:
     metadata = dict(args.inputs.get("metadata") or {})
     metadata.setdefault("name", args.name)
@@ -106,6 +120,7 @@ OUTPUTS: dict[str, OutputFactory] = {
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
     "aws:ec2/eip:Eip": _eip,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
     "aws:iam/role:Role": _iam("role"),
     "aws:iam/policy:Policy": _iam("policy"),
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,

@@ -84,11 +84,14 @@ def _message(error: Any, loc: Loc, data: Any) -> str:
         return f"unknown key {key!r}{suggestion}{listing}"
     if kind == "missing":
         return f"required key {loc[-1]!r} is missing; add it"
+    shown = error.get("input")
+    if kind == "string_type" and isinstance(shown, int | float) and not isinstance(shown, bool):
+        # YAML reads 1.35 as a number (and 1.30 as 1.3): a version must be quoted to stay text.
+        return f"{shown!r} was read as a number; quote it to keep it as text, e.g. '{shown}'"
     message = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
             return message[len(prefix) :]
-    shown = error.get("input")
     if isinstance(shown, (str, int, float, bool)) and "password" not in str(loc) and "key" not in str(loc[-1:]):
         return f"{shown!r} is not allowed: {message[0].lower()}{message[1:]}"
     return f"{message[0].lower()}{message[1:]}"

@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from ailab.errors import BadInputError
+from ailab.spec import kubernetes_support
 from ailab.spec.sections.access import AccessSpec, OidcSpec
 from ailab.spec.sections.aws import AwsSettings, RegionOverride
 from ailab.spec.sections.common import (
@@ -136,6 +137,7 @@ class LabSpec(StrictModel):
     def cross_field_errors(self) -> Iterator[LocatedValueError]:
         """Rules that span sections; each error carries its path relative to ``lab``."""
         yield from self._target_errors()
+        yield from self._version_errors()
         yield from self._pool_errors()
         yield from self._profile_errors()
 
@@ -156,6 +158,13 @@ class LabSpec(StrictModel):
                 yield LocatedValueError(("onprem",), "target is onprem: add an onprem section with kubeconfig_context")
             if self.aws is not None:
                 yield LocatedValueError(("aws",), "target is onprem: remove the aws section")
+
+    def _version_errors(self) -> Iterator[LocatedValueError]:
+        """A Kubernetes version out of standard support gets no fixes (or a paid, forced-upgrade extension on EKS)."""
+        calendar: kubernetes_support.Calendar = "eks" if self.target == "aws" else "upstream"
+        problem = kubernetes_support.support_problem(self.cluster.kubernetes_version, calendar)
+        if problem is not None:
+            yield LocatedValueError(("cluster", "kubernetes_version"), problem)
 
     def pools(self) -> Iterator[tuple[Loc, NodePool]]:
         """Every node pool with its path: the system pool first, then the GPU pools."""

@@ -29,7 +29,7 @@ def test_api_endpoint_is_private_only(lab):
 def test_cluster_version_and_every_control_plane_log_type(lab):
     cluster = lab.one(CLUSTER)
     assert cluster.inputs["name"] == "ailab-eu"
-    assert cluster.inputs["version"] == lab.spec.cluster.kubernetes_version == "1.31"
+    assert cluster.inputs["version"] == lab.spec.cluster.kubernetes_version == "1.35"
     assert cluster.inputs["enabledClusterLogTypes"] == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     assert set(CONTROL_PLANE_LOG_TYPES) == set(cluster.inputs["enabledClusterLogTypes"])
 
@@ -39,6 +39,14 @@ def test_control_plane_log_group_exists_first_encrypted_and_bounded(lab):
     assert group.inputs["name"] == "/aws/eks/ailab-eu/cluster"
     assert group.inputs["retentionInDays"] == 365 and group.inputs["kmsKeyId"].startswith("arn:aws:kms:")
     assert group.urn in lab.one(CLUSTER).dependencies
+
+
+def test_cluster_waits_for_its_roles_grants(lab):
+    """EKS checks the cluster policy and the Secrets key at creation; on destroy they must outlive the cluster."""
+    dependencies = set(lab.one(CLUSTER).dependencies)
+    assert lab.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "ailab-eks-cluster-policy").urn in dependencies
+    assert lab.one("aws:iam/rolePolicy:RolePolicy", "ailab-eks-secrets-key").urn in dependencies
+    assert lab.one("aws:iam/role:Role", "ailab-eks-cluster").urn in dependencies
 
 
 def test_secrets_are_envelope_encrypted_with_the_rotating_secrets_key(lab):
@@ -115,7 +123,9 @@ def test_ebs_csi_driver_add_on_runs_as_its_own_irsa_role(lab):
     assert addon.inputs["serviceAccountRoleArn"] == f"arn:aws:iam::123456789012:role/{role.name}"
     (trust,) = lab.statements(role, "assumeRolePolicy")
     assert "system:serviceaccount:kube-system:ebs-csi-controller-sa" in trust["Condition"]["StringEquals"].values()
-    assert {g.urn for g in lab.of_type("aws:eks/nodeGroup:NodeGroup")} <= set(addon.dependencies)
+    # The system nodes only: a GPU group waiting for capacity must not hold up storage.
+    groups = {g.name: g.urn for g in lab.of_type("aws:eks/nodeGroup:NodeGroup")}
+    assert [name for name, urn in groups.items() if urn in addon.dependencies] == ["ailab-nodes-system"]
 
 
 def test_the_deployer_role_is_the_one_explicit_cluster_admin(lab):

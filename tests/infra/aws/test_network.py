@@ -41,19 +41,28 @@ def test_spec_zones_are_used_when_given(plan_variant):
 
 
 def test_private_subnets_leave_through_their_zones_nat_and_only_public_ones_reach_the_internet(lab):
-    tables = {table.name: table for table in lab.of_type(ROUTE_TABLE)}
     nat_ids = {f"{nat.name}-id" for nat in lab.of_type("aws:ec2/natGateway:NatGateway")}
     associations = {
         a.inputs["subnetId"]: a.inputs["routeTableId"] for a in lab.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
     }
+    routes = {}
+    for route in lab.of_type("aws:ec2/route:Route"):
+        routes.setdefault(route.inputs["routeTableId"].removesuffix("-id"), []).append(route.inputs)
     gateway_id = f"{lab.one('aws:ec2/internetGateway:InternetGateway').name}-id"
     for subnet in _subnets(lab, "private"):
-        table = tables[associations[f"{subnet.name}-id"].removesuffix("-id")]
-        (route,) = table.inputs["routes"]
+        (route,) = routes[associations[f"{subnet.name}-id"].removesuffix("-id")]
+        assert route["destinationCidrBlock"] == "0.0.0.0/0"
         assert route["natGatewayId"] in nat_ids and "gatewayId" not in route
     for subnet in _subnets(lab, "public"):
-        (route,) = tables[associations[f"{subnet.name}-id"].removesuffix("-id")].inputs["routes"]
+        (route,) = routes[associations[f"{subnet.name}-id"].removesuffix("-id")]
         assert route["gatewayId"] == gateway_id
+
+
+def test_route_tables_hold_no_inline_routes(lab):
+    """An inline route list is authoritative: it would delete routes other owners add (a Transit Gateway's)."""
+    tables = lab.of_type(ROUTE_TABLE)
+    assert len(tables) == 4
+    assert [table.name for table in tables if table.inputs.get("routes")] == []
 
 
 def test_nat_gateways_sit_in_public_subnets(lab):
@@ -82,7 +91,7 @@ def test_s3_gateway_endpoint_serves_the_private_route_tables(lab):
     assert set(endpoint.inputs["routeTableIds"]) == private_tables
 
 
-def test_s3_and_sts_interface_endpoints_resolve_inside_the_vpc(lab):
+def test_s3_and_sts_interface_endpoints_sit_in_the_private_subnets(lab):
     endpoints = _endpoints(lab)
     assert set(endpoints) == {
         ("com.amazonaws.eu-central-1.s3", "Gateway"),
@@ -93,14 +102,19 @@ def test_s3_and_sts_interface_endpoints_resolve_inside_the_vpc(lab):
     group = lab.one("aws:ec2/securityGroup:SecurityGroup", "ailab-network-endpoints")
     for service in ("s3", "sts"):
         endpoint = endpoints[f"com.amazonaws.eu-central-1.{service}", "Interface"]
-        assert endpoint.inputs["privateDnsEnabled"] is True
         assert sorted(endpoint.inputs["subnetIds"]) == private
         assert endpoint.inputs["securityGroupIds"] == [f"{group.name}-id"]
         assert "routeTableIds" not in endpoint.inputs
-    # Without it, EC2 makes S3's private DNS inbound-only and pods in the VPC resolve S3's public addresses.
+    assert endpoints["com.amazonaws.eu-central-1.sts", "Interface"].inputs["privateDnsEnabled"] is True
+
+
+def test_s3s_regional_names_stay_on_the_free_gateway_endpoint(lab):
+    """With private DNS the interface endpoint would take every in-VPC S3 request, ECR's image layers
+    included, through PrivateLink (billed per GB); without it, only MLflow, which names it, goes there."""
+    endpoints = _endpoints(lab)
     s3 = endpoints["com.amazonaws.eu-central-1.s3", "Interface"]
-    assert s3.inputs["dnsOptions"] == {"privateDnsOnlyForInboundResolverEndpoint": False}
-    assert "dnsOptions" not in endpoints["com.amazonaws.eu-central-1.sts", "Interface"].inputs
+    assert s3.inputs["privateDnsEnabled"] is False and "dnsOptions" not in s3.inputs
+    assert endpoints["com.amazonaws.eu-central-1.s3", "Gateway"].inputs["routeTableIds"]
 
 
 def test_endpoints_admit_https_from_the_vpc_only(lab):
@@ -144,3 +158,18 @@ def test_a_region_with_two_zones_is_an_error():
     assert zone_names(["eu-x-1a", "eu-x-1b", "eu-x-1c", "eu-x-1d"]) == ["eu-x-1a", "eu-x-1b", "eu-x-1c"]
     with pytest.raises(OperationFailedError, match="offers 2 availability zone"):
         zone_names(["eu-x-1a", "eu-x-1b"])
+
+
+def test_the_sdk_endpoint_url_is_built_from_the_wildcard_dns_entry():
+    import pulumi_aws as aws
+
+    from ailab.errors import OperationFailedError
+    from ailab.infra.aws.network import sdk_endpoint_url
+
+    entries = [
+        aws.ec2.outputs.VpcEndpointDnsEntry(dns_name="vpce-1.s3.eu-central-1.vpce.amazonaws.com", hosted_zone_id="Z"),
+        aws.ec2.outputs.VpcEndpointDnsEntry(dns_name="*.vpce-1.s3.eu-central-1.vpce.amazonaws.com", hosted_zone_id="Z"),
+    ]
+    assert sdk_endpoint_url(entries) == "https://bucket.vpce-1.s3.eu-central-1.vpce.amazonaws.com"
+    with pytest.raises(OperationFailedError, match="no wildcard DNS name"):
+        sdk_endpoint_url([])

@@ -39,7 +39,7 @@ def test_groups_run_in_private_subnets_at_the_cluster_version(lab):
     private = sorted(f"{s.name}-id" for s in lab.of_type("aws:ec2/subnet:Subnet") if "-private-" in s.name)
     for group in lab.of_type(NODE_GROUP):
         assert sorted(group.inputs["subnetIds"]) == private
-        assert group.inputs["version"] == "1.31" and group.inputs["clusterName"] == "ailab-eu"
+        assert group.inputs["version"] == "1.35" and group.inputs["clusterName"] == "ailab-eu"
         assert "remoteAccess" not in group.inputs
 
 

@@ -34,6 +34,7 @@ class Secrets:
     rds_uri: str = "postgresql://mlflow:rds-Pa55word-0123456789@ailab-mlflow.abc.eu-central-1.rds.amazonaws.com:5432/mlflow"
     artifacts: str = "s3://ailab-artifacts-0123456/artifacts"
     role_arn: str = "arn:aws:iam::123456789012:role/ailab-mlflow"
+    s3_endpoint: str = "https://bucket.vpce-0123456789abcdef0.s3.eu-central-1.vpce.amazonaws.com"
 
     def apply_to(self, spec: LabSpec) -> LabSpec:
         mlflow = spec.mlflow.model_copy(
@@ -50,6 +51,7 @@ class Secrets:
             backend_store_uri=pulumi.Output.secret(self.rds_uri),
             artifacts_destination=self.artifacts,
             service_account_annotations={"eks.amazonaws.com/role-arn": self.role_arn},
+            s3_endpoint_url=self.s3_endpoint,
         )
 
 

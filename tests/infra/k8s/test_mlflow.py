@@ -133,6 +133,8 @@ def test_aws_uses_rds_s3_and_irsa(aws, secrets, env):
     variables = env(container)
     assert variables["AWS_REGION"] == aws.spec.region
     assert variables["AWS_STS_REGIONAL_ENDPOINTS"] == "regional"
+    # Artifacts through the VPC's S3 interface endpoint (the regional names stay on the gateway endpoint).
+    assert variables["MLFLOW_S3_ENDPOINT_URL"] == secrets.s3_endpoint
     account = aws.one("kubernetes:core/v1:ServiceAccount", "mlflow")
     assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == secrets.role_arn
     # IRSA's token is projected by the EKS webhook; the API token stays unmounted.

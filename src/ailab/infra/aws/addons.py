@@ -72,6 +72,8 @@ class EbsCsiDriverArgs:
 class EbsCsiDriver(pulumi.ComponentResource):
     """The managed add-on, its controller running as an IRSA role with AWS's driver policy and the volume key."""
 
+    addon: aws.eks.Addon
+
     def __init__(self, name: str, args: EbsCsiDriverArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:aws:EbsCsiDriver", name, None, opts)
         volume_key = [args.volume_key_arn]
@@ -96,7 +98,7 @@ class EbsCsiDriver(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        addon = aws.eks.Addon(
+        self.addon = aws.eks.Addon(
             name,
             cluster_name=args.cluster.name,
             addon_name=EBS_CSI_ADDON,
@@ -104,4 +106,4 @@ class EbsCsiDriver(pulumi.ComponentResource):
             tags={"Name": EBS_CSI_ADDON},
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.nodes)),
         )
-        self.register_outputs({"addonArn": addon.arn, "roleArn": role.role.arn})
+        self.register_outputs({"addonArn": self.addon.arn, "roleArn": role.role.arn})

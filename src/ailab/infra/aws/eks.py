@@ -70,7 +70,7 @@ class Cluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:aws:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        role = self._role(name, args)
+        role, role_grants = self._role(name, args)
         api = aws.ec2.SecurityGroup(
             f"{name}-api",
             description=f"{args.name}: EKS API endpoint, HTTPS from the VPC and the allowed networks only",
@@ -130,7 +130,9 @@ class Cluster(pulumi.ComponentResource):
             # Standard support only: an unplanned, paid extended-support period is not a silent default.
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             tags={"Name": args.name},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role, log_group]),
+            # The role's grants, not just the role: EKS checks the cluster policy and the Secrets key at
+            # creation (AWS's own examples order it so), and on destroy they outlive the cluster.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role, *role_grants, log_group]),
         )
         issuer_url = self.cluster.identities.apply(_issuer)
         self.oidc_issuer = issuer_url.apply(lambda url: url.removeprefix("https://"))
@@ -154,8 +156,8 @@ class Cluster(pulumi.ComponentResource):
         )
         self.register_outputs({"clusterName": self.cluster.name, "oidcProviderArn": self.oidc_provider.arn})
 
-    def _role(self, name: str, args: ClusterArgs) -> aws.iam.Role:
-        """The cluster's service role: the EKS cluster policy, and use of the Secrets key."""
+    def _role(self, name: str, args: ClusterArgs) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+        """The cluster's service role and its grants: the EKS cluster policy, and use of the Secrets key."""
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-cluster",
@@ -164,13 +166,13 @@ class Cluster(pulumi.ComponentResource):
             tags={"Name": f"{args.name}-cluster"},
             opts=child,
         )
-        aws.iam.RolePolicyAttachment(
+        cluster_policy = aws.iam.RolePolicyAttachment(
             f"{name}-cluster-policy",
             role=role.name,
             policy_arn=args.account.managed_policy("AmazonEKSClusterPolicy"),
             opts=child,
         )
-        aws.iam.RolePolicy(
+        secrets_key = aws.iam.RolePolicy(
             f"{name}-secrets-key",
             role=role.id,
             policy=document(
@@ -182,7 +184,7 @@ class Cluster(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        return role
+        return role, [cluster_policy, secrets_key]
 
     def _deployer_access(self, name: str, cluster_name: str, role_arn: str, account: AwsAccount) -> list[pulumi.Resource]:
         """An access entry for the deployer role and the cluster-admin access policy on the whole cluster."""

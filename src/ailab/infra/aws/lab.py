@@ -42,8 +42,9 @@ class AwsLab(pulumi.ComponentResource):
 
     kubeconfig: pulumi.Output[str]
     """Secret; authenticates with ``aws eks get-token`` as whoever runs the deployment."""
-    kubeconfig_ready: list[pulumi.Resource]
-    """What a Kubernetes provider using :attr:`kubeconfig` must wait for: the deployer role's access to the cluster."""
+    kubernetes_ready: list[pulumi.Resource]
+    """What every Kubernetes object must wait for: the deployer's access to the cluster, the network-policy
+    CNI, the system nodes that run the platform and the storage driver its volumes need."""
     cluster_name: pulumi.Output[str]
     artifact_bucket: pulumi.Output[str]
     vpc_id: pulumi.Output[str]
@@ -120,7 +121,10 @@ class AwsLab(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        EbsCsiDriver(
+        system_nodes = nodes.groups[spec.system_pool.name]
+        # Only the system nodes: the driver's controller runs there, and a GPU group whose capacity the
+        # region cannot supply yet (p5) must not hold up storage, nor with it the whole platform.
+        ebs_csi = EbsCsiDriver(
             f"{name}-ebs-csi",
             EbsCsiDriverArgs(
                 cluster=cluster.cluster,
@@ -128,7 +132,7 @@ class AwsLab(pulumi.ComponentResource):
                 oidc_provider_arn=cluster.oidc_provider.arn,
                 oidc_issuer=cluster.oidc_issuer,
                 volume_key_arn=keys.data.arn,
-                nodes=list(nodes.groups.values()),
+                nodes=[system_nodes],
             ),
             opts=child,
         )
@@ -165,7 +169,7 @@ class AwsLab(pulumi.ComponentResource):
             opts=child,
         )
         self.kubeconfig = cluster.kubeconfig
-        self.kubeconfig_ready = cluster.deployer_access
+        self.kubernetes_ready = [*cluster.deployer_access, cni, system_nodes, ebs_csi.addon]
         self.cluster_name = cluster.cluster.name
         self.artifact_bucket = bucket.name
         self.vpc_id = network.vpc.id
@@ -174,6 +178,7 @@ class AwsLab(pulumi.ComponentResource):
             backend_store_uri=database.backend_store_uri,
             artifacts_destination=bucket.destination,
             service_account_annotations={IRSA_ROLE_ANNOTATION: mlflow_role.role.arn},
+            s3_endpoint_url=network.s3_endpoint_url,
         )
         self.register_outputs(
             {

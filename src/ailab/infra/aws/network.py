@@ -1,24 +1,28 @@
 """The lab's VPC: private subnets in three zones for everything, public subnets only for NAT.
 
 No subnet assigns public IPs. Each zone has its own NAT gateway and private route table, so
-losing one zone does not cut the others off. Flow logs of all traffic go to an encrypted
+losing one zone does not cut the others off. Routes are ``Route`` resources of their own, never a
+route table's inline list: an inline list is authoritative and would delete the routes that other
+owners add (a Transit Gateway's or a VPN's routes to the institution's networks). Flow logs of all traffic go to an encrypted
 CloudWatch log group with bounded retention.
 
-**AWS APIs from inside the VPC.** MLflow reaches S3 (its artifacts) and STS (the IRSA web
-identity exchange) through *interface* endpoints in the private subnets, with private DNS for
-every resolver in the VPC: the regional names (``s3.<region>.amazonaws.com``, bucket names
-under it, ``sts.<region>.amazonaws.com``) resolve to addresses inside the VPC, which is what
-MLflow's egress NetworkPolicy admits (the VPC on 443), and the traffic never reaches a public
-AWS address range. S3 is told explicitly not to keep private DNS for inbound resolvers only
-(``private_dns_only_for_inbound_resolver_endpoint=False``): the EC2 API takes an S3 interface
-endpoint created without that setting as inbound-only when the VPC has a gateway endpoint, and
-in-VPC names would keep resolving to S3's public ranges. The endpoints' security group admits
-HTTPS from the VPC and nothing else.
+**AWS APIs from inside the VPC.** Two kinds of S3 traffic leave the private subnets, and each
+takes its own path:
 
-The S3 *gateway* endpoint stays: it is free and keeps whatever still addresses S3's public
-ranges (names outside the interface endpoint's private zone, such as the dual-stack or legacy
-global ones) on the AWS network instead of the NAT gateways. It no longer decides where pods'
-S3 traffic goes.
+- *Everything that uses S3's regional names* (the nodes pulling image layers from ECR, which
+  serves them from S3; anything else on the nodes) goes through the S3 *gateway* endpoint: free,
+  on the AWS network, no NAT. The S3 interface endpoint has **no** private DNS, so it never takes
+  this traffic over (with private DNS, every in-VPC S3 request, ECR's layers included, would be
+  billed per GB through PrivateLink).
+- *MLflow's artifacts* go to the S3 *interface* endpoint by its own name
+  (:attr:`Network.s3_endpoint_url`, ``https://bucket.vpce-...s3.<region>.vpce.amazonaws.com``,
+  the form AWS documents for SDK clients, given to MLflow as ``MLFLOW_S3_ENDPOINT_URL``): an
+  address inside the VPC, which is what MLflow's egress NetworkPolicy admits (the VPC on 443);
+  a gateway endpoint's public prefix list could not be written as a NetworkPolicy before deploy.
+
+STS (the IRSA web identity exchange) has an interface endpoint with private DNS: its regional
+name resolves inside the VPC. The endpoints' security group admits HTTPS from the VPC and
+nothing else.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from ailab.infra.aws.policies import document, service_trust, statement
 from ailab.spec.constants import ZONE_COUNT
 
 HTTPS_PORT = 443
+ANYWHERE = "0.0.0.0/0"
 INTERFACE_ENDPOINT_SERVICES = ("s3", "sts")
 """AWS services the lab's pods call from the private subnets: MLflow's artifacts and the IRSA token exchange."""
 
@@ -51,6 +56,14 @@ def subnet_layout(vpc_cidr: IPv4Network) -> tuple[list[IPv4Network], list[IPv4Ne
     quarters = list(vpc_cidr.subnets(prefixlen_diff=2))
     public = list(quarters[3].subnets(prefixlen_diff=2))[:ZONE_COUNT]
     return quarters[:ZONE_COUNT], public
+
+
+def sdk_endpoint_url(entries: Sequence[aws.ec2.outputs.VpcEndpointDnsEntry] | None) -> str:
+    """``https://bucket.<endpoint name>`` from the endpoint's wildcard DNS entry ``*.vpce-....s3.<region>.vpce.amazonaws.com``."""
+    names = [entry.dns_name for entry in entries or () if entry.dns_name and entry.dns_name.startswith("*.")]
+    if not names:
+        raise OperationFailedError("aws: the S3 interface endpoint has no wildcard DNS name; it cannot be addressed by SDKs")
+    return f"https://bucket.{names[0].removeprefix('*.')}"
 
 
 def zone_names(available: Sequence[str]) -> list[str]:
@@ -80,6 +93,10 @@ class Network(pulumi.ComponentResource):
     vpc: aws.ec2.Vpc
     private_subnets: list[aws.ec2.Subnet]
     public_subnets: list[aws.ec2.Subnet]
+    private_route_tables: list[aws.ec2.RouteTable]
+    """One per zone, for routes to other networks (a Transit Gateway's) added as separate ``Route`` resources."""
+    s3_endpoint_url: pulumi.Output[str]
+    """The S3 interface endpoint for SDK clients (``https://bucket.vpce-...``): MLflow's ``MLFLOW_S3_ENDPOINT_URL``."""
     interface_endpoints: dict[str, aws.ec2.VpcEndpoint]
     """Service name (``s3``, ``sts``) to its interface endpoint."""
 
@@ -100,11 +117,12 @@ class Network(pulumi.ComponentResource):
         # The default security group is attached to anything launched without one: leave it without rules.
         aws.ec2.DefaultSecurityGroup(f"{name}-default", vpc_id=self.vpc.id, tags={"Name": f"{lab}-default-unused"}, opts=child)
         gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id, tags={"Name": lab}, opts=child)
-        public_routes = aws.ec2.RouteTable(
-            f"{name}-public",
-            vpc_id=self.vpc.id,
-            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)],
-            tags={"Name": f"{lab}-public"},
+        public_routes = aws.ec2.RouteTable(f"{name}-public", vpc_id=self.vpc.id, tags={"Name": f"{lab}-public"}, opts=child)
+        aws.ec2.Route(
+            f"{name}-public-default",
+            route_table_id=public_routes.id,
+            destination_cidr_block=ANYWHERE,
+            gateway_id=gateway.id,
             opts=child,
         )
         private_cidrs, public_cidrs = subnet_layout(args.vpc_cidr)
@@ -121,10 +139,13 @@ class Network(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
             )
             routes = aws.ec2.RouteTable(
-                f"{name}-private-{index}",
-                vpc_id=self.vpc.id,
-                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
-                tags={"Name": f"{lab}-private-{index}"},
+                f"{name}-private-{index}", vpc_id=self.vpc.id, tags={"Name": f"{lab}-private-{index}"}, opts=child
+            )
+            aws.ec2.Route(
+                f"{name}-private-{index}-default",
+                route_table_id=routes.id,
+                destination_cidr_block=ANYWHERE,
+                nat_gateway_id=nat.id,
                 opts=child,
             )
             # Internal load balancers (the VPN-only ingress) go to the private subnets; the public ones
@@ -142,7 +163,9 @@ class Network(pulumi.ComponentResource):
             tags={"Name": f"{lab}-s3"},
             opts=child,
         )
+        self.private_route_tables = private_routes
         self.interface_endpoints = self._interface_endpoints()
+        self.s3_endpoint_url = self.interface_endpoints["s3"].dns_entries.apply(sdk_endpoint_url)
         self._flow_logs()
         self.register_outputs({"vpcId": self.vpc.id, "privateSubnetIds": [subnet.id for subnet in self.private_subnets]})
 
@@ -194,13 +217,8 @@ class Network(pulumi.ComponentResource):
                 vpc_endpoint_type="Interface",
                 subnet_ids=[subnet.id for subnet in self.private_subnets],
                 security_group_ids=[firewall.id],
-                private_dns_enabled=True,
-                # Only S3 has the option (it is the one service with gateway endpoints too); see the module's docstring.
-                dns_options=(
-                    aws.ec2.VpcEndpointDnsOptionsArgs(private_dns_only_for_inbound_resolver_endpoint=False)
-                    if service == "s3"
-                    else None
-                ),
+                # S3 by its endpoint name only: the regional names stay on the free gateway (module docstring).
+                private_dns_enabled=service != "s3",
                 tags={"Name": f"{args.lab_name}-{service}"},
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -23,7 +23,8 @@ from ailab.infra.k8s.quota import Footprint
 from ailab.spec.model import LabSpec, Resources
 
 GPU_OPERATOR_CHART = "gpu-operator"
-GPU_OPERATOR_CHART_VERSION = "v25.3.4"
+GPU_OPERATOR_CHART_VERSION = "v26.7.0"
+"""NVIDIA's supported major line (26.7.x; 26.3.x is deprecated, 25.x and older out of support)."""
 NVIDIA_HELM_REPO = "https://helm.ngc.nvidia.com/nvidia"
 
 # Sizing of the quota of the operator's namespace, from what the chart deploys: per GPU node the

@@ -6,6 +6,7 @@ spec's :mod:`~ailab.spec.naming` address MLflow, Qdrant and the namespaces by th
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -62,6 +63,29 @@ class HasMetadata(Protocol):
 def name_of(resource: HasMetadata) -> pulumi.Output[str]:
     """The object's name as an Output: whatever refers to it through this is created after it."""
     return resource.metadata.apply(lambda m: m.name or "")
+
+
+CONFIG_CHECKSUM = "ailab.eu/config-checksum"
+"""Pod-template annotation: a digest of the Secret data the pods read (env vars and files alike).
+
+Kubernetes restarts nothing when a Secret changes; a changed digest changes the pod template, so
+the Deployment or StatefulSet rolls its pods onto the new credentials."""
+
+
+def config_checksum(data: Mapping[str, pulumi.Input[str]]) -> dict[str, pulumi.Output[str]]:
+    """The :data:`CONFIG_CHECKSUM` annotation for ``data`` (the Secret's ``string_data``).
+
+    The digest is published in the clear: SHA-256 over the whole data, high-entropy generated
+    credentials included, reveals none of them, and a readable annotation keeps the pod template
+    out of Pulumi's secret handling.
+    """
+    keys = sorted(data)
+    digest = pulumi.Output.all(*(data[key] for key in keys)).apply(
+        lambda values: hashlib.sha256(
+            b"\0".join(f"{key}={value}".encode() for key, value in zip(keys, values, strict=True))
+        ).hexdigest()
+    )
+    return {CONFIG_CHECKSUM: pulumi.Output.unsecret(digest)}
 
 
 def secret(value: pulumi.Input[str]) -> pulumi.Output[str]:

@@ -183,6 +183,8 @@ class MlflowArgs:
     """Where artifacts go: a volume, or a destination URI (``s3://...`` on AWS)."""
     service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """E.g. ``eks.amazonaws.com/role-arn`` for IRSA."""
+    s3_endpoint_url: pulumi.Input[str] | None = None
+    """``MLFLOW_S3_ENDPOINT_URL``: the S3 endpoint MLflow's boto3 client uses (AWS: the VPC's interface endpoint)."""
 
 
 class Mlflow(pulumi.ComponentResource):
@@ -192,17 +194,18 @@ class Mlflow(pulumi.ComponentResource):
         super().__init__("ailab:k8s:Mlflow", name, None, opts)
         spec, namespace = args.spec, args.namespace
         external_artifacts = not isinstance(args.artifacts, ArtifactVolume)
+        config_data: dict[str, pulumi.Input[str]] = {
+            # Secret whatever the caller passed: these hold the database and admin passwords.
+            "backend-store-uri": meta.secret(args.backend_store_uri),
+            AUTH_CONFIG_FILE: meta.secret(args.backend_store_uri.apply(lambda uri: auth_config(spec, uri))),
+            "flask-secret-key": meta.secret(flask_secret_key(spec)),
+            AUTH_MODULE_FILE: auth_module_source(),
+        }
         config = k8s.core.v1.Secret(
             f"{name}-config",
             metadata=meta.object_meta(spec, CONFIG_SECRET, meta.EXPERIMENT_TRACKING, namespace),
             type="Opaque",
-            string_data={
-                # Secret whatever the caller passed: these hold the database and admin passwords.
-                "backend-store-uri": meta.secret(args.backend_store_uri),
-                AUTH_CONFIG_FILE: meta.secret(args.backend_store_uri.apply(lambda uri: auth_config(spec, uri))),
-                "flask-secret-key": meta.secret(flask_secret_key(spec)),
-                AUTH_MODULE_FILE: auth_module_source(),
-            },
+            string_data=config_data,
             opts=pulumi.ResourceOptions(parent=self),
         )
         account = pods.workload_service_account(
@@ -252,7 +255,13 @@ class Mlflow(pulumi.ComponentResource):
                     else k8s.apps.v1.DeploymentStrategyArgs(type="Recreate")
                 ),
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=meta.object_meta(spec, None, meta.EXPERIMENT_TRACKING, extra_labels=selector),
+                    metadata=meta.object_meta(
+                        spec,
+                        None,
+                        meta.EXPERIMENT_TRACKING,
+                        extra_labels=selector,
+                        extra_annotations=meta.config_checksum(config_data),
+                    ),
                     spec=pods.hardened_pod_spec(
                         run_as=RUN_AS,
                         service_account=meta.name_of(account),
@@ -319,6 +328,8 @@ class Mlflow(pulumi.ComponentResource):
         }
         if spec.region is not None:
             settings |= {"AWS_REGION": spec.region, "AWS_STS_REGIONAL_ENDPOINTS": "regional"}
+        if args.s3_endpoint_url is not None:
+            settings["MLFLOW_S3_ENDPOINT_URL"] = args.s3_endpoint_url
         return k8s.core.v1.ContainerArgs(
             name=APP,
             image=spec.mlflow.image,

@@ -76,6 +76,7 @@ class LabPlatform(pulumi.ComponentResource):
                 external.backend_store_uri,
                 external.artifacts_destination,
                 external.service_account_annotations,
+                external.s3_endpoint_url,
             )
         mlflow.Mlflow(f"{name}-mlflow", tracking, child)
 

@@ -57,17 +57,47 @@ class PostgresArgs:
     storage_class: pulumi.Input[str]
 
 
+PASSWORD_WAIT_SECONDS = 120
+
+
+SERVER_STDERR = "/proc/1/fd/2"
+
+
+def apply_password_command(socket_dir: str = SOCKET_DIR.mount_path, log: str = SERVER_STDERR) -> list[str]:
+    """Wait for the server, then set the role's password from ``POSTGRES_PASSWORD``.
+
+    The official image trusts connections over the local socket, so no old password is needed. The
+    password travels through the environment into psql (``\\getenv``, psql 15 and later), never as
+    an argument (visible in the process list) nor in the statement log. A server that is not up in
+    :data:`PASSWORD_WAIT_SECONDS` (a first start's initdb, which takes the password itself) is left
+    to its probes. What psql says goes to the server's own stderr (:data:`SERVER_STDERR`), so a failure
+    shows in ``kubectl logs``, without killing the database (a failed postStart hook would).
+    """
+    script = (
+        f"for i in $(seq {PASSWORD_WAIT_SECONDS}); do "
+        f"pg_isready --host={socket_dir} --username={USER} --dbname={DATABASE} >/dev/null 2>&1 && break; sleep 1; done; "
+        "printf '%s\\n' '\\getenv new_password POSTGRES_PASSWORD' "
+        f"\"ALTER ROLE {USER} PASSWORD :'new_password';\" "
+        f"| psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --host={socket_dir} --username={USER} --dbname={DATABASE} "
+        f">>{log} 2>&1 || echo 'ailab: could not apply the rotated password of the role {USER}' >>{log}; true"
+    )
+    return ["/bin/sh", "-c", script]
+
+
 class Postgres(pulumi.ComponentResource):
     """Secret, ServiceAccount, headless Service and a one-replica StatefulSet with its data volume."""
 
     def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:k8s:Postgres", name, None, opts)
         spec, namespace = args.spec, args.namespace
+        credentials_data: dict[str, pulumi.Input[str]] = {
+            "password": meta.secret(spec.mlflow.database.password.get_secret_value())
+        }
         credentials = k8s.core.v1.Secret(
             f"{name}-credentials",
             metadata=meta.object_meta(spec, CREDENTIALS_SECRET, meta.DATABASE, namespace),
             type="Opaque",
-            string_data={"password": meta.secret(spec.mlflow.database.password.get_secret_value())},
+            string_data=credentials_data,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.credentials_secret = meta.name_of(credentials)
@@ -94,7 +124,9 @@ class Postgres(pulumi.ComponentResource):
                 service_name=meta.name_of(service),
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=meta.object_meta(spec, None, meta.DATABASE, extra_labels=selector),
+                    metadata=meta.object_meta(
+                        spec, None, meta.DATABASE, extra_labels=selector, extra_annotations=meta.config_checksum(credentials_data)
+                    ),
                     spec=pods.hardened_pod_spec(
                         run_as=RUN_AS,
                         service_account=meta.name_of(account),
@@ -150,6 +182,11 @@ class Postgres(pulumi.ComponentResource):
                 pods.TMP.mount(),
                 SHARED_MEMORY.mount(),
             ],
+            # POSTGRES_PASSWORD is read by initdb only: a changed password (which rolls this pod through
+            # the config checksum) is applied to the running database here, over the local socket.
+            lifecycle=k8s.core.v1.LifecycleArgs(
+                post_start=k8s.core.v1.LifecycleHandlerArgs(exec_=k8s.core.v1.ExecActionArgs(command=apply_password_command()))
+            ),
             readiness_probe=k8s.core.v1.ProbeArgs(
                 exec_=k8s.core.v1.ExecActionArgs(command=ready), initial_delay_seconds=5, period_seconds=10, timeout_seconds=5
             ),

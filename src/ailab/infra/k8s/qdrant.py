@@ -68,7 +68,7 @@ class Qdrant(pulumi.ComponentResource):
         super().__init__("ailab:k8s:Qdrant", name, None, opts)
         spec, namespace = args.spec, args.namespace
         vector_db = spec.vector_db
-        keys = {"api-key": meta.secret(vector_db.api_key.get_secret_value())}
+        keys: dict[str, pulumi.Input[str]] = {"api-key": meta.secret(vector_db.api_key.get_secret_value())}
         if vector_db.read_only_api_key is not None:
             keys["read-only-api-key"] = meta.secret(vector_db.read_only_api_key.get_secret_value())
         secret = k8s.core.v1.Secret(
@@ -115,7 +115,9 @@ class Qdrant(pulumi.ComponentResource):
                 service_name=meta.name_of(headless),
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=meta.object_meta(spec, None, meta.VECTOR_DATABASE, extra_labels=selector),
+                    metadata=meta.object_meta(
+                        spec, None, meta.VECTOR_DATABASE, extra_labels=selector, extra_annotations=meta.config_checksum(keys)
+                    ),
                     spec=pods.hardened_pod_spec(
                         run_as=RUN_AS,
                         service_account=meta.name_of(account),

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ailab.spec.kubernetes_support import DEFAULT_VERSION
 from ailab.spec.sections.common import LocatedValueError, StrictModel
 from ailab.spec.types import DnsLabel
 
@@ -15,7 +16,14 @@ class ClusterSpec(StrictModel):
     """The Kubernetes cluster: created on AWS (EKS), adopted on-premises."""
 
     name: DnsLabel = Field(description="Cluster name (DNS label); the EKS cluster's name on AWS.")
-    kubernetes_version: str = Field(pattern=r"^1\.(29|3[0-9])$", description="Minor version, e.g. '1.31' (1.29 or newer).")
+    kubernetes_version: str = Field(
+        default=DEFAULT_VERSION,
+        pattern=r"^1\.[0-9]{2}$",
+        description=(
+            f"Minor version, quoted (e.g. '{DEFAULT_VERSION}'); one in standard support today: EKS's calendar on AWS, "
+            "upstream Kubernetes's on-premises (docs/deploy.md, 'Upgrading Kubernetes')."
+        ),
+    )
 
 
 class Taint(StrictModel):
