@@ -25,6 +25,8 @@ LAB_KEY = "ailab:lab"
 SECRET_PLACEHOLDER = "offline-plan-placeholder-for-an-encrypted-pulumi-secret"
 """Stands in for a ``secure:`` value: long enough to pass the spec's strength checks, never deployed."""
 
+STACK_FILE_MAX_BYTES = 2**20
+"""A lab's stack file is a few KiB; the cap bounds the parse of a hostile one long before the spec is validated."""
 STACK_FILE_KEYS = {"config", "encryptionsalt", "secretsprovider", "encryptedkey", "environment"}
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
@@ -56,7 +58,7 @@ def find_project(start: Path | None = None) -> Project:
 
 
 def _read_project(project_file: Path) -> Project:
-    documents = load_yaml_file(project_file)
+    documents = load_yaml_file(project_file, max_bytes=STACK_FILE_MAX_BYTES)
     data = documents[0].data if documents else None
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         raise BadInputError(f"{project_file}:1: a Pulumi project file needs a 'name'; add name: ailab")
@@ -97,7 +99,7 @@ def read_stack(project: Project, stack: str) -> StackConfig:
     if not path.is_file():
         known = ", ".join(project.stacks()) or "none"
         raise BadInputError(f"{path}: no such stack file; known stacks: {known}")
-    documents = load_yaml_file(path)
+    documents = load_yaml_file(path, max_bytes=STACK_FILE_MAX_BYTES)
     if len(documents) != 1 or not isinstance(documents[0].data, dict):
         raise BadInputError(f"{path}:1: a stack file is one YAML mapping with a 'config' key")
     document = documents[0]
