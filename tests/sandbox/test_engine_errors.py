@@ -52,3 +52,16 @@ def test_a_missing_stack_is_still_told_apart(monkeypatch):
     monkeypatch.setattr(auto, "select_stack", missing)
     with pytest.raises(auto.StackNotFoundError):
         lifecycle.open_stack("x")
+
+
+def test_every_missing_prerequisite_is_named_at_once(monkeypatch):
+    from ailab.errors import MissingPrerequisiteError
+
+    monkeypatch.setattr(lifecycle, "pulumi_cli", lambda: None)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
+    with pytest.raises(MissingPrerequisiteError) as missing:
+        lifecycle.require_engine("create")
+    message = str(missing.value)
+    assert "needs the Pulumi CLI, which is not on PATH" in message and "; and a passphrase" in message
+    assert "\n" not in message

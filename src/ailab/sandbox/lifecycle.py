@@ -48,15 +48,18 @@ def pulumi_cli() -> str | None:
 
 
 def require_engine(operation: str) -> None:
-    """What every change through the engine needs, or exit 3 naming what is missing: the Pulumi CLI on PATH,
-    and a passphrase, with which sandbox stacks encrypt their secrets (tokens, passwords)."""
+    """What every change through the engine needs, or exit 3 naming everything that is missing at once:
+    the Pulumi CLI on PATH, and a passphrase, with which sandbox stacks encrypt their secrets (tokens, passwords)."""
+    missing = []
     if pulumi_cli() is None:
-        raise MissingPrerequisiteError(f"ailab sandbox {operation} needs the Pulumi CLI, which is not on PATH; {INSTALL_PULUMI}")
+        missing.append(f"the Pulumi CLI, which is not on PATH ({INSTALL_PULUMI})")
     if not (os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")):
-        raise MissingPrerequisiteError(
-            f"ailab sandbox {operation} encrypts the sandbox's secrets with a passphrase: "
-            "set PULUMI_CONFIG_PASSPHRASE_FILE to a file holding it (or PULUMI_CONFIG_PASSPHRASE)"
+        missing.append(
+            "a passphrase for the sandbox's secrets: set PULUMI_CONFIG_PASSPHRASE_FILE to a file holding it "
+            "(or PULUMI_CONFIG_PASSPHRASE)"
         )
+    if missing:
+        raise MissingPrerequisiteError(f"ailab sandbox {operation} needs {'; and '.join(missing)}")
 
 
 def _project_settings() -> Any:
