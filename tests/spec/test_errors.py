@@ -106,6 +106,24 @@ CASES = [
         "lab.cluster.kubernetes_version",
     ),
     (
+        "instance_types: [p5.48xlarge]",
+        "instance_types: [p5.48xlarg]",
+        r"not an EC2 instance type; did you mean p5\.48xlarge",
+        "lab.gpu_pools[0].instance_types[0]",
+    ),
+    (
+        "profile: 1g.10gb",
+        "profile: 1g.5gb",
+        r"H100 80GB of p5\.48xlarge has no MIG profile 1g\.5gb",
+        "lab.gpu_pools[0].sharing.profile",
+    ),
+    (
+        "sharing: {mode: time-slicing, replicas: 4}",
+        "sharing: {mode: mig, profile: 1g.10gb}",
+        r"L4 24GB of g6\.12xlarge has no MIG",
+        "lab.gpu_pools[1].sharing.profile",
+    ),
+    (
         "api_allowed_cidrs: [10.200.0.0/24]",
         "api_allowed_cidrs: [0.0.0.0/0]",
         r"open the cluster API to the internet",
