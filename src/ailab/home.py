@@ -42,12 +42,16 @@ def sub_dir(name: str) -> Path:
     return private_dir(data_dir() / name)
 
 
+BACKEND_ENV = "AILAB_BACKEND_URL"
+"""The variable that points ailab at a team's Pulumi state backend (``s3://...``)."""
+
+
 def backend_url() -> str:
     """The Pulumi backend: ``$AILAB_BACKEND_URL`` or a local file backend in the data dir.
 
     Never Pulumi Cloud by default: the lab's state stays where the lab is.
     """
-    explicit = os.environ.get("AILAB_BACKEND_URL")
+    explicit = os.environ.get(BACKEND_ENV)
     if explicit:
         return explicit
     return "file://" + str(sub_dir("state"))

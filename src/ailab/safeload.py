@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 import json
 import re
+import stat
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -90,14 +91,26 @@ class Document:
 
 
 def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
-    """Read a UTF-8 file, refusing one above ``max_bytes``."""
+    """Read a UTF-8 regular file, refusing one above ``max_bytes``.
+
+    The size is checked twice: by ``stat`` first (a clear message without reading), then by reading
+    at most one byte more than allowed, since a file may grow, or lie about its size, in between.
+    Devices, FIFOs and sockets are refused before they are opened: ``/dev/zero`` never ends and a
+    FIFO blocks until someone writes to it.
+    """
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise BadInputError(
-                f"{path}: {size / 2**20:.1f} MiB is over the {max_bytes / 2**20:.0f} MiB limit for one input; split it into smaller files"
-            )
-        return path.read_text(encoding="utf-8")
+        status = path.stat()
+        if stat.S_ISDIR(status.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(status.st_mode):
+            raise BadInputError(f"{path}: not a regular file (a device, FIFO or socket); give a file")
+        if status.st_size > max_bytes:
+            raise _too_large(path, status.st_size, max_bytes)
+        with path.open("rb") as stream:
+            data = stream.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise _too_large(path, len(data), max_bytes)
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise BadInputError(f"{path}: no such file; check the path") from None
     except IsADirectoryError:
@@ -106,6 +119,16 @@ def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
         raise BadInputError(f"{path}: not UTF-8 text (byte {err.start}); save it as UTF-8") from None
     except PermissionError:
         raise BadInputError(f"{path}: permission denied; make it readable") from None
+
+
+def _too_large(path: Path, size: int, max_bytes: int) -> BadInputError:
+    return BadInputError(
+        f"{path}: {_human(size)} is over the {_human(max_bytes)} limit for one input; split it into smaller files"
+    )
+
+
+def _human(count: int) -> str:
+    return f"{count / 2**20:.1f} MiB" if count >= 2**20 else f"{count} bytes"
 
 
 @contextmanager
@@ -194,6 +217,8 @@ def load_json(text: str, source: str, *, track_lines: bool = False, max_bytes: i
         ) from None
     except RecursionError:
         raise BadInputError(f"{source}: JSON nested too deeply; refusing") from None
+    except ValueError:  # json.loads refuses integers of more than 4,300 digits with a plain ValueError
+        raise BadInputError(f"{source}: a number has more than 4,300 digits; refusing") from None
 
 
 def load_json_file(path: Path, *, track_lines: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
@@ -346,8 +371,27 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, source: str) -> Any:
         ]
     if type(node) is yaml.ScalarNode:
         constructor = loader.yaml_constructors.get(tag) or loader.yaml_constructors[None]
-        return constructor(loader, node)
+        try:
+            return constructor(loader, node)
+        except ValueError as err:  # 2027-02-30, 25:61:00, an integer of more than 4,300 digits
+            raise _bad_scalar(node, source, err) from None
     return loader.construct_object(node, deep=True)
+
+
+_SCALAR_KINDS = {
+    "tag:yaml.org,2002:timestamp": "date or time",
+    "tag:yaml.org,2002:int": "integer",
+    "tag:yaml.org,2002:float": "number",
+}
+
+
+def _bad_scalar(node: yaml.ScalarNode, source: str, err: ValueError) -> BadInputError:
+    kind = _SCALAR_KINDS.get(node.tag, node.tag.rsplit(":", 1)[-1])
+    value = node.value if len(node.value) <= 40 else f"{node.value[:39]}…"
+    reason = f"{len(node.value)} digits is too many" if "digits" in str(err) else str(err)
+    return BadInputError(
+        f"{source}:{node.start_mark.line + 1}: {value!r} is not a valid {kind} ({reason}); correct it, or quote it to keep it as text"
+    )
 
 
 def _build_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, source: str) -> dict[Any, Any]:

@@ -40,7 +40,9 @@ def test_schema_json_forbids_unknown_keys() -> None:
     result = runner.invoke(app, ["lab", "schema"])
     schema = json.loads(result.output)
     assert schema["additionalProperties"] is False
-    assert "gpu_pools" in schema["required"]
+    lab = schema["$defs"]["LabSpec"]
+    assert lab["additionalProperties"] is False
+    assert "gpu_pools" in lab["required"]
 
 
 def test_wrong_key_in_a_stack_file_is_one_line_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -257,7 +257,7 @@ def test_oversized_input_is_refused(tmp_path):
 
     big = tmp_path / "big.yaml"
     big.write_text("apiVersion: v1\n" + "# padding\n" * 50)
-    with pytest.raises(BadInputError, match=r"big.yaml: 0.0 MiB is over the 0 MiB limit for one input; split it"):
+    with pytest.raises(BadInputError, match=r"big.yaml: 515 bytes is over the 100 bytes limit for one input; split it"):
         read_text(big, max_bytes=100)
 
 

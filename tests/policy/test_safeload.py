@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import json
+import os
+from pathlib import Path
 
 import pytest
 import yaml
@@ -12,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ailab.errors import BadInputError
-from ailab.safeload import load_json, load_yaml
+from ailab.safeload import load_json, load_yaml, read_text
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 values = st.recursive(
@@ -51,6 +53,9 @@ def test_merge_keys_override_but_own_keys_may_not_repeat():
         ("a: &x [*x]\n", "recursive YAML alias"),
         ("a: [\n", "f.yaml:2:1: YAML syntax error"),
         ("a: " + "[" * 2000 + "]" * 2000, "f.yaml:1:.*nesting depth"),
+        ("a: 1\nb: 2027-02-30\n", r"f.yaml:2: '2027-02-30' is not a valid date or time \(day is out of range for month\)"),
+        ("a: [2026-12-06T25:61:00Z]\n", r"f.yaml:1: '2026-12-06T25:61:00Z' is not a valid date or time \(hour must be"),
+        ("a:\n  - " + "7" * 5000 + "\n", r"f.yaml:2: '7{39}…' is not a valid integer \(5000 digits is too many\)"),
     ],
 )
 def test_errors(text, message):
@@ -107,3 +112,29 @@ def test_json_lines_of_any_object(data, indent):
     document = load_json(text, "f.json", track_lines=True)
     assert document.data == data
     assert {path[0] for path in document.lines} == set(data)
+
+
+def test_json_numbers_past_pythons_digit_limit_are_refused():
+    with pytest.raises(BadInputError, match=r"x\.json: a number has more than 4,300 digits"):
+        load_json('{"a": ' + "9" * 5000 + "}", "x.json")
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+def test_devices_are_refused_before_reading(device):
+    with pytest.raises(BadInputError, match=f"{device}: not a regular file"):
+        read_text(Path(device))
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "input.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(BadInputError, match="not a regular file"):
+        read_text(fifo)
+
+
+def test_the_byte_cap_holds_even_when_the_size_was_checked_first(tmp_path):
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"a" * 101)
+    with pytest.raises(BadInputError, match=r"big\.yaml: 101 bytes is over the 100 bytes limit"):
+        read_text(big, max_bytes=100)
+    assert read_text(big, max_bytes=101) == "a" * 101

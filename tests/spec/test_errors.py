@@ -106,6 +106,24 @@ CASES = [
         "lab.cluster.kubernetes_version",
     ),
     (
+        "instance_types: [p5.48xlarge]",
+        "instance_types: [p5.48xlarg]",
+        r"not an EC2 instance type; did you mean p5\.48xlarge",
+        "lab.gpu_pools[0].instance_types[0]",
+    ),
+    (
+        "profile: 1g.10gb",
+        "profile: 1g.5gb",
+        r"H100 80GB of p5\.48xlarge has no MIG profile 1g\.5gb",
+        "lab.gpu_pools[0].sharing.profile",
+    ),
+    (
+        "sharing: {mode: time-slicing, replicas: 4}",
+        "sharing: {mode: mig, profile: 1g.10gb}",
+        r"L4 24GB of g6\.12xlarge has no MIG",
+        "lab.gpu_pools[1].sharing.profile",
+    ),
+    (
         "api_allowed_cidrs: [10.200.0.0/24]",
         "api_allowed_cidrs: [0.0.0.0/0]",
         r"open the cluster API to the internet",
@@ -238,3 +256,14 @@ def test_oidc_prefixes_cannot_be_empty_or_system(
     write_stack("prefix", text)
     with pytest.raises(BadInputError, match=rf"lab\.access\.oidc\.{field}: .*cannot be a prefix: give a non-empty one"):
         load_stack_spec("prefix", project)
+
+
+def test_a_huge_stack_file_is_refused_before_it_is_parsed(tmp_path):
+    """Millions of items under an unknown key: refused by size in milliseconds, not parsed for minutes."""
+    from ailab.spec.stackfile import read_stack
+
+    (tmp_path / "Pulumi.yaml").write_text("name: ailab\nruntime: python\n")
+    items = "".join("    - 1\n" for _ in range(300_000))
+    (tmp_path / "Pulumi.big.yaml").write_text(f"config:\n  ailab:lab:\n    junk:\n{items}")
+    with pytest.raises(BadInputError, match=r"Pulumi.big.yaml: 2.3 MiB is over the 1.0 MiB limit for one input"):
+        read_stack(find_project(tmp_path), "big")

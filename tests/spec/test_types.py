@@ -18,7 +18,9 @@ def test_durations(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "7", "1w", "-1d", "0h", "1.5h", "12 h", "h12", "1d2h"])
+@pytest.mark.parametrize(
+    "text", ["", "7", "1w", "-1d", "0h", "1.5h", "12 h", "h12", "1d2h", "\uff17d", "1\u0662h", "9" * 5000 + "d"]
+)
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_duration(text)
@@ -50,13 +52,13 @@ def test_sizes(text: str, count: int) -> None:
     assert byte_count(text) == count
 
 
-@pytest.mark.parametrize("text", ["4\n", "500m\n", "1,5"])
+@pytest.mark.parametrize("text", ["4\n", "500m\n", "1,5", "\uff14", "9" * 5000])
 def test_bad_cpu(text: str) -> None:
     with pytest.raises(ValueError, match="not a CPU quantity"):
         cpu_cores(text)
 
 
-@pytest.mark.parametrize("text", ["16GB", "Gi", "-1Gi", "1 Gi", "16Gi\n"])
+@pytest.mark.parametrize("text", ["16GB", "Gi", "-1Gi", "1 Gi", "16Gi\n", "\uff11\uff16Gi", "9" * 5000])
 def test_bad_sizes(text: str) -> None:
     with pytest.raises(ValueError, match="not a size"):
         byte_count(text)
@@ -71,3 +73,9 @@ def test_dns_labels(name: str) -> None:
 def test_bad_dns_labels(name: str) -> None:
     with pytest.raises(ValueError, match="not a DNS label"):
         check_dns_label(name)
+
+
+def test_a_refused_value_is_shown_cut_short() -> None:
+    with pytest.raises(ValueError, match="duration") as refused:
+        parse_duration("9" * 5000 + "d")
+    assert len(str(refused.value)) < 200

@@ -110,10 +110,10 @@ def _location(spec: LabSpec) -> str:
 @app.command()
 def schema(
     output_format: str = typer.Option(
-        "json", "--format", "-f", help="json (JSON Schema, for editors) or markdown (the reference)."
+        "json", "--format", "-f", help="json (JSON Schema of a whole stack file, for editors) or markdown (the reference)."
     ),
 ) -> None:
-    """Print the lab specification's JSON Schema, or its reference as Markdown."""
+    """Print the JSON Schema of a stack file (docs/schemas/stack-file.schema.json), or the spec reference as Markdown."""
     from ailab.cli.console import emit_json
     from ailab.errors import BadInputError
 
@@ -122,9 +122,9 @@ def schema(
 
         typer.echo(render_reference(), nl=False)
     elif output_format == "json":
-        from ailab.spec.model import LabSpec
+        from ailab.spec.schema import stack_file_schema
 
-        emit_json(LabSpec.model_json_schema())
+        emit_json(stack_file_schema())
     else:
         raise BadInputError(f"--format {output_format!r}: use json or markdown")
 

@@ -12,6 +12,7 @@ Nothing here takes locks or writes the audit log: :mod:`ailab.sandbox.operations
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable, Mapping
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from ailab.errors import MissingPrerequisiteError, OperationFailedError
-from ailab.home import backend_url, sub_dir
+from ailab.home import BACKEND_ENV, backend_url, sub_dir
 from ailab.sandbox.program import SANDBOX_PROJECT
 from ailab.sandbox.request import SandboxSpec
 
@@ -47,15 +48,18 @@ def pulumi_cli() -> str | None:
 
 
 def require_engine(operation: str) -> None:
-    """What every change through the engine needs, or exit 3 naming what is missing: the Pulumi CLI on PATH,
-    and a passphrase, with which sandbox stacks encrypt their secrets (tokens, passwords)."""
+    """What every change through the engine needs, or exit 3 naming everything that is missing at once:
+    the Pulumi CLI on PATH, and a passphrase, with which sandbox stacks encrypt their secrets (tokens, passwords)."""
+    missing = []
     if pulumi_cli() is None:
-        raise MissingPrerequisiteError(f"ailab sandbox {operation} needs the Pulumi CLI, which is not on PATH; {INSTALL_PULUMI}")
+        missing.append(f"the Pulumi CLI, which is not on PATH ({INSTALL_PULUMI})")
     if not (os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")):
-        raise MissingPrerequisiteError(
-            f"ailab sandbox {operation} encrypts the sandbox's secrets with a passphrase: "
-            "set PULUMI_CONFIG_PASSPHRASE_FILE to a file holding it (or PULUMI_CONFIG_PASSPHRASE)"
+        missing.append(
+            "a passphrase for the sandbox's secrets: set PULUMI_CONFIG_PASSPHRASE_FILE to a file holding it "
+            "(or PULUMI_CONFIG_PASSPHRASE)"
         )
+    if missing:
+        raise MissingPrerequisiteError(f"ailab sandbox {operation} needs {'; and '.join(missing)}")
 
 
 def _project_settings() -> Any:
@@ -97,9 +101,15 @@ def open_stack(audit_id: str, program: Callable[[], None] | None = None, create:
         """Destroy and reads run no program, but an inline workspace needs one."""
 
     chosen = program or noop
-    if create:
-        return auto.create_or_select_stack(audit_id, SANDBOX_PROJECT, chosen, opts=_options(chosen))
-    return auto.select_stack(audit_id, SANDBOX_PROJECT, chosen, opts=_options(chosen))
+    try:
+        if create:
+            return auto.create_or_select_stack(audit_id, SANDBOX_PROJECT, chosen, opts=_options(chosen))
+        return auto.select_stack(audit_id, SANDBOX_PROJECT, chosen, opts=_options(chosen))
+    except auto.StackNotFoundError:
+        raise
+    except auto.CommandError as err:
+        # Before any update: the backend, the passphrase or the workspace is wrong, not the sandbox.
+        raise OperationFailedError(f"opening the Pulumi stack of sandbox {audit_id} failed: {engine_error(err)}") from None
 
 
 @dataclass(frozen=True)
@@ -130,7 +140,7 @@ def up(spec: SandboxSpec, program: Callable[[], None], *, resume: bool, on_outpu
     except auto.ConcurrentUpdateError as err:
         raise _concurrent(spec.audit_id, err) from None
     except auto.CommandError as err:
-        raise OperationFailedError(f"pulumi up of sandbox {spec.audit_id} failed: {_last_error_line(err)}") from None
+        raise OperationFailedError(f"pulumi up of sandbox {spec.audit_id} failed: {engine_error(err)}") from None
     return _split(result.outputs)
 
 
@@ -147,7 +157,7 @@ def destroy(audit_id: str, on_output: Printer) -> bool:
     except auto.ConcurrentUpdateError as err:
         raise _concurrent(audit_id, err) from None
     except auto.CommandError as err:
-        raise OperationFailedError(f"pulumi destroy of sandbox {audit_id} failed: {_last_error_line(err)}") from None
+        raise OperationFailedError(f"pulumi destroy of sandbox {audit_id} failed: {engine_error(err)}") from None
     return True
 
 
@@ -191,6 +201,39 @@ def _concurrent(audit_id: str, err: Exception) -> OperationFailedError:
 def _last_error_line(err: Exception) -> str:
     """The engine's last 'error:' line (its whole stderr is streamed already)."""
     text = str(getattr(err, "stderr", "") or err)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # A CommandError reads "code: 255 / stdout: ... / stderr: error: ...": the streams' labels go first.
+    lines = [_STREAM_LABEL.sub("", line).strip() for line in text.splitlines()]
+    lines = [line for line in lines if line and not line.startswith("code:")]
     errors = [line for line in lines if line.startswith("error:")]
     return (errors or lines or ["no message"])[-1]
+
+
+_STREAM_LABEL = re.compile(r"^\s*(stdout|stderr):\s*")
+
+
+# Causes the engine reports often, by a phrase of its message, and what to do about each.
+_HINTS: tuple[tuple[str, str], ...] = (
+    (
+        "passphrase",
+        "check PULUMI_CONFIG_PASSPHRASE_FILE (or PULUMI_CONFIG_PASSPHRASE): it must be the one the sandbox stacks were made with",
+    ),
+    (
+        "could not find plugin",
+        "the engine lacks a provider plugin: run ailab sandbox create again on a machine that can install plugins",
+    ),
+    ("failed to log in", f"check the state backend ({BACKEND_ENV}) is reachable and you may write to it"),
+    ("no credentials", f"the state backend needs cloud credentials ({BACKEND_ENV} is s3://...): configure them and retry"),
+    ("unauthorized", "the cluster refused the deployer's credentials: refresh them (aws sso login, or the kubeconfig) and retry"),
+    (
+        "connection refused",
+        "a service the sandbox needs (the cluster API, MLflow, Qdrant) is unreachable: run from a machine on the lab's network",
+    ),
+)
+
+
+def engine_error(err: Exception) -> str:
+    """The engine's last error line and, when its cause is a known one, what to do: one line."""
+    line = _last_error_line(err)
+    lowered = line.lower()
+    hint = next((advice for phrase, advice in _HINTS if phrase in lowered), None)
+    return f"{line}; {hint}" if hint else f"{line}; the full engine output is above"

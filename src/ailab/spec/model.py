@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from ailab.errors import BadInputError
-from ailab.spec import kubernetes_support
+from ailab.spec import gpu_hardware, kubernetes_support
 from ailab.spec.sections.access import AccessSpec, OidcSpec
 from ailab.spec.sections.aws import AwsSettings, RegionOverride
 from ailab.spec.sections.common import (
@@ -38,7 +38,6 @@ from ailab.spec.sections.ingress import IngressSpec
 from ailab.spec.sections.mlflow import OFFICIAL_MLFLOW_IMAGE, MlflowArtifacts, MlflowDatabase, MlflowSpec, rds_password_problem
 from ailab.spec.sections.nodes import (
     MIG_PROFILE,
-    NVIDIA_INSTANCE_FAMILIES,
     ClusterSpec,
     ExclusiveSharing,
     GpuPool,
@@ -47,7 +46,6 @@ from ailab.spec.sections.nodes import (
     NodePool,
     Taint,
     TimeSlicingSharing,
-    instance_family,
     is_graviton,
 )
 from ailab.spec.sections.onprem import OnPremSettings
@@ -59,7 +57,6 @@ from ailab.spec.types import DnsLabel
 
 __all__ = [
     "MIG_PROFILE",
-    "NVIDIA_INSTANCE_FAMILIES",
     "OFFICIAL_MLFLOW_IMAGE",
     "RFC1918_NETWORKS",
     "AccessSpec",
@@ -94,7 +91,6 @@ __all__ = [
     "VectorDbSpec",
     "check_image",
     "check_password",
-    "instance_family",
     "is_graviton",
     "model_classes",
     "rds_password_problem",
@@ -181,6 +177,10 @@ class LabSpec(StrictModel):
             if self.target == "aws":
                 if not pool.instance_types:
                     yield LocatedValueError((*loc, "instance_types"), "target is aws: list at least one EC2 instance type")
+                for index, instance_type in enumerate(pool.instance_types):
+                    problem = gpu_hardware.instance_type_problem(instance_type)
+                    if problem is not None:
+                        yield LocatedValueError((*loc, "instance_types", index), problem)
                 if pool.node_selector:
                     yield LocatedValueError(
                         (*loc, "node_selector"), "target is aws: node_selector is for onprem; use instance_types"

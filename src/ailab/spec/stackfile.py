@@ -18,6 +18,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from ailab.errors import BadInputError
 from ailab.safeload import Document, load_yaml_file
+from ailab.spec import stack_secrets
 from ailab.spec.errors import format_errors, located_errors, render_path
 from ailab.spec.model import LabSpec, Loc
 
@@ -25,6 +26,8 @@ LAB_KEY = "ailab:lab"
 SECRET_PLACEHOLDER = "offline-plan-placeholder-for-an-encrypted-pulumi-secret"
 """Stands in for a ``secure:`` value: long enough to pass the spec's strength checks, never deployed."""
 
+STACK_FILE_MAX_BYTES = 2**20
+"""A lab's stack file is a few KiB; the cap bounds the parse of a hostile one long before the spec is validated."""
 STACK_FILE_KEYS = {"config", "encryptionsalt", "secretsprovider", "encryptedkey", "environment"}
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
@@ -56,7 +59,7 @@ def find_project(start: Path | None = None) -> Project:
 
 
 def _read_project(project_file: Path) -> Project:
-    documents = load_yaml_file(project_file)
+    documents = load_yaml_file(project_file, max_bytes=STACK_FILE_MAX_BYTES)
     data = documents[0].data if documents else None
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         raise BadInputError(f"{project_file}:1: a Pulumi project file needs a 'name'; add name: ailab")
@@ -97,7 +100,7 @@ def read_stack(project: Project, stack: str) -> StackConfig:
     if not path.is_file():
         known = ", ".join(project.stacks()) or "none"
         raise BadInputError(f"{path}: no such stack file; known stacks: {known}")
-    documents = load_yaml_file(path)
+    documents = load_yaml_file(path, max_bytes=STACK_FILE_MAX_BYTES)
     if len(documents) != 1 or not isinstance(documents[0].data, dict):
         raise BadInputError(f"{path}:1: a stack file is one YAML mapping with a 'config' key")
     document = documents[0]
@@ -109,7 +112,8 @@ def read_stack(project: Project, stack: str) -> StackConfig:
     if not isinstance(raw_config, dict):
         raise BadInputError(f"{path}:{document.line_of(('config',))}: 'config' must be a mapping of key: value")
     config: dict[str, Any] = {}
-    secret_paths: set[tuple[str | int, ...]] = set()
+    ciphertexts: dict[tuple[str | int, ...], str] = {}
+    raw_keys: dict[str, Any] = {}
     for raw_key, value in raw_config.items():
         key = raw_key if ":" in str(raw_key) else f"{project.name}:{raw_key}"
         namespace = key.split(":", 1)[0]
@@ -117,22 +121,59 @@ def read_stack(project: Project, stack: str) -> StackConfig:
             raise BadInputError(
                 f"{path}:{document.line_of(('config', raw_key))}: unknown config key {raw_key!r}; ailab reads only {LAB_KEY}"
             )
-        config[key] = _replace_secure(value, (key,), secret_paths)
+        raw_keys[key] = raw_key
+        config[key] = _replace_secure(value, (key,), ciphertexts)
+    secret_paths = set(ciphertexts)
+    _check_ciphertexts(path, document, ciphertexts, raw_keys)
     if LAB_KEY not in config:
         raise BadInputError(f"{path}:{document.line_of(('config',))}: no {LAB_KEY} key; add the lab specification under config")
     secret_keys = frozenset(str(p[0]) for p in secret_paths)
     return StackConfig(project, stack, document, config, secret_keys, frozenset(secret_paths))
 
 
-def _replace_secure(value: Any, path: tuple[str | int, ...], found: set[tuple[str | int, ...]]) -> Any:
+def _replace_secure(value: Any, path: tuple[str | int, ...], found: dict[tuple[str | int, ...], str]) -> Any:
     if isinstance(value, dict):
         if set(value) == {"secure"} and isinstance(value["secure"], str):
-            found.add(path)
+            found[path] = value["secure"]
             return SECRET_PLACEHOLDER
         return {k: _replace_secure(v, (*path, k), found) for k, v in value.items()}
     if isinstance(value, list):
         return [_replace_secure(v, (*path, i), found) for i, v in enumerate(value)]
     return value
+
+
+def _check_ciphertexts(
+    path: Path, document: Document, ciphertexts: dict[tuple[str | int, ...], str], raw_keys: dict[str, Any]
+) -> None:
+    """Refuse now what ``pulumi up`` would refuse later: a ``secure:`` value that is no ciphertext, and a
+    passphrase stack without the salt its key is derived from."""
+    for (key, *rest), text in ciphertexts.items():
+        if stack_secrets.parse_ciphertext(text) is None:
+            shown = render_path(tuple(rest), str(key))
+            raise BadInputError(
+                f"{path}:{document.line_of(('config', raw_keys[str(key)], *rest))}: {shown}: secure value is not a Pulumi ciphertext "
+                f"(v1:<nonce>:<ciphertext>); set it again with pulumi config set --secret --path '{shown}'"
+            )
+    if not ciphertexts or not stack_secrets.uses_passphrase_provider(document.data.get("secretsprovider")):
+        return
+    salt = document.data.get("encryptionsalt")
+    if salt is None:
+        raise BadInputError(
+            f"{path}:1: secure values but no encryptionsalt, which the passphrase secrets provider derives its key from; "
+            "restore it from where the file was copied, or create the stack anew (pulumi stack init) and set the secrets again"
+        )
+    if stack_secrets.parse_salt(str(salt)) is None:
+        raise BadInputError(
+            f"{path}:{document.line_of(('encryptionsalt',))}: encryptionsalt is not Pulumi's v1:<salt>:v1:<nonce>:<check>; "
+            "restore it from where the file was copied"
+        )
+
+
+def example_secrets_warning(stack_config: StackConfig) -> str | None:
+    """A warning when the stack's secrets are encrypted with the published example passphrase (None otherwise)."""
+    salt_text = stack_config.document.data.get("encryptionsalt")
+    salt = stack_secrets.parse_salt(str(salt_text)) if salt_text is not None else None
+    return stack_secrets.example_secret_warning(salt, stack_config.stack) if salt else None
 
 
 def secret_field_paths(spec: LabSpec) -> list[Loc]:

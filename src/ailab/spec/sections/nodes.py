@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ailab.spec import gpu_hardware
 from ailab.spec.kubernetes_support import DEFAULT_VERSION
 from ailab.spec.sections.common import LocatedValueError, StrictModel
 from ailab.spec.types import DnsLabel
@@ -98,14 +99,6 @@ class MigSharing(StrictModel):
 
 GpuSharing = Annotated[ExclusiveSharing | TimeSlicingSharing | MigSharing, Field(discriminator="mode")]
 
-# EC2 families with NVIDIA GPUs. A GPU pool of m5.large is a mistake worth catching early.
-NVIDIA_INSTANCE_FAMILIES = ("p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200", "g4dn", "g5", "g6", "g6e", "gr6", "g6f")
-
-
-def instance_family(instance_type: str) -> str:
-    return instance_type.split(".", 1)[0]
-
-
 # Graviton families have a "g" after the generation digit: m7g, c6gn, r8gd, t4g.
 _GRAVITON = re.compile(r"^[a-z]+[0-9]+[a-z]*g[a-z]*\.")
 
@@ -131,8 +124,19 @@ class GpuPool(NodePool):
     @field_validator("instance_types")
     @classmethod
     def _gpu_types(cls, value: list[str]) -> list[str]:
+        # A GPU pool of m5.large is a mistake worth catching early.
         for index, instance_type in enumerate(value):
-            if instance_family(instance_type) not in NVIDIA_INSTANCE_FAMILIES:
-                families = ", ".join(NVIDIA_INSTANCE_FAMILIES)
+            if gpu_hardware.gpu_of(instance_type) is None:
+                families = ", ".join(gpu_hardware.GPU_BY_FAMILY)
                 raise LocatedValueError((index,), f"{instance_type!r} has no NVIDIA GPU; use a type of the families {families}")
         return value
+
+    @model_validator(mode="after")
+    def _sharing_fits_the_gpu(self) -> GpuPool:
+        """MIG only on GPUs that have it, and only with a profile the GPU offers (an H100 has no 1g.5gb)."""
+        if isinstance(self.sharing, MigSharing):
+            for index, instance_type in enumerate(self.instance_types):
+                problem = gpu_hardware.mig_problem(instance_type, self.sharing.profile)
+                if problem is not None:
+                    raise LocatedValueError(("sharing", "profile"), f"{problem} (instance_types[{index}])")
+        return self
