@@ -75,7 +75,7 @@ def test_create_deploys_and_records(fake_pulumi: FakePulumi, ailab_home: Path) -
     (record,) = _records()
     assert record["action"] == "sandbox.create" and record["outcome"] == "ok" and record["verdict"]["result"] == "pass"
     assert str(credentials) in record["detail"]
-    text = (ailab_home / "audit" / "audit.log.jsonl").read_text() + (
+    text = (ailab_home / "audit" / "records.jsonl").read_text() + (
         ailab_home / "sandboxes" / "2025-017-chatbot.json"
     ).read_text()
     assert "generated-password-of-alice-0123" not in text  # only in the 0600 credentials file
