@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 AILAB := .venv/bin/ailab
 # Debian packages the integration tests use (debootstrap builds the Debian rootfs the Ansible roles converge).
-APT_PACKAGES := debootstrap gnupg openssh-client
+APT_PACKAGES := debootstrap gnupg openssh-client openssl
 REPORTS := reports
 
 .PHONY: install apt demo test lint typecheck unit bench clean
