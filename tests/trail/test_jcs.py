@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from ailab.trail.jcs import NotCanonicalizableError, canonicalize, number
+from ailab.trail.jcs import NotCanonicalizableError, canonical_value, canonicalize, number
 
 # Appendix B: IEEE-754 bit patterns and their ECMAScript spelling.
 APPENDIX_B = [
@@ -72,3 +72,18 @@ def test_integers_and_nesting() -> None:
         canonicalize({"b": [1, -2, 2**53], "a": {"y": None, "x": "\u007f\t"}})
         == b'{"a":{"x":"\x7f\\t","y":null},"b":[1,-2,9007199254740992]}'
     )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b'{"a":1.0}', b'{"a":12345678901234567890}', b'{"b":1,"a":2}', b'{"a":1e400}', b'{"a": 1}', b'{"a":"\\u0041"}',
+     '{"\u00e9":1,"e":2}'.encode(), b'{"a":1E+30}', b'{"a":-0}'],
+)  # fmt: skip
+def test_canonical_value_refuses_every_other_spelling(line: bytes) -> None:
+    with pytest.raises(ValueError):
+        canonical_value(line)
+
+
+@pytest.mark.parametrize("value", [{"a": 1e30, "b": [0.5, -3]}, {"é": "ü", "e": 2**53}, {"k": "x:1234567890123456789"}, [None, True]])
+def test_canonical_value_accepts_what_canonicalize_writes(value: object) -> None:
+    assert canonical_value(canonicalize(value)) == value

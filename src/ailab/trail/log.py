@@ -40,7 +40,7 @@ from ailab.errors import BadInputError, OperationFailedError
 from ailab.fsio import atomic_write_bytes
 from ailab.home import sub_dir
 from ailab.trail import merkle
-from ailab.trail.jcs import NotCanonicalizableError, canonicalize
+from ailab.trail.jcs import NotCanonicalizableError, canonical_value, canonicalize
 from ailab.trail.note import Checkpoint, NoteError, open_note, sign
 from ailab.trail.records import actor, parse_time, problem, utc_time
 from ailab.trail.signer import LocalKeySigner, Signer
@@ -162,9 +162,11 @@ class AuditLog:
                 "hashes": dict(hashes or {}),
             }
             line = canonicalize(record)
-            _append_synced(self.path, line + b"\n")
-            _append_synced(self.leaves_path, merkle.leaf_hash(line))
+            _append(self.path, line + b"\n")
+            _append(self.leaves_path, merkle.leaf_hash(line))  # a cache: never synced, rebuilt when it disagrees
             if record["seq"] % self.checkpoint_every == 0:
+                # Records reach the disk when a checkpoint signs them (every append by default).
+                _sync(self.path)
                 self._sign_checkpoint()
             return record
 
@@ -201,7 +203,7 @@ class AuditLog:
             "consistency": None if proof is None else [base64.b64encode(p).decode() for p in proof],
             "timestamp": None if token is None else base64.b64encode(token).decode(),
         }
-        _append_synced(self.checkpoints_path, canonicalize(entry) + b"\n")
+        _append(self.checkpoints_path, canonicalize(entry) + b"\n", synced=True)
 
     def _sync_leaves(self) -> int:
         """Make the leaf cache agree with the records (rebuilding it when it does not); return the record count."""
@@ -210,7 +212,7 @@ class AuditLog:
         leaves_size = self.leaves_path.stat().st_size if self.leaves_path.exists() else 0
         last_line, ends_cleanly = _last_line(self.path) if records_size else (b"", True)
         if not ends_cleanly:  # a writer died mid-line: end it, so the fragment stays a (malformed) record of its own
-            _append_synced(self.path, b"\n")
+            _append(self.path, b"\n", synced=True)
         agrees = ends_cleanly and leaves_size % 32 == 0 and (records_size == 0) == (leaves_size == 0)
         if agrees and (leaves_size == 0 or _read_at(self.leaves_path, leaves_size - 32, 32) == merkle.leaf_hash(last_line)):
             return leaves_size // 32
@@ -487,19 +489,18 @@ class _CompactRange:
 def _record_problem(line: bytes, seq: int) -> tuple[str | None, str | None]:
     """Why a stored line is not a canonical, well-formed record (and its time when it is)."""
     try:
-        record = json.loads(line)
-    except ValueError as error:
-        return f"not a JSON record ({error})", None
-    reason = problem(record, seq)
-    if reason is not None:
-        return reason, None
-    try:
-        canonical = canonicalize(record)
+        record = canonical_value(line)
     except NotCanonicalizableError as error:
         return f"has no canonical form ({error})", None
-    if canonical != line:
-        return "not in RFC 8785 canonical form (the line was edited)", None
-    return None, record["time"]
+    except ValueError:
+        try:
+            loose = json.loads(line)
+        except ValueError as error:
+            return f"not a JSON record ({error})", None
+        # A malformed record says what is wrong with it before how it is spelt.
+        return problem(loose, seq) or "not in RFC 8785 canonical form (the line was edited)", None
+    reason = problem(record, seq)
+    return (reason, None) if reason is not None else (None, record["time"])
 
 
 def _parse_checkpoint(line: bytes, key: Ed25519PublicKey, origin: str) -> SignedCheckpoint:
@@ -561,10 +562,19 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _append_synced(path: Path, data: bytes) -> None:
+def _append(path: Path, data: bytes, *, synced: bool = False) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         os.write(fd, data)
+        if synced:
+            os.fdatasync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
         os.fdatasync(fd)
     finally:
         os.close(fd)

@@ -19,7 +19,7 @@ from typing import Any
 
 FIELDS = frozenset(("seq", "time", "actor", "action", "audit_id", "arguments", "verdict", "outcome", "detail", "hashes"))
 ACTOR_FIELDS = frozenset(("user", "host", "pid", "sudo_user"))
-_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z")
+_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?Z")
 _ACTION = re.compile(r"[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)*")
 _HASH = re.compile(r"sha256:[0-9a-f]{64}")
 MAX_TEXT = 4096
@@ -31,8 +31,13 @@ def utc_time(moment: datetime | None = None) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    """The moment a record or checkpoint names (ValueError for an impossible date)."""
-    return datetime.strptime(text.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S.%f%z" if "." in text else "%Y-%m-%dT%H:%M:%S%z")
+    """The moment a record or checkpoint names (ValueError for another spelling or an impossible date)."""
+    found = _TIME.fullmatch(text)
+    if found is None:
+        raise ValueError(f"{text!r} is not a UTC time like 2026-12-06T21:30:00Z")
+    *fields, fraction = found.groups()
+    year, month, day, hour, minute, second = map(int, fields)
+    return datetime(year, month, day, hour, minute, second, int((fraction or "0").ljust(6, "0")), tzinfo=UTC)
 
 
 def actor() -> dict[str, Any]:
