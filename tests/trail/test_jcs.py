@@ -84,6 +84,8 @@ def test_canonical_value_refuses_every_other_spelling(line: bytes) -> None:
         canonical_value(line)
 
 
-@pytest.mark.parametrize("value", [{"a": 1e30, "b": [0.5, -3]}, {"é": "ü", "e": 2**53}, {"k": "x:1234567890123456789"}, [None, True]])
+@pytest.mark.parametrize(
+    "value", [{"a": 1e30, "b": [0.5, -3]}, {"é": "ü", "e": 2**53}, {"k": "x:1234567890123456789"}, [None, True]]
+)
 def test_canonical_value_accepts_what_canonicalize_writes(value: object) -> None:
     assert canonical_value(canonicalize(value)) == value

@@ -44,6 +44,7 @@ from ailab.trail.jcs import NotCanonicalizableError, canonical_value, canonicali
 from ailab.trail.note import Checkpoint, NoteError, open_note, sign
 from ailab.trail.records import actor, parse_time, problem, utc_time
 from ailab.trail.signer import LocalKeySigner, Signer
+from ailab.trail.store import ObjectStore
 
 RECORDS = "records.jsonl"
 CHECKPOINTS = "checkpoints.jsonl"
@@ -53,6 +54,8 @@ DEFAULT_ORIGIN = "ailab.audit-trail"
 CLOCK_SKEW = timedelta(minutes=5)
 """How far clocks of two writers of one trail may disagree before a time going backwards is a finding."""
 MAX_LINE = 1024 * 1024
+STORE_RECORDS = "records/"
+STORE_CHECKPOINTS = "checkpoints/"
 CHECKPOINT_FIELDS = frozenset(("note", "consistency", "timestamp"))
 
 
@@ -123,6 +126,7 @@ class AuditLog:
         origin: str = DEFAULT_ORIGIN,
         checkpoint_every: int = 1,
         timestamper: Timestamper | None = None,
+        store: ObjectStore | None = None,
     ) -> None:
         self.directory = directory or default_directory()
         self.path = self.directory / RECORDS
@@ -131,7 +135,13 @@ class AuditLog:
         self.signer: Signer = signer or LocalKeySigner()
         self.origin = origin
         self.checkpoint_every = max(1, checkpoint_every)
+        if directory is None:  # the lab's own trail: copied and timestamped as configured
+            from ailab.trail.settings import store_from_environment, timestamper_from_environment
+
+            store = store or store_from_environment()
+            timestamper = timestamper or timestamper_from_environment()
         self.timestamper = timestamper
+        self.store = store
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -168,6 +178,7 @@ class AuditLog:
                 # Records reach the disk when a checkpoint signs them (every append by default).
                 _sync(self.path)
                 self._sign_checkpoint()
+                self._publish()
             return record
 
     def checkpoint(self) -> SignedCheckpoint | None:
@@ -175,6 +186,7 @@ class AuditLog:
         with self._locked(fcntl.LOCK_EX):
             if self._sync_leaves():
                 self._sign_checkpoint()
+                self._publish()
             return self._last_checkpoint()
 
     def _sign_checkpoint(self) -> None:
@@ -204,6 +216,56 @@ class AuditLog:
             "timestamp": None if token is None else base64.b64encode(token).decode(),
         }
         _append(self.checkpoints_path, canonicalize(entry) + b"\n", synced=True)
+
+    def _publish(self) -> None:
+        """Copy the checkpoints the store lacks, and the records they cover, to the write-once store."""
+        if self.store is None:
+            return
+        stored = self.store_checkpoint()
+        top = 0
+        if stored is not None:
+            witness = _parse_checkpoint(stored[1], self.signer.public_key(), self.origin).checkpoint
+            leaves = self._read_leaves()
+            if witness.size > len(leaves) or merkle.root(leaves[: witness.size]) != witness.root:
+                raise TrailBrokenError(
+                    f"{self.store.describe()}: the store's checkpoint of {witness.size} records is not a prefix of the "
+                    "local trail (it was cut or rewritten); nothing more is copied: run `ailab audit verify`"
+                )
+            top = witness.size
+        pending = [
+            (line, _parse_checkpoint(line, self.signer.public_key(), self.origin)) for line in _lines(self.checkpoints_path)
+        ]
+        pending = [(line, signed) for line, signed in pending if signed.checkpoint.size > top]
+        if not pending:
+            return
+        last = pending[-1][1].checkpoint.size
+        for seq, line in enumerate(_lines(self.path), start=1):
+            if seq > last:
+                break
+            if seq > top:
+                self._put(f"{STORE_RECORDS}{seq:012d}.json", line, f"record {seq}")
+        for line, signed in pending:
+            self._put(f"{STORE_CHECKPOINTS}{signed.checkpoint.size:012d}.json", line, f"checkpoint of {signed.checkpoint.size}")
+
+    def _put(self, key: str, data: bytes, what: str) -> None:
+        assert self.store is not None
+        existing = self.store.put_once(key, data)
+        if existing is not None and existing != data:
+            raise TrailBrokenError(
+                f"{self.store.describe()}: the store's copy of {what} differs from the local trail's "
+                "(the local trail was rewritten): run `ailab audit verify`"
+            )
+
+    def store_checkpoint(self) -> tuple[str, bytes] | None:
+        """The latest checkpoint entry in the store (its key and bytes), if there is a store and it holds one."""
+        if self.store is None:
+            return None
+        keys = self.store.keys(STORE_CHECKPOINTS)
+        if not keys:
+            return None
+        latest = max(keys, key=_number)
+        data = self.store.first(latest)
+        return (latest, data) if data is not None else None
 
     def _sync_leaves(self) -> int:
         """Make the leaf cache agree with the records (rebuilding it when it does not); return the record count."""
@@ -299,29 +361,42 @@ class AuditLog:
         """Check every record, checkpoint signature, consistency proof, root and time; name the first failure.
 
         ``key`` is the pinned public key (default: the local signer's), ``pinned`` a checkpoint saved
-        earlier that this trail must still extend, ``timestamps`` checks the RFC 3161 tokens.
+        earlier that this trail must still extend (as must the store's latest checkpoint, when there
+        is a store), ``timestamps`` checks the RFC 3161 tokens.
         """
-        if not self.directory.is_dir():
-            if pinned is not None or key is not None:
+        exists, pinned_key = self.directory.is_dir(), key is not None
+        if key is None:
+            if isinstance(self.signer, LocalKeySigner) and not self.signer.exists():
+                empty = not exists or not (self.path.exists() or self.checkpoints_path.exists())
+                reason = f"the signing key {self.signer.path} is missing; pass the pinned public key with --key"
+                return Verification(0, 0, 0, None if empty and self.store is None else Problem("trail", reason))
+            key = self.signer.public_key()
+        witnesses = [("the pinned checkpoint", pinned)] if pinned is not None else []
+        stored = self.store_checkpoint()
+        if stored is not None:
+            try:
+                witnesses.append(("the store's checkpoint", _parse_checkpoint(stored[1], key, self.origin).checkpoint))
+            except ValueError as error:
+                return Verification(0, 0, 0, Problem("store", f"{stored[0]}: {error}"))
+        if not exists:
+            if witnesses or pinned_key:
                 return Verification(0, 0, 0, Problem("trail", f"{self.directory} does not exist (the trail was removed)"))
             return Verification(0, 0, 0, None)
         with self._locked(fcntl.LOCK_SH):
-            if key is None:
-                if isinstance(self.signer, LocalKeySigner) and not self.signer.exists():
-                    empty = not (self.path.exists() or self.checkpoints_path.exists())
-                    reason = f"the signing key {self.signer.path} is missing; pass the pinned public key with --key"
-                    return Verification(0, 0, 0, None if empty else Problem("trail", reason))
-                key = self.signer.public_key()
-            return _Verifier(self, key, pinned, timestamps).run()
+            return _Verifier(self, key, witnesses, timestamps).run()
 
 
 class _Verifier:
     def __init__(
-        self, log: AuditLog, key: Ed25519PublicKey, pinned: Checkpoint | None, timestamps: TimestampChecker | None
+        self,
+        log: AuditLog,
+        key: Ed25519PublicKey,
+        witnesses: list[tuple[str, Checkpoint]],
+        timestamps: TimestampChecker | None,
     ) -> None:
         self.log = log
         self.key = key
-        self.pinned = pinned
+        self.witnesses = witnesses
         self.timestamps = timestamps
         self.stamped = 0
 
@@ -393,8 +468,8 @@ class _Verifier:
         by_size: dict[int, list[tuple[str, Checkpoint]]] = {}
         for index, signed in enumerate(checkpoints, start=1):
             by_size.setdefault(signed.checkpoint.size, []).append((f"checkpoint {index}", signed.checkpoint))
-        if self.pinned is not None:
-            by_size.setdefault(self.pinned.size, []).append(("the pinned checkpoint", self.pinned))
+        for name, witness in self.witnesses:
+            by_size.setdefault(witness.size, []).append((name, witness))
         tree = _CompactRange()
         matched = 0  # the size of the last checkpoint the records matched
         count = 0
@@ -414,7 +489,8 @@ class _Verifier:
             count = seq
             for name, checkpoint in by_size.get(seq, ()):
                 if tree.root() != checkpoint.root:
-                    first = 1 if checkpoint is self.pinned else matched + 1  # a pin vouches for its whole prefix
+                    # A witness vouches for its whole prefix; the trail's own checkpoints for what they added.
+                    first = matched + 1 if name.startswith("checkpoint") else 1
                     single = first == seq
                     return count, Problem(
                         f"record {seq}" if single else f"records {first}-{seq}",
@@ -429,11 +505,12 @@ class _Verifier:
 
     def _coverage(self, count: int, checkpoints: list[SignedCheckpoint]) -> Problem | None:
         signed = checkpoints[-1].checkpoint.size if checkpoints else 0
-        if self.pinned is not None and self.pinned.size > count:
-            return Problem(
-                f"record {count + 1}",
-                f"missing: the pinned checkpoint signed {self.pinned.size} records, the trail has {count} (records were cut)",
-            )
+        for name, witness in self.witnesses:
+            if witness.size > count:
+                return Problem(
+                    f"record {count + 1}",
+                    f"missing: {name} signed {witness.size} records, the trail has {count} (records were cut)",
+                )
         if signed > count:
             return Problem(
                 f"record {count + 1}",
@@ -448,6 +525,12 @@ class _Verifier:
         if count == 0:
             return Problem("trail", "no records although the trail has a signing key: records and checkpoints were removed")
         return None
+
+
+def _number(key: str) -> int:
+    """The size or sequence number a store key names (``checkpoints/000000000042.json``: 42); 0 for a stranger."""
+    stem = key.rsplit("/", 1)[-1].removesuffix(".json")
+    return int(stem) if stem.isdigit() else 0
 
 
 def _extension(last: SignedCheckpoint | None, leaves: list[bytes]) -> tuple[bytes, list[bytes] | None] | None:
