@@ -132,14 +132,15 @@ class AuditLog:
         self.path = self.directory / RECORDS
         self.checkpoints_path = self.directory / CHECKPOINTS
         self.leaves_path = self.directory / LEAVES
-        self.signer: Signer = signer or LocalKeySigner()
         self.origin = origin
         self.checkpoint_every = max(1, checkpoint_every)
-        if directory is None:  # the lab's own trail: copied and timestamped as configured
-            from ailab.trail.settings import store_from_environment, timestamper_from_environment
+        if directory is None:  # the lab's own trail: signed, copied and timestamped as configured
+            from ailab.trail.settings import signer_from_environment, store_from_environment, timestamper_from_environment
 
+            signer = signer or signer_from_environment()
             store = store or store_from_environment()
             timestamper = timestamper or timestamper_from_environment()
+        self.signer: Signer = signer or LocalKeySigner()
         self.timestamper = timestamper
         self.store = store
 

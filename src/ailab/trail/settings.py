@@ -7,6 +7,8 @@
     the Object Lock COMPLIANCE retention of each copy (default 3650).
 ``AILAB_TRAIL_KMS_KEY``
     the KMS key for SSE-KMS of the copies (the evidence bucket's key).
+``AILAB_TRAIL_SIGNING_KEY``
+    an AWS KMS key (id, ARN or alias) that signs checkpoints instead of the local key file.
 ``AILAB_TRAIL_TSA_URL``
     an RFC 3161 time-stamping authority; unset: checkpoints are not timestamped.
 
@@ -20,7 +22,13 @@ from pathlib import Path
 
 from ailab.errors import BadInputError
 from ailab.trail.log import Timestamper
+from ailab.trail.signer import KmsSigner, Signer
 from ailab.trail.store import DirectoryStore, ObjectStore, S3Store
+
+
+def signer_from_environment() -> Signer | None:
+    key = os.environ.get("AILAB_TRAIL_SIGNING_KEY", "").strip()
+    return KmsSigner(key) if key else None
 
 
 def store_from_environment() -> ObjectStore | None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ailab.errors import BadInputError
+from ailab.errors import BadInputError, OperationFailedError
 from ailab.home import sub_dir
 
 KEY_FILE = "trail-ed25519.pem"
@@ -119,3 +119,51 @@ def _read_pem(path: Path) -> bytes:
     if len(data) > _MAX_PEM:
         raise BadInputError(f"{path}: larger than {_MAX_PEM} bytes, not a PEM key; pass a PEM key file")
     return data
+
+
+class KmsSigner:
+    """An AWS KMS asymmetric key (key spec ECC_NIST_EDWARDS25519): the private key never leaves KMS.
+
+    Signs with ``ED25519_SHA_512`` over the raw message (pure Ed25519, RFC 8032), so the notes verify
+    with the same public key code as the local signer's. The lab program creates the key, with
+    ``kms:Sign`` for the operators' role only (``ailab.infra.aws.evidence``).
+    """
+
+    ALGORITHM = "ED25519_SHA_512"
+
+    def __init__(self, key_id: str, client: Any = None) -> None:
+        self.key_id = key_id
+        if client is None:
+            import boto3
+
+            client = boto3.client("kms")
+        self.client = client
+        self._public: Ed25519PublicKey | None = None
+
+    def public_key(self) -> Ed25519PublicKey:
+        if self._public is None:
+            answer = self._call("get_public_key", KeyId=self.key_id)
+            try:
+                key: Any = serialization.load_der_public_key(answer["PublicKey"])
+            except ValueError:
+                key = None
+            if not isinstance(key, Ed25519PublicKey) or self.ALGORITHM not in answer.get("SigningAlgorithms", []):
+                raise BadInputError(f"KMS key {self.key_id}: not an ECC_NIST_EDWARDS25519 signing key; use the lab's trail key")
+            self._public = key
+        return self._public
+
+    def sign(self, message: bytes) -> bytes:
+        answer = self._call("sign", KeyId=self.key_id, Message=message, MessageType="RAW", SigningAlgorithm=self.ALGORITHM)
+        signature: bytes = answer["Signature"]
+        return signature
+
+    def _call(self, operation: str, **arguments: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self.client, operation)(**arguments)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "error")
+            raise OperationFailedError(f"KMS key {self.key_id}: {operation} refused ({code})") from None
+        except BotoCoreError as error:
+            raise OperationFailedError(f"KMS key {self.key_id}: unreachable ({error})") from None
