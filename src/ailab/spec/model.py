@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from ailab.spec.constants import DEFAULT_REGISTRIES, ZONE_COUNT
+from ailab.spec.evidence import EvidenceSpec
 from ailab.spec.regions import EU_REGIONS, is_eu_region
 from ailab.spec.types import CpuQuantity, DnsLabel, Duration, LabelValue, SizeQuantity
 
@@ -649,6 +650,7 @@ class LabSpec(StrictModel):
     tags: TagsSpec = Field(description="Ownership and classification, applied as AWS tags and Kubernetes labels.")
     ingress: IngressSpec | None = Field(default=None, description="Without it, reach the services with kubectl port-forward.")
     supply_chain: SupplyChainSpec = Field(default_factory=SupplyChainSpec, description="Where images may come from.")
+    evidence: EvidenceSpec = Field(default_factory=EvidenceSpec, description="The audit trail's store, key and timestamps.")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> LabSpec:

@@ -19,6 +19,7 @@ from ailab.infra.aws.account import AwsAccount
 from ailab.infra.aws.addons import EbsCsiDriver, EbsCsiDriverArgs, network_policy_cni
 from ailab.infra.aws.database import Database, DatabaseArgs
 from ailab.infra.aws.eks import Cluster, ClusterArgs
+from ailab.infra.aws.evidence import EvidenceStore, EvidenceStoreArgs
 from ailab.infra.aws.iam import IrsaRole, IrsaRoleArgs
 from ailab.infra.aws.kms import LabKeys, LabKeysArgs
 from ailab.infra.aws.network import Network, NetworkArgs, zone_names
@@ -138,6 +139,11 @@ class AwsLab(pulumi.ComponentResource):
             ArtifactBucketArgs(spec.name, account, keys.data.arn, spec.mlflow.artifacts),
             opts=child,
         )
+        evidence = EvidenceStore(
+            f"{name}-evidence",
+            EvidenceStoreArgs(spec.name, account, keys.data.arn, spec.evidence, settings.kms_deletion_window_days),
+            opts=child,
+        )
         database = Database(
             f"{name}-mlflow-db",
             DatabaseArgs(
@@ -183,6 +189,8 @@ class AwsLab(pulumi.ComponentResource):
                 "artifactBucket": self.artifact_bucket,
                 "vpcId": self.vpc_id,
                 "mlflowRoleArn": mlflow_role.role.arn,
+                "evidenceBucket": evidence.bucket.bucket,
+                "trailSigningKey": evidence.signing_key.arn,
             }
         )
 
