@@ -1,5 +1,6 @@
 """Audit-trail targets (issue 16): append 10,000 records with a checkpoint every 100 in under 20 s;
-verify a 1,000,000-record trail in under 60 s and 1 GiB (`ailab audit verify`, start-up included).
+verify a 1,000,000-record trail in under 60 s and 1 GiB (`ailab audit verify`, start-up included);
+verify an evidence bundle in under 5 s (`ailab evidence verify`, a bundle of 1,000 records).
 
     .venv/bin/python benchmarks/trail_bench.py [--runs 3] [--records 1000000]
 
@@ -19,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import VENV_BIN, machine, measure  # noqa: E402
+from harness import VENV_BIN, machine, measure
 
 APPEND = """
 import sys
@@ -59,7 +60,9 @@ def build_trail(home: Path, count: int, every: int = 10_000) -> None:
             records.write(line + b"\n")
             leaves.append(merkle.leaf_hash(line))
             if seq % every == 0 or seq == count:
-                proof = None if not previous else [base64.b64encode(p).decode() for p in merkle.consistency_proof(previous, leaves)]
+                proof = (
+                    None if not previous else [base64.b64encode(p).decode() for p in merkle.consistency_proof(previous, leaves)]
+                )
                 note = sign(Checkpoint(log.origin, seq, merkle.root(leaves), utc_time()), log.signer)
                 checkpoints.write(canonicalize({"note": note, "consistency": proof, "timestamp": None}) + b"\n")
                 previous = seq
@@ -81,6 +84,32 @@ def main() -> None:
         env = {**os.environ, "AILAB_HOME": str(scratch / "home")}
         verify = measure([str(VENV_BIN / "ailab"), "audit", "verify"], runs=options.runs, warmup=1, env=env)
         print(verify.row(), f"({options.records:,} records, {size / 2**20:.0f} MiB)")
+        bundle, key = build_bundle(scratch / "bundle-home")
+        check = measure(
+            [str(VENV_BIN / "ailab"), "evidence", "verify", str(bundle), "--log-key", str(key)],
+            runs=options.runs,
+            warmup=1,
+            env=env,
+        )
+        print(check.row(), f"(a bundle of 1,000 records, {bundle.stat().st_size / 2**20:.1f} MiB, proofs in a tree of 2,001)")
+
+
+def build_bundle(home: Path) -> tuple[Path, Path]:
+    """A trail of 2,000 records, half of them one audit's, and that audit's bundle."""
+    os.environ["AILAB_HOME"] = str(home)
+    from ailab.evidence.bundle import build
+    from ailab.trail import AuditLog
+    from ailab.trail.signer import public_pem
+
+    log = AuditLog(checkpoint_every=500)
+    for index in range(2_000):
+        audit = "2026-001-bench" if index % 2 else "2026-002-other"
+        log.append("eval.run", audit_id=audit, arguments={"index": index, "metrics": {"accuracy": 0.9}}, outcome="ok")
+    output = home / "bundle.zip"
+    build("2026-001-bench", output, log)
+    key = home / "pinned.pem"
+    key.write_text(public_pem(log.signer.public_key()))
+    return output, key
 
 
 if __name__ == "__main__":

@@ -25,12 +25,17 @@ def verify(
 ) -> None:
     """Check records, tree, checkpoint signatures, consistency proofs and timestamps; exit 1 naming the first failure."""
     from ailab.cli.console import emit_json, out, print_error
+    from ailab.errors import BadInputError
     from ailab.trail import AuditLog
-    from ailab.trail.signer import load_public_key
+    from ailab.trail.signer import LocalKeySigner, load_public_key
 
     log = AuditLog()
     public = load_public_key(key) if key is not None else None
-    pinned = _pinned(checkpoint, public or log.signer.public_key(), log.origin) if checkpoint is not None else None
+    pinned = None
+    if checkpoint is not None:
+        if public is None and isinstance(log.signer, LocalKeySigner) and not log.signer.exists():
+            raise BadInputError(f"--checkpoint {checkpoint}: no key to check it with here; pass the pinned key with --key")
+        pinned = _pinned(checkpoint, public or log.signer.public_key(), log.origin)
     checker = None
     if tsa_roots is not None:
         from ailab.trail.tsa import OpensslTimestampChecker

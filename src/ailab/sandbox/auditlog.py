@@ -5,6 +5,6 @@ This module keeps the names the operations have always used (``AuditLog().append
 and host operations record to the same log.
 """
 
-from ailab.trail import AuditLog, actor
+from ailab.trail import AuditLog, actor, content_hash
 
-__all__ = ["AuditLog", "actor"]
+__all__ = ["AuditLog", "actor", "content_hash"]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import fcntl
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -625,6 +626,11 @@ def _b64(text: str, length: int | None) -> bytes:
     if length is not None and len(data) != length:
         raise ValueError(f"a hash is {len(data)} bytes, not {length}")
     return data
+
+
+def content_hash(document: Any) -> str:
+    """``sha256:<hex>`` of a JSON document's RFC 8785 form: what a record's ``hashes`` hold for a plan or report."""
+    return "sha256:" + hashlib.sha256(canonicalize(_jsonable(document))).hexdigest()
 
 
 def _jsonable(value: Any) -> Any:
