@@ -194,3 +194,22 @@ sed -n 3p data/trail/checkpoint.note | base64 -d | od -An -tx1 | tr -d ' \\n'
     from ailab.trail import merkle
 
     assert lines[3] == merkle.root(log.leaves()[:6]).hex()
+
+
+def test_a_timestamped_bundle_verifies_with_the_authority_roots(tmp_path: Path) -> None:
+    from tests.trail.tsa_responder import make_authority, responder
+
+    from ailab.trail.signer import LocalKeySigner
+    from ailab.trail.tsa import HttpTimestamper, OpensslTimestampChecker
+
+    with responder() as (url, roots):
+        log = AuditLog(tmp_path / "audit", signer=LocalKeySigner(tmp_path / "key.pem"), timestamper=HttpTimestamper(url))
+        log.append("sandbox.create", audit_id=AUDIT, arguments={}, outcome="ok")
+        built = build(AUDIT, tmp_path / "stamped.zip", log)
+        assert built.timestamped
+        checked = check(tmp_path / "stamped.zip", log.signer.public_key(), OpensslTimestampChecker(roots))
+    assert checked.timestamp is not None and checked.timestamp.startswith("20")
+    (tmp_path / "other").mkdir()
+    make_authority(tmp_path / "other", name="other")
+    with pytest.raises(TamperedError, match=r"checkpoint\.tsr: does not verify"):
+        check(tmp_path / "stamped.zip", log.signer.public_key(), OpensslTimestampChecker(tmp_path / "other" / "ca.crt"))

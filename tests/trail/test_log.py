@@ -158,3 +158,10 @@ def test_cli_bad_inputs_are_one_line_exit_2(tmp_path: Path) -> None:
         assert "Traceback" not in result.output and result.output.count("\n") == 1
     empty = runner.invoke(app, ["audit", "checkpoint"])
     assert empty.exit_code == 2 and "empty" in empty.output
+
+
+def test_cli_checkpoint_pin_without_any_key_is_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "saved.note").write_text("x\n")
+    result = runner.invoke(app, ["audit", "verify", "--checkpoint", str(tmp_path / "saved.note")])
+    assert result.exit_code == 2 and "pass the pinned key with --key" in result.output
+    assert not (Path(os.environ["AILAB_HOME"]) / "keys" / "trail-ed25519.pem").exists()  # verify never makes a key
