@@ -17,6 +17,12 @@ CHECK_FORMAT = "ailab.evidence-verify/1"
 def bundle(
     audit: str = typer.Option(..., "--audit", help="The audit id whose records and results go in the bundle."),
     output: Path = typer.Option(..., "--output", help="Where to write the bundle (a .zip)."),
+    tracking_uri: str | None = typer.Option(
+        None,
+        "--tracking-uri",
+        help="MLflow server whose audit/<id> experiment's runs are exported "
+        "(credentials: MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD).",
+    ),
 ) -> None:
     """Write a BagIt bag of one audit: signed records with inclusion proofs, sandbox verdicts, OSCAL results."""
     from ailab.cli.console import out
@@ -27,7 +33,16 @@ def bundle(
         raise BadInputError(f"--output {output}: name a .zip file to write")
     if not output.parent.is_dir():
         raise BadInputError(f"--output {output}: the directory {output.parent} does not exist")
-    built = build(audit, output)
+    runs = None
+    if tracking_uri is not None:
+        import os
+
+        from ailab.evidence.mlflow_export import export_runs
+        from ailab.spec.naming import mlflow_experiment
+
+        user, password = os.environ.get("MLFLOW_TRACKING_USERNAME", ""), os.environ.get("MLFLOW_TRACKING_PASSWORD", "")
+        runs = export_runs(tracking_uri, mlflow_experiment(audit), user, password)
+    built = build(audit, output, mlflow_runs=runs)
     stamped = "timestamped" if built.timestamped else "not timestamped (no TSA configured)"
     out().print(
         f"{built.path}: {built.records} records of {audit}, proofs against checkpoint {built.checkpoint_size} ({stamped})",

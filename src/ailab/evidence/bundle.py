@@ -43,8 +43,11 @@ class Built:
     timestamped: bool
 
 
-def build(audit_id: str, output: Path, log: AuditLog | None = None) -> Built:
-    """Write ``output`` (a zip) for ``audit_id``; the trail must verify first."""
+def build(audit_id: str, output: Path, log: AuditLog | None = None, mlflow_runs: dict[str, Any] | None = None) -> Built:
+    """Write ``output`` (a zip) for ``audit_id``; the trail must verify first.
+
+    ``mlflow_runs`` is the export of the audit's experiment (:func:`ailab.evidence.mlflow_export.export_runs`).
+    """
     log = log or AuditLog()
     checked = log.verify()
     if checked.problem is not None:
@@ -52,7 +55,7 @@ def build(audit_id: str, output: Path, log: AuditLog | None = None) -> Built:
     records = [r for r in log.records() if r["audit_id"] == audit_id]
     if not records:
         raise BadInputError(f"audit {audit_id!r}: no records in the trail {log.directory}; check the id with `ailab audit show`")
-    payload = _payload(audit_id, records)
+    payload = _payload(audit_id, records, mlflow_runs)
     hashes = {path: "sha256:" + sha256(data) for path, data in sorted(payload.items())}
     bundle_record = log.append(BUNDLE_ACTION, audit_id=audit_id, arguments={"output": output.name}, outcome="ok", hashes=hashes)
     latest = log.checkpoint()
@@ -92,17 +95,21 @@ def build(audit_id: str, output: Path, log: AuditLog | None = None) -> Built:
     return Built(output, len(lines), size, latest.timestamp is not None)
 
 
-def _payload(audit_id: str, records: list[dict[str, Any]]) -> dict[str, bytes]:
+def _payload(audit_id: str, records: list[dict[str, Any]], mlflow_runs: dict[str, Any] | None) -> dict[str, bytes]:
     sandbox = [
         {k: r[k] for k in ("seq", "time", "action", "arguments", "verdict", "outcome", "detail")}
         for r in records
         if r["action"].startswith("sandbox.")
     ]
-    document = assessment_results(audit_id, records, utc_time())
-    return {
+    runs = mlflow_runs["runs"] if mlflow_runs else []
+    document = assessment_results(audit_id, records, utc_time(), runs)
+    payload = {
         "sandbox/requests.json": json.dumps(sandbox, indent=2, ensure_ascii=False).encode() + b"\n",
         "oscal/assessment-results.json": json.dumps(document, indent=2, ensure_ascii=False).encode() + b"\n",
     }
+    if mlflow_runs is not None:
+        payload["mlflow/runs.json"] = json.dumps(mlflow_runs, indent=2, ensure_ascii=False).encode() + b"\n"
+    return payload
 
 
 def _lines_of(log: AuditLog, audit_id: str, size: int) -> list[tuple[int, bytes]]:

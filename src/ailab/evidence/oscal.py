@@ -19,8 +19,11 @@ def _id(*parts: object) -> str:
     return str(uuid.uuid5(NAMESPACE, "/".join(map(str, parts))))
 
 
-def assessment_results(audit_id: str, records: list[dict[str, Any]], generated: str) -> dict[str, Any]:
+def assessment_results(
+    audit_id: str, records: list[dict[str, Any]], generated: str, runs: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     observations = [_observation(audit_id, record) for record in records]
+    observations += [_run_observation(audit_id, run) for run in runs or []]
     findings = [finding for record in records for finding in _findings(audit_id, record)]
     return {
         "assessment-results": {
@@ -68,6 +71,30 @@ def _observation(audit_id: str, record: dict[str, Any]) -> dict[str, Any]:
         "methods": ["TEST" if record["action"].startswith("eval.") else "EXAMINE"],
         "collected": record["time"],
     }
+
+
+def _run_observation(audit_id: str, run: dict[str, Any]) -> dict[str, Any]:
+    """An MLflow run's metrics: measured values, as the tracking server holds them."""
+    props = [{"name": "mlflow-run-id", "ns": "https://ailab.example/ns", "value": str(run["run_id"])}]
+    props += [
+        {"name": f"metric-{name}", "ns": "https://ailab.example/ns", "value": str(value)}
+        for name, value in sorted(run["metrics"].items())
+    ]
+    return {
+        "uuid": _id(audit_id, "run", run["run_id"]),
+        "title": f"MLflow run {run.get('run_name') or run['run_id']}",
+        "description": f"Metrics of MLflow run {run['run_id']} ({run.get('status')}).",
+        "props": props,
+        "methods": ["TEST"],
+        "collected": _millis(run.get("end_time") or run.get("start_time")),
+    }
+
+
+def _millis(value: Any) -> str:
+    from datetime import UTC, datetime
+
+    moment = datetime.fromtimestamp(int(value or 0) / 1000, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _findings(audit_id: str, record: dict[str, Any]) -> list[dict[str, Any]]:
