@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from tests.trail.helpers import filled, new_log, read_lines
 from typer.testing import CliRunner
 
@@ -165,3 +166,16 @@ def test_cli_checkpoint_pin_without_any_key_is_bad_input(tmp_path: Path) -> None
     result = runner.invoke(app, ["audit", "verify", "--checkpoint", str(tmp_path / "saved.note")])
     assert result.exit_code == 2 and "pass the pinned key with --key" in result.output
     assert not (Path(os.environ["AILAB_HOME"]) / "keys" / "trail-ed25519.pem").exists()  # verify never makes a key
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [({"action": "Sandbox Create"}, "dotted name"), ({"hashes": {"plan": "md5:x"}}, "sha256"), ({"outcome": ""}, "outcome")],
+)
+def test_a_caller_cannot_write_a_malformed_record(tmp_path: Path, changes: dict[str, object], words: str) -> None:
+    log = new_log(tmp_path)
+    arguments: dict[str, object] = {"action": "sandbox.plan", "audit_id": "a", "arguments": {}, "outcome": "ok", **changes}
+    action = arguments.pop("action")
+    with pytest.raises(ValueError, match=words):
+        log.append(action, **arguments)  # type: ignore[arg-type]
+    assert not log.path.exists() or log.path.read_bytes() == b""

@@ -173,6 +173,9 @@ class AuditLog:
                 "detail": detail,
                 "hashes": dict(hashes or {}),
             }
+            wrong = problem(record, record["seq"])
+            if wrong is not None:  # a caller's bug: never write a record verify would call malformed
+                raise ValueError(f"audit record for {action!r}: {wrong}")
             line = canonicalize(record)
             _append(self.path, line + b"\n")
             _append(self.leaves_path, merkle.leaf_hash(line))  # a cache: never synced, rebuilt when it disagrees
