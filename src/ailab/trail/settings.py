@@ -12,7 +12,10 @@
 ``AILAB_TRAIL_TSA_URL``
     an RFC 3161 time-stamping authority; unset: checkpoints are not timestamped.
 
-``ailab lab`` outputs the values for a deployed lab (the ``evidence`` section of the lab spec).
+On AWS the lab stack exports ``evidenceBucket`` and ``trailSigningKey`` (from the spec's
+``evidence`` section: retention, signers' role); operators set ``AILAB_TRAIL_STORE=s3://<evidenceBucket>/trail``,
+``AILAB_TRAIL_SIGNING_KEY=<trailSigningKey>``, ``AILAB_TRAIL_RETENTION_DAYS`` and ``AILAB_TRAIL_TSA_URL``
+from the stack outputs and the spec (docs/audit-trail.md).
 """
 
 from __future__ import annotations

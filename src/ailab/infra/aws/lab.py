@@ -52,6 +52,10 @@ class AwsLab(pulumi.ComponentResource):
     volume_key_arn: pulumi.Output[str]
     """The KMS key for encrypted EBS volumes (a StorageClass's ``kmsKeyId``)."""
     mlflow_storage: ExternalMlflowStorage
+    evidence_bucket: pulumi.Output[str]
+    """The audit trail's write-once store (``AILAB_TRAIL_STORE=s3://<it>/trail``)."""
+    trail_signing_key: pulumi.Output[str]
+    """The trail's KMS signing key (``AILAB_TRAIL_SIGNING_KEY``)."""
 
     def __init__(self, name: str, args: AwsLabArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:aws:Lab", name, None, opts)
@@ -177,6 +181,8 @@ class AwsLab(pulumi.ComponentResource):
         self.artifact_bucket = bucket.name
         self.vpc_id = network.vpc.id
         self.volume_key_arn = keys.data.arn
+        self.evidence_bucket = evidence.bucket.bucket
+        self.trail_signing_key = evidence.signing_key.arn
         self.mlflow_storage = ExternalMlflowStorage(
             backend_store_uri=database.backend_store_uri,
             artifacts_destination=bucket.destination,
@@ -189,8 +195,8 @@ class AwsLab(pulumi.ComponentResource):
                 "artifactBucket": self.artifact_bucket,
                 "vpcId": self.vpc_id,
                 "mlflowRoleArn": mlflow_role.role.arn,
-                "evidenceBucket": evidence.bucket.bucket,
-                "trailSigningKey": evidence.signing_key.arn,
+                "evidenceBucket": self.evidence_bucket,
+                "trailSigningKey": self.trail_signing_key,
             }
         )
 
