@@ -136,3 +136,19 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setenv("AILAB_TRAIL_TSA_URL", "ftp://tsa")
     with pytest.raises(BadInputError, match="AILAB_TRAIL_TSA_URL"):
         timestamper_from_environment()
+
+
+def test_the_store_holds_every_record_and_checkpoint_byte_for_byte(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit", signer=LocalKeySigner(tmp_path / "key.pem"), store=DirectoryStore(tmp_path / "store"))
+    for index in range(7):
+        log.append("sandbox.plan", audit_id="a", arguments={"index": index}, outcome="ok")
+    log.checkpoint_every = 3  # a bulk writer: copies follow each signed checkpoint, not each record
+    for index in range(4):  # records 8 to 11: a checkpoint signs 9
+        log.append("sandbox.plan", audit_id="a", arguments={"index": index}, outcome="ok")
+    stored = sorted((tmp_path / "store" / "records").iterdir())
+    assert [p.name for p in stored] == [f"{seq:012d}.json" for seq in range(1, 10)]  # 10 and 11 are not signed yet
+    assert [p.read_bytes() for p in stored] == read_lines(log.path)[:9]
+    checkpoints = sorted((tmp_path / "store" / "checkpoints").iterdir())
+    assert [p.read_bytes() for p in checkpoints] == read_lines(log.checkpoints_path)
+    log.checkpoint()
+    assert len(list((tmp_path / "store" / "records").iterdir())) == 11

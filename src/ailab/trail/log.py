@@ -237,18 +237,22 @@ class AuditLog:
                     "local trail (it was cut or rewritten); nothing more is copied: run `ailab audit verify`"
                 )
             top = witness.size
-        pending = [
-            (line, _parse_checkpoint(line, self.signer.public_key(), self.origin)) for line in _lines(self.checkpoints_path)
-        ]
-        pending = [(line, signed) for line, signed in pending if signed.checkpoint.size > top]
+        # Only the tails are read: what the store lacks is what was appended since its last copy.
+        wanted = 1
+        while True:
+            tail = _tail_lines(self.checkpoints_path, wanted)
+            if len(tail) < wanted or _note_size(tail[0]) <= top:
+                break
+            wanted *= 2
+        key = self.signer.public_key()
+        pending = [(line, _parse_checkpoint(line, key, self.origin)) for line in tail if _note_size(line) > top]
         if not pending:
             return
         last = pending[-1][1].checkpoint.size
-        for seq, line in enumerate(_lines(self.path), start=1):
-            if seq > last:
-                break
-            if seq > top:
-                self._put(f"{STORE_RECORDS}{seq:012d}.json", line, f"record {seq}")
+        count = self.leaves_path.stat().st_size // 32
+        for offset, line in enumerate(_tail_lines(self.path, count - top)[: last - top]):
+            seq = top + 1 + offset
+            self._put(f"{STORE_RECORDS}{seq:012d}.json", line, f"record {seq}")
         for line, signed in pending:
             self._put(f"{STORE_CHECKPOINTS}{signed.checkpoint.size:012d}.json", line, f"checkpoint of {signed.checkpoint.size}")
 
@@ -691,6 +695,30 @@ def _last_line(path: Path) -> tuple[bytes, bool]:
             tail = stream.read(step) + tail
     ends = tail.endswith(b"\n")
     return tail.rstrip(b"\n").rsplit(b"\n", 1)[-1] if ends else tail.rsplit(b"\n", 1)[-1], ends
+
+
+def _tail_lines(path: Path, count: int) -> list[bytes]:
+    """The last ``count`` newline-terminated lines of a file (fewer if it has fewer), read backwards."""
+    if count <= 0 or not path.exists():
+        return []
+    with path.open("rb") as stream:
+        position = stream.seek(0, os.SEEK_END)
+        tail = b""
+        while position > 0 and tail.count(b"\n") <= count:
+            step = min(1 << 20, position)
+            position -= step
+            stream.seek(position)
+            tail = stream.read(step) + tail
+    lines = tail.split(b"\n")[:-1]  # the part after the last newline is not a line yet
+    return lines[-count:]  # when the file was not read to its start, the first piece is a cut line: never reached
+
+
+def _note_size(line: bytes) -> int:
+    """The tree size a stored checkpoint line claims, unverified (to find where the store's copies end)."""
+    try:
+        return int(json.loads(line)["note"].split("\n")[1])
+    except (ValueError, KeyError, TypeError, IndexError):
+        return 1 << 62  # unreadable: treated as pending, so verifying it names the damage
 
 
 def _lines(path: Path, *, strict: bool = False) -> Iterator[Any]:
