@@ -179,3 +179,10 @@ def test_a_caller_cannot_write_a_malformed_record(tmp_path: Path, changes: dict[
     with pytest.raises(ValueError, match=words):
         log.append(action, **arguments)  # type: ignore[arg-type]
     assert not log.path.exists() or log.path.read_bytes() == b""
+
+
+def test_cli_notes_the_chain_file_of_older_versions(ailab_home: Path) -> None:
+    AuditLog().append("sandbox.plan", audit_id="a", arguments={}, outcome="ok")
+    (ailab_home / "audit" / "audit.log.jsonl").write_text("{}\n")
+    result = runner.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 0 and "note: " in result.output and "neither read nor checked" in result.output

@@ -12,6 +12,7 @@ from ailab.cli.base import new_group
 app = new_group("The lab's signed, timestamped audit trail of every operation (docs/audit-trail.md).")
 
 VERIFY_FORMAT = "ailab.audit-verify/1"
+LEGACY_LOG = "audit.log.jsonl"
 
 
 @app.command()
@@ -42,6 +43,12 @@ def verify(
 
         checker = OpensslTimestampChecker(tsa_roots)
     result = log.verify(public, pinned=pinned, timestamps=checker)
+    if (log.directory / LEGACY_LOG).exists():
+        typer.echo(
+            f"note: {log.directory / LEGACY_LOG} is the hash chain of ailab before the trail; it is neither read nor "
+            "checked: keep it as an archive",
+            err=True,
+        )
     if as_json:
         problem = result.problem
         emit_json(
