@@ -7,9 +7,9 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 AILAB := .venv/bin/ailab
-# Debian packages the integration tests use (debootstrap builds the Debian rootfs the Ansible roles converge;
-# postgresql runs the on-premises database's password rotation for real).
-APT_PACKAGES := debootstrap gnupg openssh-client postgresql
+# Debian packages the integration tests use: debootstrap builds the Debian rootfs the Ansible roles converge,
+# postgresql runs the on-premises database's password rotation for real, openssl answers RFC 3161 timestamps.
+APT_PACKAGES := debootstrap gnupg openssh-client openssl postgresql
 REPORTS := reports
 
 .PHONY: install apt demo test lint typecheck unit bench clean

@@ -133,3 +133,10 @@ def test_mlflows_irsa_role_trusts_the_service_account_mlflow_runs_as(aws):
         if (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]) == (namespace, account)
     ]
     assert service_account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith(f":role/{role.name}")
+
+
+def test_the_stack_exports_where_the_audit_trail_goes(aws):
+    """Operators point AILAB_TRAIL_STORE and AILAB_TRAIL_SIGNING_KEY at these (docs/audit-trail.md)."""
+    outputs = aws.plan.outputs
+    assert {"evidenceBucket", "trailSigningKey", "artifactBucket"} <= set(outputs)
+    assert outputs["evidenceBucket"] != outputs["artifactBucket"]

@@ -156,7 +156,7 @@ def test_audit_show_and_verify(ailab_home: Path) -> None:
     only = json.loads(runner.invoke(app, ["audit", "show", "--audit", "../x", "--json"]).stdout)
     assert len(only) == 1
     verified = runner.invoke(app, ["audit", "verify"])
-    assert verified.exit_code == 0 and "2 records, chain intact" in verified.output
+    assert verified.exit_code == 0 and "2 records, 2 signed checkpoints: intact" in verified.output
 
     log = AuditLog()
     data = bytearray(log.path.read_bytes())
@@ -164,7 +164,7 @@ def test_audit_show_and_verify(ailab_home: Path) -> None:
     log.path.write_bytes(bytes(data))
     broken = runner.invoke(app, ["audit", "verify"])
     assert broken.exit_code == 1
-    assert "record 2: its hash does not match its content" in broken.output
+    assert "record 2: does not match checkpoint 2's signed root" in broken.output
 
 
 def test_typed_text_is_shown_as_text_never_as_markup(fake_pulumi: FakePulumi, tmp_path: Path) -> None:

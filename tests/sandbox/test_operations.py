@@ -21,7 +21,7 @@ from tests.sandbox.helpers import lab, make_spec
 from ailab.errors import BadInputError, MissingPrerequisiteError, OperationFailedError
 from ailab.plan.graph import Plan
 from ailab.sandbox import lifecycle, lock, operations, state
-from ailab.sandbox.auditlog import AuditLog
+from ailab.sandbox.auditlog import AuditLog, content_hash
 from ailab.sandbox.gate import GateBlockedError, check
 from ailab.sandbox.operations import Request
 from ailab.sandbox.request import utc_now
@@ -43,6 +43,7 @@ def test_plan_logs_the_verdict_and_deploys_nothing(fake_pulumi: FakePulumi) -> N
     (record,) = _records()
     assert record["action"] == "sandbox.plan" and record["outcome"] == "ok"
     assert record["verdict"]["result"] == "pass" and record["verdict"]["blocking"] == []
+    assert record["hashes"] == {"plan": content_hash(planned.plan.to_json())}  # the plan it judged, by content
     assert record["arguments"] == {
         "audit_id": "2025-017-chatbot",
         "team": "alice,bob",
@@ -75,9 +76,7 @@ def test_create_deploys_and_records(fake_pulumi: FakePulumi, ailab_home: Path) -
     (record,) = _records()
     assert record["action"] == "sandbox.create" and record["outcome"] == "ok" and record["verdict"]["result"] == "pass"
     assert str(credentials) in record["detail"]
-    text = (ailab_home / "audit" / "audit.log.jsonl").read_text() + (
-        ailab_home / "sandboxes" / "2025-017-chatbot.json"
-    ).read_text()
+    text = (ailab_home / "audit" / "records.jsonl").read_text() + (ailab_home / "sandboxes" / "2025-017-chatbot.json").read_text()
     assert "generated-password-of-alice-0123" not in text  # only in the 0600 credentials file
 
 

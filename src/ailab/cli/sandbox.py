@@ -245,7 +245,7 @@ def show(audit_id: AuditId, as_json: bool = typer.Option(False, "--json", help="
 
     entry = state.require(ids.audit_id(audit_id))
     holder = lock.read_holder(audit_id)
-    history = [r for r in AuditLog().records() if r.get("audit_id") == audit_id]
+    history = [r for r in AuditLog().records() if r["audit_id"] == audit_id]
     if as_json:
         emit_json({**entry.model_dump(mode="json"), "lock": holder.__dict__ if holder else None, "history": history})
         return

@@ -51,6 +51,8 @@ def lab_program(spec: LabSpec) -> None:
         pulumi.export("clusterName", aws_lab.cluster_name)
         pulumi.export("artifactBucket", aws_lab.artifact_bucket)
         pulumi.export("vpcId", aws_lab.vpc_id)
+        pulumi.export("evidenceBucket", aws_lab.evidence_bucket)
+        pulumi.export("trailSigningKey", aws_lab.trail_signing_key)
     else:
         kube_context = spec.onprem_settings().kubeconfig_context
         provider = k8s.Provider(f"{spec.name}-onprem", context=kube_context, enable_server_side_apply=True)

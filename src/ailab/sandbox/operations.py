@@ -17,7 +17,7 @@ from typing import Any
 from ailab.errors import AilabError, BadInputError, MissingPrerequisiteError
 from ailab.plan.graph import Plan
 from ailab.sandbox import ids, lifecycle, lock, state
-from ailab.sandbox.auditlog import AuditLog, actor
+from ailab.sandbox.auditlog import AuditLog, actor, content_hash
 from ailab.sandbox.gate import GateBlockedError, GateResult, check
 from ailab.sandbox.lifecycle import Printer
 from ailab.sandbox.program import connection_from_stack, plan_sandbox, sandbox_program
@@ -43,6 +43,8 @@ class Recorded:
         self.audit_id = audit_id[:LOGGED_TEXT] if audit_id is not None else None
         self.arguments = {key: value[:LOGGED_TEXT] if isinstance(value, str) else value for key, value in arguments.items()}
         self.verdict: dict[str, Any] | None = None
+        self.hashes: dict[str, str] = {}
+        """Content hashes of what the operation produced (its plan), by name."""
         self.outcome = "ok"
         self.detail: str | None = None
 
@@ -65,6 +67,7 @@ class Recorded:
             outcome=self.outcome,
             verdict=self.verdict,
             detail=self.detail,
+            hashes=self.hashes,
         )
 
 
@@ -134,6 +137,7 @@ def _gated(spec: SandboxSpec, lab: LabSpec, op: Recorded) -> Planned:
     """Plan and check ``spec``; the verdict goes to the log, and a blocking one stops the operation."""
     planned = _planned(spec, lab)
     op.verdict = planned.gate.verdict()
+    op.hashes["plan"] = content_hash(planned.plan.to_json())
     if not planned.gate.passed:
         raise GateBlockedError(spec.audit_id, planned.gate)
     return planned
@@ -151,6 +155,7 @@ def plan(request: Request, project: Project | None = None) -> Planned:
         lab_stack, lab = request.lab(project or find_project())
         planned = _planned(request.build(lab_stack, lab), lab)
         op.verdict = planned.gate.verdict()
+        op.hashes["plan"] = content_hash(planned.plan.to_json())
         return planned
 
 

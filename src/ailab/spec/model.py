@@ -34,6 +34,7 @@ from ailab.spec.sections.common import (
     check_password,
     model_classes,
 )
+from ailab.spec.sections.evidence import EvidenceSpec
 from ailab.spec.sections.ingress import IngressSpec
 from ailab.spec.sections.mlflow import OFFICIAL_MLFLOW_IMAGE, MlflowArtifacts, MlflowDatabase, MlflowSpec, rds_password_problem
 from ailab.spec.sections.nodes import (
@@ -64,6 +65,7 @@ __all__ = [
     "ClusterSpec",
     "DataClassification",
     "EgressRule",
+    "EvidenceSpec",
     "ExclusiveSharing",
     "GpuPool",
     "GpuSharing",
@@ -123,6 +125,7 @@ class LabSpec(StrictModel):
     tags: TagsSpec = Field(description="Ownership and classification, applied as AWS tags and Kubernetes labels.")
     ingress: IngressSpec | None = Field(default=None, description="Without it, reach the services with kubectl port-forward.")
     supply_chain: SupplyChainSpec = Field(default_factory=SupplyChainSpec, description="Where images may come from.")
+    evidence: EvidenceSpec = Field(default_factory=EvidenceSpec, description="The audit trail's store, key and timestamps.")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> LabSpec:

@@ -30,7 +30,13 @@ def test_versioning_public_access_block_and_ownership(lab):
 
 
 def test_every_setting_applies_to_the_artifact_bucket(lab):
-    configs = [r for r in lab.plan.resources if r.type.startswith("aws:s3/bucket") and r.type != "aws:s3/bucket:Bucket"]
+    configs = [
+        r
+        for r in lab.plan.resources
+        if r.type.startswith("aws:s3/bucket")
+        and r.type != "aws:s3/bucket:Bucket"
+        and lab.parent(r).type == "ailab:aws:ArtifactBucket"
+    ]
     assert len(configs) == 6
     assert {config.inputs["bucket"] for config in configs} == {f"{NAME}-id"}
 

@@ -18,6 +18,7 @@ from ailab.infra.aws.account import AwsAccount
 from ailab.infra.aws.addons import EbsCsiDriver, EbsCsiDriverArgs, network_policy_cni
 from ailab.infra.aws.database import Database, DatabaseArgs
 from ailab.infra.aws.eks import Cluster, ClusterArgs
+from ailab.infra.aws.evidence import EvidenceStore, EvidenceStoreArgs
 from ailab.infra.aws.iam import IrsaRole, IrsaRoleArgs
 from ailab.infra.aws.kms import LabKeys, LabKeysArgs
 from ailab.infra.aws.network import Network, NetworkArgs, zone_names
@@ -51,6 +52,10 @@ class AwsLab(pulumi.ComponentResource):
     volume_key_arn: pulumi.Output[str]
     """The KMS key for encrypted EBS volumes (a StorageClass's ``kmsKeyId``)."""
     mlflow_storage: ExternalMlflowStorage
+    evidence_bucket: pulumi.Output[str]
+    """The audit trail's write-once store (``AILAB_TRAIL_STORE=s3://<it>/trail``)."""
+    trail_signing_key: pulumi.Output[str]
+    """The trail's KMS signing key (``AILAB_TRAIL_SIGNING_KEY``)."""
 
     def __init__(self, name: str, args: AwsLabArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:aws:Lab", name, None, opts)
@@ -141,6 +146,11 @@ class AwsLab(pulumi.ComponentResource):
             ArtifactBucketArgs(spec.name, account, keys.data.arn, spec.mlflow.artifacts),
             opts=child,
         )
+        evidence = EvidenceStore(
+            f"{name}-evidence",
+            EvidenceStoreArgs(spec.name, account, keys.data.arn, spec.evidence, settings.kms_deletion_window_days),
+            opts=child,
+        )
         database = Database(
             f"{name}-mlflow-db",
             DatabaseArgs(
@@ -174,6 +184,8 @@ class AwsLab(pulumi.ComponentResource):
         self.artifact_bucket = bucket.name
         self.vpc_id = network.vpc.id
         self.volume_key_arn = keys.data.arn
+        self.evidence_bucket = evidence.bucket.bucket
+        self.trail_signing_key = evidence.signing_key.arn
         self.mlflow_storage = ExternalMlflowStorage(
             backend_store_uri=database.backend_store_uri,
             artifacts_destination=bucket.destination,
@@ -187,6 +199,8 @@ class AwsLab(pulumi.ComponentResource):
                 "artifactBucket": self.artifact_bucket,
                 "vpcId": self.vpc_id,
                 "mlflowRoleArn": mlflow_role.role.arn,
+                "evidenceBucket": self.evidence_bucket,
+                "trailSigningKey": self.trail_signing_key,
             }
         )
 

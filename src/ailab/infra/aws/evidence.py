@@ -1,0 +1,146 @@
+"""The evidence bucket and the audit trail's signing key.
+
+The bucket holds the trail's write-once copies (``ailab.trail.store``): versioned, Object Lock in
+COMPLIANCE mode with the spec's retention as the default, SSE-KMS with the data key, public access
+blocked, TLS 1.2+ only, and a policy that denies every delete to everyone. It is separate from the
+artifact bucket, whose lifecycle expires objects. The signing key is an asymmetric Ed25519 KMS key
+(``ECC_NIST_EDWARDS25519``); only the operators' role may ``kms:Sign`` with it, anyone in the
+account may read its public key to verify.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from ailab.infra.aws.account import AwsAccount
+from ailab.infra.aws.policies import Statement, document, statement
+from ailab.spec.model import EvidenceSpec
+
+NO_DELETE = ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucket", "s3:PutLifecycleConfiguration")
+
+
+@dataclass(frozen=True)
+class EvidenceStoreArgs:
+    lab_name: str
+    account: AwsAccount
+    kms_key_arn: pulumi.Input[str]
+    """The data key, for SSE-KMS of the copies."""
+    settings: EvidenceSpec
+    deletion_window_days: int
+
+
+class EvidenceStore(pulumi.ComponentResource):
+    """The locked evidence bucket and the trail's KMS signing key (alias ``alias/<lab>-trail``)."""
+
+    bucket: aws.s3.Bucket
+    signing_key: aws.kms.Key
+
+    def __init__(self, name: str, args: EvidenceStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ailab:aws:EvidenceStore", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self._args = args
+        # Object Lock can only be turned on when a bucket is created.
+        self.bucket = aws.s3.Bucket(name, object_lock_enabled=True, tags={"Name": f"{args.lab_name}-evidence"}, opts=child)
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            name,
+            bucket=self.bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms", kms_master_key_id=args.kms_key_arn
+                    ),
+                    bucket_key_enabled=True,
+                    blocked_encryption_types=["SSE-C"],
+                )
+            ],
+            opts=child,
+        )
+        versioning = aws.s3.BucketVersioning(
+            name,
+            bucket=self.bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=child,
+        )
+        aws.s3.BucketObjectLockConfiguration(
+            name,
+            bucket=self.bucket.id,
+            object_lock_enabled="Enabled",
+            rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
+                default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
+                    mode="COMPLIANCE", days=args.settings.retention_days
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
+        public_access = aws.s3.BucketPublicAccessBlock(
+            name,
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            name,
+            bucket=self.bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            name,
+            bucket=self.bucket.id,
+            policy=self._bucket_policy(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+        )
+        self.signing_key = aws.kms.Key(
+            f"{name}-signing",
+            description=f"{args.lab_name}: signs the audit trail's checkpoints",
+            customer_master_key_spec="ECC_NIST_EDWARDS25519",
+            key_usage="SIGN_VERIFY",
+            deletion_window_in_days=args.deletion_window_days,
+            policy=self._key_policy(),
+            tags={"Name": f"{args.lab_name}-trail"},
+            opts=child,
+        )
+        aws.kms.Alias(f"{name}-signing", name=f"alias/{args.lab_name}-trail", target_key_id=self.signing_key.key_id, opts=child)
+        self.register_outputs({"bucket": self.bucket.bucket, "signingKey": self.signing_key.arn})
+
+    def _bucket_policy(self) -> pulumi.Output[str]:
+        resources = [self.bucket.arn, pulumi.Output.concat(self.bucket.arn, "/*")]
+        everyone = {"AWS": "*"}
+        return document(
+            statement(
+                "DenyInsecureTransport", ["s3:*"], resources, effect="Deny", principal=everyone,
+                condition={"Bool": {"aws:SecureTransport": "false"}},
+            ),
+            statement(
+                "DenyTlsBelow12", ["s3:*"], resources, effect="Deny", principal=everyone,
+                condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}},
+            ),
+            statement("DenyEveryDelete", NO_DELETE, resources, effect="Deny", principal=everyone),
+        )  # fmt: skip
+
+    def _key_policy(self) -> pulumi.Output[str]:
+        account = self._args.account
+        statements: list[Statement] = [
+            # Administration stays with the account's IAM policies, signing does not (denied below to all but the operators).
+            statement("AccountIamPolicies", ["kms:*"], ["*"], principal={"AWS": account.root()}),
+            statement(
+                "AnyoneInTheAccountVerifies", ["kms:GetPublicKey", "kms:DescribeKey", "kms:Verify"], ["*"],
+                principal={"AWS": account.root()},
+            ),
+        ]  # fmt: skip
+        role = self._args.settings.signers_role_arn
+        if role is not None:
+            statements.append(statement("OperatorsSign", ["kms:Sign"], ["*"], principal={"AWS": role}))
+            condition = {"ArnNotEquals": {"aws:PrincipalArn": role}}
+            statements.append(
+                statement("NobodyElseSigns", ["kms:Sign"], ["*"], effect="Deny", principal={"AWS": "*"}, condition=condition)
+            )
+        else:
+            statements.append(statement("NobodySigns", ["kms:Sign"], ["*"], effect="Deny", principal={"AWS": "*"}))
+        return document(*statements)
