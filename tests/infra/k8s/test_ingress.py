@@ -1,29 +1,93 @@
-"""The optional ingress: TLS, class and annotations from the spec; absent without spec.ingress."""
+"""The Ingresses: the spec's class, TLS from the named Secret (or cert-manager's), a controller behind each; no nginx."""
 
 from __future__ import annotations
 
+import json
+
+from ailab.infra.k8s import traefik
+from ailab.infra.k8s.ingress import CLUSTER_ISSUER
 from ailab.spec import naming
+from ailab.spec.model import IngressSpec
 
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+INGRESS_CLASS = "kubernetes:networking.k8s.io/v1:IngressClass"
+RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
-def test_aws_example_exposes_mlflow_and_qdrant_over_tls(aws):
-    settings = aws.spec.ingress
-    routes = {
-        "mlflow": (naming.mlflow_namespace(aws.spec), settings.mlflow_host, naming.MLFLOW_PORT),
-        "qdrant": (naming.vector_db_namespace(aws.spec), settings.qdrant_host, naming.QDRANT_HTTP_PORT),
+def routes(lab):
+    settings = lab.spec.ingress
+    return {
+        "mlflow": (naming.mlflow_namespace(lab.spec), settings.mlflow_host, naming.MLFLOW_PORT),
+        "qdrant": (naming.vector_db_namespace(lab.spec), settings.qdrant_host, naming.QDRANT_HTTP_PORT),
     }
-    for service, (namespace, host, port) in routes.items():
-        ingress = aws.one(INGRESS, service, namespace)
+
+
+def test_both_examples_expose_mlflow_and_qdrant_over_tls_only(lab):
+    settings = lab.spec.ingress
+    for service, (namespace, host, port) in routes(lab).items():
+        ingress = lab.one(INGRESS, service, namespace)
         spec = ingress["spec"]
-        assert spec["ingressClassName"] == settings.class_name
+        assert spec["ingressClassName"] == "traefik"
         assert spec["tls"] == [{"hosts": [host], "secretName": settings.tls_secret_name}]
         (rule,) = spec["rules"]
         assert rule["host"] == host
         assert rule["http"]["paths"][0]["backend"] == {"service": {"name": service, "port": {"number": port}}}
-        assert settings.annotations.items() <= ingress["metadata"]["annotations"].items()
+        annotations = ingress["metadata"]["annotations"]
+        # Both examples route on Traefik's TLS entrypoint only: the lab's Traefik by itself, k3s's by the spec's annotations.
+        assert annotations[traefik.ROUTER_ENTRYPOINTS] == "websecure" and annotations[traefik.ROUTER_TLS] == "true"
+        assert CLUSTER_ISSUER not in annotations
 
 
-def test_no_ingress_without_the_section(onprem):
-    assert onprem.spec.ingress is None
-    assert not onprem.of_type(INGRESS)
+def test_aws_ingresses_wait_for_the_labs_class_and_controller(aws):
+    (ingress_class,) = aws.plan.of_type(INGRESS_CLASS)
+    (release,) = (r for r in aws.plan.of_type(RELEASE) if r.inputs["chart"] == traefik.TRAEFIK_CHART)
+    ingresses = aws.plan.of_type(INGRESS)
+    assert len(ingresses) == 2
+    for ingress in ingresses:
+        assert ingress.inputs["spec"]["ingressClassName"] == ingress_class.inputs["metadata"]["name"]
+        assert {ingress_class.urn, release.urn} <= set(ingress.dependencies), ingress.name
+
+
+def test_provided_controller_installs_nothing(onprem):
+    assert onprem.spec.ingress.controller == "provided"
+    assert len(onprem.of_type(INGRESS)) == 2
+    assert not onprem.of_type(INGRESS_CLASS)
+    assert [r["chart"] for r in onprem.of_type(RELEASE)] == ["gpu-operator"]
+    assert not onprem.plan.of_type("ailab:k8s:Traefik")
+    assert naming.ingress_namespace(onprem.spec) not in naming.platform_namespaces(onprem.spec)
+    namespaces = {n["metadata"]["name"] for n in onprem.of_type("kubernetes:core/v1:Namespace")}
+    assert naming.ingress_namespace(onprem.spec) not in namespaces
+    for ingress in onprem.plan.of_type(INGRESS):
+        assert not any("Traefik" in urn or "IngressClass" in urn for urn in ingress.dependencies)
+
+
+def test_cert_manager_issues_into_the_named_secret(variant, aws):
+    ingress = aws.spec.ingress.model_copy(update={"cluster_issuer": "eu-internal-ca"})
+    lab = variant("aws-eu", ingress=IngressSpec.model_validate(ingress.model_dump()))
+    for service, (namespace, host, _) in routes(lab).items():
+        planned = lab.one(INGRESS, service, namespace)
+        assert planned["metadata"]["annotations"][CLUSTER_ISSUER] == "eu-internal-ca"
+        # cert-manager's ingress-shim makes a Certificate for each TLS entry, into the Secret the entry names.
+        assert planned["spec"]["tls"] == [{"hosts": [host], "secretName": "ailab-tls"}]
+
+
+def test_the_labs_routing_annotations_win_over_the_specs(variant, aws):
+    extra = {traefik.ROUTER_ENTRYPOINTS: "web", "traefik.ingress.kubernetes.io/router.priority": "10"}
+    ingress = IngressSpec.model_validate({**aws.spec.ingress.model_dump(), "annotations": extra})
+    lab = variant("aws-eu", ingress=ingress)
+    annotations = lab.one(INGRESS, "mlflow")["metadata"]["annotations"]
+    assert annotations[traefik.ROUTER_ENTRYPOINTS] == "websecure"
+    assert annotations["traefik.ingress.kubernetes.io/router.priority"] == "10"
+
+
+def test_no_ingress_without_the_section(variant):
+    lab = variant("aws-eu", ingress=None)
+    assert not lab.of_type(INGRESS) and not lab.of_type(INGRESS_CLASS)
+    assert [r["chart"] for r in lab.of_type(RELEASE)] == ["gpu-operator"]
+    assert naming.ingress_namespace(lab.spec) not in naming.platform_namespaces(lab.spec)
+
+
+def test_nothing_in_either_plan_names_nginx(lab):
+    for resource in lab.plan.resources:
+        text = json.dumps([resource.type, resource.name, resource.inputs]).lower()
+        assert "nginx" not in text, resource.name
