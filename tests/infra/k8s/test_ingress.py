@@ -48,6 +48,17 @@ def test_aws_ingresses_wait_for_the_labs_class_and_controller(aws):
         assert {ingress_class.urn, release.urn} <= set(ingress.dependencies), ingress.name
 
 
+def test_each_ingress_waits_for_the_service_it_routes_to(lab):
+    """Pulumi's Ingress await checks the backends' endpoints: the Service and its pods come first."""
+    for ingress in lab.plan.of_type(INGRESS):
+        service = ingress.inputs["metadata"]["name"]
+        component = {"mlflow": "ailab:k8s:Mlflow", "qdrant": "ailab:k8s:Qdrant"}[service]
+        others = {"mlflow": "ailab:k8s:Qdrant", "qdrant": "ailab:k8s:Mlflow"}[service]
+        waited = [urn for urn in ingress.dependencies if f"{component}$" in urn]
+        assert any("kubernetes:core/v1:Service::" in urn for urn in waited), (service, ingress.dependencies)
+        assert not any(f"{others}$" in urn for urn in ingress.dependencies), service
+
+
 def test_provided_controller_installs_nothing(onprem):
     assert onprem.spec.ingress.controller == "provided"
     assert len(onprem.of_type(INGRESS)) == 2

@@ -64,6 +64,8 @@ def test_aws_service_is_an_internal_nlb_open_to_the_vpn_only(aws):
     assert service["annotations"]["service.beta.kubernetes.io/aws-load-balancer-internal"] == "true"
     assert service["annotations"]["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal"
     assert service["annotations"]["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb"
+    # Instance targets keep the client's address, which the controller's NetworkPolicy admits by.
+    assert service["annotations"]["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"] == "instance"
     assert service["spec"]["type"] == "LoadBalancer"
     assert service["spec"]["loadBalancerSourceRanges"] == ["10.200.0.0/24"]
     assert service["spec"]["externalTrafficPolicy"] == "Local"

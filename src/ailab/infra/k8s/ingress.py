@@ -3,7 +3,8 @@
 Each service namespace gets one Ingress of the spec's class, with TLS from ``tls_secret_name``.
 With the lab's own Traefik (:mod:`.traefik`) the Ingresses route on its TLS entrypoint only and
 wait for its IngressClass and release, so the controller that fills their status exists before
-Pulumi waits for it. With ``cluster_issuer``, cert-manager's ``cert-manager.io/cluster-issuer``
+Pulumi waits for it; each Ingress also waits for the service it routes to, whose endpoints
+Pulumi's await checks. With ``cluster_issuer``, cert-manager's ``cert-manager.io/cluster-issuer``
 annotation makes cert-manager issue the certificate into that Secret; without it the architects
 create the Secret in both namespaces. Without ``spec.ingress`` nothing is exposed: the services
 are reached with ``kubectl port-forward``.
@@ -11,7 +12,7 @@ are reached with ``kubectl port-forward``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -30,6 +31,8 @@ class IngressesArgs:
     vector_db_namespace: pulumi.Input[str]
     controller: Sequence[pulumi.Resource] = field(default=())
     """What serves the class (the lab's IngressClass and Traefik release); empty for a provided controller."""
+    backends: Mapping[str, pulumi.Resource] = field(default_factory=dict)
+    """The MLflow and Qdrant components (keys ``mlflow``, ``qdrant``) each Ingress routes to and waits for."""
 
 
 CLUSTER_ISSUER = "cert-manager.io/cluster-issuer"
@@ -51,10 +54,14 @@ class Ingresses(pulumi.ComponentResource):
     def __init__(self, name: str, args: IngressesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:k8s:Ingresses", name, None, opts)
         self._name, self._spec, self._ingress = name, args.spec, args.ingress
-        self._controller = list(args.controller)
+        self._controller, self._backends = list(args.controller), args.backends
         self._route("mlflow", args.mlflow_namespace, args.ingress.mlflow_host, mlflow.APP, naming.MLFLOW_PORT)
         self._route("qdrant", args.vector_db_namespace, args.ingress.qdrant_host, qdrant.APP, naming.QDRANT_HTTP_PORT)
         self.register_outputs({"mlflowHost": args.ingress.mlflow_host, "qdrantHost": args.ingress.qdrant_host})
+
+    def _backends_of(self, key: str) -> list[pulumi.Resource]:
+        backend = self._backends.get(key)
+        return [] if backend is None else [backend]
 
     def _route(self, key: str, namespace: pulumi.Input[str], host: str, service: str, port: int) -> None:
         backend = k8s.networking.v1.IngressBackendArgs(
@@ -79,5 +86,5 @@ class Ingresses(pulumi.ComponentResource):
                     )
                 ],
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self._controller),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self._controller, *self._backends_of(key)]),
         )

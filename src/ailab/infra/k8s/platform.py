@@ -81,10 +81,10 @@ class LabPlatform(pulumi.ComponentResource):
                 external.service_account_annotations,
                 external.s3_endpoint_url,
             )
-        mlflow.Mlflow(f"{name}-mlflow", tracking, child)
+        tracking_server = mlflow.Mlflow(f"{name}-mlflow", tracking, child)
 
         vector_db_namespace = namespaces[naming.vector_db_namespace(spec)]
-        qdrant.Qdrant(f"{name}-qdrant", qdrant.QdrantArgs(spec, vector_db_namespace, volume_class), child)
+        vector_db = qdrant.Qdrant(f"{name}-qdrant", qdrant.QdrantArgs(spec, vector_db_namespace, volume_class), child)
 
         NetworkPolicies(f"{name}-network", NetworkPoliciesArgs(spec, namespaces, in_cluster_database=external is None), child)
         PersonaRbac(f"{name}-rbac", PersonaRbacArgs(spec, namespaces), child)
@@ -99,7 +99,14 @@ class LabPlatform(pulumi.ComponentResource):
                 controller = [installed.ingress_class, installed.release]
             Ingresses(
                 f"{name}-ingress",
-                IngressesArgs(spec, spec.ingress, mlflow_namespace, vector_db_namespace, controller),
+                IngressesArgs(
+                    spec,
+                    spec.ingress,
+                    mlflow_namespace,
+                    vector_db_namespace,
+                    controller,
+                    backends={"mlflow": tracking_server, "qdrant": vector_db},
+                ),
                 child,
             )
 

@@ -68,8 +68,10 @@ AWS_INTERNAL_ANNOTATIONS = {
     # The AWS cloud provider built into EKS: an internal NLB.
     "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
     "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
-    # The AWS Load Balancer Controller, where one is installed, reads the scheme instead.
+    # The AWS Load Balancer Controller, where one is installed, reads the scheme instead; instance
+    # targets keep the client's address (IP targets would show the NLB's to the NetworkPolicy).
     "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "instance",
 }
 
 
