@@ -26,7 +26,7 @@ _RETIRED_ANNOTATIONS = "nginx.ingress.kubernetes.io/"
 
 
 class IngressSpec(StrictModel):
-    """How auditors' machines reach MLflow and Qdrant: an internal ingress with TLS (over the VPN)."""
+    """How auditors' machines reach MLflow and Qdrant: an internal ingress with TLS over the VPN (see docs/ingress.md)."""
 
     controller: Literal["traefik", "provided"] = Field(
         default="traefik",
@@ -45,7 +45,7 @@ class IngressSpec(StrictModel):
         default=None,
         description=(
             "Namespace of a provided controller's pods (k3s: kube-system): with the sandboxes, the only namespace whose "
-            "pods may reach MLflow and Qdrant. The lab's own Traefik runs in <name>-ingress."
+            "pods may reach MLflow and Qdrant. The lab's own Traefik runs in the namespace NAME-ingress (NAME: the lab's name)."
         ),
     )
     controller_pod_labels: dict[str, str] = Field(
