@@ -16,7 +16,7 @@ from ailab.spec.stackfile import Project
 
 REPO = Path(__file__).resolve().parents[2]
 AWS_RANGES = "      source_ranges: [10.200.0.0/24]\n"
-ONPREM_CLASS = "      class_name: traefik\n"
+ONPREM_RANGES = "      source_ranges: [10.200.0.0/24]\n"
 
 # (stack, change to the example, expected message (regex), expected path)
 CASES = [
@@ -31,13 +31,13 @@ CASES = [
     (
         "aws-eu",
         (AWS_RANGES, AWS_RANGES + "      class_name: nginx\n"),
-        r"class_name is for a provided controller",
+        r"class_name is for controller: provided",
         "lab.ingress.class_name",
     ),
     (
         "aws-eu",
         (AWS_RANGES, AWS_RANGES + "      controller_namespace: ingress-nginx\n"),
-        r"controller_namespace is for a provided controller",
+        r"controller_namespace is for controller: provided",
         "lab.ingress.controller_namespace",
     ),
     (
@@ -47,14 +47,26 @@ CASES = [
         "lab.ingress.annotations",
     ),
     ("aws-eu", ("controller: traefik", "controller: nginx"), r"'nginx' is not allowed", "lab.ingress.controller"),
-    ("onprem", (ONPREM_CLASS, ""), r"controller: provided needs class_name", "lab.ingress.class_name"),
+    ("onprem", (ONPREM_RANGES, ""), r"controller: k3s needs source_ranges", "lab.ingress.source_ranges"),
     (
         "onprem",
-        (ONPREM_CLASS, ONPREM_CLASS + "      source_ranges: [10.200.0.0/24]\n"),
-        r"source_ranges applies to the lab's Traefik only",
+        (ONPREM_RANGES, ONPREM_RANGES + "      class_name: traefik\n"),
+        r"class_name is for controller: provided",
+        "lab.ingress.class_name",
+    ),
+    (
+        "onprem",
+        (ONPREM_RANGES, ONPREM_RANGES + "      replicas: 3\n"),
+        r"replicas sizes the Traefik the lab installs",
+        "lab.ingress.replicas",
+    ),
+    ("onprem", ("controller: k3s", "controller: provided"), r"controller: provided needs class_name", "lab.ingress.class_name"),
+    (
+        "onprem",
+        ("controller: k3s", "controller: provided\n      class_name: haproxy\n      controller_namespace: haproxy"),
+        r"source_ranges applies to the lab's or k3s's Traefik only",
         "lab.ingress.source_ranges",
     ),
-    ("onprem", (ONPREM_CLASS, ONPREM_CLASS + "      replicas: 3\n"), r"replicas sizes the lab's Traefik", "lab.ingress.replicas"),
     ("onprem", ("tls_secret_name: ailab-tls", "tls_secret_name: Ailab_TLS"), r"DNS label", "lab.ingress.tls_secret_name"),
 ]
 
@@ -75,13 +87,13 @@ def test_bad_ingress_is_refused_in_one_line(
     assert re.search(message, first), first
 
 
-def test_examples_choose_an_installed_and_a_provided_controller(project: Project) -> None:
+def test_examples_choose_the_labs_traefik_and_k3s_traefik(project: Project) -> None:
     aws = load_stack_spec("aws-eu", project)[0].ingress
     onprem = load_stack_spec("onprem", project)[0].ingress
     assert aws is not None and aws.installed and aws.ingress_class == "traefik"
     assert [str(n) for n in aws.source_ranges] == ["10.200.0.0/24"]
-    assert onprem is not None and not onprem.installed
-    assert (onprem.ingress_class, onprem.controller_namespace) == ("traefik", "kube-system")
+    assert onprem is not None and not onprem.installed and onprem.controller == "k3s"
+    assert (onprem.ingress_class, onprem.cluster_controller_namespace) == ("traefik", "kube-system")
 
 
 def test_no_nginx_default_survives() -> None:

@@ -40,7 +40,7 @@ def ingress_controller_namespace(spec: LabSpec) -> str | None:
     """Where the ingress controller's pods run: the lab's namespace, a provided controller's, or None without an ingress."""
     if spec.ingress is None:
         return None
-    return ingress_namespace(spec) if spec.ingress.installed else spec.ingress.controller_namespace
+    return ingress_namespace(spec) if spec.ingress.installed else spec.ingress.cluster_controller_namespace
 
 
 def platform_namespaces(spec: LabSpec) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import yaml
+
 from ailab.infra.k8s import traefik
 from ailab.infra.k8s.ingress import CLUSTER_ISSUER
 from ailab.spec import naming
@@ -12,6 +14,7 @@ from ailab.spec.model import IngressSpec
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 INGRESS_CLASS = "kubernetes:networking.k8s.io/v1:IngressClass"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+K3S_CONFIG = "kubernetes:helm.cattle.io/v1:HelmChartConfig"
 
 
 def routes(lab):
@@ -59,17 +62,34 @@ def test_each_ingress_waits_for_the_service_it_routes_to(lab):
         assert not any(f"{others}$" in urn for urn in ingress.dependencies), service
 
 
-def test_provided_controller_installs_nothing(onprem):
-    assert onprem.spec.ingress.controller == "provided"
+def test_k3s_traefik_is_configured_not_installed(onprem):
+    assert onprem.spec.ingress.controller == "k3s"
     assert len(onprem.of_type(INGRESS)) == 2
-    assert not onprem.of_type(INGRESS_CLASS)
+    assert not onprem.of_type(INGRESS_CLASS)  # k3s declares its class "traefik" itself
     assert [r["chart"] for r in onprem.of_type(RELEASE)] == ["gpu-operator"]
     assert not onprem.plan.of_type("ailab:k8s:Traefik")
     assert naming.ingress_namespace(onprem.spec) not in naming.platform_namespaces(onprem.spec)
-    namespaces = {n["metadata"]["name"] for n in onprem.of_type("kubernetes:core/v1:Namespace")}
-    assert naming.ingress_namespace(onprem.spec) not in namespaces
+    (config,) = onprem.plan.of_type(K3S_CONFIG)
+    assert config.inputs["metadata"]["name"] == "traefik" and config.inputs["metadata"]["namespace"] == "kube-system"
+    values = yaml.safe_load(config.inputs["spec"]["valuesContent"])
+    assert values["service"]["spec"]["loadBalancerSourceRanges"] == ["10.200.0.0/24"]
+    assert values["providers"]["kubernetesIngress"]["publishedService"] == {"enabled": True}
     for ingress in onprem.plan.of_type(INGRESS):
-        assert not any("Traefik" in urn or "IngressClass" in urn for urn in ingress.dependencies)
+        assert config.urn in ingress.dependencies, ingress.name
+
+
+def test_a_provided_controller_gets_the_ingresses_only(variant, onprem):
+    settings = onprem.spec.ingress.model_dump(exclude={"source_ranges", "replicas", "resources"})
+    ingress = IngressSpec.model_validate(
+        {**settings, "controller": "provided", "class_name": "haproxy", "controller_namespace": "haproxy-controller"}
+    )
+    lab = variant("onprem", ingress=ingress)
+    assert not lab.of_type(INGRESS_CLASS) and not lab.of_type(K3S_CONFIG)
+    assert [r["chart"] for r in lab.of_type(RELEASE)] == ["gpu-operator"]
+    for planned in lab.of_type(INGRESS):
+        assert planned["spec"]["ingressClassName"] == "haproxy"
+        # Traefik's routing annotations are for Traefik only.
+        assert traefik.ROUTER_ENTRYPOINTS not in planned["metadata"]["annotations"]
 
 
 def test_cert_manager_issues_into_the_named_secret(variant, aws):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ailab.infra.k8s import network
 from ailab.spec import labels, naming
-from ailab.spec.model import OnPremSettings
+from ailab.spec.model import IngressSpec, OnPremSettings
 
 SANDBOXES = {"namespaceSelector": {"matchExpressions": [{"key": labels.AUDIT_ID, "operator": "Exists"}]}}
 LAB_TRAEFIK = {
@@ -116,9 +116,11 @@ def test_onprem_api_server_networks_default_to_rfc1918(variant):
     assert [peer["ipBlock"]["cidr"] for peer in _api_server_rule(lab)["to"]] == ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
 
 
-def test_provided_controller_namespace_from_the_spec(variant):
+def test_provided_controller_namespace_from_the_spec(variant, onprem):
     """Without pod labels, every pod of a provided controller's namespace is admitted."""
-    lab = variant("onprem", ingress={"controller_namespace": "ingress-internal", "controller_pod_labels": {}})
+    settings = {**onprem.spec.ingress.model_dump(exclude={"source_ranges", "replicas", "resources"}), "controller": "provided"}
+    ingress = IngressSpec.model_validate({**settings, "class_name": "internal", "controller_namespace": "ingress-internal"})
+    lab = variant("onprem", ingress=ingress)
     controller = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-internal"}}}
     (mlflow_rule,) = lab.network_policies(naming.mlflow_namespace(lab.spec))["mlflow-ingress"]["ingress"]
     (qdrant_rule,) = lab.network_policies(naming.vector_db_namespace(lab.spec))["qdrant-ingress"]["ingress"]

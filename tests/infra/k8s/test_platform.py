@@ -43,11 +43,9 @@ def test_component_tree(onprem):
     by_urn = onprem.plan.by_urn()
     (platform,) = onprem.plan.of_type("ailab:k8s:Platform")
     children = {r.type for r in onprem.plan.children(platform.urn)}
-    # On-premises the ingress controller is the cluster's (k3s's Traefik): the lab installs none.
-    assert (
-        COMPONENTS - {"ailab:k8s:Platform"} | {"ailab:k8s:Postgres", "ailab:k8s:PostgresBackup", "ailab:k8s:Ingresses"}
-        == children
-    )
+    # On-premises the ingress controller is k3s's Traefik: the lab configures it and installs none.
+    on_premises = {"ailab:k8s:Postgres", "ailab:k8s:PostgresBackup", "ailab:k8s:Ingresses", "ailab:k8s:K3sTraefikConfig"}
+    assert COMPONENTS - {"ailab:k8s:Platform"} | on_premises == children
     assert all(r.parent in by_urn for r in onprem.plan.resources if r.type.startswith("kubernetes:"))
 
 

@@ -41,7 +41,7 @@ CLUSTER_ISSUER = "cert-manager.io/cluster-issuer"
 def ingress_annotations(ingress: IngressSpec) -> dict[str, str]:
     """The spec's extra annotations, then the lab's own, which win: TLS-only routing, the certificate's issuer."""
     annotations = dict(ingress.annotations)
-    if ingress.installed:
+    if ingress.is_traefik:
         annotations |= traefik.router_annotations()
     if ingress.cluster_issuer is not None:
         annotations[CLUSTER_ISSUER] = ingress.cluster_issuer

@@ -86,8 +86,7 @@ def client_peers(spec: LabSpec) -> list[Peer]:
     peers = [sandbox_peer()]
     controller_namespace = naming.ingress_controller_namespace(spec)
     if spec.ingress is not None and controller_namespace is not None:
-        pod_labels = traefik.POD_LABELS if spec.ingress.installed else spec.ingress.controller_pod_labels
-        peers.append(namespace_peer(controller_namespace, pod_labels))
+        peers.append(namespace_peer(controller_namespace, spec.ingress.pod_labels))
     return peers
 
 

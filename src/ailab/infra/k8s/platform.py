@@ -97,6 +97,11 @@ class LabPlatform(pulumi.ComponentResource):
                     child,
                 )
                 controller = [installed.ingress_class, installed.release]
+            elif spec.ingress.controller == "k3s":
+                configured = traefik.K3sTraefikConfig(
+                    f"{name}-k3s-traefik", traefik.K3sTraefikConfigArgs(spec, spec.ingress), child
+                )
+                controller = [configured.config]
             Ingresses(
                 f"{name}-ingress",
                 IngressesArgs(

@@ -1,4 +1,4 @@
-"""The lab's ingress controller: Traefik, one pinned Helm release behind an internal load balancer.
+"""The lab's ingress controller: Traefik, one pinned Helm release behind an internal load balancer (or k3s's, configured).
 
 Installed when ``ingress.controller`` is ``traefik``, in the lab's ``<name>-ingress`` namespace
 (PSA restricted, quota, default-deny; see :mod:`.namespaces` and :mod:`.network`). The chart is
@@ -24,6 +24,10 @@ What the values settle, and why:
   Ingresses are ordered after it and after the release.
 * **Least surface.** Only the Ingress provider runs (no CRD provider, no Gateway API, no
   dashboard) and it watches the MLflow and Qdrant namespaces alone; the chart's CRDs are skipped.
+* **k3s** (``ingress.controller: k3s``): nothing is installed. k3s already runs Traefik in
+  kube-system with the class ``traefik``; the lab declares the ``HelmChartConfig`` k3s merges
+  into that chart's values (:class:`K3sTraefikConfig`): the load balancer's source ranges and the
+  published status. The object is visible in the plan as the controller behind the Ingresses.
 * **Hardened pods.** Non-root (65532), read-only root filesystem, no privilege escalation, all
   capabilities dropped, RuntimeDefault seccomp, requests equal to limits (the namespace's quota
   is sized from them), spread over nodes with a disruption budget when there are two or more.
@@ -31,6 +35,7 @@ What the values settle, and why:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +47,7 @@ from ailab.infra.k8s import meta
 from ailab.infra.k8s.quota import Footprint
 from ailab.spec import labels, naming
 from ailab.spec.model import IngressSpec, LabSpec
+from ailab.spec.sections.ingress import K3S_NAMESPACE, TRAEFIK_POD_LABELS
 
 TRAEFIK_CHART = "traefik"
 TRAEFIK_CHART_VERSION = "41.3.0"
@@ -58,7 +64,7 @@ HTTPS_PORT = 443
 RUN_AS = 65532
 """The uid/gid the chart's image is built for (non-root)."""
 
-POD_LABELS = {labels.NAME: "traefik"}
+POD_LABELS = TRAEFIK_POD_LABELS
 """The label every Traefik pod carries (the chart's selector), for NetworkPolicy peers."""
 
 ROUTER_ENTRYPOINTS = "traefik.ingress.kubernetes.io/router.entrypoints"
@@ -212,3 +218,42 @@ class Traefik(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ingress_class]),
         )
         self.register_outputs({"namespace": args.namespace, "chartVersion": TRAEFIK_CHART_VERSION})
+
+
+K3S_CHART_CONFIG_API = "helm.cattle.io/v1"
+K3S_CHART_CONFIG_KIND = "HelmChartConfig"
+K3S_CHART = "traefik"
+"""k3s applies a HelmChartConfig named like its bundled chart, in kube-system, to that chart."""
+
+
+def k3s_values(ingress: IngressSpec) -> dict[str, Any]:
+    """What the lab changes in k3s's Traefik: who may connect, and Ingress status published (k3s's default, pinned)."""
+    return {
+        "providers": {"kubernetesIngress": {"publishedService": {"enabled": True}}},
+        "service": {"spec": {"loadBalancerSourceRanges": [str(network) for network in ingress.source_ranges]}},
+    }
+
+
+@dataclass(frozen=True)
+class K3sTraefikConfigArgs:
+    spec: LabSpec
+    ingress: IngressSpec
+
+
+class K3sTraefikConfig(pulumi.ComponentResource):
+    """The HelmChartConfig that restricts k3s's bundled Traefik to the spec's source ranges."""
+
+    config: k8s.apiextensions.CustomResource
+
+    def __init__(self, name: str, args: K3sTraefikConfigArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ailab:k8s:K3sTraefikConfig", name, None, opts)
+        self.config = k8s.apiextensions.CustomResource(
+            f"{name}-config",
+            api_version=K3S_CHART_CONFIG_API,
+            kind=K3S_CHART_CONFIG_KIND,
+            metadata=meta.object_meta(args.spec, K3S_CHART, meta.INGRESS, K3S_NAMESPACE),
+            # JSON is YAML: k3s reads valuesContent as a values file.
+            spec={"valuesContent": json.dumps(k3s_values(args.ingress), indent=2, sort_keys=True)},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({})

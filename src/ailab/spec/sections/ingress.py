@@ -1,9 +1,10 @@
 """The ``ingress`` section: MLflow and Qdrant over TLS for auditors' machines on the VPN.
 
-Two ways to get an ingress controller: the lab installs Traefik (``controller: traefik``, in its
-own namespace, behind an internal load balancer open to ``source_ranges`` only), or the cluster
-already runs one (``controller: provided``, e.g. the Traefik k3s bundles in kube-system) and the
-lab only declares the Ingresses for its class. The certificate is named by the spec either way:
+Three ways to get an ingress controller: the lab installs Traefik (``controller: traefik``, in
+its own namespace, behind an internal load balancer open to ``source_ranges`` only); the lab
+configures the Traefik k3s bundles in kube-system (``controller: k3s``, through k3s's
+HelmChartConfig, with the same source ranges); or the cluster runs another one
+(``controller: provided``) and the lab only declares the Ingresses for its class. The certificate is named by the spec either way:
 a Secret the architects create (``tls_secret_name``), or one cert-manager issues into that
 Secret from ``cluster_issuer``.
 """
@@ -19,7 +20,11 @@ from ailab.spec.sections.common import LocatedValueError, Resources, StrictModel
 from ailab.spec.types import DnsLabel
 
 TRAEFIK_CLASS = "traefik"
-"""The IngressClass the lab declares for the Traefik it installs."""
+"""The IngressClass of the Traefik the lab installs (declared by the lab) and of k3s's (declared by k3s)."""
+K3S_NAMESPACE = "kube-system"
+"""Where k3s runs its bundled Traefik."""
+TRAEFIK_POD_LABELS = {"app.kubernetes.io/name": "traefik"}
+"""The label Traefik's chart puts on its pods (k3s's bundled chart too)."""
 
 _HOST = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
 _RETIRED_ANNOTATIONS = "nginx.ingress.kubernetes.io/"
@@ -28,38 +33,38 @@ _RETIRED_ANNOTATIONS = "nginx.ingress.kubernetes.io/"
 class IngressSpec(StrictModel):
     """How auditors' machines reach MLflow and Qdrant: an internal ingress with TLS over the VPN (see docs/ingress.md)."""
 
-    controller: Literal["traefik", "provided"] = Field(
+    controller: Literal["traefik", "k3s", "provided"] = Field(
         default="traefik",
         description=(
             "traefik: the lab installs Traefik (pinned Helm chart) in its own namespace, behind an internal load "
-            "balancer; provided: the cluster already runs a controller (e.g. k3s's bundled Traefik) and the lab "
-            "installs none."
+            "balancer; k3s: the lab installs nothing and configures the Traefik k3s bundles (kube-system, class "
+            "traefik) through a HelmChartConfig; provided: the cluster already runs a controller of class_name."
         ),
     )
     class_name: str | None = Field(
         default=None,
         min_length=1,
-        description=f"IngressClass of a provided controller (k3s: traefik). The lab's own Traefik uses '{TRAEFIK_CLASS}'.",
+        description=f"IngressClass of a provided controller. The lab's own Traefik and k3s's use '{TRAEFIK_CLASS}'.",
     )
     controller_namespace: DnsLabel | None = Field(
         default=None,
         description=(
-            "Namespace of a provided controller's pods (k3s: kube-system): with the sandboxes, the only namespace whose "
-            "pods may reach MLflow and Qdrant. The lab's own Traefik runs in the namespace NAME-ingress (NAME: the lab's name)."
+            "Namespace of a provided controller's pods: with the sandboxes, the only namespace whose "
+            "pods may reach MLflow and Qdrant (k3s's Traefik: kube-system). The lab's own Traefik runs in the namespace NAME-ingress (NAME: the lab's name)."
         ),
     )
     controller_pod_labels: dict[str, str] = Field(
         default_factory=dict,
         description=(
-            "Labels of a provided controller's pods (k3s: app.kubernetes.io/name: traefik), so only they, not every pod "
-            "of controller_namespace, may reach MLflow and Qdrant."
+            "Labels of a provided controller's pods, so only they, not every pod of controller_namespace, may reach "
+            "MLflow and Qdrant (Traefik's: app.kubernetes.io/name: traefik)."
         ),
     )
     source_ranges: list[IPv4Network] = Field(
         default_factory=list,
         description=(
-            "Networks allowed to connect to the lab's Traefik (the VPN's): the load balancer's source ranges and the "
-            "controller's NetworkPolicy. Required with controller: traefik; never wider than a /8."
+            "Networks allowed to connect to the ingress (the VPN's): the load balancer's source ranges, and the "
+            "NetworkPolicy of the lab's Traefik. Required with controller: traefik or k3s; never wider than a /8."
         ),
     )
     replicas: int = Field(default=2, ge=1, le=5, description="Replicas of the lab's Traefik (2 or more survive a node drain).")
@@ -108,35 +113,33 @@ class IngressSpec(StrictModel):
 
     @model_validator(mode="after")
     def _controller_settings(self) -> IngressSpec:
-        if self.controller == "traefik":
-            for field in ("class_name", "controller_namespace"):
-                if getattr(self, field) is not None:
-                    raise LocatedValueError(
-                        (field,), f"{field} is for a provided controller; the lab's Traefik sets its own: remove it"
-                    )
-            if self.controller_pod_labels:
-                raise LocatedValueError(
-                    ("controller_pod_labels",), "controller_pod_labels is for a provided controller: remove it"
-                )
-            if not self.source_ranges:
-                raise LocatedValueError(
-                    ("source_ranges",), "controller: traefik needs source_ranges, the VPN networks its load balancer admits"
-                )
-        else:
+        provided_only = ("class_name", "controller_namespace", "controller_pod_labels")
+        if self.controller == "provided":
             for field in ("class_name", "controller_namespace"):
                 if getattr(self, field) is None:
-                    raise LocatedValueError(
-                        (field,), f"controller: provided needs {field} (k3s's Traefik: class traefik in kube-system)"
-                    )
+                    raise LocatedValueError((field,), f"controller: provided needs {field}, the cluster's controller's")
             if self.source_ranges:
                 raise LocatedValueError(
                     ("source_ranges",),
-                    "source_ranges applies to the lab's Traefik only; restrict a provided controller's Service in the cluster",
+                    "source_ranges applies to the lab's or k3s's Traefik only; restrict a provided controller's Service in the cluster",
                 )
+        else:
+            for field in provided_only:
+                if getattr(self, field):
+                    raise LocatedValueError(
+                        (field,), f"{field} is for controller: provided; {self.controller}'s Traefik sets its own: remove it"
+                    )
+            if not self.source_ranges:
+                raise LocatedValueError(
+                    ("source_ranges",),
+                    f"controller: {self.controller} needs source_ranges, the VPN networks its load balancer admits",
+                )
+        if not self.installed:
             for field in ("replicas", "resources"):
                 if field in self.model_fields_set:
                     raise LocatedValueError(
-                        (field,), f"{field} sizes the lab's Traefik; a provided controller is the cluster's: remove it"
+                        (field,),
+                        f"{field} sizes the Traefik the lab installs; controller {self.controller}'s is the cluster's: remove it",
                     )
         return self
 
@@ -146,6 +149,23 @@ class IngressSpec(StrictModel):
         return self.controller == "traefik"
 
     @property
+    def is_traefik(self) -> bool:
+        """Whether the controller is a Traefik whose settings the lab knows (its own, or k3s's)."""
+        return self.controller != "provided"
+
+    @property
     def ingress_class(self) -> str:
         """The IngressClass the Ingresses name."""
-        return TRAEFIK_CLASS if self.installed else str(self.class_name)
+        return TRAEFIK_CLASS if self.is_traefik else str(self.class_name)
+
+    @property
+    def cluster_controller_namespace(self) -> str | None:
+        """Where the cluster's own controller runs (k3s's, or a provided one); None for the lab's Traefik."""
+        if self.controller == "k3s":
+            return K3S_NAMESPACE
+        return self.controller_namespace
+
+    @property
+    def pod_labels(self) -> dict[str, str]:
+        """Labels of the controller's pods (Traefik's chart's, or the spec's for a provided controller)."""
+        return dict(TRAEFIK_POD_LABELS) if self.is_traefik else dict(self.controller_pod_labels)
