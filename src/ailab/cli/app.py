@@ -13,7 +13,7 @@ from typer._click.core import Context
 from typer.core import TyperGroup
 
 from ailab import __version__
-from ailab.cli import audit, gpu, lab, nodes, policy, sandbox
+from ailab.cli import audit, eval, gpu, lab, nodes, policy, sandbox
 from ailab.cli.console import print_error
 from ailab.errors import AilabError
 
@@ -57,6 +57,7 @@ app.add_typer(lab.app, name="lab")
 app.add_typer(policy.app, name="policy")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(audit.app, name="audit")
+app.add_typer(eval.app, name="eval")
 app.add_typer(nodes.app, name="nodes")
 app.add_typer(gpu.app, name="gpu")
 

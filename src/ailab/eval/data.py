@@ -47,19 +47,20 @@ def read_table(path: Path, where: str, max_bytes: int = MAX_DATA_BYTES) -> Table
     if not stat.S_ISREG(info.st_mode):
         raise BadInputError(f"{where}: {path} is not a regular file (a directory or a device?); give a CSV or Parquet file")
     if info.st_size > max_bytes:
-        raise BadInputError(f"{where}: {path} is {info.st_size / 2**30:.1f} GiB, over the {max_bytes / 2**30:.0f} GiB limit; sample it")
+        raise BadInputError(
+            f"{where}: {path} is {info.st_size / 2**30:.1f} GiB, over the {max_bytes / 2**30:.0f} GiB limit; sample it"
+        )
     digest = hashlib.sha256()
     with path.open("rb") as stream:
         while chunk := stream.read(_HASH_CHUNK):
             digest.update(chunk)
     try:
-        if path.suffix.lower() == ".parquet":
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path, engine="pyarrow")
+        frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path, engine="pyarrow")
     except Exception as err:  # pandas and pyarrow raise many types for a malformed file
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise BadInputError(f"{where}: {path} is not a readable {path.suffix[1:].upper()} file ({first}); fix or re-export it") from None
+        raise BadInputError(
+            f"{where}: {path} is not a readable {path.suffix[1:].upper()} file ({first}); fix or re-export it"
+        ) from None
     if len(frame) == 0:
         raise BadInputError(f"{where}: {path} has no rows")
     if len(frame) > MAX_ROWS:
@@ -116,10 +117,14 @@ def labels(loaded: LoadedPlan, table: Table) -> Any:
     column = table.frame[plan.dataset.label]
     where = loaded.where(("dataset", "label"))
     if column.isna().any():
-        raise BadInputError(f"{where}: {plan.dataset.label!r} has {int(column.isna().sum())} empty values in {table.path}; fill or drop those rows")
+        raise BadInputError(
+            f"{where}: {plan.dataset.label!r} has {int(column.isna().sum())} empty values in {table.path}; fill or drop those rows"
+        )
     if plan.target.task is Task.REGRESSION:
         if not pd.api.types.is_numeric_dtype(column):
-            raise BadInputError(f"{where}: {plan.dataset.label!r} is not numeric in {table.path}; a regression needs a numeric label")
+            raise BadInputError(
+                f"{where}: {plan.dataset.label!r} is not numeric in {table.path}; a regression needs a numeric label"
+            )
         return column.to_numpy(dtype=np.float64)
     values = sorted({str(value) for value in column.unique()[:3]})
     if len(values) != 2:

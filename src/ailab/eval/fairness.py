@@ -74,7 +74,11 @@ def measure(context: Context, check: FairnessCheck) -> Measured:
                 row["intervals"][rate] = bounds.as_list() if bounds else None
 
     return Measured(
-        value, lambda weights: groups.disparity(check.metric, weights), details=details, extra={"groups": per_group}, finish=finish
+        value,
+        lambda weights: groups.disparity(check.metric, weights),
+        details=details,
+        extra={"groups": per_group},
+        finish=finish,
     )
 
 

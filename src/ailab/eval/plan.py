@@ -45,7 +45,9 @@ class Metadata(_Strict):
     @classmethod
     def _dns(cls, value: str) -> str:
         if not _NAME.match(value):
-            raise ValueError(f"{value!r} must be lowercase letters, digits and '-', 1-63 characters, starting and ending alphanumeric")
+            raise ValueError(
+                f"{value!r} must be lowercase letters, digits and '-', 1-63 characters, starting and ending alphanumeric"
+            )
         return value
 
 
@@ -60,7 +62,9 @@ class Target(_Strict):
     @classmethod
     def _uri(cls, value: str) -> str:
         if ":/" in value and not _MODEL_URI.match(value):
-            raise ValueError(f"{value!r} is not a model URI: use models:/<name>/<version>, models:/<name>@<alias>, runs:/<run id>/<path> or a local directory")
+            raise ValueError(
+                f"{value!r} is not a model URI: use models:/<name>/<version>, models:/<name>@<alias>, runs:/<run id>/<path> or a local directory"
+            )
         return value
 
     @property
@@ -85,8 +89,8 @@ class Dataset(_Strict):
 
 
 class Bootstrap(_Strict):
-    samples: int = Field(200, ge=20, le=5000)
-    confidence: float = Field(0.95, gt=0.5, lt=1.0)
+    samples: int = Field(default=200, ge=20, le=5000)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
     seed: int = 0
 
 
@@ -122,7 +126,8 @@ class _Thresholded(_Check):
         if given != [wanted]:
             better = "higher" if entry.direction is Direction.HIGHER else "lower"
             raise LocatedError(
-                (given[0],) if given else (), f"{entry.id} is better when {better}: declare its threshold as {wanted!r}, and only that"
+                (given[0],) if given else (),
+                f"{entry.id} is better when {better}: declare its threshold as {wanted!r}, and only that",
             )
         value = getattr(self, wanted)
         if entry.bounded and not 0.0 <= value <= 1.0:
@@ -158,7 +163,7 @@ class FairnessCheck(_Thresholded):
     kind: Literal["fairness"]
     metric: str
     sensitive_feature: str
-    min_group_size: int = Field(30, ge=1)
+    min_group_size: int = Field(default=30, ge=1)
     """Groups smaller than this are flagged in the report (never dropped)."""
 
     @field_validator("metric")
@@ -178,11 +183,11 @@ class RobustnessCheck(_Check):
     """Noise: standard deviations; flips and missing values: probability per value; evasion: largest change allowed."""
     metric: str | None = None
     """The metric whose drop is measured (perturbation sweeps); defaults to balanced_accuracy or rmse."""
-    max_drop: float | None = Field(None, ge=0.0)
-    max_success_rate: float | None = Field(None, ge=0.0, le=1.0)
+    max_drop: float | None = Field(default=None, ge=0.0)
+    max_success_rate: float | None = Field(default=None, ge=0.0, le=1.0)
     sweep: list[float] = Field(default_factory=list, max_length=10)
     """Further scales measured and plotted (the verdict is taken at ``scale``)."""
-    sample: int = Field(10, ge=1, le=MAX_EVASION_SAMPLE)
+    sample: int = Field(default=10, ge=1, le=MAX_EVASION_SAMPLE)
     """Evasion only: how many correctly decided cases are attacked."""
     columns: list[str] = Field(default_factory=list)
     """The inputs perturbed; default: every numeric one (noise), every categorical one (flips), every one (missing)."""
@@ -223,12 +228,16 @@ class RobustnessCheck(_Check):
         return value
 
 
+Method = Literal["rule_based", "black_box"]
+METHODS: tuple[Method, ...] = ("rule_based", "black_box")
+
+
 class PrivacyCheck(_Check):
     kind: Literal["privacy"]
     attack: Literal["membership_inference"]
     max_advantage: float = Field(ge=0.0, le=1.0)
-    methods: list[Literal["rule_based", "black_box"]] = Field(default_factory=lambda: ["rule_based", "black_box"], min_length=1)
-    sample: int = Field(1000, ge=50, le=MAX_PRIVACY_SAMPLE)
+    methods: list[Method] = Field(default_factory=lambda: list(METHODS), min_length=1)
+    sample: int = Field(default=1000, ge=50, le=MAX_PRIVACY_SAMPLE)
     """Records drawn from each of the training and the evaluation data."""
 
     @property
@@ -245,7 +254,7 @@ class EvaluationPlan(_Strict):
     metadata: Metadata
     target: Target
     dataset: Dataset
-    bootstrap: Bootstrap = Field(default_factory=Bootstrap)
+    bootstrap: Bootstrap = Bootstrap()
     checks: list[Check] = Field(min_length=1, max_length=MAX_CHECKS)
 
     @model_validator(mode="after")

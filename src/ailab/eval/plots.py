@@ -41,7 +41,11 @@ def _png(figure: Figure) -> bytes:
 
 def _groups(check: CheckResult) -> Figure:
     rows: list[dict[str, Any]] = check.details["groups"]
-    rate = "true_positive_rate" if check.metric in ("equal_opportunity_difference", "equalized_odds_difference") else "selection_rate"
+    rate = (
+        "true_positive_rate"
+        if check.metric in ("equal_opportunity_difference", "equalized_odds_difference")
+        else "selection_rate"
+    )
     figure = _figure()
     axes = figure.subplots()
     labels = [f"{row['group']}\n(n={row['size']})" for row in rows]
@@ -55,7 +59,9 @@ def _groups(check: CheckResult) -> Figure:
     axes.bar(labels, values, color=colours, yerr=list(zip(*errors, strict=True)), capsize=6)
     axes.set_ylim(0, 1)
     axes.set_ylabel(rate.replace("_", " "))
-    axes.set_title(f"{check.id}: {rate.replace('_', ' ')} by {check.details['sensitive_feature']} (yellow: small group)", fontsize=10)
+    axes.set_title(
+        f"{check.id}: {rate.replace('_', ' ')} by {check.details['sensitive_feature']} (yellow: small group)", fontsize=10
+    )
     return figure
 
 

@@ -69,7 +69,9 @@ def measure(context: Context, check: PrivacyCheck) -> Measured:
         others = float(np.sum(weights * (1 - membership)))
         if members == 0 or others == 0:
             return float("nan")
-        return float(np.sum(weights * membership * guessed)) / members - float(np.sum(weights * (1 - membership) * guessed)) / others
+        return (
+            float(np.sum(weights * membership * guessed)) / members - float(np.sum(weights * (1 - membership) * guessed)) / others
+        )
 
     bounds = interval(
         bootstrap(len(membership), {"advantage": advantage}, context.plan.bootstrap.samples, context.seed)["advantage"],

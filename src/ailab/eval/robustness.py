@@ -183,7 +183,7 @@ def _evasion(context: Context, check: RobustnessCheck) -> Measured:
     rate = float(success.mean())
     details = {
         "attack": "HopSkipJump (IBM ART), black-box, L2",
-        "attacked": int(len(chosen)),
+        "attacked": len(chosen),
         "flipped": int(flipped.sum()),
         "successful": int(success.sum()),
         "median_change_of_flips": float(np.median(size[flipped])) if flipped.any() else None,

@@ -70,7 +70,9 @@ def load_model(uri: str, where: str, columns: list[str], excluded: set[str]) -> 
             raise BadInputError(f"{where}: model {uri!r} not found ({message}); check the name and version") from None
         raise OperationFailedError(f"{where}: cannot load model {uri!r}: {message}") from None
     except OSError as err:
-        raise BadInputError(f"{where}: cannot read model {uri!r} ({err.strerror or err}); give an MLflow model directory") from None
+        raise BadInputError(
+            f"{where}: cannot read model {uri!r} ({err.strerror or err}); give an MLflow model directory"
+        ) from None
     schema = info.signature.inputs if info.signature is not None else None
     if schema is not None and schema.has_input_names():
         names = [str(name) for name in schema.input_names()]
