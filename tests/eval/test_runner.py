@@ -1,0 +1,105 @@
+"""The runner on real scikit-learn models: a biased model fails parity and a fair one passes, an overfitted model
+fails membership inference, sweeps and evasion give values, a model without a signature is reported."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ailab.eval.data import load_data
+from ailab.eval.plan import load_plan
+from ailab.eval.report import html, markdown
+from ailab.eval.runner import evaluate
+from ailab.eval.target import load_model
+from tests.eval.conftest import write_plan
+
+PARITY = "  - {id: parity-sex, kind: fairness, metric: demographic_parity_difference, sensitive_feature: sex, max: 0.1}\n"
+
+
+def run(plan: Path):
+    loaded = load_plan(plan)
+    data = load_data(loaded)
+    spec = loaded.plan
+    excluded = {spec.dataset.label, *spec.dataset.sensitive_features}
+    model = load_model(str(loaded.resolve(spec.target.model)), "test", list(data.test.frame.columns), excluded)
+    return evaluate(loaded, data, model)
+
+
+def test_fair_model_passes_parity_and_biased_model_fails(fair_setup: Path, biased_model: Path, tmp_path: Path):
+    fair = run(write_plan(fair_setup, PARITY))
+    assert fair.checks[0].verdict == "pass" and fair.checks[0].value is not None and fair.checks[0].value < 0.1
+    assert fair.model_inputs == ["x1", "x2", "x3"]  # the signature's columns: sex is kept from the model
+    for name in ("train.csv", "test.csv"):
+        shutil.copy(fair_setup / f"biased-{name}", tmp_path / name)
+    shutil.copytree(biased_model, tmp_path / "model")
+    biased = run(write_plan(tmp_path, PARITY))
+    check = biased.checks[0]
+    assert check.verdict == "fail" and check.value is not None and check.value > 0.2
+    assert check.interval is not None and check.interval[0] > 0.1  # the disparity is not a sampling accident
+    sizes = {group["group"]: group["size"] for group in check.details["groups"]}
+    assert sum(sizes.values()) == 2000 and set(sizes) == {"f", "m"}
+    assert biased.verdict == "fail"
+
+
+def test_overfitted_model_fails_membership_inference(fair_setup: Path, overfitted_model: Path, tmp_path: Path):
+    shutil.copy(fair_setup / "small-train.csv", tmp_path / "train.csv")
+    shutil.copy(fair_setup / "test.csv", tmp_path / "test.csv")
+    shutil.copytree(overfitted_model, tmp_path / "model")
+    membership = "  - {id: membership, kind: privacy, attack: membership_inference, max_advantage: 0.1, sample: 300}\n"
+    overfitted = run(write_plan(tmp_path, membership)).checks[0]
+    assert overfitted.verdict == "fail" and overfitted.value is not None and overfitted.value > 0.15
+    assert overfitted.details["train_accuracy"] == 1.0
+    shutil.rmtree(tmp_path / "model")
+    shutil.copytree(fair_setup / "model", tmp_path / "model")
+    regular = run(write_plan(tmp_path, membership)).checks[0]
+    assert regular.verdict == "pass", regular
+
+
+def test_robustness_sweeps_and_evasion(fair_setup: Path):
+    checks = (
+        "  - {id: noise, kind: robustness, perturbation: gaussian_noise, scale: 0.1, sweep: [0.5, 2.0], max_drop: 0.05}\n"
+        "  - {id: blanks, kind: robustness, perturbation: missing_values, scale: 0.2, max_drop: 0.05}\n"
+        "  - {id: evasion, kind: robustness, perturbation: evasion, scale: 0.5, sample: 5, max_success_rate: 0.5}\n"
+    )
+    evaluation = run(write_plan(fair_setup, checks))
+    noise, blanks, evasion = evaluation.checks
+    drops = [point["drop"] for point in noise.details["sweep"]]
+    assert [point["scale"] for point in noise.details["sweep"]] == [0.1, 0.5, 2.0]
+    assert drops[0] < 0.05 and drops[2] > drops[0] + 0.1  # more noise, larger drop
+    assert noise.verdict == "pass" and noise.interval is not None
+    # A logistic regression cannot take blanks: the check fails with the model's own reason.
+    assert blanks.verdict == "fail" and blanks.value is None and "ValueError" in blanks.reason
+    assert evasion.details["attacked"] == 5 and evasion.value is not None and 0.0 <= evasion.value <= 1.0
+    assert evasion.interval is not None
+    text = markdown(evaluation)
+    assert text.startswith("# Evaluation report: test-plan\n\n**Overall verdict: FAIL**")
+    assert "AI Act Art. 15(4)" in text and "the model failed on the perturbed input" in text
+    page = html(evaluation)
+    assert "data:image/png;base64," in page and "@media print" in page
+
+
+def test_model_without_signature_gets_all_but_label_and_sensitive(fair_setup: Path, tmp_path: Path):
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    from tests.eval.conftest import save_model
+
+    train = pd.read_csv(fair_setup / "train.csv")
+    save_model(LogisticRegression().fit(train[["x1", "x2", "x3"]], train["approved"]), tmp_path / "model", train[["x1", "x2", "x3"]], signature=False)
+    shutil.copy(fair_setup / "test.csv", tmp_path / "test.csv")
+    shutil.copy(fair_setup / "train.csv", tmp_path / "train.csv")
+    evaluation = run(write_plan(tmp_path, "  - {id: acc, kind: performance, metric: accuracy, min: 0.7}\n"))
+    assert evaluation.model_inputs == ["x1", "x2", "x3"] and not evaluation.inputs_from_signature
+    assert "no signature" in evaluation.notes[0]
+    assert evaluation.checks[0].verdict == "pass"
+
+
+def test_missing_model_is_bad_input(fair_setup: Path, tmp_path: Path):
+    from ailab.errors import BadInputError
+
+    shutil.copy(fair_setup / "test.csv", tmp_path / "test.csv")
+    shutil.copy(fair_setup / "train.csv", tmp_path / "train.csv")
+    with pytest.raises(BadInputError, match="model"):
+        run(write_plan(tmp_path, "  - {id: acc, kind: performance, metric: accuracy, min: 0.7}\n"))
