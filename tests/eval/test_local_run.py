@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.eval.conftest import write_plan
+from tests.mlflow_process import mlflow_executable
 from typer.testing import CliRunner
 
 from ailab.cli.app import app
-from tests.eval.conftest import write_plan
-from tests.mlflow_process import mlflow_executable
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -88,11 +88,15 @@ def test_run_is_logged_to_the_audit_experiment_and_reported(home: Path, fair_set
     assert entry["verdict"]["checks"] == {"accuracy": "pass", "parity-sex": "pass"}
 
     reports = tmp_path / "reports"
-    result = runner.invoke(app, ["eval", "report", summary["mlflow_run_id"], "--format", "html,md,json", "--output", str(reports)])
+    result = runner.invoke(
+        app, ["eval", "report", summary["mlflow_run_id"], "--format", "html,md,json", "--output", str(reports)]
+    )
     assert result.exit_code == 0, result.output
     page = (reports / "eval-test-plan.html").read_text()
     assert "Overall verdict: PASS" in page and "data:image/png;base64," in page
-    assert (reports / "plot-parity-sex.png").exists() and "![parity-sex](plot-parity-sex.png)" in (reports / "eval-test-plan.md").read_text()
+    assert (reports / "plot-parity-sex.png").exists() and "![parity-sex](plot-parity-sex.png)" in (
+        reports / "eval-test-plan.md"
+    ).read_text()
 
 
 def test_failing_check_exits_1_and_a_broken_model_ends_the_run_failed(home: Path, fair_setup: Path, tmp_path: Path):

@@ -6,13 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tests.eval.conftest import write_plan
 from typer.testing import CliRunner
 
 from ailab.cli.app import app
 from ailab.errors import BadInputError
 from ailab.eval.data import load_data
 from ailab.eval.plan import load_plan
-from tests.eval.conftest import write_plan
 
 runner = CliRunner()
 
@@ -41,15 +41,43 @@ def test_the_issue_example_validates(folder: Path):
 @pytest.mark.parametrize(
     ("checks", "line", "expected"),
     [
-        ("  - {id: a, kind: performance, metric: balanced_accuracy, min: 0.6, colour: red}\n", 12, "plan.checks[0].colour: unknown key 'colour'"),
+        (
+            "  - {id: a, kind: performance, metric: balanced_accuracy, min: 0.6, colour: red}\n",
+            12,
+            "plan.checks[0].colour: unknown key 'colour'",
+        ),
         ("  - {id: a, kind: performance, metric: balanced_acuracy, min: 0.6}\n", 12, "did you mean 'balanced_accuracy'?"),
-        ("  - {id: a, kind: performance, metric: balanced_accuracy, max: 0.6}\n", 12, "plan.checks[0].max: balanced_accuracy is better when higher: declare its threshold as 'min'"),
-        ("  - {id: a, kind: fairness, metric: demographic_parity_difference, sensitive_feature: sex, min: 0.1}\n", 12, "declare its threshold as 'max'"),
-        ("  - {id: a, kind: fairness, metric: demographic_parity_ratio, sensitive_feature: sex, min: 1.5}\n", 12, "outside [0, 1]"),
-        ("  - {id: a, kind: fairness, metric: demographic_parity_difference, sensitive_feature: age, max: 0.1}\n", 12, "plan.checks[0].sensitive_feature: 'age' is not in dataset.sensitive_features"),
-        ("  - {id: a, kind: robustness, perturbation: gaussian_noise, scale: 0.1, max_success_rate: 0.1}\n", 12, "declares its threshold as 'max_drop'"),
+        (
+            "  - {id: a, kind: performance, metric: balanced_accuracy, max: 0.6}\n",
+            12,
+            "plan.checks[0].max: balanced_accuracy is better when higher: declare its threshold as 'min'",
+        ),
+        (
+            "  - {id: a, kind: fairness, metric: demographic_parity_difference, sensitive_feature: sex, min: 0.1}\n",
+            12,
+            "declare its threshold as 'max'",
+        ),
+        (
+            "  - {id: a, kind: fairness, metric: demographic_parity_ratio, sensitive_feature: sex, min: 1.5}\n",
+            12,
+            "outside [0, 1]",
+        ),
+        (
+            "  - {id: a, kind: fairness, metric: demographic_parity_difference, sensitive_feature: age, max: 0.1}\n",
+            12,
+            "plan.checks[0].sensitive_feature: 'age' is not in dataset.sensitive_features",
+        ),
+        (
+            "  - {id: a, kind: robustness, perturbation: gaussian_noise, scale: 0.1, max_success_rate: 0.1}\n",
+            12,
+            "declares its threshold as 'max_drop'",
+        ),
         ("  - {id: a, kind: speed, metric: x}\n", 12, "kind must be one of performance, fairness, robustness, privacy"),
-        ("  - {id: a, kind: performance, metric: accuracy, min: 0.5}\n  - {id: a, kind: performance, metric: f1, min: 0.5}\n", 13, "check id 'a' appears twice"),
+        (
+            "  - {id: a, kind: performance, metric: accuracy, min: 0.5}\n  - {id: a, kind: performance, metric: f1, min: 0.5}\n",
+            13,
+            "check id 'a' appears twice",
+        ),
     ],
 )
 def test_bad_plans_are_one_line_with_file_line_and_key(folder: Path, checks: str, line: int, expected: str):
@@ -65,7 +93,9 @@ def test_bad_plans_are_one_line_with_file_line_and_key(folder: Path, checks: str
 
 def test_privacy_without_training_rows_names_the_key(folder: Path):
     plan = write_plan(folder, "  - {id: m, kind: privacy, attack: membership_inference, max_advantage: 0.1}\n", train=False)
-    with pytest.raises(BadInputError, match=r"plan.yaml:11: plan.checks\[0\].attack: membership inference needs the training rows"):
+    with pytest.raises(
+        BadInputError, match=r"plan.yaml:11: plan.checks\[0\].attack: membership inference needs the training rows"
+    ):
         load_plan(plan)
 
 
@@ -91,7 +121,7 @@ def test_label_that_is_not_binary(folder: Path):
     [
         (lambda folder: (folder / "test.csv").unlink(), "test.csv does not exist"),
         (lambda folder: ((folder / "test.csv").unlink(), (folder / "test.csv").mkdir()), "is not a regular file"),
-        (lambda folder: (folder / "test.csv").write_bytes(b'a,b\n1,2,3,4\n'), "is not a readable CSV file"),
+        (lambda folder: (folder / "test.csv").write_bytes(b"a,b\n1,2,3,4\n"), "is not a readable CSV file"),
     ],
 )
 def test_unreadable_data_is_bad_input(folder: Path, setup, expected: str):

@@ -7,13 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tests.eval.conftest import write_plan
 
 from ailab.eval.data import load_data
 from ailab.eval.plan import load_plan
 from ailab.eval.report import html, markdown
 from ailab.eval.runner import evaluate
 from ailab.eval.target import load_model
-from tests.eval.conftest import write_plan
 
 PARITY = "  - {id: parity-sex, kind: fairness, metric: demographic_parity_difference, sensitive_feature: sex, max: 0.1}\n"
 
@@ -83,11 +83,15 @@ def test_robustness_sweeps_and_evasion(fair_setup: Path):
 def test_model_without_signature_gets_all_but_label_and_sensitive(fair_setup: Path, tmp_path: Path):
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
-
     from tests.eval.conftest import save_model
 
     train = pd.read_csv(fair_setup / "train.csv")
-    save_model(LogisticRegression().fit(train[["x1", "x2", "x3"]], train["approved"]), tmp_path / "model", train[["x1", "x2", "x3"]], signature=False)
+    save_model(
+        LogisticRegression().fit(train[["x1", "x2", "x3"]], train["approved"]),
+        tmp_path / "model",
+        train[["x1", "x2", "x3"]],
+        signature=False,
+    )
     shutil.copy(fair_setup / "test.csv", tmp_path / "test.csv")
     shutil.copy(fair_setup / "train.csv", tmp_path / "train.csv")
     evaluation = run(write_plan(tmp_path, "  - {id: acc, kind: performance, metric: accuracy, min: 0.7}\n"))

@@ -68,16 +68,21 @@ class Binary:
         self.y = y
         self.code = (y.astype(np.int8) * 2 + p.astype(np.int8)).astype(np.intp)
         self.scores = scores
+        self._cached: tuple[np.ndarray, tuple[float, float, float, float]] | None = None
         if scores is not None:
             self._unique_index = np.unique(scores, return_inverse=True)[1].ravel()
             self._classes = int(self._unique_index.max()) + 1
 
     def counts(self, w: np.ndarray) -> tuple[float, float, float, float]:
-        """Weighted (tn, fp, fn, tp)."""
+        """Weighted (tn, fp, fn, tp); remembered for the last weights, which several metrics of one resample share."""
         import numpy as np
 
+        if self._cached is not None and self._cached[0] is w:
+            return self._cached[1]
         tn, fp, fn, tp = np.bincount(self.code, weights=w, minlength=4)
-        return float(tn), float(fp), float(fn), float(tp)
+        counts = (float(tn), float(fp), float(fn), float(tp))
+        self._cached = (w, counts)
+        return counts
 
     def accuracy(self, w: np.ndarray) -> float:
         tn, fp, fn, tp = self.counts(w)
@@ -157,21 +162,28 @@ class Groups:
 
         self.count = count
         self.cell = (codes.astype(np.intp) * 4 + y.astype(np.intp) * 2 + p.astype(np.intp)).astype(np.intp)
+        self._cached: tuple[np.ndarray, dict[str, np.ndarray]] | None = None
 
     def rates(self, w: np.ndarray) -> dict[str, np.ndarray]:
-        """Per group: size, selection rate, true- and false-positive rates, accuracy (NaN where undefined)."""
+        """Per group: size, selection rate, true- and false-positive rates, accuracy (NaN where undefined).
+
+        Remembered for the last weights: the disparity and the per-group table of one resample share them."""
         import numpy as np
 
+        if self._cached is not None and self._cached[0] is w:
+            return self._cached[1]
         cells = np.bincount(self.cell, weights=w, minlength=self.count * 4).reshape(self.count, 2, 2)
         size = cells.sum(axis=(1, 2))
         with np.errstate(invalid="ignore", divide="ignore"):
-            return {
+            rates = {
                 "size": size,
                 "selection_rate": cells[:, :, 1].sum(axis=1) / size,
                 "true_positive_rate": cells[:, 1, 1] / cells[:, 1, :].sum(axis=1),
                 "false_positive_rate": cells[:, 0, 1] / cells[:, 0, :].sum(axis=1),
                 "accuracy": (cells[:, 0, 0] + cells[:, 1, 1]) / size,
             }
+        self._cached = (w, rates)
+        return rates
 
     def disparity(self, name: str, w: np.ndarray) -> float:
         rates = self.rates(w)
