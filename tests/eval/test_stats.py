@@ -79,3 +79,48 @@ def test_bootstrap_interval_covers_the_value_and_narrows_with_more_rows():
         return bounds.high - bounds.low
 
     assert width(10_000) < width(400) / 3
+
+
+def test_fairness_from_cells_equals_fairlearn_row_by_row(tmp_path):
+    """fairness.measure hands fairlearn the confusion cells with counts as weights: same values as the rows themselves."""
+    import pandas as pd
+
+    from ailab.eval import fairness
+    from ailab.eval.measure import Context
+    from ailab.eval.plan import EvaluationPlan, FairnessCheck
+
+    rng = np.random.default_rng(4)
+    rows = 3000
+    frame = pd.DataFrame({"sex": rng.choice(["f", "m", "x"], rows, p=[0.5, 0.49, 0.01])})
+    y = rng.integers(0, 2, rows)
+    p = (rng.random(rows) < np.where(frame["sex"] == "m", 0.6, 0.4)).astype(int)
+    plan = EvaluationPlan.model_validate(
+        {
+            "apiVersion": "ailab.eu/v1",
+            "kind": "EvaluationPlan",
+            "metadata": {"name": "t", "audit": "t"},
+            "target": {"model": "m"},
+            "dataset": {"path": "t.csv", "label": "y", "sensitive_features": ["sex"]},
+            "checks": [{"id": "c", "kind": "performance", "metric": "accuracy", "min": 0.1}],
+        }
+    )
+    context = Context(plan, None, None, frame, y, p, None)  # type: ignore[arg-type]  # fairness reads neither data nor model
+    reference = fm.MetricFrame(
+        metrics={"selection_rate": fm.selection_rate, "true_positive_rate": fm.true_positive_rate, "count": fm.count},
+        y_true=y,
+        y_pred=p,
+        sensitive_features=frame["sex"],
+    ).by_group
+    for metric, function in (
+        ("demographic_parity_difference", fm.demographic_parity_difference),
+        ("equalized_odds_difference", fm.equalized_odds_difference),
+        ("equal_opportunity_difference", fm.equal_opportunity_difference),
+    ):
+        check = FairnessCheck(id="c", kind="fairness", metric=metric, sensitive_feature="sex", max=0.1)
+        measured = fairness.measure(context, check)
+        assert measured.value == pytest.approx(function(y, p, sensitive_features=frame["sex"]))
+        for row in measured.details["groups"]:
+            assert row["size"] == reference.loc[row["group"], "count"]
+            assert row["selection_rate"] == pytest.approx(reference.loc[row["group"], "selection_rate"])
+            assert row["true_positive_rate"] == pytest.approx(reference.loc[row["group"], "true_positive_rate"])
+        assert measured.details["small_groups"] == ["x"]  # about 30 of 3000, under the default 30: flagged, kept
