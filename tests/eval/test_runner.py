@@ -107,3 +107,54 @@ def test_missing_model_is_bad_input(fair_setup: Path, tmp_path: Path):
     shutil.copy(fair_setup / "train.csv", tmp_path / "train.csv")
     with pytest.raises(BadInputError, match="model"):
         run(write_plan(tmp_path, "  - {id: acc, kind: performance, metric: accuracy, min: 0.7}\n"))
+
+
+def test_regression_task_from_parquet_with_category_flips(tmp_path: Path):
+    import numpy as np
+    import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import mean_absolute_error
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+    from tests.eval.conftest import save_model
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"x": rng.normal(size=1500), "region": rng.choice(["north", "south", "east"], 1500)})
+    frame["sex"] = rng.choice(["f", "m"], 1500)
+    frame["approved"] = (
+        2 * frame["x"] + frame["region"].map({"north": 0.0, "south": 3.0, "east": -3.0}) + rng.normal(scale=0.1, size=1500)
+    )
+    frame.to_parquet(tmp_path / "test.parquet")
+    inputs = frame[["x", "region"]]
+    model = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["region"]), remainder="passthrough"), LinearRegression()
+    ).fit(inputs, frame["approved"])
+    save_model(model, tmp_path / "model", inputs)
+    plan = write_plan(
+        tmp_path,
+        "  - {id: mae, kind: performance, metric: mae, max: 0.2}\n"
+        "  - {id: flips, kind: robustness, perturbation: category_flip, scale: 0.3, max_drop: 0.5}\n",
+        train=False,
+    )
+    plan.write_text(
+        plan.read_text()
+        .replace("path: test.csv", "path: test.parquet")
+        .replace("target: {model: model}", "target: {model: model, task: regression}")
+    )
+    evaluation = run(plan)
+    mae, flips = evaluation.checks
+    assert mae.value == pytest.approx(mean_absolute_error(frame["approved"], model.predict(inputs)))
+    assert mae.verdict == "pass"
+    assert flips.details["columns"] == ["region"] and flips.details["metric"] == "rmse"
+    # About 30% of regions swapped, each swap off by 3 or 6: the RMSE grows by well over 1, above max_drop 0.5.
+    assert flips.value is not None and flips.value > 1.0 and flips.verdict == "fail"
+
+
+def test_binary_metric_on_regression_plan_is_refused(tmp_path: Path):
+    from ailab.errors import BadInputError
+
+    plan = write_plan(tmp_path, "  - {id: a, kind: performance, metric: accuracy, min: 0.5}\n", train=False)
+    plan.write_text(plan.read_text().replace("target: {model: model}", "target: {model: model, task: regression}"))
+    with pytest.raises(BadInputError, match=r"plan.checks\[0\].metric: accuracy does not apply to regression"):
+        load_plan(plan)

@@ -51,6 +51,7 @@ def _columns(context: Context, check: RobustnessCheck) -> list[str]:
 def perturb(frame: pd.DataFrame, columns: list[str], kind: str, scale: float, seed: int) -> pd.DataFrame:
     """A copy of ``frame`` with ``columns`` perturbed; the same seed gives the same perturbation."""
     import numpy as np
+    import pandas as pd
 
     rng = np.random.default_rng(seed)
     out = frame.copy()
@@ -71,7 +72,7 @@ def perturb(frame: pd.DataFrame, columns: list[str], kind: str, scale: float, se
             shifted = (np.nan_to_num(current, nan=0).astype(np.int64) + rng.integers(1, len(categories), rows)) % len(categories)
             replaced = values.to_numpy(copy=True, dtype=object)
             replaced[flip] = categories[shifted[flip]]
-            out[column] = replaced.astype(values.dtype) if values.dtype != object else replaced
+            out[column] = pd.Series(replaced, index=values.index).astype(values.dtype)
         else:
             blank = rng.random(rows) < scale
             column_values = values.astype("float64" if values.dtype.kind in "biuf" else object).to_numpy(copy=True)
