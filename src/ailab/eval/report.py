@@ -190,7 +190,7 @@ def html(evaluation: Evaluation) -> str:
         facts += [("Threshold declared before the run", _threshold(check)), ("Measured", _measured(check, evaluation.confidence))]
         if check.reason:
             facts.append(("Why no value", check.reason))
-        out += [f"<dt>{escape(name)}</dt><dd>{escape(value)}</dd>" for name, value in facts]
+        out += [f"<dt>{escape(name)}</dt><dd>{_inline(value)}</dd>" for name, value in facts]
         out.append("</dl>")
         out += [f"<p>{escape(line)}</p>" for line in _detail_lines(check)]
         if check.details.get("groups"):
@@ -206,6 +206,12 @@ def html(evaluation: Evaluation) -> str:
     out += [f"<dt>{escape(name)}</dt><dd><code>{escape(value)}</code></dd>" for name, value in _facts(evaluation)]
     out.append("</dl></section></body></html>")
     return "\n".join(out) + "\n"
+
+
+def _inline(text: str) -> str:
+    """Escaped text with the catalogue's `code` spans as <code>."""
+    parts = escape(text).split("`")
+    return "".join(f"<code>{part}</code>" if index % 2 else part for index, part in enumerate(parts))
 
 
 def render(evaluation: Evaluation, fmt: str) -> str:

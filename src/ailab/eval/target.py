@@ -83,6 +83,28 @@ def load_model(uri: str, where: str, columns: list[str], excluded: set[str]) -> 
     else:
         names = [column for column in columns if column not in excluded]
         from_signature = False
-    version = info.registered_model_version or info.run_id or ""
+    version = info.registered_model_version or _registered_version(uri) or info.run_id or ""
     has_proba = flavor == "sklearn" and hasattr(predictor, "predict_proba")
     return ModelUnderAudit(uri, flavor, names, from_signature, str(version), predictor, has_proba)
+
+
+def _registered_version(uri: str) -> str | None:
+    """The version number a ``models:/<name>/<version|latest>`` or ``models:/<name>@<alias>`` URI resolves to."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    if not uri.startswith("models:/"):
+        return None
+    reference = uri.removeprefix("models:/")
+    client = MlflowClient()
+    try:
+        if "@" in reference:
+            name, alias = reference.split("@", 1)
+            return str(client.get_model_version_by_alias(name, alias).version)
+        name, _, version = reference.partition("/")
+        if version.isdigit():
+            return version
+        versions = client.search_model_versions(f"name = '{name}'")
+        return str(max(int(found.version) for found in versions)) if versions else None
+    except MlflowException:
+        return None
