@@ -108,9 +108,10 @@ def test_failing_check_exits_1_and_a_broken_model_ends_the_run_failed(home: Path
         shutil.copy(fair_setup / name, tmp_path / name)
     shutil.copytree(fair_setup / "model", tmp_path / "model")
     strict = write_plan(tmp_path, "  - {id: accuracy, kind: performance, metric: balanced_accuracy, min: 0.99}\n")
-    result = runner.invoke(app, ["eval", "run", str(strict), "--local", "--json", str(tmp_path / "run.json")])
+    result = runner.invoke(app, ["eval", "run", str(strict), "--local", "--json", "-"])
     assert result.exit_code == 1, result.output
-    assert json.loads((tmp_path / "run.json").read_text())["verdict"] == "fail"
+    # stdout carries the JSON alone: the table and MLflow's own run links go to stderr.
+    assert json.loads(result.stdout)["verdict"] == "fail"
 
     (tmp_path / "model" / "MLmodel").write_text("not: [an mlflow model\n")
     result = runner.invoke(app, ["eval", "run", str(strict), "--local"])

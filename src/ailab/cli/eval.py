@@ -153,7 +153,7 @@ def run(
         _record(loaded, run_id, None, "error", f"{type(error).__name__}: {error}")
         raise
     _record(loaded, run_id, evaluation, evaluation.verdict, None)
-    _print_result(evaluation, run_id, target.url)
+    _print_result(evaluation, run_id, target.url, to_stderr=json_file is not None and str(json_file) == "-")
     if json_file is not None:
         emit_json(run_summary(evaluation, run_id, target.url), json_file)
     if evaluation.verdict != "pass":
@@ -177,10 +177,13 @@ def _record(loaded: LoadedPlan, run_id: str | None, evaluation: Evaluation | Non
     )
 
 
-def _print_result(evaluation: Evaluation, run_id: str | None, url: str) -> None:
+def _print_result(evaluation: Evaluation, run_id: str | None, url: str, *, to_stderr: bool) -> None:
+    """The result table, on stdout unless stdout carries the JSON."""
     from rich.table import Table
 
-    from ailab.cli.console import out, text_row
+    from ailab.cli.console import err, out, text_row
+
+    console = err() if to_stderr else out()
 
     table = Table(title=f"{evaluation.plan_name}: {evaluation.verdict.upper()}", expand=False)
     for header in ("check", "kind", "value", "interval", "threshold", "verdict"):
@@ -189,11 +192,11 @@ def _print_result(evaluation: Evaluation, run_id: str | None, url: str) -> None:
         value = "-" if check.value is None else f"{check.value:.3f}"
         bounds = "-" if check.interval is None else f"{check.interval[0]:.3f}..{check.interval[1]:.3f}"
         text_row(table, check.id, check.kind, value, bounds, f"{check.threshold_key} {check.threshold:g}", check.verdict)
-    out().print(table)
+    console.print(table)
     for check in evaluation.checks:
         if check.reason:
-            out().print(f"{check.id}: {check.reason}", markup=False)
-    out().print(f"MLflow run {run_id} at {url}", markup=False)
+            console.print(f"{check.id}: {check.reason}", markup=False)
+    console.print(f"MLflow run {run_id} at {url}", markup=False)
 
 
 @app.command()

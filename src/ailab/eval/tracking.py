@@ -11,9 +11,10 @@ import getpass
 import json
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,7 +120,7 @@ class RecordedRun:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: object) -> None:
         if error is None:
-            self.client.set_terminated(self.run_id, "FINISHED")
+            self._terminate("FINISHED")
             return
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         if not isinstance(error, AilabError):
@@ -127,7 +128,12 @@ class RecordedRun:
         try:
             self.client.set_tag(self.run_id, "ailab.failure", reason[:4000])
         finally:
-            self.client.set_terminated(self.run_id, "FAILED")
+            self._terminate("FAILED")
+
+    def _terminate(self, status: str) -> None:
+        # MLflow prints the run's URL on stdout when a run ends; stdout may be carrying --json -.
+        with redirect_stdout(sys.stderr):
+            self.client.set_terminated(self.run_id, status)
 
     def log(self, evaluation: Evaluation, reports: dict[str, str]) -> None:
         """Params, metrics, per-check verdict tags, and the artifacts: the result, per-group tables, plots, reports."""
