@@ -58,8 +58,8 @@ def test_run_is_logged_to_the_audit_experiment_and_reported(home: Path, fair_set
     assert summary["checks"][1]["threshold"] == {"max": 0.1}
 
     # Secrets are the owner's only.
-    for secret in ("admin.json", "basic_auth.ini"):
-        assert stat.S_IMODE((home / "mlflow" / secret).stat().st_mode) == 0o600
+    for secret in ("admin.json", "basic_auth.ini", "auth.db", "mlflow.db", "server.log"):
+        assert stat.S_IMODE((home / "mlflow" / secret).stat().st_mode) == 0o600, secret
 
     tracking = local_tracking()
     admin = local_server.admin_credentials()

@@ -86,6 +86,8 @@ def client_environment(tracking: Tracking) -> Iterator[None]:
         "MLFLOW_TRACKING_URI": tracking.url,
         "MLFLOW_TRACKING_USERNAME": tracking.username,
         "MLFLOW_TRACKING_PASSWORD": tracking.password,
+        # A progress bar per artifact download is noise in a CLI's stderr and in cron logs.
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
     }
     saved = {key: os.environ.get(key) for key in wanted}
     os.environ.update(wanted)

@@ -130,9 +130,12 @@ def up(port: int | None = None) -> ServerState:
     command += ["--workers", "1", "--backend-store-uri", f"sqlite:///{base / 'mlflow.db'}"]
     command += ["--artifacts-destination", str(private_dir(base / "artifacts"))]
     log_path = base / "server.log"
-    with log_path.open("ab") as log:
+    with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         # Its own session: the server outlives this command, and stopping its group stops its workers.
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=base)
+        # umask 077: the stores it creates (sqlite files, artifacts) are the owner's only, like the credentials.
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=base, umask=0o077
+        )
     atomic_write_text(base / STATE_NAME, json.dumps({"pid": process.pid, "port": chosen, "url": url}) + "\n", 0o600)
     started = time.monotonic()
     while time.monotonic() - started < STARTUP_TIMEOUT_S:
