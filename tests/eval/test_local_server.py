@@ -47,5 +47,5 @@ def test_corrupt_credentials_are_named(home: Path):
 
     (home / "mlflow").mkdir(mode=0o700)
     (home / "mlflow" / "admin.json").write_text("{not json")
-    with pytest.raises(OperationFailedError, match="admin.json: unreadable credentials"):
+    with pytest.raises(OperationFailedError, match=r"admin\.json: unreadable credentials"):
         local_server.admin_credentials()
