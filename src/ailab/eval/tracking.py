@@ -79,10 +79,12 @@ def audit_experiment(tracking: Tracking, audit: str) -> str:
 
 @contextmanager
 def client_environment(tracking: Tracking) -> Iterator[None]:
-    """MLflow's client settings for this process (URI, the user's credentials, no telemetry), restored afterwards."""
+    """MLflow's client settings for this process (URI, the user's credentials), restored afterwards; telemetry off for good."""
     from ailab.services.mlflow.local_server import NO_TELEMETRY
 
-    wanted = NO_TELEMETRY | {
+    # Telemetry stays off for the rest of the process: MLflow may report from a thread or at exit.
+    os.environ.update(NO_TELEMETRY)
+    wanted = {
         "MLFLOW_TRACKING_URI": tracking.url,
         "MLFLOW_TRACKING_USERNAME": tracking.username,
         "MLFLOW_TRACKING_PASSWORD": tracking.password,
@@ -197,7 +199,7 @@ def fetch_evaluation(tracking: Tracking, run_id: str) -> Evaluation:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from ailab.eval.result import Evaluation
+    from ailab.eval.result import SCHEMA, Evaluation
 
     if not re.fullmatch(r"[0-9a-f]{32}", run_id):
         raise BadInputError(f"run id {run_id!r}: expected 32 hexadecimal characters (the mlflow_run_id of ailab eval run --json)")
@@ -212,6 +214,11 @@ def fetch_evaluation(tracking: Tracking, run_id: str) -> Evaluation:
         result = folder / RESULT_ARTIFACT
         if not result.is_file():
             raise BadInputError(f"run {run_id}: has no {RESULT_ARTIFACT}; it is not a finished ailab evaluation run")
-        evaluation = Evaluation.from_json(json.loads(result.read_text(encoding="utf-8")))
+        data = json.loads(result.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            raise BadInputError(
+                f"run {run_id}: its {RESULT_ARTIFACT} is not {SCHEMA}; report it with the ailab version that ran it"
+            )
+        evaluation = Evaluation.from_json(data)
         evaluation.plots = {path.name: path.read_bytes() for path in folder.glob("plot-*.png")}
     return evaluation
