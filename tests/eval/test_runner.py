@@ -158,3 +158,41 @@ def test_binary_metric_on_regression_plan_is_refused(tmp_path: Path):
     plan.write_text(plan.read_text().replace("target: {model: model}", "target: {model: model, task: regression}"))
     with pytest.raises(BadInputError, match=r"plan.checks\[0\].metric: accuracy does not apply to regression"):
         load_plan(plan)
+
+
+class _Rule:
+    """A decision rule logged as a plain pyfunc model: decisions, no probabilities."""
+
+    def predict(self, context, model_input, params=None):
+        return (model_input["x1"] > 0).astype(int)
+
+
+def test_pyfunc_model_without_probabilities(fair_setup: Path, tmp_path: Path):
+    import mlflow
+    import pandas as pd
+    from mlflow.models import infer_signature
+    from mlflow.pyfunc import PythonModel
+
+    from ailab.eval.stats import Binary
+
+    rule = type("Rule", (PythonModel,), {"predict": _Rule.predict})()
+    inputs = pd.read_csv(fair_setup / "train.csv")[["x1", "x2", "x3"]]
+    mlflow.pyfunc.save_model(
+        str(tmp_path / "model"), python_model=rule, signature=infer_signature(inputs, (inputs["x1"] > 0).astype(int))
+    )
+    for name in ("train.csv", "test.csv"):
+        shutil.copy(fair_setup / name, tmp_path / name)
+    evaluation = run(
+        write_plan(
+            tmp_path,
+            "  - {id: recall, kind: performance, metric: recall, min: 0.5}\n  - {id: auc, kind: performance, metric: roc_auc, min: 0.5}\n",
+        )
+    )
+    recall, auc = evaluation.checks
+    test = pd.read_csv(tmp_path / "test.csv")
+    import numpy as np
+
+    expected = Binary(test["approved"].to_numpy(), (test["x1"] > 0).astype(int).to_numpy()).recall(np.ones(len(test)))
+    assert evaluation.fingerprints.model_flavor == "python_function"
+    assert recall.value == pytest.approx(expected) and recall.verdict == "pass"
+    assert auc.value is None and auc.verdict == "fail" and "gives decisions only" in auc.reason

@@ -206,7 +206,6 @@ def report(
     output: Path = typer.Option(Path("reports"), "--output", "-o", help="Directory for eval-<plan>.<ext> and the plots."),
 ) -> None:
     """Write the report of an evaluation run, read back from the local MLflow server."""
-    from ailab.cli.console import write_file
     from ailab.errors import BadInputError
     from ailab.eval import tracking
     from ailab.eval.report import parse_formats
@@ -217,15 +216,16 @@ def report(
     target = tracking.local_tracking()
     with tracking.client_environment(target):
         evaluation = tracking.fetch_evaluation(target, run_id)
-    write_reports(evaluation, wanted, output, write_file)
+    write_reports(evaluation, wanted, output)
 
 
-def write_reports(evaluation: Evaluation, formats: list[str], output: Path, write: Any) -> None:
+def write_reports(evaluation: Evaluation, formats: list[str], output: Path) -> None:
     """``eval-<plan>.<ext>`` for each format, and the plots beside the Markdown."""
+    from ailab.cli.console import write_file
     from ailab.eval.report import render
 
     for fmt in formats:
-        write(output / f"eval-{evaluation.plan_name}.{fmt}", render(evaluation, fmt))
+        write_file(output / f"eval-{evaluation.plan_name}.{fmt}", render(evaluation, fmt))
     if "md" in formats:
         for name, data in evaluation.plots.items():
             output.mkdir(parents=True, exist_ok=True)

@@ -59,4 +59,3 @@ class Measured:
     extra: dict[str, Statistic] = field(default_factory=dict)
     """Further statistics to bootstrap (per-group rates), handed to ``finish``."""
     finish: Callable[[dict[str, np.ndarray]], None] | None = None
-    plots: dict[str, bytes] = field(default_factory=dict)

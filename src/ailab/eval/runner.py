@@ -48,7 +48,7 @@ def evaluate(loaded: LoadedPlan, data: EvaluationData, model: ModelUnderAudit) -
             result.interval = interval(values[check.id], plan.bootstrap.confidence)
         if result.finish is not None:
             result.finish({name: values[f"{check.id}/{name}"] for name in result.extra})
-        checks.append(_judge(plan.robustness_metric, check, result))
+        checks.append(_judge(check, result))
 
     notes = []
     if not model.from_signature:
@@ -95,7 +95,7 @@ def _measure(context: Context, check: Check) -> Measured:
     return privacy.measure(context, check)
 
 
-def _judge(robustness_metric: object, check: Check, result: Measured) -> CheckResult:
+def _judge(check: Check, result: Measured) -> CheckResult:
     import math
 
     if isinstance(check, PerformanceCheck | FairnessCheck):
