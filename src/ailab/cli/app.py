@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from ailab import __version__
-from ailab.cli import audit, evidence, gpu, lab, nodes, policy, sandbox
+from ailab.cli import audit, eval, evidence, gpu, lab, nodes, policy, sandbox
 from ailab.cli.console import print_error
 from ailab.errors import AilabError
 
@@ -57,6 +57,7 @@ def _root(
 app.add_typer(lab.app, name="lab")
 app.add_typer(policy.app, name="policy")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(eval.app, name="eval")
 app.add_typer(audit.app, name="audit")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(nodes.app, name="nodes")

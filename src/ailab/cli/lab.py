@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ailab.cli import lab_local
 from ailab.cli.base import new_group
 
 if TYPE_CHECKING:
     from ailab.spec.model import LabSpec
 
 app = new_group("Architects: validate and plan the lab offline, from the stack files in stacks/.")
+app.add_typer(lab_local.app, name="local")
 
 StackOption = typer.Option(..., "--stack", "-s", help="Stack name: stacks/Pulumi.<stack>.yaml.")
 
