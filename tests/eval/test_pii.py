@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ailab.eval.pii import DETECTORS, MAX_SCANNED_CHARS, find_pii, split_echoed
+from ailab.eval.llm.pii import DETECTORS, MAX_SCANNED_CHARS, find_pii, split_echoed
 
 VALID = {
     "iban": ["DE89 3704 0044 0532 0130 00", "GB82 WEST 1234 5698 7654 32", "FR14 2004 1010 0505 0001 3M02 606",
