@@ -125,3 +125,15 @@ def test_a_data_dir_that_cannot_be_made_is_one_line_exit_2(tmp_path: Path, monke
 def test_backend_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AILAB_BACKEND_URL", "s3://lab-state/ailab?region=eu-central-1")
     assert runner.invoke(app, ["lab", "backend"]).output.strip() == "s3://lab-state/ailab?region=eu-central-1"
+
+
+def test_validate_warns_when_the_stack_keeps_the_example_passphrase() -> None:
+    result = runner.invoke(app, ["lab", "validate", "--stack", "onprem"])
+    assert result.exit_code == 0
+    assert "warning: stack onprem: its secrets are encrypted with the published example passphrase" in result.output
+
+
+def test_plan_refuses_a_directory_for_json_before_planning(tmp_path) -> None:
+    result = runner.invoke(app, ["lab", "plan", "--stack", "onprem", "--json", str(tmp_path)])
+    assert result.exit_code == 2 and "is a directory; give a file name for the plan" in result.output
+    assert "resources" not in result.output
