@@ -137,3 +137,18 @@ def test_plan_refuses_a_directory_for_json_before_planning(tmp_path) -> None:
     result = runner.invoke(app, ["lab", "plan", "--stack", "onprem", "--json", str(tmp_path)])
     assert result.exit_code == 2 and "is a directory; give a file name for the plan" in result.output
     assert "resources" not in result.output
+
+
+def test_plan_reads_like_a_preview() -> None:
+    """Counts as policy check counts them (resources, not components or providers), node groups, outputs, a summary."""
+    from ailab.plan.lab import plan_lab
+    from ailab.policy.loaders.plan import records_from_plan
+
+    result = runner.invoke(app, ["lab", "plan", "--stack", "aws-eu", "--no-tree"])
+    assert result.exit_code == 0, result.output
+    records = records_from_plan(plan_lab("aws-eu").to_json(), "plan")
+    resources = [r for r in records if not r.type.startswith("pulumi:providers:")]
+    assert f"+ {len(resources)} to create  (" in result.output
+    assert f"  {len(resources)}  in all" in result.output
+    assert "Node groups" in result.output and "p5.48xlarge" in result.output
+    assert "Outputs" in result.output and "[secret]" in result.output

@@ -63,7 +63,7 @@ def test_plan_prints_tree_counts_and_verdict(tmp_path: Path) -> None:
     result = runner.invoke(app, [*PLAN, "--json", str(tmp_path / "plan.json")])
     assert result.exit_code == 0, result.output
     assert "ailab:sandbox:AuditSandbox 2025-017-chatbot" in result.output
-    assert "Resources by type" in result.output
+    assert "Resources to create, by type:" in result.output and "to create  (" in result.output
     assert "policy gate: pass" in result.output
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert plan["format"] == "ailab.plan/v1" and plan["program"] == "sandbox"
