@@ -6,12 +6,30 @@ and triples ``ailab --help``'s start-up time (0.15 s → 0.46 s on the 2-core CI
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
+
+
+class WholeHelpGroup(TyperGroup):
+    """Lists its commands with their whole first paragraph, wrapped, instead of cutting it with '...'."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 def new_group(help_text: str) -> typer.Typer:
     """A sub-command group with ``-h/--help`` and help shown when called without a command."""
     return typer.Typer(
+        cls=WholeHelpGroup,
         help=help_text,
         no_args_is_help=True,
         rich_markup_mode=None,
