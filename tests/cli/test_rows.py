@@ -44,3 +44,19 @@ def test_80_columns_get_one_block_per_row_nothing_cut(monkeypatch: pytest.Monkey
     lines = text.getvalue().splitlines()
     assert "…" not in text.getvalue() and all(len(line) <= 80 for line in lines)
     assert "2026-041-chatbot-evaluation" in lines and "  created (UTC)  2026-12-06 09:30" in lines
+
+
+def test_audit_show_in_a_pipe_keeps_each_record_on_one_line(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from ailab.cli.app import app
+    from ailab.trail import AuditLog
+
+    monkeypatch.setenv("AILAB_HOME", str(tmp_path))
+    AuditLog().append(
+        "sandbox.plan", audit_id="2026-042-x", arguments={"team": "alice"}, outcome="refused", detail="a long reason " * 10
+    )
+    result = CliRunner().invoke(app, ["audit", "show"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("1  ") and lines[1].rstrip().endswith("a long reason")
