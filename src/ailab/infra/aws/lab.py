@@ -15,8 +15,8 @@ import pulumi_aws as aws
 
 from ailab.infra.aws import names
 from ailab.infra.aws.account import AwsAccount
-from ailab.infra.aws.api_path import TransitGatewayPath, TransitGatewayPathArgs
 from ailab.infra.aws.addons import EbsCsiDriver, EbsCsiDriverArgs, network_policy_cni
+from ailab.infra.aws.api_path import TransitGatewayPath, TransitGatewayPathArgs
 from ailab.infra.aws.database import Database, DatabaseArgs
 from ailab.infra.aws.eks import Cluster, ClusterArgs
 from ailab.infra.aws.evidence import EvidenceStore, EvidenceStoreArgs
