@@ -75,6 +75,8 @@ def kubernetes_after_nodes_and_storage(records: RecordSet, ctx: RuleContext) -> 
         if not (record.type.startswith("kubernetes:") or record.type == K8S_PROVIDER):
             continue
         before = order.waits_for(record)
+        if not (before & node_groups and (not storage or before & storage)) and not order.fully_known(record):
+            continue  # it may wait for them through a resource the input does not show
         if not before & node_groups:
             yield Violation(
                 f"{record.type.rsplit(':', 1)[-1]} {record.name} is not ordered after any EKS node group",
@@ -116,7 +118,7 @@ def cluster_after_role_grants(records: RecordSet, ctx: RuleContext) -> Iterator[
         cluster_roles = [urn for urn in cluster.dependencies if urn in roles]
         before = order.waits_for(cluster)
         for grant in grants:
-            if any(urn in grant.dependencies for urn in cluster_roles) and grant.urn not in before:
+            if any(urn in grant.dependencies for urn in cluster_roles) and grant.urn not in before and order.fully_known(cluster):
                 yield Violation(
                     f"EKS cluster {cluster.name} is not ordered after {grant.name}, a policy of its role",
                     (ev("dependencies", sorted(cluster.dependencies) or MISSING),),
@@ -199,8 +201,12 @@ def _private_path(cluster: Record, records: RecordSet) -> Iterator[Violation]:
 
 
 def _admitted_on_443(cluster: Record, records: RecordSet) -> list[IPv4Network] | None:
-    """The networks the security groups the cluster uses admit on 443; None when one of them is hidden."""
+    """The networks the security groups the cluster uses admit on 443; None when one of them is hidden or not
+    among the records (a group made outside the stack may admit anything)."""
     groups = [record for record in records.of_type(EC2_SECURITY_GROUP) if record.urn in cluster.dependencies]
+    listed = dig(cluster.properties, "vpcConfig", "securityGroupIds")
+    if hides(listed) or len(strings(listed)) > len(groups):
+        return None
     found: list[IPv4Network] = []
     for group in groups:
         rules = group.properties.get("ingress", MISSING)

@@ -61,3 +61,8 @@ class DeploymentOrder:
         seen.discard(record.urn)
         result = self._memo[record.urn] = frozenset(seen)
         return result
+
+    def fully_known(self, record: Record) -> bool:
+        """Whether every resource ``record`` waits for is among the records: an input that leaves some out (a
+        provider the format does not list, a resource of another stack) hides what those wait for."""
+        return all(urn in self._by_urn for urn in self.waits_for(record))
