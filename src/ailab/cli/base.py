@@ -13,7 +13,17 @@ from typer.core import TyperGroup
 
 
 class WholeHelpGroup(TyperGroup):
-    """Lists its commands with their whole first paragraph, wrapped, instead of cutting it with '...'."""
+    """Lists its commands with their whole first paragraph, wrapped, instead of cutting it with '...'; names
+    option values after the option (``--team TEAM``), not by Python type (typer's ``<str>``)."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        for param in getattr(command, "params", ()):
+            if getattr(param, "is_flag", True) or param.metavar is not None or not param.opts:
+                continue
+            longest = max(param.opts, key=len)
+            param.metavar = longest.lstrip("-").upper()
+        return command
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         rows = []
