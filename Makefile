@@ -43,6 +43,13 @@ demo: install
 	$(AILAB) policy check --stack onprem --waivers policies/waivers.example.yaml --format console,html,sarif --output $(REPORTS)
 	$(AILAB) sandbox plan 2026-042-chatbot --team alice,bob --profile gpu-mig --stack aws-eu \
 		--purpose "Example audit: bias evaluation of a chatbot" --json $(REPORTS)/sandbox-plan-2026-042-chatbot.json
+	# Evaluation run on this machine: ailab's own MLflow, a model trained on bundled data (no download).
+	# Exit 1 means a check failed, which is a finding the report shows, not a broken demo.
+	$(AILAB) lab local up
+	.venv/bin/python examples/eval/train_demo_model.py
+	$(AILAB) eval run examples/eval/diabetes-plan.yaml --local --json $(REPORTS)/eval-run.json || [ $$? -eq 1 ]
+	$(AILAB) eval report "$$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["mlflow_run_id"])' $(REPORTS)/eval-run.json)" \
+		--format html,md,json --output $(REPORTS)
 
 lint: install
 	.venv/bin/ruff check src tests benchmarks

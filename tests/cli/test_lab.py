@@ -125,3 +125,30 @@ def test_a_data_dir_that_cannot_be_made_is_one_line_exit_2(tmp_path: Path, monke
 def test_backend_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AILAB_BACKEND_URL", "s3://lab-state/ailab?region=eu-central-1")
     assert runner.invoke(app, ["lab", "backend"]).output.strip() == "s3://lab-state/ailab?region=eu-central-1"
+
+
+def test_validate_warns_when_the_stack_keeps_the_example_passphrase() -> None:
+    result = runner.invoke(app, ["lab", "validate", "--stack", "onprem"])
+    assert result.exit_code == 0
+    assert "warning: stack onprem: its secrets are encrypted with the published example passphrase" in result.output
+
+
+def test_plan_refuses_a_directory_for_json_before_planning(tmp_path) -> None:
+    result = runner.invoke(app, ["lab", "plan", "--stack", "onprem", "--json", str(tmp_path)])
+    assert result.exit_code == 2 and "is a directory; give a file name for the plan" in result.output
+    assert "resources" not in result.output
+
+
+def test_plan_reads_like_a_preview() -> None:
+    """Counts as policy check counts them (resources, not components or providers), node groups, outputs, a summary."""
+    from ailab.plan.lab import plan_lab
+    from ailab.policy.loaders.plan import records_from_plan
+
+    result = runner.invoke(app, ["lab", "plan", "--stack", "aws-eu", "--no-tree"])
+    assert result.exit_code == 0, result.output
+    records = records_from_plan(plan_lab("aws-eu").to_json(), "plan")
+    resources = [r for r in records if not r.type.startswith("pulumi:providers:")]
+    assert f"+ {len(resources)} to create  (" in result.output
+    assert f"  {len(resources)}  in all" in result.output
+    assert "Node groups" in result.output and "p5.48xlarge" in result.output
+    assert "Outputs" in result.output and "[secret]" in result.output

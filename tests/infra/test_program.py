@@ -140,3 +140,16 @@ def test_the_stack_exports_where_the_audit_trail_goes(aws):
     outputs = aws.plan.outputs
     assert {"evidenceBucket", "trailSigningKey", "artifactBucket"} <= set(outputs)
     assert outputs["evidenceBucket"] != outputs["artifactBucket"]
+
+
+def test_the_platform_waits_for_the_path_to_the_private_api(aws):
+    """The Kubernetes provider talks to the private endpoint through the Transit Gateway: attachment and routes first."""
+    provider = aws.one("pulumi:providers:kubernetes", "ailab-eks")
+    path = [
+        r
+        for r in aws.plan.custom_resources()
+        if r.type == "aws:ec2transitgateway/vpcAttachment:VpcAttachment"
+        or (r.type == "aws:ec2/route:Route" and "transitGatewayId" in r.inputs)
+    ]
+    assert len(path) == 1 + 3
+    assert all(r.urn in provider.dependencies for r in path)

@@ -63,7 +63,7 @@ def test_plan_prints_tree_counts_and_verdict(tmp_path: Path) -> None:
     result = runner.invoke(app, [*PLAN, "--json", str(tmp_path / "plan.json")])
     assert result.exit_code == 0, result.output
     assert "ailab:sandbox:AuditSandbox 2025-017-chatbot" in result.output
-    assert "Resources by type" in result.output
+    assert "Resources to create, by type:" in result.output and "to create  (" in result.output
     assert "policy gate: pass" in result.output
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert plan["format"] == "ailab.plan/v1" and plan["program"] == "sandbox"
@@ -83,7 +83,7 @@ def test_plan_needs_a_stack_when_there_are_several() -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [CREATE, ["sandbox", "extend", "a1", "--by", "1h"], ["sandbox", "destroy", "a1"], ["sandbox", "reap"]],
+    [CREATE, ["sandbox", "extend", "a1", "--by", "1h"], ["sandbox", "destroy", "a1", "--yes"], ["sandbox", "reap"]],
 )
 def test_changes_without_pulumi_cli_exit_3(no_pulumi: None, command: list[str]) -> None:
     result = runner.invoke(app, command)
@@ -121,7 +121,7 @@ def test_create_list_show_extend_destroy(fake_pulumi: FakePulumi) -> None:
     too_long = runner.invoke(app, ["sandbox", "extend", "2025-017-chatbot", "--by", "7d"])
     assert too_long.exit_code == 2 and "past its profile's maximum lifetime" in too_long.output
 
-    assert runner.invoke(app, ["sandbox", "destroy", "2025-017-chatbot"]).exit_code == 0
+    assert runner.invoke(app, ["sandbox", "destroy", "2025-017-chatbot", "--yes"]).exit_code == 0
     assert json.loads(runner.invoke(app, ["sandbox", "list", "--json"]).stdout) == []
 
 
@@ -196,3 +196,45 @@ def test_reap_reports_an_unreadable_backend_stack_and_exits_1(fake_pulumi: FakeP
     result = runner.invoke(app, ["sandbox", "reap"])
     assert result.exit_code == 1, result.output
     assert f"odd (expiry unknown): failed: {reason}\n" in result.output
+
+
+def test_destroy_asks_and_without_a_terminal_needs_yes(fake_pulumi: FakePulumi) -> None:
+    assert runner.invoke(app, CREATE).exit_code == 0
+    result = runner.invoke(app, ["sandbox", "destroy", "2025-017-chatbot"])
+    assert result.exit_code == 2 and "add --yes to confirm (there is no terminal to ask on)" in result.output
+    assert fake_pulumi.destroys == []
+    assert runner.invoke(app, ["sandbox", "destroy", "2025-017-chatbot", "--yes"]).exit_code == 0
+    assert fake_pulumi.destroys == ["2025-017-chatbot"]
+
+
+def test_a_failed_sandbox_is_forgotten_without_the_pulumi_cli(no_pulumi: None) -> None:
+    from tests.sandbox.helpers import lab, make_spec
+
+    from ailab.sandbox import state
+    from ailab.sandbox.state import SandboxEntry, Status
+
+    spec = make_spec(lab("aws-eu"))
+    state.save(SandboxEntry(spec=spec, status=Status.FAILED, updated_at=spec.created_at, last_error="pulumi up failed"))
+    result = runner.invoke(app, ["sandbox", "forget", spec.audit_id])
+    assert result.exit_code == 0 and f"forgot sandbox {spec.audit_id} (failed)" in result.output
+    assert state.load(spec.audit_id) is None
+    assert [r["action"] for r in AuditLog().records()][-1] == "sandbox.forget"
+
+
+def test_a_ready_sandbox_is_not_forgotten(no_pulumi: None) -> None:
+    from tests.sandbox.helpers import lab, make_spec
+
+    from ailab.sandbox import state
+    from ailab.sandbox.state import SandboxEntry, Status
+
+    spec = make_spec(lab("aws-eu"))
+    state.save(SandboxEntry(spec=spec, status=Status.READY, updated_at=spec.created_at))
+    result = runner.invoke(app, ["sandbox", "forget", spec.audit_id])
+    assert result.exit_code == 2 and "use ailab sandbox destroy" in result.output
+    assert state.load(spec.audit_id) is not None
+
+
+def test_plan_ends_with_the_auditors_next_steps() -> None:
+    result = runner.invoke(app, PLAN)
+    assert result.exit_code == 0, result.output
+    assert "Next steps" in result.output and "kubectl config set-credentials ailab-oidc" in result.output

@@ -124,10 +124,10 @@ CASES = [
         "lab.gpu_pools[1].sharing.profile",
     ),
     (
-        "api_allowed_cidrs: [10.200.0.0/24]",
-        "api_allowed_cidrs: [0.0.0.0/0]",
+        "networks: [10.200.0.0/24]",
+        "networks: [0.0.0.0/0]",
         r"open the cluster API to the internet",
-        "lab.aws.api_allowed_cidrs",
+        "lab.aws.api_access.networks",
     ),
     ("    cluster:\n      name: ailab-eu\n", "    cluster:\n      name: Ailab_EU\n", r"not a DNS label", "lab.cluster.name"),
     ("    cluster:\n      name: ailab-eu\n", '    cluster:\n      name: "ailab-eu\\n"\n', r"not a DNS label", "lab.cluster.name"),

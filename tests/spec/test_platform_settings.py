@@ -14,6 +14,8 @@ from ailab.spec import load_stack_spec
 from ailab.spec.model import AwsSettings, IngressSpec, MlflowDatabase, MlflowSpec, OnPremSettings, Resources
 from ailab.spec.stackfile import Project
 
+VIA_TGW = {"kind": "transit_gateway", "transit_gateway_id": "tgw-0a1b2c3d4e5f60718", "networks": ["10.200.0.0/24"]}
+
 
 def test_defaults_are_what_the_platform_used_before():
     # The ingress-nginx defaults are gone (retired upstream): the default is the Traefik the lab installs.
@@ -28,7 +30,7 @@ def test_defaults_are_what_the_platform_used_before():
     assert database.backup_storage_size is None  # the platform then sizes the backups like the database
     mlflow = MlflowSpec(admin_password=SecretStr("a" * 16), database=database)
     assert mlflow.flask_secret_key is None and mlflow.image == "ghcr.io/mlflow/mlflow:v3.17.2-full"
-    assert AwsSettings(region="eu-central-1").deployer_role_arn is None
+    assert AwsSettings(region="eu-central-1", api_access=VIA_TGW).deployer_role_arn is None
 
 
 @pytest.mark.parametrize(
@@ -54,7 +56,7 @@ def test_api_server_networks_are_checked(networks, message):
     ],
 )
 def test_deployer_roles_with_paths_and_partitions(arn):
-    assert AwsSettings(region="eu-central-1", deployer_role_arn=arn).deployer_role_arn == arn
+    assert AwsSettings(region="eu-central-1", api_access=VIA_TGW, deployer_role_arn=arn).deployer_role_arn == arn
 
 
 @pytest.mark.parametrize(
@@ -67,7 +69,7 @@ def test_deployer_roles_with_paths_and_partitions(arn):
 )
 def test_deployer_must_be_an_iam_role(arn):
     with pytest.raises(ValidationError, match="deployer_role_arn"):
-        AwsSettings(region="eu-central-1", deployer_role_arn=arn)
+        AwsSettings(region="eu-central-1", api_access=VIA_TGW, deployer_role_arn=arn)
 
 
 def test_a_short_flask_secret_key_is_refused():

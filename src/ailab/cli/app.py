@@ -9,15 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
 
 from ailab import __version__
-from ailab.cli import audit, evidence, gpu, lab, nodes, policy, sandbox
+from ailab.cli import audit, eval, evidence, gpu, lab, nodes, policy, sandbox
+from ailab.cli.base import WholeHelpGroup
 from ailab.cli.console import print_error
 from ailab.errors import AilabError
 
 
-class AilabGroup(TyperGroup):
+class AilabGroup(WholeHelpGroup):
     """Turns an :class:`~ailab.errors.AilabError` from any sub-command into one line and its exit code."""
 
     # ``ctx`` is typed Any: its class is click's Context, which typer vendors under a private
@@ -57,6 +57,7 @@ def _root(
 app.add_typer(lab.app, name="lab")
 app.add_typer(policy.app, name="policy")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(eval.app, name="eval")
 app.add_typer(audit.app, name="audit")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(nodes.app, name="nodes")

@@ -97,37 +97,38 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print the records as JSON (malformed ones with a `problem`)."),
 ) -> None:
     """Print the trail's records: who did what, when, with which policy verdict and outcome; malformed ones say why."""
-    from rich.table import Table
-
-    from ailab.cli.console import emit_json, out, text_row
+    from ailab.cli.console import emit_json, out, print_rows
     from ailab.trail import AuditLog
 
     entries = [e for e in AuditLog().entries() if audit is None or (e.record is not None and e.record["audit_id"] == audit)]
     if as_json:
         emit_json([e.record if e.record is not None else {"seq": e.seq, "problem": e.problem} for e in entries])
         return
-    table = Table(title="Audit trail" + (f" of {audit}" if audit else ""))
-    for column in ("#", "time", "actor", "action", "audit id", "verdict", "outcome", "detail"):
-        table.add_column(column, overflow="fold")
+    if not entries:
+        out().print("the audit trail is empty")
+        return
+    rows = []
     for entry in entries:
         record = entry.record
         if record is None:
-            text_row(table, str(entry.seq), "", "", "malformed", "", "", "", str(entry.problem))
+            rows.append((str(entry.seq), "", "", "malformed", "", "", "", str(entry.problem)))
             continue
         verdict = record["verdict"] or {}
-        # Records keep what was typed, refused input included.
-        text_row(
-            table,
-            str(record["seq"]),
-            str(record["time"]),
-            f"{record['actor']['user']}@{record['actor']['host']}",
-            str(record["action"]),
-            str(record["audit_id"] or ""),
-            str(verdict.get("result", "")),
-            str(record["outcome"]),
-            str(record["detail"] or ""),
+        # Records keep what was typed, refused input included; the time to the second is enough here.
+        rows.append(
+            (
+                str(record["seq"]),
+                str(record["time"])[:19].replace("T", " "),
+                f"{record['actor']['user']}@{record['actor']['host']}",
+                str(record["action"]),
+                str(record["audit_id"] or ""),
+                str(verdict.get("result", "")),
+                str(record["outcome"]),
+                str(record["detail"] or ""),
+            )
         )
-    out().print(table if entries else "the audit trail is empty")
+    headers = ("#", "time (UTC)", "actor", "action", "audit id", "verdict", "outcome", "detail")
+    print_rows("Audit trail" + (f" of {audit}" if audit else ""), headers, rows)
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,40 @@ def text_row(table: Table, *cells: str) -> None:
     from rich.markup import escape
 
     table.add_row(*(escape(cell) for cell in cells))
+
+
+def print_rows(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Rows of data on stdout, readable at any width and in a pipe; nothing is ever cut.
+
+    - In a pipe or a file: plain columns padded to their longest cell (no box characters), so
+      ``grep`` and ``cut`` see whole values.
+    - On a terminal wide enough for every cell: a table.
+    - On a narrower one (80 columns): one block per row, the first column as its heading and each
+      other column on a line of its own, rather than a table whose cells are cut or wrapped to a
+      word per line.
+    """
+    console = out()
+    widths = [max(len(header), *(len(row[index]) for row in rows)) for index, header in enumerate(headers)]
+    if not console.is_terminal:
+        for cells in (headers, *rows):
+            sys.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip() + "\n")
+        return
+    from rich.table import Table
+
+    if sum(widths) + 3 * len(widths) + 1 <= console.width:
+        table = Table(title=title)
+        for header in headers:
+            table.add_column(header, no_wrap=True)
+        for row in rows:
+            text_row(table, *row)
+        console.print(table)
+        return
+    label = max(len(header) for header in headers[1:])
+    console.print(f"[bold]{title}[/]")
+    for row in rows:
+        console.print(row[0], style="bold", markup=False, highlight=False)
+        for header, cell in zip(headers[1:], row[1:], strict=True):
+            console.print(f"  {header.ljust(label)}  {cell}", markup=False, highlight=False)
 
 
 def to_json(data: Any) -> str:

@@ -7,12 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ailab.cli import lab_local
 from ailab.cli.base import new_group
 
 if TYPE_CHECKING:
     from ailab.spec.model import LabSpec
+    from ailab.spec.stackfile import StackConfig
 
 app = new_group("Architects: validate and plan the lab offline, from the stack files in stacks/.")
+app.add_typer(lab_local.app, name="local")
 
 StackOption = typer.Option(..., "--stack", "-s", help="Stack name: stacks/Pulumi.<stack>.yaml.")
 
@@ -34,11 +37,29 @@ def plan(
 
     from ailab.cli.console import err
     from ailab.cli.plan_view import show_plan
+    from ailab.errors import BadInputError
     from ailab.plan.lab import plan_lab
+    from ailab.spec.stackfile import find_project, read_stack
 
+    if json_file is not None and json_file.is_dir():  # before seconds of planning, not after
+        raise BadInputError(f"--json {json_file}: is a directory; give a file name for the plan")
+    project = find_project()
+    _warn_example_secrets(read_stack(project, stack))
     with err().status(f"planning stack {escape(stack)} offline ..."):
-        result = plan_lab(stack)
+        result = plan_lab(stack, project)
     show_plan(result, json_file, tree)
+
+
+def _warn_example_secrets(stack_config: StackConfig) -> None:
+    """A stack still encrypted with the published example passphrase says so on every validate and plan."""
+    from rich.markup import escape
+
+    from ailab.cli.console import err
+    from ailab.spec.stackfile import example_secrets_warning
+
+    warning = example_secrets_warning(stack_config)
+    if warning is not None:
+        err().print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
 
 
 @app.command()
@@ -51,7 +72,8 @@ def validate(stack: list[str] = typer.Option(None, "--stack", "-s", help="Stack(
 
     project = find_project()
     for name in stack or project.stacks():
-        spec = load_stack_spec(name, project)[0]
+        spec, stack_config = load_stack_spec(name, project)
+        _warn_example_secrets(stack_config)
         out().print(
             f"[green]ok[/] {name}: {spec.target} {escape(_location(spec))}, {len(spec.gpu_pools)} GPU pool(s), "
             f"{len(spec.sandbox.profiles)} profile(s)"

@@ -15,11 +15,15 @@ import typer
 from ailab.cli.base import new_group
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from rich.table import Table
 
     from ailab.sandbox.gate import GateResult
     from ailab.sandbox.operations import Request
+    from ailab.sandbox.request import SandboxSpec
     from ailab.sandbox.state import SandboxEntry
+    from ailab.spec.model import LabSpec
 
 app = new_group("Auditors: create, list, extend and destroy per-audit sandboxes.")
 
@@ -73,6 +77,23 @@ def _print_gate(result: GateResult, full: bool) -> None:
     err().print(f"policy gate: [{colour}]{word}[/] ({verdict['rules']} rules; {failed}; blocks at {verdict['fail_on']} or above)")
 
 
+def _print_next_steps(
+    spec: SandboxSpec, lab: LabSpec, outputs: Mapping[str, Any] | None = None, credentials_file: str | None = None
+) -> None:
+    """What the auditor does next (stdout): one paragraph per step, commands on lines of their own."""
+    from rich.markup import escape
+
+    from ailab.cli.console import out
+    from ailab.sandbox.next_steps import next_steps
+
+    out().print("\n[bold]Next steps[/]")
+    for step in next_steps(spec, lab, outputs, credentials_file):
+        out().print(f"[bold]{escape(step.title)}[/]")
+        for line in step.lines:
+            # soft_wrap: a command stays one line to copy, whatever the terminal's width.
+            out().print(f"  {line}", markup=False, soft_wrap=True)
+
+
 @app.command()
 def plan(
     audit_id: AuditId,
@@ -112,6 +133,8 @@ def plan(
     _print_gate(planned.gate, full=not planned.gate.passed)
     if not planned.gate.passed:
         raise typer.Exit(1)
+    if json_file is None or str(json_file) != "-":
+        _print_next_steps(planned.spec, planned.lab)
 
 
 @app.command()
@@ -159,14 +182,13 @@ def create(
         out().print(f"[bold]New MLflow users[/] (shown once; also in {escape(str(created.entry.credentials_file))}, mode 0600):")
         for user, password in sorted(created.new_passwords.items()):
             out().print(f"  {user}: {password}", markup=False)
+    _print_next_steps(created.entry.spec, created.lab, created.entry.outputs, created.entry.credentials_file)
 
 
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """List the sandboxes known on this machine: id, team, profile, GPUs, created, expires, status."""
-    from rich.table import Table
-
-    from ailab.cli.console import emit_json, err, out, text_row
+    from ailab.cli.console import emit_json, err, out, print_rows
     from ailab.sandbox import state
     from ailab.sandbox.request import iso, utc_now
 
@@ -189,16 +211,23 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON instead
     if as_json:
         emit_json(rows)
         return
-    table = Table(title="Sandboxes")
-    table.add_column("audit id", no_wrap=True)
-    for column in ("team", "profile", "GPUs", "created (UTC)", "expires (UTC)", "status"):
-        table.add_column(column, justify="right" if column == "GPUs" else "left")
-    for entry, row in zip(entries, rows, strict=True):
-        created, expires = (f"{moment:%Y-%m-%d %H:%M}" for moment in (entry.spec.created_at, entry.spec.expires_at))
-        text_row(
-            table, row["audit_id"], ", ".join(row["team"]), row["profile"], str(row["gpus"]), created, expires, row["status"]
+    if not rows:
+        out().print("no sandboxes on this machine")
+        return
+    headers = ("audit id", "team", "profile", "GPUs", "created (UTC)", "expires (UTC)", "status")
+    cells = [
+        (
+            row["audit_id"],
+            ", ".join(row["team"]),
+            row["profile"],
+            str(row["gpus"]),
+            f"{entry.spec.created_at:%Y-%m-%d %H:%M}",
+            f"{entry.spec.expires_at:%Y-%m-%d %H:%M}",
+            row["status"],
         )
-    out().print(table if rows else "no sandboxes on this machine")
+        for entry, row in zip(entries, rows, strict=True)
+    ]
+    print_rows("Sandboxes", headers, cells)
 
 
 def _entry_table(entry: SandboxEntry, title: str) -> Table:
@@ -242,12 +271,22 @@ def show(audit_id: AuditId, as_json: bool = typer.Option(False, "--json", help="
     from ailab.cli.console import emit_json, out
     from ailab.sandbox import ids, lock, state
     from ailab.sandbox.auditlog import AuditLog
+    from ailab.sandbox.next_steps import next_steps
 
     entry = state.require(ids.audit_id(audit_id))
     holder = lock.read_holder(audit_id)
     history = [r for r in AuditLog().records() if r["audit_id"] == audit_id]
+    lab = _lab_of(entry)
+    steps = [] if lab is None else next_steps(entry.spec, lab, entry.outputs, entry.credentials_file)
     if as_json:
-        emit_json({**entry.model_dump(mode="json"), "lock": holder.__dict__ if holder else None, "history": history})
+        emit_json(
+            {
+                **entry.model_dump(mode="json"),
+                "lock": holder.__dict__ if holder else None,
+                "history": history,
+                "next_steps": [step.as_json() for step in steps],
+            }
+        )
         return
     out().print(_entry_table(entry, title=f"Sandbox {audit_id}"))
     if holder:
@@ -255,6 +294,19 @@ def show(audit_id: AuditId, as_json: bool = typer.Option(False, "--json", help="
     for record in history[-10:]:
         who = (record.get("actor") or {}).get("user")
         out().print(f"  {record.get('time')} {record.get('action')} {record.get('outcome')} ({who})", markup=False)
+    if lab is not None and entry.status.value == "ready":
+        _print_next_steps(entry.spec, lab, entry.outputs, entry.credentials_file)
+
+
+def _lab_of(entry: SandboxEntry) -> LabSpec | None:
+    """The sandbox's lab spec, when this directory is its project (next steps need it; show works without)."""
+    from ailab.errors import AilabError
+    from ailab.spec.stackfile import load_stack_spec
+
+    try:
+        return load_stack_spec(entry.spec.lab_stack)[0]
+    except AilabError:
+        return None
 
 
 @app.command()
@@ -274,13 +326,45 @@ def extend(
 
 
 @app.command()
-def destroy(audit_id: AuditId) -> None:
-    """Destroy a sandbox: its namespace, MLflow experiment and grants, Qdrant collection, and its stack."""
+def destroy(
+    audit_id: AuditId,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (scripts, cron)."),
+) -> None:
+    """Destroy a sandbox: its namespace, MLflow experiment and grants, Qdrant collection, and its stack.
+
+    Asks for confirmation unless --yes; without a terminal to ask on, --yes is required.
+    """
+    from ailab.cli.console import out
+    from ailab.errors import BadInputError
+    from ailab.sandbox import operations
+
+    if not yes:
+        what = f"destroy sandbox {audit_id}: its namespace and workloads, its MLflow grants and Qdrant collection"
+        if not sys.stdin.isatty():
+            raise BadInputError(f"{what} cannot be undone; add --yes to confirm (there is no terminal to ask on)")
+        if not typer.confirm(f"{what.capitalize()}. This cannot be undone. Continue?", default=False, err=True):
+            raise typer.Exit(1)
+    operations.destroy(audit_id, on_output=_pulumi_output)
+    out().print(f"sandbox {audit_id} destroyed")
+
+
+@app.command()
+def forget(audit_id: AuditId) -> None:
+    """Drop this machine's record of a sandbox that failed (creating, failed, destroy-failed); needs no Pulumi CLI.
+
+    Anything an interrupted run deployed stays in the backend: ailab sandbox reap, or destroy on a
+    machine with the Pulumi CLI, removes it.
+    """
     from ailab.cli.console import out
     from ailab.sandbox import operations
 
-    operations.destroy(audit_id, on_output=_pulumi_output)
-    out().print(f"sandbox {audit_id} destroyed")
+    entry = operations.forget(audit_id)
+    out().print(
+        f"forgot sandbox {audit_id} ({entry.status.value}) on this machine; if its run deployed anything, "
+        f"remove it with ailab sandbox destroy {audit_id} --yes where the Pulumi CLI is installed",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()

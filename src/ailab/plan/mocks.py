@@ -105,6 +105,12 @@ def _vpc_endpoint(args: MockResourceArgs, region: str) -> dict[str, Any]:
     }
 
 
+def _random_id(args: MockResourceArgs, _region: str) -> dict[str, Any]:
+    """pulumi-random's RandomId: ``byte_length`` random bytes, as hex (a stable stand-in per resource)."""
+    length = int(args.inputs.get("byteLength", 8))
+    return {"hex": _hex(args.name, 2 * length)}
+
+
 def _kubernetes(args: MockResourceArgs, _region: str) -> dict[str, Any]:
     metadata = dict(args.inputs.get("metadata") or {})
     metadata.setdefault("name", args.name)
@@ -120,6 +126,7 @@ OUTPUTS: dict[str, OutputFactory] = {
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
     "aws:ec2/eip:Eip": _eip,
+    "random:index/randomId:RandomId": _random_id,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
     "aws:iam/role:Role": _iam("role"),
     "aws:iam/policy:Policy": _iam("policy"),

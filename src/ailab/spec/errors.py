@@ -23,11 +23,11 @@ def render_path(loc: Loc, root: str = "lab") -> str:
 
 
 def _strip_union_tags(loc: Loc, data: Any) -> Loc:
-    """Drop the discriminator tags pydantic inserts in locations (``sharing.mig.profile``)."""
+    """Drop the discriminator tags pydantic inserts in locations (``sharing.mig.profile``, ``api_access.public.public_cidrs``)."""
     kept: list[str | int] = []
     current = data
     for part in loc:
-        if isinstance(current, dict) and part not in current and part in (current.get("mode"),):
+        if isinstance(current, dict) and part not in current and part in (current.get("mode"), current.get("kind")):
             continue
         kept.append(part)
         if isinstance(current, dict):

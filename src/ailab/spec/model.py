@@ -21,7 +21,7 @@ from pydantic import Field, model_validator
 from ailab.errors import BadInputError
 from ailab.spec import gpu_hardware, kubernetes_support
 from ailab.spec.sections.access import AccessSpec, OidcSpec
-from ailab.spec.sections.aws import AwsSettings, RegionOverride
+from ailab.spec.sections.aws import ApiAccess, AwsSettings, PublicEndpointAccess, RegionOverride, TransitGatewayAccess
 from ailab.spec.sections.common import (
     RFC1918_NETWORKS,
     DataClassification,
@@ -61,6 +61,7 @@ __all__ = [
     "OFFICIAL_MLFLOW_IMAGE",
     "RFC1918_NETWORKS",
     "AccessSpec",
+    "ApiAccess",
     "AwsSettings",
     "ClusterSpec",
     "DataClassification",
@@ -81,6 +82,7 @@ __all__ = [
     "OidcSpec",
     "OnPremSettings",
     "PinnedImage",
+    "PublicEndpointAccess",
     "RegionOverride",
     "Resources",
     "SandboxProfile",
@@ -90,6 +92,7 @@ __all__ = [
     "TagsSpec",
     "Taint",
     "TimeSlicingSharing",
+    "TransitGatewayAccess",
     "VectorDbSpec",
     "check_image",
     "check_password",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ailab.infra.aws.database import backend_store_uri, parameter_group_family
 
 INSTANCE = "aws:rds/instance:Instance"
@@ -16,7 +18,7 @@ def test_instance_is_private_encrypted_backed_up_and_protected(lab):
     assert db["backupRetentionPeriod"] == settings.backup_retention_days == 14
     assert db["deletionProtection"] is True
     assert db["multiAz"] is settings.multi_az is True
-    assert db["skipFinalSnapshot"] is False and db["finalSnapshotIdentifier"] == "ailab-mlflow-final"
+    assert db["skipFinalSnapshot"] is False
     assert db["copyTagsToSnapshot"] is True
     assert db["performanceInsightsEnabled"] is True and db["performanceInsightsKmsKeyId"] == lab.values["volume_key_arn"]
     assert db["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
@@ -73,3 +75,12 @@ def test_password_is_url_encoded_in_the_uri():
 
 def test_parameter_group_family_of_minor_versions():
     assert parameter_group_family("16") == parameter_group_family("16.4") == "postgres16"
+
+
+def test_the_final_snapshot_name_is_new_with_every_instance(lab):
+    """A fixed name would make the destroy after a redeploy fail on the snapshot the first destroy left."""
+    db = lab.one(INSTANCE)
+    suffix = lab.one("random:index/randomId:RandomId")
+    assert suffix.inputs["byteLength"] == 4 and suffix.inputs["keepers"] == {"identifier": "ailab-mlflow"}
+    assert re.fullmatch(r"ailab-mlflow-final-[0-9a-f]{8}", db.inputs["finalSnapshotIdentifier"])
+    assert suffix.urn in db.dependencies

@@ -17,7 +17,7 @@ ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
 ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
 
 
-def test_api_endpoint_is_private_only(lab):
+def test_api_endpoint_is_private_with_the_example_transit_gateway(lab):
     vpc_config = lab.one(CLUSTER).inputs["vpcConfig"]
     assert vpc_config["endpointPublicAccess"] is False
     assert vpc_config["endpointPrivateAccess"] is True

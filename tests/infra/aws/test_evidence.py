@@ -32,7 +32,11 @@ def test_sse_kms_public_access_block_and_a_separate_bucket(lab):
     assert all(block[key] for key in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
     buckets = lab.of_type("aws:s3/bucket:Bucket")
     assert len(buckets) == 2 and {b.name for b in buckets} == {NAME, "ailab-artifacts"}
-    assert not any(r.type.endswith("BucketLifecycleConfiguration") for r in lab.named(NAME).values())
+    # The only lifecycle rule expires copies after their retention (Object Lock refuses any sooner).
+    (rule,) = _config(lab, "BucketLifecycleConfiguration")["rules"]
+    retention = lab.spec.evidence.retention_days
+    assert rule["status"] == "Enabled" and rule["expiration"] == {"days": retention + 1}
+    assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": retention + 1}
 
 
 def test_the_policy_denies_every_delete_and_plain_http(lab):

@@ -122,7 +122,7 @@ def fixture_paths() -> Iterator[Path]:
 RULES = all_rules()
 RULE_IDS = sorted(RULES)
 PLACEHOLDERS = ("[unknown]", "[secret]")
-ID_PATTERN = re.compile(r"^AILAB-(AWS|K8S|NET|RBAC|GOV|SVC|SUP)-\d{3}$")
+ID_PATTERN = re.compile(r"^AILAB-(AWS|K8S|NET|RBAC|GOV|SVC|SUP|DEP)-\d{3}$")
 REF_PATTERNS = {
     "eudpr": re.compile(r"^Art\. \d+(\(\d+\))?(\([a-z]\))?$"),
     "gdpr": re.compile(r"^Art\. \d+(\(\d+\))?(\([a-z]\))?$"),

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from ailab.infra.aws.logs import encrypted_log_group
 from ailab.spec.model import MlflowDatabase as DatabaseSpec
@@ -102,6 +103,12 @@ class Database(pulumi.ComponentResource):
             for export, group in args.log_groups.items()
         ]
         settings = args.settings
+        # A final snapshot outlives the instance: a fixed name would make the next destroy, after a
+        # redeploy, fail on the snapshot the first one left. A suffix made once per instance, kept in
+        # the state and made anew with the next instance, keeps every snapshot's name free.
+        snapshot_suffix = random.RandomId(
+            f"{name}-final-snapshot", byte_length=4, keepers={"identifier": args.identifier}, opts=child
+        )
         self.instance = aws.rds.Instance(
             name,
             identifier=args.identifier,
@@ -126,7 +133,7 @@ class Database(pulumi.ComponentResource):
             delete_automated_backups=False,
             deletion_protection=True,
             skip_final_snapshot=False,
-            final_snapshot_identifier=f"{args.identifier}-final",
+            final_snapshot_identifier=pulumi.Output.concat(args.identifier, "-final-", snapshot_suffix.hex),
             enabled_cloudwatch_logs_exports=list(args.log_groups),
             performance_insights_enabled=True,
             performance_insights_kms_key_id=args.kms_key_arn,

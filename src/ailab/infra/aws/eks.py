@@ -1,4 +1,4 @@
-"""The EKS control plane: private API endpoint only, every control-plane log type, Secrets
+"""The EKS control plane: a private API endpoint (and a public one only for listed networks), every control-plane log type, Secrets
 encrypted with a rotating KMS key, an IAM OIDC provider for IRSA and, when the spec names one,
 the organisation's identity provider for people.
 
@@ -41,8 +41,10 @@ class ClusterArgs:
     vpc_id: pulumi.Input[str]
     vpc_cidr: IPv4Network
     subnet_ids: Sequence[pulumi.Input[str]]
-    api_allowed_cidrs: Sequence[IPv4Network]
-    """Networks besides the VPC (VPN, bastion) that reach the API endpoint on 443."""
+    api_networks: Sequence[IPv4Network]
+    """Networks besides the VPC (those behind the Transit Gateway) that reach the private endpoint on 443."""
+    public_access_cidrs: Sequence[IPv4Network]
+    """Networks allowed to the public endpoint; empty keeps the endpoint private only."""
     service_network: IPv4Network
     """The cluster's Service (ClusterIP) network; must not overlap the VPC."""
     secrets_key_arn: pulumi.Input[str]
@@ -55,7 +57,7 @@ class ClusterArgs:
 
 
 class Cluster(pulumi.ComponentResource):
-    """An EKS cluster reachable only from inside the VPC and the allowed networks."""
+    """An EKS cluster reachable only from inside the VPC, the networks behind its declared path and, if declared, listed public networks."""
 
     cluster: aws.eks.Cluster
     oidc_provider: aws.iam.OpenIdConnectProvider
@@ -81,7 +83,7 @@ class Cluster(pulumi.ComponentResource):
                     protocol="tcp",
                     from_port=443,
                     to_port=443,
-                    cidr_blocks=[str(args.vpc_cidr), *(str(network) for network in args.api_allowed_cidrs)],
+                    cidr_blocks=[str(args.vpc_cidr), *(str(network) for network in args.api_networks)],
                 )
             ],
             egress=[
@@ -111,8 +113,12 @@ class Cluster(pulumi.ComponentResource):
             vpc_config=aws.eks.ClusterVpcConfigArgs(
                 subnet_ids=list(args.subnet_ids),
                 security_group_ids=[api.id],
+                # Nodes and the VPC always use the private endpoint. The public one is on only when the spec
+                # declares it (api_access.kind: public), and then for its listed networks only: EKS's
+                # default for a public endpoint without a list is 0.0.0.0/0.
                 endpoint_private_access=True,
-                endpoint_public_access=False,
+                endpoint_public_access=bool(args.public_access_cidrs),
+                public_access_cidrs=[str(network) for network in args.public_access_cidrs] or None,
             ),
             enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(

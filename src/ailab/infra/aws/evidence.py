@@ -2,8 +2,10 @@
 
 The bucket holds the trail's write-once copies (``ailab.trail.store``): versioned, Object Lock in
 COMPLIANCE mode with the spec's retention as the default, SSE-KMS with the data key, public access
-blocked, TLS 1.2+ only, and a policy that denies every delete to everyone. It is separate from the
-artifact bucket, whose lifecycle expires objects. The signing key is an asymmetric Ed25519 KMS key
+blocked, TLS 1.2+ only, and a policy that denies every delete (and any change of the lifecycle) to
+everyone. Its lifecycle removes a copy the day after its retention has passed (storage limitation):
+nothing can remove it sooner. It is separate from the artifact bucket, whose lifecycle is the
+audit teams' working data's. The signing key is an asymmetric Ed25519 KMS key
 (``ECC_NIST_EDWARDS25519``); only the operators' role may ``kms:Sign`` with it, anyone in the
 account may read its public key to verify.
 """
@@ -75,6 +77,27 @@ class EvidenceStore(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
+        # Storage limitation: a copy goes when its retention has passed (Object Lock refuses it before),
+        # without anyone having to remember. Made before the policy, which then refuses any change to it.
+        lifecycle = aws.s3.BucketLifecycleConfiguration(
+            name,
+            bucket=self.bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-after-retention",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.settings.retention_days + 1),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=args.settings.retention_days + 1
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=7
+                    ),
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
         public_access = aws.s3.BucketPublicAccessBlock(
             name,
             bucket=self.bucket.id,
@@ -94,7 +117,7 @@ class EvidenceStore(pulumi.ComponentResource):
             name,
             bucket=self.bucket.id,
             policy=self._bucket_policy(),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access, lifecycle]),
         )
         self.signing_key = aws.kms.Key(
             f"{name}-signing",

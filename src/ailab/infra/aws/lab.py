@@ -16,6 +16,7 @@ import pulumi_aws as aws
 from ailab.infra.aws import names
 from ailab.infra.aws.account import AwsAccount
 from ailab.infra.aws.addons import EbsCsiDriver, EbsCsiDriverArgs, network_policy_cni
+from ailab.infra.aws.api_path import TransitGatewayPath, TransitGatewayPathArgs
 from ailab.infra.aws.database import Database, DatabaseArgs
 from ailab.infra.aws.eks import Cluster, ClusterArgs
 from ailab.infra.aws.evidence import EvidenceStore, EvidenceStoreArgs
@@ -28,7 +29,7 @@ from ailab.infra.contracts import MLFLOW_SERVICE_ACCOUNT, ExternalMlflowStorage,
 from ailab.infra.tagging import aws_tags
 from ailab.spec import naming
 from ailab.spec.constants import ZONE_COUNT
-from ailab.spec.model import AwsSettings, LabSpec
+from ailab.spec.model import AwsSettings, LabSpec, TransitGatewayAccess
 
 IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 
@@ -44,8 +45,9 @@ class AwsLab(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     """Secret; authenticates with ``aws eks get-token`` as whoever runs the deployment."""
     kubernetes_ready: list[pulumi.Resource]
-    """What every Kubernetes object must wait for: the deployer's access to the cluster, the network-policy
-    CNI, the system nodes that run the platform and the storage driver its volumes need."""
+    """What every Kubernetes object must wait for: the network path from the deployer to the API, the
+    deployer's access to the cluster, the network-policy CNI, the system nodes that run the platform and
+    the storage driver its volumes need."""
     cluster_name: pulumi.Output[str]
     artifact_bucket: pulumi.Output[str]
     vpc_id: pulumi.Output[str]
@@ -97,7 +99,8 @@ class AwsLab(pulumi.ComponentResource):
                 vpc_id=network.vpc.id,
                 vpc_cidr=settings.vpc_cidr,
                 subnet_ids=private_subnets,
-                api_allowed_cidrs=settings.api_allowed_cidrs,
+                api_networks=settings.api_networks,
+                public_access_cidrs=settings.public_api_cidrs,
                 service_network=eks_service_network(settings.vpc_cidr),
                 secrets_key_arn=keys.secrets.arn,
                 logs_key_arn=keys.logs.arn,
@@ -108,6 +111,7 @@ class AwsLab(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        api_path = _api_path(name, spec.name, settings, network, child)
         cni = network_policy_cni(f"{name}-vpc-cni", cluster.cluster, child)
         nodes = NodeGroups(
             f"{name}-nodes",
@@ -179,7 +183,7 @@ class AwsLab(pulumi.ComponentResource):
             opts=child,
         )
         self.kubeconfig = cluster.kubeconfig
-        self.kubernetes_ready = [*cluster.deployer_access, cni, system_nodes, ebs_csi.addon]
+        self.kubernetes_ready = [*api_path, *cluster.deployer_access, cni, system_nodes, ebs_csi.addon]
         self.cluster_name = cluster.cluster.name
         self.artifact_bucket = bucket.name
         self.vpc_id = network.vpc.id
@@ -203,6 +207,28 @@ class AwsLab(pulumi.ComponentResource):
                 "trailSigningKey": self.trail_signing_key,
             }
         )
+
+
+def _api_path(
+    name: str, lab_name: str, settings: AwsSettings, network: Network, opts: pulumi.ResourceOptions
+) -> list[pulumi.Resource]:
+    """The declared path from the deployer's networks to the private endpoint (none to build for a public endpoint)."""
+    access = settings.api_access
+    if not isinstance(access, TransitGatewayAccess):
+        return []
+    path = TransitGatewayPath(
+        f"{name}-api-path",
+        TransitGatewayPathArgs(
+            lab_name=lab_name,
+            transit_gateway_id=access.transit_gateway_id,
+            vpc_id=network.vpc.id,
+            subnet_ids=[subnet.id for subnet in network.private_subnets],
+            route_table_ids=[table.id for table in network.private_route_tables],
+            networks=access.networks,
+        ),
+        opts=opts,
+    )
+    return path.ready
 
 
 def _zones(settings: AwsSettings, provider: aws.Provider, parent: pulumi.Resource) -> list[pulumi.Input[str]]:

@@ -6,6 +6,7 @@ mappings they cite. Rule ids are stable forever: a retired rule keeps its id unu
 
 from ailab.policy.rules import (  # noqa: F401  (imported to register their rules)
     audit_logging,
+    deployability,
     encryption,
     exposure,
     governance,

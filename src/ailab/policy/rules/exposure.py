@@ -40,7 +40,9 @@ _PUBLIC = [c.EUDPR_BY_DEFAULT, c.GDPR_BY_DEFAULT, *_EXPOSURE]
     ),
     remediation=(
         "Set vpc_config endpoint_private_access=True and endpoint_public_access=False on aws.eks.Cluster; "
-        "allow the VPN or bastion networks in the cluster security group (lab.aws.api_allowed_cidrs)."
+        "declare how the deployer reaches it (lab.aws.api_access: a Transit Gateway and its routed networks). "
+        "A public endpoint restricted to listed networks (api_access.kind: public) is a choice to waive here, "
+        "with its justification."
     ),
     types=[EKS_CLUSTER],
     controls=[*_EXPOSURE, c.ISO_NETWORKS, c.CIS_EKS_ENDPOINT_RESTRICT, c.CIS_EKS_PRIVATE_ENDPOINT, c.NSA_CONTROL_PLANE],

@@ -1,15 +1,15 @@
-"""The ``aws`` section: account-level settings of an AWS lab (region, network, endpoint access)."""
+"""The ``aws`` section: account-level settings of an AWS lab (region, network, the path to the API)."""
 
 from __future__ import annotations
 
 from ipaddress import IPv4Network
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from ailab.spec.constants import ZONE_COUNT
 from ailab.spec.regions import EU_REGIONS, is_eu_region
-from ailab.spec.sections.common import LocatedValueError, StrictModel
+from ailab.spec.sections.common import RFC1918_NETWORKS, LocatedValueError, StrictModel
 
 
 class RegionOverride(StrictModel):
@@ -17,6 +17,66 @@ class RegionOverride(StrictModel):
 
     justification: str = Field(min_length=40, description="Why a non-EU region is lawful and necessary (at least 40 characters).")
     approved_by: str = Field(min_length=3, description="Who approved the transfer (e.g. the DPO).")
+
+
+def _no_world(networks: list[IPv4Network]) -> list[IPv4Network]:
+    for network in networks:
+        if network.prefixlen == 0:
+            raise ValueError(f"{network} would open the cluster API to the internet; list your VPN, bastion or office networks")
+    return networks
+
+
+class TransitGatewayAccess(StrictModel):
+    """The deployer reaches the private API endpoint over the institution's Transit Gateway (VPN, Direct Connect)."""
+
+    kind: Literal["transit_gateway"] = Field(
+        description="transit_gateway: the VPC is attached to a Transit Gateway; the endpoint stays private only."
+    )
+    transit_gateway_id: str = Field(
+        pattern=r"^tgw-[0-9a-f]{8}([0-9a-f]{9})?$",
+        description=(
+            "The Transit Gateway (tgw-...) the lab attaches its private subnets to. Shared from another account "
+            "(AWS RAM) with auto-accept off, the attachment must be accepted there before the Kubernetes layer "
+            "can be reached: see docs/deploy.md, 'The network path to the API'."
+        ),
+    )
+    networks: list[IPv4Network] = Field(
+        min_length=1,
+        description=(
+            "The institution's networks (VPN, bastion, CI runners) behind the Transit Gateway: each gets a route "
+            "through it in every private route table and is admitted by the API security group on 443."
+        ),
+    )
+
+    @field_validator("networks")
+    @classmethod
+    def _networks(cls, value: list[IPv4Network]) -> list[IPv4Network]:
+        return _no_world(value)
+
+
+class PublicEndpointAccess(StrictModel):
+    """The deployer reaches EKS's public endpoint from listed networks; private access stays on for nodes and the VPC."""
+
+    kind: Literal["public"] = Field(
+        description="public: EKS's public endpoint is turned on, restricted to public_cidrs (a choice policy reports)."
+    )
+    public_cidrs: list[IPv4Network] = Field(
+        min_length=1,
+        description="Public networks (the institution's egress addresses, CI runners) allowed to the public endpoint; never 0.0.0.0/0.",
+    )
+
+    @field_validator("public_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[IPv4Network]) -> list[IPv4Network]:
+        for network in _no_world(value):
+            if any(network.subnet_of(IPv4Network(private)) for private in RFC1918_NETWORKS):
+                raise ValueError(
+                    f"{network} is a private (RFC 1918) network: the public endpoint sees public source addresses only"
+                )
+        return value
+
+
+ApiAccess = Annotated[TransitGatewayAccess | PublicEndpointAccess, Field(discriminator="kind")]
 
 
 class AwsSettings(StrictModel):
@@ -39,9 +99,15 @@ class AwsSettings(StrictModel):
     log_retention_days: Literal[30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] = Field(
         default=365, description="CloudWatch retention of EKS control-plane and VPC flow logs (a value CloudWatch accepts)."
     )
-    api_allowed_cidrs: list[IPv4Network] = Field(
-        default_factory=list,
-        description="Networks (VPN, bastion) allowed to reach the private EKS API endpoint on 443, besides the VPC.",
+    api_access: ApiAccess | None = Field(
+        default=None,
+        description=(
+            "How the deployer (pulumi up, which also installs the Kubernetes layer) reaches the EKS API: "
+            "{kind: transit_gateway, transit_gateway_id, networks} keeps the endpoint private and routes the "
+            "institution's networks through its Transit Gateway; {kind: public, public_cidrs} opens the public "
+            "endpoint to listed networks only. Required: a private endpoint nothing can reach fails every "
+            "Kubernetes resource (docs/deploy.md, 'The network path to the API')."
+        ),
     )
     deployer_role_arn: str | None = Field(
         default=None,
@@ -62,13 +128,26 @@ class AwsSettings(StrictModel):
             raise ValueError(f"{value} is not a private (RFC 1918) network")
         return value
 
-    @field_validator("api_allowed_cidrs")
+    @model_validator(mode="before")
     @classmethod
-    def _no_world(cls, value: list[IPv4Network]) -> list[IPv4Network]:
-        for network in value:
-            if network.prefixlen == 0:
-                raise ValueError("0.0.0.0/0 would open the cluster API to the internet; list your VPN or bastion networks")
-        return value
+    def _moved_setting(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "api_allowed_cidrs" in data:
+            raise LocatedValueError(
+                ("api_allowed_cidrs",),
+                "api_allowed_cidrs is replaced by api_access: write api_access: {kind: transit_gateway, "
+                "transit_gateway_id: tgw-..., networks: [<these networks>]} (docs/deploy.md, 'The network path to the API')",
+            )
+        return data
+
+    @property
+    def api_networks(self) -> list[IPv4Network]:
+        """Networks besides the VPC that reach the private endpoint on 443 (those behind the Transit Gateway)."""
+        return list(self.api_access.networks) if isinstance(self.api_access, TransitGatewayAccess) else []
+
+    @property
+    def public_api_cidrs(self) -> list[IPv4Network]:
+        """Networks allowed to the public endpoint; empty when the endpoint is private only."""
+        return list(self.api_access.public_cidrs) if isinstance(self.api_access, PublicEndpointAccess) else []
 
     @model_validator(mode="after")
     def _eu_residency(self) -> AwsSettings:
@@ -78,6 +157,13 @@ class AwsSettings(StrictModel):
                 ("region",),
                 f"{self.region!r} is not in the EU; use one of {allowed} "
                 "(or add region_override with a justification and approver)",
+            )
+        if self.api_access is None:
+            raise LocatedValueError(
+                ("api_access",),
+                "the private EKS endpoint has no declared path from the deployer: add api_access "
+                "({kind: transit_gateway, transit_gateway_id: tgw-..., networks: [...]} or {kind: public, public_cidrs: [...]}); "
+                "see docs/deploy.md, 'The network path to the API'",
             )
         zones = self.availability_zones
         if zones is not None:

@@ -1,0 +1,263 @@
+"""The catalogue of evaluation checks: what each measures, why it matters, and the articles it serves.
+
+A check in a plan names one entry here (its ``metric``, ``perturbation`` or ``attack``). The
+direction of an entry fixes which side a threshold goes on: a metric that is better when higher
+takes ``min``, one better when lower takes ``max``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Family(StrEnum):
+    PERFORMANCE = "performance"
+    FAIRNESS = "fairness"
+    ROBUSTNESS = "robustness"
+    PRIVACY = "privacy"
+
+
+class Task(StrEnum):
+    BINARY = "binary_classification"
+    REGRESSION = "regression"
+
+
+class Direction(StrEnum):
+    HIGHER = "higher"
+    LOWER = "lower"
+
+
+ART_9 = "AI Act Art. 9(6)-(8): testing against prior defined metrics and probabilistic thresholds"
+ART_10 = "AI Act Art. 10(2)(f)-(g): examination of possible biases, and measures to detect and mitigate them"
+ART_15_1 = "AI Act Art. 15(1): an appropriate level of accuracy"
+ART_15_3 = "AI Act Art. 15(3): levels of accuracy and the relevant accuracy metrics declared"
+ART_15_4 = "AI Act Art. 15(4): robustness against errors, faults or inconsistencies"
+ART_15_5 = "AI Act Art. 15(5): resilience against attempts to alter outputs by exploiting vulnerabilities"
+GDPR_FAIRNESS = "GDPR Art. 5(1)(a) / EUDPR Art. 4(1)(a): lawfulness, fairness and transparency"
+GDPR_ACCURACY = "GDPR Art. 5(1)(d) / EUDPR Art. 4(1)(d): accuracy"
+GDPR_SECURITY = "GDPR Art. 5(1)(f), 32 / EUDPR Art. 4(1)(f), 33: integrity, confidentiality and security of processing"
+
+
+@dataclass(frozen=True)
+class CheckType:
+    """One entry of the catalogue."""
+
+    id: str
+    family: Family
+    title: str
+    measures: str
+    why: str
+    articles: tuple[str, ...]
+    direction: Direction
+    tasks: tuple[Task, ...] = (Task.BINARY,)
+    bounded: bool = True
+    """Values lie in [0, 1], so a threshold outside it is a mistake."""
+
+    @property
+    def threshold_key(self) -> str:
+        """The plan key that carries the threshold of a performance or fairness metric."""
+        return "min" if self.direction is Direction.HIGHER else "max"
+
+
+_PERF = (ART_9, ART_15_1, ART_15_3, GDPR_ACCURACY)
+_FAIR = (ART_9, ART_10, GDPR_FAIRNESS)
+_ROBUST = (ART_9, ART_15_4)
+
+CHECK_TYPES: tuple[CheckType, ...] = (
+    CheckType(
+        "accuracy",
+        Family.PERFORMANCE,
+        "Accuracy",
+        "The share of cases the model decides correctly.",
+        "The plainest measure of whether decisions are right; misleading when one outcome is rare, so read it with balanced accuracy.",
+        _PERF,
+        Direction.HIGHER,
+    ),
+    CheckType(
+        "balanced_accuracy",
+        Family.PERFORMANCE,
+        "Balanced accuracy",
+        "The mean of the rates of correct decisions on positive and on negative cases.",
+        "Stays honest when one outcome is rare: a model that always answers 'no' scores 0.5, not 0.95.",
+        _PERF,
+        Direction.HIGHER,
+    ),
+    CheckType(
+        "precision",
+        Family.PERFORMANCE,
+        "Precision",
+        "Of the cases the model flags as positive, the share that are positive.",
+        "Wrongly flagged people bear the consequences of a decision that should not concern them.",
+        _PERF,
+        Direction.HIGHER,
+    ),
+    CheckType(
+        "recall",
+        Family.PERFORMANCE,
+        "Recall",
+        "Of the positive cases, the share the model flags.",
+        "Missed cases are people the system should have served or protected.",
+        _PERF,
+        Direction.HIGHER,
+    ),
+    CheckType(
+        "f1",
+        Family.PERFORMANCE,
+        "F1 score",
+        "The harmonic mean of precision and recall.",
+        "One figure that falls when either wrongly flagged or missed cases grow.",
+        _PERF,
+        Direction.HIGHER,
+    ),
+    CheckType(
+        "roc_auc",
+        Family.PERFORMANCE,
+        "ROC AUC",
+        "The probability that the model scores a random positive case above a random negative one.",
+        "Measures how well the scores rank cases, whatever decision threshold the deployer picks.",
+        _PERF,
+        Direction.HIGHER,
+    ),
+    CheckType(
+        "brier_score",
+        Family.PERFORMANCE,
+        "Brier score",
+        "The mean squared difference between the predicted probability and the outcome (0 is perfect).",
+        "Probabilities shown to decision makers must mean what they say: a 90% score should be right nine times in ten.",
+        _PERF,
+        Direction.LOWER,
+    ),
+    CheckType(
+        "mae",
+        Family.PERFORMANCE,
+        "Mean absolute error",
+        "The mean absolute difference between predicted and true values.",
+        "The typical size of an error, in the unit of the prediction.",
+        _PERF,
+        Direction.LOWER,
+        (Task.REGRESSION,),
+        bounded=False,
+    ),
+    CheckType(
+        "rmse",
+        Family.PERFORMANCE,
+        "Root mean squared error",
+        "The square root of the mean squared difference between predicted and true values.",
+        "Weighs large errors more than small ones: a few very wrong predictions show.",
+        _PERF,
+        Direction.LOWER,
+        (Task.REGRESSION,),
+        bounded=False,
+    ),
+    CheckType(
+        "r2",
+        Family.PERFORMANCE,
+        "Coefficient of determination (R²)",
+        "The share of the variance of the true values that the predictions explain (1 is perfect).",
+        "Shows whether the model does better than predicting the average for everyone.",
+        _PERF,
+        Direction.HIGHER,
+        (Task.REGRESSION,),
+        bounded=False,
+    ),
+    CheckType(
+        "demographic_parity_difference",
+        Family.FAIRNESS,
+        "Demographic parity difference",
+        "The largest difference, between groups of the sensitive feature, in the share of positive decisions.",
+        "A group that receives favourable decisions much less often may be discriminated against.",
+        _FAIR,
+        Direction.LOWER,
+    ),
+    CheckType(
+        "demographic_parity_ratio",
+        Family.FAIRNESS,
+        "Demographic parity ratio",
+        "The smallest group's share of positive decisions divided by the largest's (1 is parity).",
+        "The 'four-fifths' view of disparate impact: a ratio far below 1 calls for an explanation.",
+        _FAIR,
+        Direction.HIGHER,
+    ),
+    CheckType(
+        "equalized_odds_difference",
+        Family.FAIRNESS,
+        "Equalized odds difference",
+        "The larger of the between-group differences in true-positive rate and in false-positive rate.",
+        "Errors should not fall more heavily on one group, whichever way they go.",
+        _FAIR,
+        Direction.LOWER,
+    ),
+    CheckType(
+        "equal_opportunity_difference",
+        Family.FAIRNESS,
+        "Equal opportunity difference",
+        "The largest between-group difference in true-positive rate (recall).",
+        "Qualified people of every group should have the same chance of a positive decision.",
+        _FAIR,
+        Direction.LOWER,
+    ),
+    CheckType(
+        "gaussian_noise",
+        Family.ROBUSTNESS,
+        "Gaussian noise",
+        "The drop of the chosen metric when the numeric inputs get random noise of `scale` times their standard deviation.",
+        "Real inputs are measured with error; a model whose decisions flip under small noise is not reliable.",
+        _ROBUST,
+        Direction.LOWER,
+        (Task.BINARY, Task.REGRESSION),
+        bounded=False,
+    ),
+    CheckType(
+        "category_flip",
+        Family.ROBUSTNESS,
+        "Category flips",
+        "The drop of the chosen metric when each categorical input is replaced, with probability `scale`, by another of its observed values.",
+        "Miscoded forms and data-entry errors happen; decisions should not hinge on one wrong field.",
+        _ROBUST,
+        Direction.LOWER,
+        (Task.BINARY, Task.REGRESSION),
+        bounded=False,
+    ),
+    CheckType(
+        "missing_values",
+        Family.ROBUSTNESS,
+        "Missing values",
+        "The drop of the chosen metric when each input value is blanked with probability `scale` (a model that fails on blanks fails the check).",
+        "Incomplete records are common; the system must degrade gracefully, not break or decide at random.",
+        _ROBUST,
+        Direction.LOWER,
+        (Task.BINARY, Task.REGRESSION),
+        bounded=False,
+    ),
+    CheckType(
+        "evasion",
+        Family.ROBUSTNESS,
+        "Black-box evasion (HopSkipJump)",
+        "The share of correctly decided sample cases whose decision an attacker flips with a change of at most `scale` "
+        "(root-mean-square, in standard deviations of each feature), using only the model's answers (IBM ART HopSkipJump).",
+        "An attacker who can query the system may craft small changes that buy the decision they want.",
+        (ART_9, ART_15_5, GDPR_SECURITY),
+        Direction.LOWER,
+    ),
+    CheckType(
+        "membership_inference",
+        Family.PRIVACY,
+        "Membership inference",
+        "The advantage (true-positive rate minus false-positive rate) of an attacker guessing whether a person's record was in "
+        "the training data, from the model's answers (IBM ART: rule-based and black-box attacks; the larger counts).",
+        "A model that reveals who was in its training data discloses personal data about them.",
+        (ART_9, ART_15_5, GDPR_SECURITY),
+        Direction.LOWER,
+    ),
+)
+
+BY_ID: dict[str, CheckType] = {entry.id: entry for entry in CHECK_TYPES}
+
+
+def of_family(family: Family) -> tuple[CheckType, ...]:
+    return tuple(entry for entry in CHECK_TYPES if entry.family is family)
+
+
+def names(family: Family, task: Task | None = None) -> list[str]:
+    return [entry.id for entry in of_family(family) if task is None or task in entry.tasks]

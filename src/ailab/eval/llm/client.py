@@ -1,0 +1,216 @@
+"""Sending probes to the system under audit: bounded concurrency, retries with backoff, a hard request
+budget, and every exchange kept (the API key never is).
+
+A run either completes every probe or stops with one line that says why and what to do:
+
+- the endpoint unreachable (connection refused, DNS, TLS, time-outs after every retry): exit 3;
+- the key refused (401/403), or a request the endpoint cannot take (another 4xx): exit 2;
+- an answer without the expected shape (no ``choices[0].message.content``, nothing at ``answer_path``): exit 2;
+- still 429 or 5xx after ``max_retries``: exit 3, the service is not available for an evaluation;
+- the budget ``max_requests`` spent before the last probe: exit 2, the plan asks for more than it allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ailab.errors import BadInputError, MissingPrerequisiteError
+from ailab.eval.llm import jsonpath
+from ailab.eval.llm.settings import EndpointSettings, fill
+
+RETRIED_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+MAX_RETRY_AFTER_S = 30.0
+MAX_ANSWER_BYTES = 4 * 2**20
+"""One response body is read this far; a longer one is cut (and says so)."""
+REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True)
+class Probe:
+    id: str
+    prompt: str
+    document: str | None = None
+    """A document handed to the system with the prompt (indirect injection): ``${document}``, or before the prompt."""
+    system_prompt: str | None = None
+    """Overrides the endpoint's system prompt for this probe (a canary-carrying one, for leakage probes)."""
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One probe's request and the answer it got: what the run's transcript artifact holds."""
+
+    probe_id: str
+    request: dict[str, Any]
+    status: int
+    answer: str
+    contexts: list[str] = field(default_factory=list)
+    attempts: int = 1
+    latency_s: float = 0.0
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "probe": self.probe_id,
+            "request": self.request,
+            "status": self.status,
+            "answer": self.answer,
+            "contexts": self.contexts,
+            "attempts": self.attempts,
+            "latency_s": round(self.latency_s, 4),
+        }
+
+
+class _Budget:
+    def __init__(self, limit: int) -> None:
+        self.limit, self.sent = limit, 0
+
+    def take(self, probe: Probe) -> None:
+        if self.sent >= self.limit:
+            raise BadInputError(
+                f"target.endpoint.max_requests: the budget of {self.limit} requests ran out at probe {probe.id}; "
+                "raise max_requests or run fewer probes"
+            )
+        self.sent += 1
+
+
+class EndpointClient:
+    """Runs probes against one endpoint; ``backoff_s`` is the first retry's delay (doubling, with jitter)."""
+
+    def __init__(self, settings: EndpointSettings, *, backoff_s: float = 0.5) -> None:
+        self.settings = settings
+        self.backoff_s = backoff_s
+        self._key = settings.api_key()
+        self._answer = jsonpath.parse(settings.answer_path) if settings.answer_path else None
+        self._contexts = jsonpath.parse(settings.contexts_path) if settings.contexts_path else None
+
+    @property
+    def url(self) -> str:
+        base = self.settings.url
+        return f"{base}/chat/completions" if self.settings.api == "openai-chat" else base
+
+    def run(self, probes: Sequence[Probe], on_done: Callable[[Exchange], None] | None = None) -> list[Exchange]:
+        """Every probe's exchange, in the order of ``probes``."""
+        return asyncio.run(self._run(probes, on_done))
+
+    def body(self, probe: Probe) -> dict[str, Any]:
+        """The JSON sent for ``probe`` (kept in the transcript as sent)."""
+        system_prompt = probe.system_prompt if probe.system_prompt is not None else self.settings.system_prompt
+        if self.settings.api == "openai-chat":
+            user = probe.prompt if probe.document is None else f"{probe.document}\n\n{probe.prompt}"
+            messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+            return {"model": self.settings.model, "messages": [*messages, {"role": "user", "content": user}]}
+        template = self.settings.request_template or {}
+        prompt = probe.prompt
+        if probe.document is not None and "${document}" not in json.dumps(template):
+            prompt = f"{probe.document}\n\n{prompt}"
+        filled: dict[str, Any] = fill(
+            template, {"prompt": prompt, "system_prompt": system_prompt or "", "document": probe.document or ""}
+        )
+        return filled
+
+    async def _run(self, probes: Sequence[Probe], on_done: Callable[[Exchange], None] | None) -> list[Exchange]:
+        budget = _Budget(self.settings.max_requests)
+        gate = asyncio.Semaphore(self.settings.max_concurrency)
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self._key is not None:
+            headers[self.settings.api_key_header] = f"{self.settings.api_key_prefix}{self._key}"
+        limits = httpx.Limits(
+            max_connections=self.settings.max_concurrency, max_keepalive_connections=self.settings.max_concurrency
+        )
+        timeout = httpx.Timeout(self.settings.timeout_s)
+        async with httpx.AsyncClient(headers=headers, limits=limits, timeout=timeout, follow_redirects=False) as http:
+
+            async def one(probe: Probe) -> Exchange:
+                async with gate:
+                    exchange = await self._send(http, probe, budget)
+                if on_done is not None:
+                    on_done(exchange)
+                return exchange
+
+            tasks = [asyncio.create_task(one(probe)) for probe in probes]
+            try:
+                return list(await asyncio.gather(*tasks))
+            except BaseException:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+
+    async def _send(self, http: httpx.AsyncClient, probe: Probe, budget: _Budget) -> Exchange:
+        body = self.body(probe)
+        started = time.monotonic()
+        for attempt in range(1, self.settings.max_retries + 2):
+            budget.take(probe)
+            last_try = attempt > self.settings.max_retries
+            try:
+                response = await http.post(self.url, json=body)
+            except httpx.TransportError as err:
+                if last_try:
+                    raise MissingPrerequisiteError(
+                        f"target.endpoint.url: {self.url} unreachable ({type(err).__name__}: {self._redact(str(err)) or 'no answer'}) "
+                        f"after {attempt} attempts; check the URL and that this machine can reach it"
+                    ) from None
+                await asyncio.sleep(self._delay(attempt, None))
+                continue
+            if response.status_code in RETRIED_STATUSES and not last_try:
+                await asyncio.sleep(self._delay(attempt, response.headers.get("Retry-After")))
+                continue
+            return self._exchange(probe, body, response, attempt, time.monotonic() - started)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _exchange(self, probe: Probe, body: dict[str, Any], response: httpx.Response, attempts: int, latency: float) -> Exchange:
+        status = response.status_code
+        if status in (401, 403):
+            variable = self.settings.api_key_env or "api_key_env"
+            raise BadInputError(f"target.endpoint: {self.url} refused the key ({status}); check the key in {variable}")
+        if status in RETRIED_STATUSES:
+            raise MissingPrerequisiteError(
+                f"target.endpoint: {self.url} still answered {status} after {attempts} attempts; "
+                "the service is not available for an evaluation now, try again later"
+            )
+        if status >= 400:
+            raise BadInputError(
+                f"target.endpoint: {self.url} refused probe {probe.id} ({status}: {self._redact(response.text[:200])}); "
+                "check url, api and model"
+            )
+        answer, contexts = self._parse(probe, response)
+        return Exchange(probe.id, body, status, self._redact(answer), [self._redact(c) for c in contexts], attempts, latency)
+
+    def _parse(self, probe: Probe, response: httpx.Response) -> tuple[str, list[str]]:
+        try:
+            document = json.loads(response.content[:MAX_ANSWER_BYTES])
+        except (ValueError, UnicodeDecodeError):
+            raise BadInputError(
+                f"target.endpoint: the answer to probe {probe.id} is not JSON; check url and api ({self.settings.api})"
+            ) from None
+        if self._answer is None:  # openai-chat
+            found = jsonpath.parse("$.choices[0].message.content").find(document)
+            where = "choices[0].message.content"
+        else:
+            found = self._answer.find(document)
+            where = self._answer.text
+        if not found or not isinstance(found[0], str):
+            raise BadInputError(
+                f"target.endpoint: the answer to probe {probe.id} has no text at {where}; check api and answer_path"
+            )
+        contexts = [str(item) for item in self._contexts.find(document)] if self._contexts else []
+        return found[0], contexts
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after is not None:
+            try:
+                return min(MAX_RETRY_AFTER_S, max(0.0, float(retry_after)))
+            except ValueError:
+                pass  # an HTTP date: fall back to the backoff
+        return min(MAX_RETRY_AFTER_S, self.backoff_s * 2.0 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+
+    def _redact(self, text: str) -> str:
+        """The API key, should an endpoint echo it, never reaches a transcript or a message."""
+        return text.replace(self._key, REDACTED) if self._key else text

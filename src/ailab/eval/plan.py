@@ -1,0 +1,383 @@
+"""The evaluation plan (``kind: EvaluationPlan``): the contract an auditor declares before a run.
+
+:func:`load_plan` reads it bounded and line-aware, and every problem becomes one line
+``file:line: plan.key: what is wrong and how to fix it`` (exit 2).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ailab.errors import BadInputError
+from ailab.eval.catalogue import BY_ID, Direction, Family, Task, names
+from ailab.safeload import Document, load_yaml, read_text
+
+API_VERSION = "ailab.eu/v1"
+KIND = "EvaluationPlan"
+MAX_PLAN_BYTES = 1 * 2**20
+MAX_CHECKS = 200
+MAX_EVASION_SAMPLE = 500
+MAX_PRIVACY_SAMPLE = 20_000
+
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_CHECK_ID = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$")
+_MODEL_URI = re.compile(r"^(models:/[^/\s]+(/[^/\s]+|@[^/\s]+)|runs:/[0-9a-f]{32}/\S+)$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Metadata(_Strict):
+    name: str
+    audit: str
+    """The audit id: its MLflow experiment ``audit/<id>`` receives the run."""
+    description: str = ""
+
+    @field_validator("name", "audit")
+    @classmethod
+    def _dns(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(
+                f"{value!r} must be lowercase letters, digits and '-', 1-63 characters, starting and ending alphanumeric"
+            )
+        return value
+
+
+class Target(_Strict):
+    model: str
+    """``models:/<name>/<version>``, ``models:/<name>@<alias>``, ``runs:/<run id>/<path>``, or a local MLflow model directory."""
+    task: Task = Task.BINARY
+    positive_label: str | int | bool = 1
+    """The label value of the positive (favourable) outcome, for binary classification."""
+
+    @field_validator("model")
+    @classmethod
+    def _uri(cls, value: str) -> str:
+        if ":/" in value and not _MODEL_URI.match(value):
+            raise ValueError(
+                f"{value!r} is not a model URI: use models:/<name>/<version>, models:/<name>@<alias>, runs:/<run id>/<path> or a local directory"
+            )
+        return value
+
+    @property
+    def is_local(self) -> bool:
+        return ":/" not in self.model
+
+
+class Dataset(_Strict):
+    path: str
+    """CSV or Parquet, relative to the plan file."""
+    label: str
+    sensitive_features: list[str] = Field(default_factory=list, max_length=20)
+    train_path: str | None = None
+    """The training rows, needed by privacy checks only."""
+
+    @field_validator("path", "train_path")
+    @classmethod
+    def _format(cls, value: str | None) -> str | None:
+        if value is not None and Path(value).suffix.lower() not in (".csv", ".parquet"):
+            raise ValueError(f"{value!r}: give a .csv or .parquet file")
+        return value
+
+
+class Bootstrap(_Strict):
+    samples: int = Field(default=200, ge=20, le=5000)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    seed: int = 0
+
+
+class _Check(_Strict):
+    id: str
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _CHECK_ID.match(value):
+            raise ValueError(f"{value!r} must be lowercase letters, digits, '.', '_' and '-', at most 64 characters")
+        return value
+
+
+def _metric_of(family: Family, value: str, task: Task | None = None) -> str:
+    allowed = names(family, task)
+    if value not in allowed:
+        hint = difflib.get_close_matches(value, allowed, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise ValueError(f"unknown {family} metric {value!r}{suggestion}; allowed: {', '.join(allowed)}")
+    return value
+
+
+class _Thresholded(_Check):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _side(self) -> _Thresholded:
+        entry = BY_ID[self.metric_name]
+        wanted = entry.threshold_key
+        given = [key for key in ("min", "max") if getattr(self, key) is not None]
+        if given != [wanted]:
+            better = "higher" if entry.direction is Direction.HIGHER else "lower"
+            raise LocatedError(
+                (given[0],) if given else (),
+                f"{entry.id} is better when {better}: declare its threshold as {wanted!r}, and only that",
+            )
+        value = getattr(self, wanted)
+        if entry.bounded and not 0.0 <= value <= 1.0:
+            raise LocatedError((wanted,), f"{value} is outside [0, 1], the range of {entry.id}")
+        return self
+
+    @property
+    def metric_name(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def threshold(self) -> float:
+        value = self.min if self.min is not None else self.max
+        assert value is not None  # the validator made sure
+        return value
+
+
+class PerformanceCheck(_Thresholded):
+    kind: Literal["performance"]
+    metric: str
+
+    @field_validator("metric")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return _metric_of(Family.PERFORMANCE, value)
+
+    @property
+    def metric_name(self) -> str:
+        return self.metric
+
+
+class FairnessCheck(_Thresholded):
+    kind: Literal["fairness"]
+    metric: str
+    sensitive_feature: str
+    min_group_size: int = Field(default=30, ge=1)
+    """Groups smaller than this are flagged in the report (never dropped)."""
+
+    @field_validator("metric")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return _metric_of(Family.FAIRNESS, value)
+
+    @property
+    def metric_name(self) -> str:
+        return self.metric
+
+
+class RobustnessCheck(_Check):
+    kind: Literal["robustness"]
+    perturbation: str
+    scale: float = Field(gt=0.0, le=10.0)
+    """Noise: standard deviations; flips and missing values: probability per value; evasion: largest change allowed."""
+    metric: str | None = None
+    """The metric whose drop is measured (perturbation sweeps); defaults to balanced_accuracy or rmse."""
+    max_drop: float | None = Field(default=None, ge=0.0)
+    max_success_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    sweep: list[float] = Field(default_factory=list, max_length=10)
+    """Further scales measured and plotted (the verdict is taken at ``scale``)."""
+    sample: int = Field(default=10, ge=1, le=MAX_EVASION_SAMPLE)
+    """Evasion only: how many correctly decided cases are attacked."""
+    columns: list[str] = Field(default_factory=list)
+    """The inputs perturbed; default: every numeric one (noise), every categorical one (flips), every one (missing)."""
+
+    @field_validator("perturbation")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return _metric_of(Family.ROBUSTNESS, value)
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str | None) -> str | None:
+        return None if value is None else _metric_of(Family.PERFORMANCE, value)
+
+    @field_validator("sweep")
+    @classmethod
+    def _positive(cls, value: list[float]) -> list[float]:
+        if any(not 0.0 < scale <= 10.0 for scale in value):
+            raise ValueError("every scale of the sweep must be in (0, 10]")
+        return value
+
+    @model_validator(mode="after")
+    def _threshold(self) -> RobustnessCheck:
+        evasion = self.perturbation == "evasion"
+        wanted, other = ("max_success_rate", "max_drop") if evasion else ("max_drop", "max_success_rate")
+        if getattr(self, wanted) is None or getattr(self, other) is not None:
+            raise ValueError(f"a {self.perturbation} check declares its threshold as {wanted!r}, and only that")
+        if evasion and self.metric is not None:
+            raise ValueError("an evasion check measures its success rate: remove 'metric'")
+        if not evasion and self.scale > 1.0 and self.perturbation != "gaussian_noise":
+            raise ValueError(f"scale {self.scale} is a probability for {self.perturbation}: give a value in (0, 1]")
+        return self
+
+    @property
+    def threshold(self) -> float:
+        value = self.max_success_rate if self.perturbation == "evasion" else self.max_drop
+        assert value is not None
+        return value
+
+
+Method = Literal["rule_based", "black_box"]
+METHODS: tuple[Method, ...] = ("rule_based", "black_box")
+
+
+class PrivacyCheck(_Check):
+    kind: Literal["privacy"]
+    attack: Literal["membership_inference"]
+    max_advantage: float = Field(ge=0.0, le=1.0)
+    methods: list[Method] = Field(default_factory=lambda: list(METHODS), min_length=1)
+    sample: int = Field(default=1000, ge=50, le=MAX_PRIVACY_SAMPLE)
+    """Records drawn from each of the training and the evaluation data."""
+
+    @property
+    def threshold(self) -> float:
+        return self.max_advantage
+
+
+Check = Annotated[PerformanceCheck | FairnessCheck | RobustnessCheck | PrivacyCheck, Field(discriminator="kind")]
+
+
+class EvaluationPlan(_Strict):
+    apiVersion: Literal["ailab.eu/v1"]  # noqa: N815  (the document's own key)
+    kind: Literal["EvaluationPlan"]
+    metadata: Metadata
+    target: Target
+    dataset: Dataset
+    bootstrap: Bootstrap = Bootstrap()
+    checks: list[Check] = Field(min_length=1, max_length=MAX_CHECKS)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EvaluationPlan:
+        seen: set[str] = set()
+        for index, check in enumerate(self.checks):
+            where = ("checks", index)
+            if check.id in seen:
+                raise LocatedError((*where, "id"), f"check id {check.id!r} appears twice; give each check its own id")
+            seen.add(check.id)
+            metric = getattr(check, "metric_name", None) or getattr(check, "metric", None)
+            if metric and self.target.task not in BY_ID[metric].tasks:
+                raise LocatedError((*where, "metric"), f"{metric} does not apply to {self.target.task}; see ailab eval checks")
+            if isinstance(check, FairnessCheck) and check.sensitive_feature not in self.dataset.sensitive_features:
+                raise LocatedError(
+                    (*where, "sensitive_feature"),
+                    f"{check.sensitive_feature!r} is not in dataset.sensitive_features ({', '.join(self.dataset.sensitive_features) or 'none'}); add it there",
+                )
+            if isinstance(check, FairnessCheck | PrivacyCheck) and self.target.task is not Task.BINARY:
+                raise LocatedError((*where, "kind"), f"{check.kind} checks need target.task {Task.BINARY}")
+            if isinstance(check, RobustnessCheck) and check.perturbation == "evasion" and self.target.task is not Task.BINARY:
+                raise LocatedError((*where, "perturbation"), f"evasion needs target.task {Task.BINARY}")
+            if isinstance(check, PrivacyCheck) and self.dataset.train_path is None:
+                raise LocatedError((*where, "attack"), "membership inference needs the training rows: set dataset.train_path")
+        return self
+
+    def robustness_metric(self, check: RobustnessCheck) -> str:
+        return check.metric or ("balanced_accuracy" if self.target.task is Task.BINARY else "rmse")
+
+
+Loc = tuple[str | int, ...]
+
+
+class LocatedError(ValueError):
+    """A cross-field problem with the path of the key it concerns (relative to the plan)."""
+
+    def __init__(self, loc: Loc, message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+@dataclass(frozen=True)
+class LoadedPlan:
+    """A validated plan and where it came from."""
+
+    plan: EvaluationPlan
+    path: Path
+    document: Document
+    sha256: str
+
+    def where(self, loc: Loc) -> str:
+        """``file:line: plan.key`` of a key, for errors found later (against the data)."""
+        return f"{self.document.source}:{self.document.line_of(loc)}: {render_path(loc)}"
+
+    def resolve(self, relative: str) -> Path:
+        return (self.path.parent / relative).resolve() if not Path(relative).is_absolute() else Path(relative)
+
+
+def render_path(loc: Loc) -> str:
+    text = "plan"
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def load_plan(path: Path) -> LoadedPlan:
+    """Read, parse and validate a plan file; a problem raises one :class:`BadInputError` line per problem (at most 10)."""
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise BadInputError(f"{path}: not a regular file (a device or a pipe?); give the plan's YAML file")
+    text = read_text(path, MAX_PLAN_BYTES)
+    documents = load_yaml(text, str(path), max_bytes=MAX_PLAN_BYTES)
+    if len(documents) != 1 or not isinstance(documents[0].data, dict):
+        raise BadInputError(f"{path}: expected one YAML mapping (apiVersion: {API_VERSION}, kind: {KIND}, ...)")
+    document = documents[0]
+    return LoadedPlan(validate(document), path, document, hashlib.sha256(text.encode()).hexdigest())
+
+
+def validate(document: Document) -> EvaluationPlan:
+    try:
+        return EvaluationPlan.model_validate(document.data)
+    except ValidationError as err:
+        lines = [f"{document.source}:{document.line_of(loc)}: {render_path(loc)}: {message}" for loc, message in _errors(err)]
+        if len(lines) > 10:
+            lines = [*lines[:10], f"... and {len(lines) - 10} more problems"]
+        raise BadInputError("\n".join(lines)) from None
+
+
+def _errors(err: ValidationError) -> list[tuple[Loc, str]]:
+    found: list[tuple[Loc, str]] = []
+    for error in err.errors():
+        loc = _without_tags(tuple(error["loc"]))
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, LocatedError):
+            found.append(((*loc, *cause.loc), cause.message))
+            continue
+        found.append((loc, _message(error, loc)))
+    return found
+
+
+_TAGS = {"performance", "fairness", "robustness", "privacy"}
+
+
+def _without_tags(loc: Loc) -> Loc:
+    """Drop the discriminator tag pydantic puts in the location of a check (``checks.0.fairness.max``)."""
+    return tuple(part for position, part in enumerate(loc) if not (position == 2 and loc[0] == "checks" and part in _TAGS))
+
+
+def _message(error: Any, loc: Loc) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key {loc[-1]!r}; see docs/eval-checks.md for the plan's keys"
+    if kind == "missing":
+        return f"required key {loc[-1]!r} is missing; add it"
+    if kind == "union_tag_invalid":
+        return "kind must be one of performance, fairness, robustness, privacy"
+    if kind == "union_tag_not_found":
+        return "each check needs a 'kind': performance, fairness, robustness or privacy"
+    message = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    shown = error.get("input")
+    if isinstance(shown, str | int | float | bool):
+        return f"{shown!r} is not allowed: {message[0].lower()}{message[1:]}"
+    return f"{message[0].lower()}{message[1:]}"

@@ -1,0 +1,103 @@
+"""The typed result of an evaluation: what the runner produces, and what tracking, the report and ``--json`` read.
+
+``to_json``/``from_json`` are the ``evaluation.json`` artifact of a run (schema
+``ailab.eu/eval-result/v1``): ``ailab eval report`` renders a run from it alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+SCHEMA = "ailab.eu/eval-result/v1"
+RUN_JSON_SCHEMA = "ailab.eu/eval-run/v1"
+
+Verdict = Literal["pass", "fail"]
+
+
+@dataclass
+class CheckResult:
+    id: str
+    kind: str
+    metric: str
+    """The catalogue entry (metric, perturbation or attack) the check measures."""
+    value: float | None
+    threshold: float
+    threshold_key: str
+    """The plan key the threshold was declared with: min, max, max_drop, max_success_rate, max_advantage."""
+    verdict: Verdict
+    interval: list[float] | None
+    reason: str = ""
+    """Why the check failed without a value (the model broke on the perturbed input, ...)."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """Family-specific evidence: per-group tables, the sweep, the attack's figures."""
+
+    def summary(self) -> dict[str, Any]:
+        """The entry of ``--json``'s ``checks`` list."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "metric": self.metric,
+            "value": self.value,
+            "threshold": {self.threshold_key: self.threshold},
+            "verdict": self.verdict,
+            "interval": self.interval,
+        }
+
+
+@dataclass
+class Fingerprints:
+    plan_sha256: str
+    dataset_sha256: str
+    train_sha256: str | None
+    model_uri: str
+    model_version: str
+    model_flavor: str
+    ailab_version: str
+    lock_sha256: str | None
+
+
+@dataclass
+class Evaluation:
+    plan_name: str
+    audit: str
+    task: str
+    rows: int
+    model_inputs: list[str]
+    inputs_from_signature: bool
+    confidence: float
+    bootstrap_samples: int
+    fingerprints: Fingerprints
+    checks: list[CheckResult]
+    notes: list[str] = field(default_factory=list)
+    started: str = ""
+    finished: str = ""
+    plots: dict[str, bytes] = field(default_factory=dict, repr=False)
+    """PNG images by file name (not part of the JSON: logged as artifacts and embedded in the report)."""
+
+    @property
+    def verdict(self) -> Verdict:
+        return "pass" if all(check.verdict == "pass" for check in self.checks) else "fail"
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("plots")
+        return {"schema": SCHEMA, "verdict": self.verdict, **data}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Evaluation:
+        body = {key: value for key, value in data.items() if key not in ("schema", "verdict")}
+        body["fingerprints"] = Fingerprints(**body["fingerprints"])
+        body["checks"] = [CheckResult(**check) for check in body["checks"]]
+        return cls(**body)
+
+
+def run_summary(evaluation: Evaluation, run_id: str | None, tracking_uri: str | None) -> dict[str, Any]:
+    """The document ``ailab eval run --json FILE`` writes (documented in docs/eval-checks.md)."""
+    return {
+        "schema": RUN_JSON_SCHEMA,
+        "verdict": evaluation.verdict,
+        "mlflow_run_id": run_id,
+        "tracking_uri": tracking_uri,
+        "checks": [check.summary() for check in evaluation.checks],
+    }
