@@ -122,3 +122,27 @@ def test_nothing_in_either_plan_names_nginx(lab):
     for resource in lab.plan.resources:
         text = json.dumps([resource.type, resource.name, resource.inputs]).lower()
         assert "nginx" not in text, resource.name
+
+
+def dep_005_messages(lab):
+    """AILAB-DEP-005 (every Ingress has a controller in the deployment) over the platform's plan."""
+    from ailab.policy.loaders.plan import records_from_plan
+    from ailab.policy.model import RecordSet, RuleContext, all_rules
+    from ailab.policy.run import run_rule
+
+    records = RecordSet(records_from_plan(lab.plan.to_json(), "plan"))
+    outcomes = run_rule(all_rules()["AILAB-DEP-005"], records, RuleContext.from_lab(lab.spec))
+    return [getattr(outcome, "message", repr(outcome)) for outcome in outcomes]
+
+
+def test_the_deployability_rule_finds_a_controller_behind_every_ingress(lab):
+    assert dep_005_messages(lab) == []
+
+
+def test_the_deployability_rule_flags_a_provided_controller_outside_the_plan(variant, onprem):
+    settings = onprem.spec.ingress.model_dump(exclude={"source_ranges", "replicas", "resources"})
+    ingress = IngressSpec.model_validate(
+        {**settings, "controller": "provided", "class_name": "haproxy", "controller_namespace": "haproxy-controller"}
+    )
+    messages = dep_005_messages(variant("onprem", ingress=ingress))
+    assert len(messages) == 2 and all("'haproxy'" in message for message in messages), messages
