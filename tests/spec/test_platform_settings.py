@@ -18,10 +18,11 @@ VIA_TGW = {"kind": "transit_gateway", "transit_gateway_id": "tgw-0a1b2c3d4e5f607
 
 
 def test_defaults_are_what_the_platform_used_before():
-    assert (
-        IngressSpec(tls_secret_name="tls", mlflow_host="m.example", qdrant_host="q.example").controller_namespace
-        == "ingress-nginx"
+    # The ingress-nginx defaults are gone (retired upstream): the default is the Traefik the lab installs.
+    ingress = IngressSpec(
+        tls_secret_name="tls", mlflow_host="m.example", qdrant_host="q.example", source_ranges=[IPv4Network("10.200.0.0/24")]
     )
+    assert (ingress.controller, ingress.ingress_class, ingress.controller_namespace) == ("traefik", "traefik", None)
     onprem = OnPremSettings(kubeconfig_context="lab")
     assert onprem.api_server_cidrs == [IPv4Network("10.0.0.0/8"), IPv4Network("172.16.0.0/12"), IPv4Network("192.168.0.0/16")]
     database = MlflowDatabase(password=SecretStr("p" * 16))

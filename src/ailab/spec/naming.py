@@ -31,9 +31,24 @@ def gpu_namespace(spec: LabSpec) -> str:
     return f"{spec.name}-gpu"
 
 
+def ingress_namespace(spec: LabSpec) -> str:
+    """Where the lab's own ingress controller runs (``ingress.controller: traefik``)."""
+    return f"{spec.name}-ingress"
+
+
+def ingress_controller_namespace(spec: LabSpec) -> str | None:
+    """Where the ingress controller's pods run: the lab's namespace, a provided controller's, or None without an ingress."""
+    if spec.ingress is None:
+        return None
+    return ingress_namespace(spec) if spec.ingress.installed else spec.ingress.cluster_controller_namespace
+
+
 def platform_namespaces(spec: LabSpec) -> list[str]:
     """Every namespace the lab itself owns (sandboxes come and go separately)."""
-    return [mlflow_namespace(spec), vector_db_namespace(spec), gpu_namespace(spec)]
+    owned = [mlflow_namespace(spec), vector_db_namespace(spec), gpu_namespace(spec)]
+    if spec.ingress is not None and spec.ingress.installed:
+        owned.append(ingress_namespace(spec))
+    return owned
 
 
 def mlflow_url(spec: LabSpec) -> str:

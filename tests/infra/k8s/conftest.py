@@ -14,7 +14,7 @@ from typing import Any
 
 import pulumi
 import pytest
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from ailab.infra.contracts import ExternalMlflowStorage
 from ailab.plan.graph import Plan, PlannedResource
@@ -154,12 +154,17 @@ def lab(request: pytest.FixtureRequest, onprem: Lab, aws: Lab) -> Lab:
 def variant() -> Callable[..., Lab]:
     """``variant("onprem", vector_db={"replicas": 3})``: an example spec with sections updated, planned.
 
+    A section may also be replaced by a validated model, or removed with None.
+
     ``volume_key_arn`` is passed to the platform as the AWS layer would.
     """
 
-    def make(stack: str, volume_key_arn: str | None = None, **sections: dict[str, Any]) -> Lab:
+    def make(stack: str, volume_key_arn: str | None = None, **sections: dict[str, Any] | BaseModel | None) -> Lab:
         spec = example_spec(stack)
-        updates = {name: getattr(spec, name).model_copy(update=values) for name, values in sections.items()}
+        updates = {
+            name: values if values is None or isinstance(values, BaseModel) else getattr(spec, name).model_copy(update=values)
+            for name, values in sections.items()
+        }
         return plan_lab(spec.model_copy(update=updates), volume_key_arn)
 
     return make

@@ -11,8 +11,14 @@ from ailab.spec import naming
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
+def operator_release(lab):
+    """The planned GPU operator release (the lab may also install Traefik)."""
+    (release,) = (r for r in lab.plan.of_type(RELEASE) if r.inputs["chart"] == gpu.GPU_OPERATOR_CHART)
+    return release
+
+
 def test_release_is_pinned_from_nvidias_repository(lab):
-    (release,) = lab.of_type(RELEASE)
+    release = operator_release(lab).inputs
     assert release["chart"] == "gpu-operator"
     assert release["repositoryOpts"] == {"repo": "https://helm.ngc.nvidia.com/nvidia"}
     assert release["version"] == gpu.GPU_OPERATOR_CHART_VERSION and release["version"][0] == "v"
@@ -21,7 +27,7 @@ def test_release_is_pinned_from_nvidias_repository(lab):
 
 
 def test_values_are_the_specs_plus_labels(lab):
-    (release,) = lab.of_type(RELEASE)
+    release = operator_release(lab).inputs
     values = release["values"]
     expected = gpu_config.gpu_operator_values(lab.spec)
     assert values["devicePlugin"] == expected["devicePlugin"]
@@ -34,7 +40,7 @@ def test_values_are_the_specs_plus_labels(lab):
 
 def test_mig_strategy_follows_the_pools(aws, onprem):
     for lab in (aws, onprem):
-        (release,) = lab.of_type(RELEASE)
+        release = operator_release(lab).inputs
         assert release["values"]["mig"]["strategy"] == "mixed"
         assert release["values"]["migManager"]["enabled"] is True
 
@@ -52,6 +58,6 @@ def test_time_slicing_pool_entry(aws):
 
 
 def test_release_waits_for_its_config_and_namespace(lab):
-    (release,) = lab.plan.of_type(RELEASE)
+    release = operator_release(lab)
     assert any(urn.endswith("::ailab-platform-gpu-device-plugin-config") for urn in release.dependencies)
     assert any(urn.endswith(f"::ailab-platform-namespaces-{naming.gpu_namespace(lab.spec)}") for urn in release.dependencies)

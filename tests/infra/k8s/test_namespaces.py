@@ -43,7 +43,9 @@ def test_each_namespace_has_a_quota_and_a_limit_range(lab):
     for name in naming.platform_namespaces(lab.spec):
         hard = lab.one(QUOTA, "platform-quota", name)["spec"]["hard"]
         assert {"pods", "requests.cpu", "requests.memory", "services.loadbalancers", "services.nodeports"} <= hard.keys()
-        assert hard["services.loadbalancers"] == hard["services.nodeports"] == "0"
+        # Only the lab's ingress controller may hold a load balancer, and then exactly one (its TLS port's node port).
+        expected = "1" if name == naming.ingress_namespace(lab.spec) else "0"
+        assert hard["services.loadbalancers"] == hard["services.nodeports"] == expected
         (limit,) = lab.one(LIMITS, "platform-defaults", name)["spec"]["limits"]
         assert limit["type"] == "Container" and limit["defaultRequest"] == quota.DEFAULT_REQUEST
 

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from ailab.infra.k8s import network
 from ailab.spec import labels, naming
-from ailab.spec.model import OnPremSettings
+from ailab.spec.model import IngressSpec, OnPremSettings
 
 SANDBOXES = {"namespaceSelector": {"matchExpressions": [{"key": labels.AUDIT_ID, "operator": "Exists"}]}}
-INGRESS_CONTROLLER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+LAB_TRAEFIK = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ailab-ingress"}},
+    "podSelector": {"matchLabels": {labels.NAME: "traefik"}},
+}
+K3S_TRAEFIK = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+    "podSelector": {"matchLabels": {labels.NAME: "traefik"}},
+}
 
 
 def test_default_deny_both_ways_everywhere(lab):
@@ -35,18 +42,20 @@ def test_dns_to_kube_dns_only(lab):
         assert rule["ports"] == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
 
 
-def test_mlflow_is_reached_by_sandboxes_only_onprem(onprem):
-    policies = onprem.network_policies(naming.mlflow_namespace(onprem.spec))
+def test_mlflow_is_reached_by_sandboxes_only_without_an_ingress(variant):
+    lab = variant("onprem", ingress=None)
+    policies = lab.network_policies(naming.mlflow_namespace(lab.spec))
     (rule,) = policies["mlflow-ingress"]["ingress"]
     assert rule["from"] == [SANDBOXES] and rule["ports"] == [{"protocol": "TCP", "port": naming.MLFLOW_PORT}]
 
 
-def test_mlflow_and_qdrant_admit_the_ingress_controller_when_there_is_an_ingress(aws):
-    (mlflow_rule,) = aws.network_policies(naming.mlflow_namespace(aws.spec))["mlflow-ingress"]["ingress"]
-    (qdrant_rule,) = aws.network_policies(naming.vector_db_namespace(aws.spec))["qdrant-ingress"]["ingress"]
-    for rule in (mlflow_rule, qdrant_rule):
-        assert rule["from"] == [SANDBOXES, INGRESS_CONTROLLER]
-    assert {p["port"] for p in qdrant_rule["ports"]} == {naming.QDRANT_HTTP_PORT, naming.QDRANT_GRPC_PORT}
+def test_mlflow_and_qdrant_admit_the_ingress_controllers_pods_only(aws, onprem):
+    for lab, controller in ((aws, LAB_TRAEFIK), (onprem, K3S_TRAEFIK)):
+        (mlflow_rule,) = lab.network_policies(naming.mlflow_namespace(lab.spec))["mlflow-ingress"]["ingress"]
+        (qdrant_rule,) = lab.network_policies(naming.vector_db_namespace(lab.spec))["qdrant-ingress"]["ingress"]
+        for rule in (mlflow_rule, qdrant_rule):
+            assert rule["from"] == [SANDBOXES, controller]
+        assert {p["port"] for p in qdrant_rule["ports"]} == {naming.QDRANT_HTTP_PORT, naming.QDRANT_GRPC_PORT}
 
 
 def test_onprem_database_reached_from_mlflow_only(onprem):
@@ -107,8 +116,11 @@ def test_onprem_api_server_networks_default_to_rfc1918(variant):
     assert [peer["ipBlock"]["cidr"] for peer in _api_server_rule(lab)["to"]] == ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
 
 
-def test_ingress_controller_namespace_from_the_spec(variant):
-    lab = variant("aws-eu", ingress={"controller_namespace": "ingress-internal"})
+def test_provided_controller_namespace_from_the_spec(variant, onprem):
+    """Without pod labels, every pod of a provided controller's namespace is admitted."""
+    settings = {**onprem.spec.ingress.model_dump(exclude={"source_ranges", "replicas", "resources"}), "controller": "provided"}
+    ingress = IngressSpec.model_validate({**settings, "class_name": "internal", "controller_namespace": "ingress-internal"})
+    lab = variant("onprem", ingress=ingress)
     controller = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-internal"}}}
     (mlflow_rule,) = lab.network_policies(naming.mlflow_namespace(lab.spec))["mlflow-ingress"]["ingress"]
     (qdrant_rule,) = lab.network_policies(naming.vector_db_namespace(lab.spec))["qdrant-ingress"]["ingress"]

@@ -43,13 +43,16 @@ def test_component_tree(onprem):
     by_urn = onprem.plan.by_urn()
     (platform,) = onprem.plan.of_type("ailab:k8s:Platform")
     children = {r.type for r in onprem.plan.children(platform.urn)}
-    assert COMPONENTS - {"ailab:k8s:Platform"} | {"ailab:k8s:Postgres", "ailab:k8s:PostgresBackup"} == children
+    # On-premises the ingress controller is k3s's Traefik: the lab configures it and installs none.
+    on_premises = {"ailab:k8s:Postgres", "ailab:k8s:PostgresBackup", "ailab:k8s:Ingresses", "ailab:k8s:K3sTraefikConfig"}
+    assert COMPONENTS - {"ailab:k8s:Platform"} | on_premises == children
     assert all(r.parent in by_urn for r in onprem.plan.resources if r.type.startswith("kubernetes:"))
 
 
 def test_aws_adds_the_encrypted_storage_class_and_ingress(aws):
     types = aws.plan.count_by_type()
     assert not {"ailab:k8s:Postgres", "ailab:k8s:PostgresBackup"} & types.keys() and types["ailab:k8s:Ingresses"] == 1
+    assert types["ailab:k8s:Traefik"] == 1
     storage_class = aws.one("kubernetes:storage.k8s.io/v1:StorageClass", "ailab-encrypted-gp3")
     assert storage_class["parameters"] == {"type": "gp3", "encrypted": "true"}
     assert storage_class["provisioner"] == "ebs.csi.aws.com" and storage_class["reclaimPolicy"] == "Retain"

@@ -21,9 +21,13 @@ def manifest(inputs: dict[str, Any]) -> dict[str, Any]:
     return inputs
 
 
+CUSTOM_RESOURCES = {"helm.cattle.io/v1"}
+"""API groups of custom resources (k3s's HelmChartConfig), which Kubernetes's own schemas do not cover."""
+
+
 def test_every_object_is_valid_for_the_clusters_version(lab):
     version = lab.spec.cluster.kubernetes_version
-    objects = list(lab.objects())
+    objects = [r for r in lab.objects() if r.inputs["apiVersion"] not in CUSTOM_RESOURCES]
     assert len(objects) > 40
     for resource in objects:
         try:

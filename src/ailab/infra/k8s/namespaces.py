@@ -43,6 +43,8 @@ def namespace_components(spec: LabSpec) -> dict[str, str]:
         naming.vector_db_namespace(spec): meta.VECTOR_DATABASE,
         naming.gpu_namespace(spec): meta.GPU_OPERATOR,
     }
+    if spec.ingress is not None and spec.ingress.installed:
+        components[naming.ingress_namespace(spec)] = meta.INGRESS
     assert set(components) == set(naming.platform_namespaces(spec)), "a platform namespace has no component"
     return components
 

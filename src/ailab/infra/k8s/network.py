@@ -11,6 +11,10 @@ DNS (kube-system's kube-dns, UDP and TCP 53). On top of that:
 * PostgreSQL accepts connections from MLflow's pods and its backup job only; it initiates none.
 * Qdrant accepts connections from sandboxes and the ingress controller (REST and gRPC); in
   cluster mode its replicas also talk to each other on the peer port.
+* The lab's Traefik (``ingress.controller: traefik``, namespace ``<name>-ingress``) accepts
+  connections on its TLS port from ``ingress.source_ranges`` only (its Service keeps the
+  client's address, ``externalTrafficPolicy: Local``), and may reach MLflow's and Qdrant's
+  pods on their HTTP ports and the API server, which it watches for Ingresses.
 * The GPU operator's pods (operator, NFD, the operands' validators and config managers) only
   need the Kubernetes API server (ports 443 and 6443). They reach it through the
   ``default/kubernetes`` Service, and CNIs differ in which address a policy sees: the
@@ -38,7 +42,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ailab.infra.contracts import eks_service_network, kubernetes_service_ip
-from ailab.infra.k8s import meta, mlflow, postgres, postgres_backup, qdrant
+from ailab.infra.k8s import meta, mlflow, postgres, postgres_backup, qdrant, traefik
 from ailab.spec import labels, naming
 from ailab.spec.model import LabSpec
 
@@ -80,8 +84,9 @@ def cidr_peers(networks: Sequence[str | IPv4Network]) -> list[Peer]:
 def client_peers(spec: LabSpec) -> list[Peer]:
     """Who may use the shared services: sandboxes, and the ingress controller when the lab has an ingress."""
     peers = [sandbox_peer()]
-    if spec.ingress is not None:
-        peers.append(namespace_peer(spec.ingress.controller_namespace))
+    controller_namespace = naming.ingress_controller_namespace(spec)
+    if spec.ingress is not None and controller_namespace is not None:
+        peers.append(namespace_peer(controller_namespace, spec.ingress.pod_labels))
     return peers
 
 
@@ -123,17 +128,38 @@ class NetworkPolicies(pulumi.ComponentResource):
             self._policy(namespace, "allow-dns", pod_selector={}, egress=[dns])
         self._mlflow(args.in_cluster_database)
         self._qdrant()
+        api_server = k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+            to=cidr_peers(api_server_networks(spec)), ports=tcp(*API_SERVER_PORTS)
+        )
+        self._policy(naming.gpu_namespace(spec), "allow-api-server", pod_selector={}, egress=[api_server])
+        if spec.ingress is not None and spec.ingress.installed:
+            self._traefik(spec.ingress.source_ranges, api_server)
+        self.register_outputs({})
+
+    def _traefik(self, source_ranges: Sequence[IPv4Network], api_server: k8s.networking.v1.NetworkPolicyEgressRuleArgs) -> None:
+        """The lab's Traefik: TLS in from the VPN, out to the two services and the API server."""
+        spec = self._spec
         self._policy(
-            naming.gpu_namespace(spec),
-            "allow-api-server",
-            pod_selector={},
-            egress=[
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=cidr_peers(api_server_networks(spec)), ports=tcp(*API_SERVER_PORTS)
+            naming.ingress_namespace(spec),
+            "traefik",
+            pod_selector=traefik.POD_LABELS,
+            ingress=[
+                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    from_=cidr_peers(source_ranges), ports=tcp(traefik.WEBSECURE_POD_PORT)
                 )
             ],
+            egress=[
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[namespace_peer(naming.mlflow_namespace(spec), meta.selector_labels(spec, mlflow.APP))],
+                    ports=tcp(naming.MLFLOW_PORT),
+                ),
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[namespace_peer(naming.vector_db_namespace(spec), meta.selector_labels(spec, qdrant.APP))],
+                    ports=tcp(naming.QDRANT_HTTP_PORT),
+                ),
+                api_server,
+            ],
         )
-        self.register_outputs({})
 
     def _mlflow(self, in_cluster_database: bool) -> None:
         spec = self._spec

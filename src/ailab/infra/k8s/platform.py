@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 
 from ailab.infra.contracts import ExternalMlflowStorage
-from ailab.infra.k8s import gpu, mlflow, postgres, postgres_backup, qdrant, storage
+from ailab.infra.k8s import gpu, mlflow, postgres, postgres_backup, qdrant, storage, traefik
 from ailab.infra.k8s.ingress import Ingresses, IngressesArgs
 from ailab.infra.k8s.namespaces import PlatformNamespaces, PlatformNamespacesArgs
 from ailab.infra.k8s.network import NetworkPolicies, NetworkPoliciesArgs
@@ -37,15 +37,18 @@ def footprints(spec: LabSpec, external_storage: bool) -> dict[str, Footprint]:
     tracking = mlflow.footprint(spec, external_artifacts=external_storage)
     if not external_storage:
         tracking += postgres.footprint(spec) + postgres_backup.footprint(spec)
-    return {
+    held = {
         naming.mlflow_namespace(spec): tracking,
         naming.vector_db_namespace(spec): qdrant.footprint(spec),
         naming.gpu_namespace(spec): gpu.footprint(spec),
     }
+    if spec.ingress is not None and spec.ingress.installed:
+        held[naming.ingress_namespace(spec)] = traefik.footprint(spec)
+    return held
 
 
 class LabPlatform(pulumi.ComponentResource):
-    """Namespaces, GPU operator, MLflow (with PostgreSQL and its backups on-premises), Qdrant, network policies, RBAC, ingress."""
+    """Namespaces, GPU operator, MLflow (with PostgreSQL and its backups on-premises), Qdrant, network policies, RBAC, ingress (with the lab's Traefik)."""
 
     def __init__(self, name: str, args: LabPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:k8s:Platform", name, None, opts)
@@ -78,15 +81,39 @@ class LabPlatform(pulumi.ComponentResource):
                 external.service_account_annotations,
                 external.s3_endpoint_url,
             )
-        mlflow.Mlflow(f"{name}-mlflow", tracking, child)
+        tracking_server = mlflow.Mlflow(f"{name}-mlflow", tracking, child)
 
         vector_db_namespace = namespaces[naming.vector_db_namespace(spec)]
-        qdrant.Qdrant(f"{name}-qdrant", qdrant.QdrantArgs(spec, vector_db_namespace, volume_class), child)
+        vector_db = qdrant.Qdrant(f"{name}-qdrant", qdrant.QdrantArgs(spec, vector_db_namespace, volume_class), child)
 
         NetworkPolicies(f"{name}-network", NetworkPoliciesArgs(spec, namespaces, in_cluster_database=external is None), child)
         PersonaRbac(f"{name}-rbac", PersonaRbacArgs(spec, namespaces), child)
         if spec.ingress is not None:
-            Ingresses(f"{name}-ingress", IngressesArgs(spec, spec.ingress, mlflow_namespace, vector_db_namespace), child)
+            controller: list[pulumi.Resource] = []
+            if spec.ingress.installed:
+                installed = traefik.Traefik(
+                    f"{name}-traefik",
+                    traefik.TraefikArgs(spec, spec.ingress, namespaces[naming.ingress_namespace(spec)]),
+                    child,
+                )
+                controller = [installed.ingress_class, installed.release]
+            elif spec.ingress.controller == "k3s":
+                configured = traefik.K3sTraefikConfig(
+                    f"{name}-k3s-traefik", traefik.K3sTraefikConfigArgs(spec, spec.ingress), child
+                )
+                controller = [configured.config]
+            Ingresses(
+                f"{name}-ingress",
+                IngressesArgs(
+                    spec,
+                    spec.ingress,
+                    mlflow_namespace,
+                    vector_db_namespace,
+                    controller,
+                    backends={"mlflow": tracking_server, "qdrant": vector_db},
+                ),
+                child,
+            )
 
         self.register_outputs(
             {

@@ -32,6 +32,10 @@ class Footprint:
     storage_bytes: int = 0
     caps_limits: bool = True
     """Whether limits are capped too (False where a third-party chart sets its own limits, see :mod:`.gpu`)."""
+    load_balancers: int = 0
+    """Services of type LoadBalancer (only the ingress controller's, see :mod:`.traefik`)."""
+    node_ports: int = 0
+    """Node ports those Services allocate: Kubernetes counts each port of a LoadBalancer Service as one."""
 
     @classmethod
     def of_pods(cls, count: int, resources: Resources) -> Footprint:
@@ -54,6 +58,8 @@ class Footprint:
             volume_claims=self.volume_claims + other.volume_claims,
             storage_bytes=self.storage_bytes + other.storage_bytes,
             caps_limits=self.caps_limits and other.caps_limits,
+            load_balancers=self.load_balancers + other.load_balancers,
+            node_ports=self.node_ports + other.node_ports,
         )
 
 
@@ -72,8 +78,8 @@ def format_millicores(millicores: int) -> str:
 def quota_hard(spec: LabSpec, footprint: Footprint, *, allow_gpus: bool = False) -> dict[str, str]:
     """``ResourceQuota.spec.hard`` for a namespace holding ``footprint``.
 
-    Platform namespaces never expose NodePorts or load balancers (the ingress controller does
-    that), and outside the GPU operator's namespace (whose validator pods request a GPU) no pod
+    Platform namespaces expose no NodePorts or load balancers but those their footprint states
+    (the lab's ingress controller's one load balancer), and outside the GPU operator's namespace (whose validator pods request a GPU) no pod
     may request one: GPUs are for sandboxes.
     """
     cpu = format_millicores(footprint.millicores)
@@ -84,8 +90,8 @@ def quota_hard(spec: LabSpec, footprint: Footprint, *, allow_gpus: bool = False)
         "requests.memory": memory,
         "persistentvolumeclaims": str(footprint.volume_claims),
         "requests.storage": format_bytes(footprint.storage_bytes),
-        "services.loadbalancers": "0",
-        "services.nodeports": "0",
+        "services.loadbalancers": str(footprint.load_balancers),
+        "services.nodeports": str(footprint.node_ports),
     }
     if footprint.caps_limits:
         hard |= {"limits.cpu": cpu, "limits.memory": memory}

@@ -134,7 +134,9 @@ class PersonaRbac(pulumi.ComponentResource):
         self._cluster_wide("auditor", AUDIT, auditors)
         self._cluster_wide("reviewer", REVIEW, reviewers)
         for namespace in naming.platform_namespaces(spec):
-            role = observe if namespace == naming.gpu_namespace(spec) else operate
+            # Namespaces run by third-party charts (GPU operator, Traefik) are Pulumi's to change, not people's.
+            charted = namespace in (naming.gpu_namespace(spec), naming.ingress_namespace(spec))
+            role = observe if charted else operate
             k8s.rbac.v1.RoleBinding(
                 f"{name}-{namespace}-architects",
                 metadata=meta.object_meta(spec, f"{spec.name}-architects", meta.ACCESS_CONTROL, args.namespaces[namespace]),
