@@ -40,6 +40,7 @@ def report(sample_records) -> Report:
 def test_formats():
     assert FORMATS == ("console", "json", "sarif", "junit", "md", "html")
     assert parse_formats("SARIF, html,sarif") == ["sarif", "html"]
+    assert parse_formats("markdown,md,Markdown") == ["md"]  # the README's name for it
     assert suffix("junit") == ".junit.xml"
     with pytest.raises(Exception, match="use one or more of"):
         parse_formats("pdf")

@@ -38,7 +38,7 @@ def check(
         None, "--manifests", "-m", help="Kubernetes manifest file or directory (YAML, JSON, kind: List); repeatable."
     ),
     waivers: Path | None = typer.Option(None, "--waivers", "-w", help="Waivers file (see policies/waivers.example.yaml)."),
-    formats: str = typer.Option("console", "--format", "-f", help="Comma-separated: console, json, sarif, junit, md, html."),
+    formats: str = typer.Option("console", "--format", "-f", help="Comma-separated: console, json, sarif, junit, md (or markdown), html."),
     output: Path | None = typer.Option(
         None,
         "--output",
