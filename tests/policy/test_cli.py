@@ -225,3 +225,18 @@ def test_unwritable_output_is_one_line_bad_input(tmp_path):
     result = runner.invoke(app, ["policy", "rules", "--markdown", str(blocker / "rules.md")])
     assert result.exit_code == 2
     assert "cannot write it" in result.output and "Traceback" not in result.output
+
+
+def test_a_repository_folder_is_checked_with_notes_on_what_was_skipped(tmp_path):
+    (tmp_path / "app.yaml").write_text((DATA / "manifests" / "app.yaml").read_text())
+    (tmp_path / "kustomization.yaml").write_text("resources: [app.yaml]\n")
+    (tmp_path / "Chart.yaml").write_text("apiVersion: v2\nname: x\nversion: 1.0.0\n")
+    result = runner.invoke(app, ["policy", "check", "--manifests", str(tmp_path), "-f", "json"])
+    assert result.exit_code == 1, result.output
+    notes = json.loads(result.output)["notes"]
+    assert [note.split(": ", 1)[1] for note in notes] == [
+        "a Helm chart's metadata; skipped",
+        "a kustomization; check the output of kustomize build; skipped",
+    ]
+    console = runner.invoke(app, ["policy", "check", "--manifests", str(tmp_path)])
+    assert "kustomization.yaml: a kustomization" in console.output

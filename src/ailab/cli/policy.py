@@ -19,6 +19,7 @@ from ailab.cli.base import new_group
 
 if TYPE_CHECKING:
     from ailab.policy.engine import Report
+    from ailab.policy.loaders import LoadedInputs
     from ailab.policy.model import Record, Rule, RuleContext, Severity
     from ailab.policy.waivers import Waiver
     from ailab.spec.model import LabSpec
@@ -38,7 +39,9 @@ def check(
         None, "--manifests", "-m", help="Kubernetes manifest file or directory (YAML, JSON, kind: List); repeatable."
     ),
     waivers: Path | None = typer.Option(None, "--waivers", "-w", help="Waivers file (see policies/waivers.example.yaml)."),
-    formats: str = typer.Option("console", "--format", "-f", help="Comma-separated: console, json, sarif, junit, md (or markdown), html."),
+    formats: str = typer.Option(
+        "console", "--format", "-f", help="Comma-separated: console, json, sarif, junit, md (or markdown), html."
+    ),
     output: Path | None = typer.Option(
         None,
         "--output",
@@ -83,9 +86,11 @@ def check(
     )
     if not rules:
         raise BadInputError("no rules to check: the catalogue is empty or --framework matched no rule; see ailab policy rules")
-    records, context, sources = _load_inputs(stack, plan, preview, state, manifests or [], allowed_registry or [])
+    loaded, context = _load_inputs(stack, plan, preview, state, manifests or [], allowed_registry or [])
     waiver_list = _load_waivers(waivers, catalogue)
-    report = evaluate(records, rules=rules, context=context, waivers=waiver_list, sources=sources)
+    report = evaluate(
+        loaded.records, rules=rules, context=context, waivers=waiver_list, sources=loaded.sources, notes=loaded.notes
+    )
     _emit(report, wanted, output, f"policy-{stack}" if stack else "policy-report", threshold)
     if report.blocking(threshold):
         raise typer.Exit(1)
@@ -161,21 +166,19 @@ def _load_inputs(
     state: Path | None,
     manifests: list[Path],
     allowed_registries: list[str],
-) -> tuple[list[Record], RuleContext, list[str]]:
-    """Records from every input given, the rule context, and the sources for the report header."""
+) -> tuple[LoadedInputs, RuleContext]:
+    """Records from every input given, with their sources and notes for the report, and the rule context."""
     from ailab.policy.loaders import load_inputs
     from ailab.policy.model import RuleContext
 
-    records: list[Record] = []
-    sources: list[str] = []
     lab: LabSpec | None = None
+    loaded = load_inputs(plan=plan, preview=preview, state=state, manifests=manifests)
     if stack:
         stack_records, stack_file, lab = _plan_stack(stack)
-        records += stack_records
-        sources.append(stack_file)
-    file_records, file_sources = load_inputs(plan=plan, preview=preview, state=state, manifests=manifests)
+        loaded.records[:0] = stack_records
+        loaded.sources.insert(0, stack_file)
     context = RuleContext.from_lab(lab, allowed_registries=allowed_registries)
-    return records + file_records, context, sources + file_sources
+    return loaded, context
 
 
 def _plan_stack(stack: str) -> tuple[list[Record], str, LabSpec]:

@@ -90,6 +90,8 @@ class Report:
     sources: tuple[str, ...] = ()
     waivers: tuple[WaiverUse, ...] = ()
     context: RuleContext = field(default_factory=RuleContext)
+    notes: tuple[str, ...] = ()
+    """What the loaders skipped and why (files that are not manifests, null List items), one line each."""
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
 
     def of_status(self, status: Status) -> list[Finding]:
@@ -140,6 +142,7 @@ def evaluate(
     waivers: Iterable[Waiver] | None = None,
     today: dt.date | None = None,
     sources: Iterable[str] = (),
+    notes: Iterable[str] = (),
 ) -> Report:
     """Run ``rules`` (default: the whole catalogue) over ``records`` and apply ``waivers`` as of ``today``."""
     selected = _rule_list(rules)
@@ -156,6 +159,7 @@ def evaluate(
         sources=tuple(dict.fromkeys(sources)) or tuple(dict.fromkeys(r.source for r in record_set if r.source)),
         waivers=tuple(uses),
         context=context,
+        notes=tuple(notes),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ailab.errors import BadInputError
@@ -14,6 +15,28 @@ from ailab.policy.model import Record
 from ailab.safeload import gc_paused, load_json_file, read_text
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+# Files of a repository that are YAML but never Kubernetes objects, by (lower-case) name.
+_NOT_MANIFESTS = {
+    "chart.yaml": "a Helm chart's metadata",
+    "chart.lock": "a Helm chart's lock file",
+    "values.yaml": "Helm values",
+    "values.yml": "Helm values",
+    "kustomization.yaml": "a kustomization; check the output of kustomize build",
+    "kustomization.yml": "a kustomization; check the output of kustomize build",
+    "docker-compose.yaml": "a Compose file",
+    "docker-compose.yml": "a Compose file",
+    "compose.yaml": "a Compose file",
+    "compose.yml": "a Compose file",
+}
+
+
+@dataclass
+class LoadedInputs:
+    """What the input files gave: their records, the sources for the report header, and notes on what was skipped."""
+
+    records: list[Record] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def load_plan_file(path: Path) -> list[Record]:
@@ -33,28 +56,50 @@ def load_state_file(path: Path) -> list[Record]:
 
 def load_inputs(
     *, plan: Path | None = None, preview: Path | None = None, state: Path | None = None, manifests: Sequence[Path] = ()
-) -> tuple[list[Record], list[str]]:
+) -> LoadedInputs:
     """The records of every input file given (plan, preview, state export, manifests) and their sources, in that order."""
-    records: list[Record] = []
-    sources: list[str] = []
+    loaded = LoadedInputs()
     for path, load in ((plan, load_plan_file), (preview, load_preview_file), (state, load_state_file)):
         if path is not None:
-            records += load(path)
-            sources.append(str(path))
+            loaded.records += load(path)
+            loaded.sources.append(str(path))
     if manifests:
-        records += load_manifests(manifests)
-        sources += [str(path) for path in manifests]
-    return records, sources
+        loaded.records += load_manifests(manifests, loaded.notes)
+        loaded.sources += [str(path) for path in manifests]
+    return loaded
 
 
-def load_manifests(paths: Sequence[Path]) -> list[Record]:
-    """Every object in the given files and, recursively, in the YAML/JSON files of the given directories."""
+def load_manifests(paths: Sequence[Path], notes: list[str] | None = None) -> list[Record]:
+    """Every object in the given files and, recursively, in the YAML/JSON files of the given directories.
+
+    Files that are not Kubernetes manifests (Helm charts' metadata, values and templates,
+    kustomizations, Compose files) are skipped, each with a line in ``notes``.
+    """
+    notes = notes if notes is not None else []
     records: list[Record] = []
     with gc_paused():  # once for all files: re-enabling it after each one costs a full collection over the growing heap
         for path in paths:
             for file in manifest_files(path):
-                records.extend(records_from_manifest_text(read_text(file), str(file)))
+                records.extend(_manifest_records(file, notes))
     return records
+
+
+def _manifest_records(file: Path, notes: list[str]) -> list[Record]:
+    reason = _NOT_MANIFESTS.get(file.name.lower())
+    if reason is None and file.parent.name == "templates" and (file.parent.parent / "Chart.yaml").is_file():
+        reason = "a Helm template; check the output of helm template"
+    if reason is not None:
+        notes.append(f"{file}: {reason}; skipped")
+        return []
+    text = read_text(file)
+    try:
+        return records_from_manifest_text(text, str(file), notes)
+    except BadInputError:
+        if "{{" not in text:
+            raise
+        # Go templating (Helm, Kustomize-less charts) is not YAML until rendered.
+        notes.append(f"{file}: a template (it holds {{{{ }}}} and is not valid YAML); render it first; skipped")
+        return []
 
 
 def manifest_files(path: Path) -> list[Path]:

@@ -33,9 +33,7 @@ def parse_formats(text: str) -> list[str]:
     formats = [ALIASES.get(name, name) for name in names]
     unknown = [item for item in formats if item not in FORMATS]
     if unknown or not formats:
-        raise BadInputError(
-            f"--format {text!r}: use one or more of {', '.join(FORMATS)} (md or markdown), separated by commas"
-        )
+        raise BadInputError(f"--format {text!r}: use one or more of {', '.join(FORMATS)} (md or markdown), separated by commas")
     return list(dict.fromkeys(formats))
 
 

@@ -20,6 +20,7 @@ _STYLE = {Severity.CRITICAL: "bold white on red", Severity.HIGH: "bold red", Sev
 
 
 def print_report(report: Report, fail_on: Severity, console: Console, max_findings: int = MAX_FINDINGS) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     console.print(
@@ -34,6 +35,8 @@ def print_report(report: Report, fail_on: Severity, console: Console, max_findin
     for severity in SEVERITIES_DESCENDING:
         summary.add_row(f"[{_STYLE[severity]}]{severity.value}[/]", str(failed[severity]), str(waived[severity]))
     console.print(summary)
+    for note in report.notes:
+        console.print(f"[dim]note: {escape(note)}[/]", markup=True, highlight=False)
 
     by_framework = report.counts_by_framework()
     if by_framework:
@@ -52,7 +55,6 @@ def print_report(report: Report, fail_on: Severity, console: Console, max_findin
             console.print(
                 f"… {len(findings) - max_findings} more findings: write them all with --format html,json,sarif --output DIR"
             )
-    from rich.markup import escape
 
     # Messages, selectors (globs such as [ab]*) and approvers are user text: escaped, never read as markup.
     for finding in report.errors():

@@ -68,6 +68,7 @@ def render(report: Report, fail_on: Severity) -> str:
         f"<p>{report.record_count} resources from {sources}; {len(report.rules)} rules; fail on {fail_on.value} and above.</p>",
         f"<p>Generated {report.generated_at.isoformat()} by {TOOL_NAME} {TOOL_VERSION}.</p></header><main>",
         _summary(report),
+        _notes(report),
         _findings(report, fail_on),
         _waivers(report),
         _rules(report.rules),
@@ -110,6 +111,13 @@ def _summary(report: Report) -> str:
         + "<h2>Failed findings by framework</h2>"
         + f"<table><tr><th>framework</th>{head}</tr>{framework_rows}</table></section>"
     )
+
+
+def _notes(report: Report) -> str:
+    if not report.notes:
+        return ""
+    items = "".join(f"<li>{escape(note)}</li>" for note in report.notes)
+    return f'<section id="notes"><h2>Notes on the input</h2><ul>{items}</ul></section>'
 
 
 def _findings(report: Report, fail_on: Severity) -> str:

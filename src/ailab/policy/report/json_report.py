@@ -31,6 +31,7 @@ def report_json(report: Report, fail_on: Severity) -> dict[str, Any]:
         "tool": {"name": TOOL_NAME, "version": TOOL_VERSION},
         "generated_at": report.generated_at.isoformat(),
         "sources": list(report.sources),
+        "notes": list(report.notes),
         "fail_on": fail_on.value,
         "passed": passed,
         "verdict": summary,

@@ -20,6 +20,8 @@ def render(report: Report, fail_on: Severity) -> str:
         "",
         *_summary(report),
     ]
+    if report.notes:
+        lines += ["", *_folded(f"{len(report.notes)} note(s) on the input", [f"- {_cell(note)}" for note in report.notes])]
     blocking = report.blocking(fail_on)
     if blocking:
         lines += ["", f"### Blocking findings (at or above {fail_on.value})", "", *_table(blocking)]
