@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ailab.errors import BadInputError
+from ailab.policy.kubernetes_apis import current_type
 from ailab.policy.model import Record
 from ailab.safeload import Document, load_json, load_yaml
 
@@ -90,12 +91,16 @@ def _not_kubernetes(data: Any) -> str | None:
 
 
 def type_token(api_version: str, kind: str) -> str:
-    """The Pulumi Kubernetes type token of ``apiVersion``/``kind`` (``v1``/``Pod`` → ``kubernetes:core/v1:Pod``)."""
+    """The Pulumi Kubernetes type token of ``apiVersion``/``kind`` (``v1``/``Pod`` → ``kubernetes:core/v1:Pod``).
+
+    A removed version of a kind whose schema is unchanged gets the current kind's token
+    (``extensions/v1beta1``/``DaemonSet`` → ``kubernetes:apps/v1:DaemonSet``), so every rule checks it.
+    """
     key = (api_version, kind)
     token = _tokens.get(key)
     if token is None:
         group, _, version = api_version.rpartition("/")
-        token = _tokens[key] = f"kubernetes:{group or 'core'}/{version}:{kind}"
+        token = _tokens[key] = current_type(f"kubernetes:{group or 'core'}/{version}:{kind}")
     return token
 
 
@@ -114,11 +119,12 @@ def _record(data: Any, source: str, line: int) -> Record:
         raise BadInputError(f"{source}:{line}: {kind!r} has no metadata.name; give it one")
     namespace = metadata.get("namespace")
     token = type_token(api_version, kind)
+    declared = f"kubernetes:{api_version.rpartition('/')[0] or 'core'}/{api_version.rpartition('/')[2]}:{kind}"
     qualified = f"{namespace}/{name}" if isinstance(namespace, str) and namespace else name
     return Record(
         type=token,
         name=name,
-        urn=f"urn:ailab:manifest::{source}::{token}::{qualified}",
+        urn=f"urn:ailab:manifest::{source}::{declared}::{qualified}",
         properties=data,
         source=source,
         line=line,

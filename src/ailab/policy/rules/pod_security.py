@@ -1,5 +1,6 @@
 """Pod security for every workload kind (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet,
-ReplicationController, Job, CronJob): the Pod Security Standards' ``restricted`` profile checked
+ReplicationController, Job, CronJob, OpenShift DeploymentConfig, and the removed API versions of
+them, read as their current kinds): the Pod Security Standards' ``restricted`` profile checked
 before admission, plus host access, service account tokens and namespace enforcement labels.
 
 Workloads that legitimately need more (the NVIDIA GPU operator's driver and device plugin run
