@@ -320,7 +320,10 @@ def namespace_psa_restricted(record: Record, ctx: RuleContext) -> Iterator[Viola
     title="Nothing runs in the default namespace",
     severity="low",
     rationale="The default namespace has no quota, network policy or Pod Security labels of the lab; every workload belongs to a namespace the lab governs.",
-    remediation="Set metadata.namespace to the service's or sandbox's namespace.",
+    remediation=(
+        "Set metadata.namespace to the service's or sandbox's namespace: an object without one lands in the "
+        "default namespace of kubectl's context (or of Pulumi's default provider)."
+    ),
     types=[*_WORKLOADS, SERVICE, CONFIG_MAP],
     controls=[
         c.ISO_CONFIGURATION,
@@ -332,5 +335,18 @@ def namespace_psa_restricted(record: Record, ctx: RuleContext) -> Iterator[Viola
     ],
 )
 def not_default_namespace(record: Record, ctx: RuleContext) -> Iterator[Violation]:
-    if record.namespace == "default":
+    namespace = record.get("metadata.namespace")
+    if namespace == "default":
         yield Violation(f"{record.name} is in the default namespace", (ev("metadata.namespace", "default"),))
+    elif namespace is MISSING and not _explicit_provider(record):
+        # kubectl apply and Pulumi's default provider put an object without a namespace in the context's
+        # namespace, which is "default" unless someone changed it: the manifest does not say.
+        yield Violation(
+            f"{record.name} has no metadata.namespace, so it lands in the default namespace when applied",
+            (ev("metadata.namespace", MISSING),),
+        )
+
+
+def _explicit_provider(record: Record) -> bool:
+    """Whether an explicit Pulumi Kubernetes provider manages ``record`` (it may set a default namespace of its own)."""
+    return record.provider is not None and not record.provider.rpartition("::")[2].startswith("default")
