@@ -240,3 +240,14 @@ def test_a_repository_folder_is_checked_with_notes_on_what_was_skipped(tmp_path)
     ]
     console = runner.invoke(app, ["policy", "check", "--manifests", str(tmp_path)])
     assert "a kustomization; check the output of kustomize build; skipped" in console.output
+
+
+def test_manifest_findings_point_at_the_line_of_the_property(tmp_path):
+    result = runner.invoke(app, ["policy", "check", "--manifests", APP_YAML, "-f", "json,sarif", "-o", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    report = json.loads(next(tmp_path.glob("*.json")).read_text())
+    privileged = next(f for f in report["findings"] if f["rule"] == "AILAB-TEST-001")
+    assert privileged["resource"]["line"] == 14  # `privileged: true`, not the Deployment's first line (2)
+    sarif = json.loads(next(tmp_path.glob("*.sarif")).read_text())
+    result_ = next(r for r in sarif["runs"][0]["results"] if r["ruleId"] == "AILAB-TEST-001")
+    assert result_["locations"][0]["physicalLocation"]["region"] == {"startLine": 14}

@@ -323,3 +323,25 @@ def test_a_broken_kubernetes_object_is_still_refused():
     # One of apiVersion and kind present: meant as an object, so bad input, not skipped.
     with pytest.raises(BadInputError, match="apiVersion or kind missing"):
         records_from_manifest_text("apiVersion: v1\nmetadata: {name: a}\n", "x.yaml")
+
+
+def test_findings_point_at_the_property_at_fault():
+    from ailab.policy.engine import evaluate
+    from ailab.policy.model import all_rules
+
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: web, namespace: team-a}\n  spec:\n"
+        "    template:\n      spec:\n        containers:\n        - name: app\n          image: x\n"
+        "          securityContext:\n            privileged: true\n"
+    )
+    (record,) = records_from_manifest_text(text, "list.yaml")
+    assert record.line == 4
+    assert record.line_of("spec.template.spec.containers[0].securityContext.privileged") == 14
+    assert record.line_of("spec.template.spec.containers[0].securityContext.runAsNonRoot") == 13  # absent: its parent
+    assert record.line_of('metadata.labels["a.b/c"]') == 6
+    report = evaluate([record], rules=[all_rules()["AILAB-K8S-002"]])
+    (finding,) = report.failed()
+    assert finding.line == 14
+    (json_record,) = records_from_manifest_text('{"apiVersion": "v1", "kind": "Pod",\n "metadata": {"name": "p"},\n "spec": {}}', "p.json")
+    assert json_record.line_of("spec.containers") == 3

@@ -71,6 +71,13 @@ class Finding:
         paths = "\0".join(sorted(item.path for item in self.evidence))
         return hashlib.sha256(f"{self.rule.id}\0{urn}\0{paths}".encode()).hexdigest()[:32]
 
+    @property
+    def line(self) -> int | None:
+        """The line of the first property at fault in the record's file (manifests), else the record's own line."""
+        if self.record is None:
+            return None
+        return self.record.line_of(self.evidence[0].path) if self.evidence else self.record.line
+
     def is_blocking(self, fail_on: Severity) -> bool:
         """An error always; a failed finding at or above ``fail_on``."""
         return self.status is Status.ERROR or (self.status is Status.FAILED and self.severity.at_least(fail_on))

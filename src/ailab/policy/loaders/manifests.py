@@ -38,11 +38,8 @@ def records_from_manifest_text(text: str, source: str, notes: list[str] | None =
 
     What is skipped (not a Kubernetes object, a ``null`` List item) is said in ``notes``, one line each.
     """
-    if source.endswith(".json"):
-        documents = [load_json(text, source, track_lines=True)]
-    else:
-        # Only the lines of List items are needed (documents carry their own start line).
-        documents = load_yaml(text, source, line_depth=2, line_keys=("items",))
+    # Every key's line is tracked, so findings point at the property at fault (about 0.1 s per 10,000 objects).
+    documents = [load_json(text, source, track_lines=True)] if source.endswith(".json") else load_yaml(text, source)
     return records_from_documents(documents, notes if notes is not None else [])
 
 
@@ -66,9 +63,9 @@ def records_from_documents(documents: Sequence[Document], notes: list[str]) -> l
                 if item is None:
                     notes.append(f"{document.source}:{line}: items[{index}] of the {kind} is null; skipped")
                     continue
-                records.append(_record(item, document.source, line))
+                records.append(_record(item, document, line, ("items", index)))
         else:
-            records.append(_record(data, document.source, document.line))
+            records.append(_record(data, document, document.line, ()))
     if skipped:
         lines = ", ".join(str(line) for line in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
         notes.append(
@@ -104,7 +101,8 @@ def type_token(api_version: str, kind: str) -> str:
     return token
 
 
-def _record(data: Any, source: str, line: int) -> Record:
+def _record(data: Any, document: Document, line: int, line_path: tuple[str | int, ...]) -> Record:
+    source = document.source
     if not isinstance(data, Mapping):
         raise BadInputError(f"{source}:{line}: a {type(data).__name__}, {_NOT_AN_OBJECT}")
     api_version, kind, metadata = data.get("apiVersion"), data.get("kind"), data.get("metadata")
@@ -128,4 +126,6 @@ def _record(data: Any, source: str, line: int) -> Record:
         properties=data,
         source=source,
         line=line,
+        lines=document.lines,
+        line_path=line_path,
     )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ailab.policy.engine import SEVERITIES_DESCENDING, Finding, Report, Status
 from ailab.policy.model import Severity
-from ailab.policy.report.common import evidence_text, framework_name, location_text, verdict
+from ailab.policy.report.common import evidence_text, finding_location, framework_name, verdict
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -99,5 +99,5 @@ def _resource(finding: Finding) -> str:
 
     record = finding.record
     if record is None or (record.source and record.line):
-        return escape(location_text(record))
+        return escape(finding_location(finding))
     return f"{escape(record.name)}\n[dim]{escape(record.type)}[/]"

@@ -15,8 +15,8 @@ from ailab.policy.model import Rule, Severity
 from ailab.policy.report.common import (
     TOOL_NAME,
     TOOL_VERSION,
+    finding_location,
     framework_name,
-    location_text,
     value_text,
     verdict,
 )
@@ -141,7 +141,7 @@ def _findings(report: Report, fail_on: Severity) -> str:
 
 def _finding_row(finding: Finding, fail_on: Severity) -> str:
     rule, record = finding.rule, finding.record
-    location = location_text(record)
+    location = finding_location(finding)
     text = " ".join((rule.id, rule.title, location, record.urn if record else "", finding.message)).lower()
     evidence = "".join(
         f"<li><code>{escape(item.path)}</code> = <code>{escape(value_text(item.value, 400))}</code></li>"

@@ -63,7 +63,7 @@ def finding_json(finding: Finding, fail_on: Severity) -> dict[str, Any]:
         "status": finding.status.value,
         "blocking": finding.is_blocking(fail_on),
         "message": finding.message,
-        "resource": resource_json(finding.record),
+        "resource": resource_json(finding.record, finding.line),
         "evidence": [evidence_json(item) for item in finding.evidence],
         "frameworks": sorted(finding.rule.frameworks()),
         "waiver": finding.waiver.to_json() if finding.waiver is not None else None,

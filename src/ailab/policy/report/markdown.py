@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ailab.policy.engine import Finding, Report, Status
 from ailab.policy.model import Severity
-from ailab.policy.report.common import evidence_text, framework_name, location_text, verdict
+from ailab.policy.report.common import evidence_text, finding_location, framework_name, verdict
 
 MAX_ROWS = 100
 """Merge-request comments have a size limit (GitLab: 1 MB, GitHub: 65,536 characters)."""
@@ -71,7 +71,7 @@ def _summary(report: Report) -> list[str]:
 
 def _table(findings: list[Finding]) -> list[str]:
     rows = [
-        f"| {finding.severity.value} | `{finding.rule.id}` | {_cell(location_text(finding.record))} | "
+        f"| {finding.severity.value} | `{finding.rule.id}` | {_cell(finding_location(finding))} | "
         f"{_cell(finding.message)} | {_cell(evidence_text(finding))} |"
         for finding in findings[:MAX_ROWS]
     ]
@@ -81,7 +81,7 @@ def _table(findings: list[Finding]) -> list[str]:
 
 def _waived_table(findings: list[Finding]) -> list[str]:
     rows = [
-        f"| `{finding.rule.id}` | {_cell(location_text(finding.record))} | {_cell(finding.waiver.justification)} | "
+        f"| `{finding.rule.id}` | {_cell(finding_location(finding))} | {_cell(finding.waiver.justification)} | "
         f"{_cell(finding.waiver.approver)} | {finding.waiver.expires} |"
         for finding in findings[:MAX_ROWS]
         if finding.waiver is not None
