@@ -75,13 +75,13 @@ def test_every_format_to_a_directory(tmp_path):
     assert result.exit_code == 1, result.output
     names = sorted(path.name for path in out.iterdir())
     assert names == [
-        "policy-report.html",
-        "policy-report.json",
-        "policy-report.junit.xml",
-        "policy-report.md",
-        "policy-report.sarif",
+        "policy-app.html",
+        "policy-app.json",
+        "policy-app.junit.xml",
+        "policy-app.md",
+        "policy-app.sarif",
     ]
-    assert json.loads((out / "policy-report.sarif").read_text())["version"] == "2.1.0"
+    assert json.loads((out / "policy-app.sarif").read_text())["version"] == "2.1.0"
     assert "Findings by severity" in result.output
 
 
@@ -251,3 +251,18 @@ def test_manifest_findings_point_at_the_line_of_the_property(tmp_path):
     sarif = json.loads(next(tmp_path.glob("*.sarif")).read_text())
     result_ = next(r for r in sarif["runs"][0]["results"] if r["ruleId"] == "AILAB-TEST-001")
     assert result_["locations"][0]["physicalLocation"]["region"] == {"startLine": 14}
+
+
+def test_report_files_are_named_after_the_input(tmp_path):
+    from ailab.cli.policy import report_stem
+
+    assert report_stem(None, [DATA / "manifests"]) == "policy-manifests"
+    assert report_stem(None, [Path("k8s/app.yaml")]) == "policy-app"
+    assert report_stem(None, [Path("preview.json")]) == "policy-preview"
+    assert report_stem("aws-eu", [Path("plan.json")]) == "policy-aws-eu"
+    assert report_stem(None, [Path("a.yaml"), Path("b.yaml")]) == "policy-report"
+    assert report_stem(None, [Path("we ird;$(x).yaml")]) == "policy-we_ird_x"
+    assert report_stem(None, [Path(".")]) == f"policy-{Path.cwd().name}"
+    result = runner.invoke(app, ["policy", "check", "-m", str(DATA / "manifests" / "sub"), "-f", "md", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert [path.name for path in tmp_path.iterdir()] == ["policy-sub.md"]

@@ -343,5 +343,7 @@ def test_findings_point_at_the_property_at_fault():
     report = evaluate([record], rules=[all_rules()["AILAB-K8S-002"]])
     (finding,) = report.failed()
     assert finding.line == 14
-    (json_record,) = records_from_manifest_text('{"apiVersion": "v1", "kind": "Pod",\n "metadata": {"name": "p"},\n "spec": {}}', "p.json")
+    (json_record,) = records_from_manifest_text(
+        '{"apiVersion": "v1", "kind": "Pod",\n "metadata": {"name": "p"},\n "spec": {}}', "p.json"
+    )
     assert json_record.line_of("spec.containers") == 3

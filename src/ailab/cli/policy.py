@@ -46,7 +46,10 @@ def check(
         None,
         "--output",
         "-o",
-        help="Directory for the report files (policy-<stack or report>.<ext>); without it one format prints to stdout.",
+        help=(
+            "Directory for the report files, policy-<stack, or the one input's name, or 'report'>.<ext>; "
+            "without it one format prints to stdout."
+        ),
     ),
     fail_on: str = typer.Option(
         "high", "--fail-on", help="Exit 1 when a finding is at or above this severity: low, medium, high, critical."
@@ -91,7 +94,13 @@ def check(
     report = evaluate(
         loaded.records, rules=rules, context=context, waivers=waiver_list, sources=loaded.sources, notes=loaded.notes
     )
-    _emit(report, wanted, output, f"policy-{stack}" if stack else "policy-report", threshold)
+    _emit(
+        report,
+        wanted,
+        output,
+        report_stem(stack, [path for path in (plan, preview, state) if path] + list(manifests or ())),
+        threshold,
+    )
     if report.blocking(threshold):
         raise typer.Exit(1)
 
@@ -144,6 +153,23 @@ def explain(rule_id: str = typer.Argument(..., metavar="RULE-ID", help="e.g. AIL
     for control in rule.controls:
         console.print(f"  • {control.label()}" + (f" — {control.title}" if control.title else ""), markup=False)
     console.print(f"\nSource: {rule_source(rule)}", markup=False, highlight=False)
+
+
+def report_stem(stack: str | None, paths: list[Path]) -> str:
+    """``policy-<stack>``, ``policy-<the one input's name>`` (``k8s/`` → ``policy-k8s``, ``app.yaml`` → ``policy-app``),
+    or ``policy-report`` for several inputs."""
+    import re
+
+    if stack:
+        name = stack
+    elif len(paths) == 1:
+        path = paths[0].resolve() if paths[0].name in ("", ".", "..") else paths[0]
+        name = path.name if path.is_dir() else path.stem
+    else:
+        name = "report"
+    # The name becomes a file name: nothing that could leave the output directory or trouble a shell.
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "report"
+    return f"policy-{name}"
 
 
 def _find_rule(rule_id: str, catalogue: dict[str, Rule]) -> Rule:
