@@ -266,3 +266,10 @@ def test_report_files_are_named_after_the_input(tmp_path):
     result = runner.invoke(app, ["policy", "check", "-m", str(DATA / "manifests" / "sub"), "-f", "md", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert [path.name for path in tmp_path.iterdir()] == ["policy-sub.md"]
+
+
+def test_stack_with_plan_is_refused_in_one_line():
+    result = runner.invoke(app, ["policy", "check", "--stack", "aws-eu", "--plan", str(DATA / "plan.json")])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().count("\n") == 0
+    assert "--stack already plans the stack; give one of them" in result.output

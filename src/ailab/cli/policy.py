@@ -79,6 +79,9 @@ def check(
         raise BadInputError(f"--output {output}: is a file; give a directory for the reports")
     if not any((stack, plan, preview, state, manifests)):
         raise BadInputError("nothing to check: give --stack, --plan, --preview, --state or --manifests")
+    if stack and plan:
+        # --stack plans the stack itself: with a plan of it too, every resource would be counted twice.
+        raise BadInputError(f"--stack {stack} and --plan {plan}: --stack already plans the stack; give one of them")
 
     from ailab.policy.engine import evaluate, rules_for_frameworks
     from ailab.policy.model import all_rules
