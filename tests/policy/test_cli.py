@@ -273,3 +273,26 @@ def test_stack_with_plan_is_refused_in_one_line():
     assert result.exit_code == 2, result.output
     assert result.output.strip().count("\n") == 0
     assert "--stack already plans the stack; give one of them" in result.output
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"empty.yaml": ""},
+        {"comments.yaml": "# nothing here\n---\n# nor here\n"},
+        {f"empty-{index}.yaml": "" for index in range(200)},
+        {"Chart.yaml": "apiVersion: v2\nname: x\nversion: 1.0.0\n"},
+    ],
+    ids=["empty-file", "only-comments", "folder-of-empty-files", "only-skipped"],
+)
+def test_an_empty_input_is_nothing_to_check(tmp_path, files):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    target = str(tmp_path / next(iter(files))) if len(files) == 1 else str(tmp_path)
+    result = runner.invoke(app, ["policy", "check", "--manifests", target])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: nothing to check:") or "nothing to check:" in result.output
+    assert "--allow-empty" in result.output and result.output.strip().count("\n") == 0
+    allowed = runner.invoke(app, ["policy", "check", "--manifests", target, "--allow-empty", "-f", "json"])
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads(allowed.output)["summary"]["records"] == 0

@@ -62,10 +62,14 @@ def check(
     allowed_registry: list[str] = typer.Option(
         None, "--allowed-registry", help="Image prefix the supply-chain rules accept; repeatable (with --stack: the spec's list)."
     ),
+    allow_empty: bool = typer.Option(
+        False, "--allow-empty", help="Pass an input with no resources in it (by default that is bad input, exit 2)."
+    ),
 ) -> None:
     """Check resources against the policy rules and write the reports.
 
-    Exit codes: 0 nothing at or above --fail-on, 1 findings (or a rule error), 2 bad input.
+    Exit codes: 0 nothing at or above --fail-on, 1 findings (or a rule error), 2 bad input (an input with no
+    resources included, unless --allow-empty).
     """
     from ailab.errors import BadInputError
     from ailab.policy.model import Severity
@@ -93,6 +97,12 @@ def check(
     if not rules:
         raise BadInputError("no rules to check: the catalogue is empty or --framework matched no rule; see ailab policy rules")
     loaded, context = _load_inputs(stack, plan, preview, state, manifests or [], allowed_registry or [])
+    if not loaded.records and not allow_empty:
+        skipped = f" ({len(loaded.notes)} skipped; the first: {loaded.notes[0]})" if loaded.notes else ""
+        raise BadInputError(
+            f"nothing to check: {', '.join(loaded.sources)} hold(s) no resources{skipped}; "
+            "check the paths, or pass --allow-empty to accept an empty input"
+        )
     waiver_list = _load_waivers(waivers, catalogue)
     report = evaluate(
         loaded.records, rules=rules, context=context, waivers=waiver_list, sources=loaded.sources, notes=loaded.notes
