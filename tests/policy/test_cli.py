@@ -296,3 +296,13 @@ def test_an_empty_input_is_nothing_to_check(tmp_path, files):
     allowed = runner.invoke(app, ["policy", "check", "--manifests", target, "--allow-empty", "-f", "json"])
     assert allowed.exit_code == 0, allowed.output
     assert json.loads(allowed.output)["summary"]["records"] == 0
+
+
+def test_the_report_records_each_input_and_its_sha256(tmp_path):
+    import hashlib
+
+    result = runner.invoke(app, ["policy", "check", "--manifests", str(DATA / "manifests"), "-f", "json"])
+    inputs = json.loads(result.output)["inputs"]
+    assert [Path(item["path"]).name for item in inputs] == ["app.yaml", "list.json"]
+    for item in inputs:
+        assert item["sha256"] == hashlib.sha256(Path(item["path"]).read_bytes()).hexdigest()

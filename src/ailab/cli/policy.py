@@ -105,7 +105,13 @@ def check(
         )
     waiver_list = _load_waivers(waivers, catalogue)
     report = evaluate(
-        loaded.records, rules=rules, context=context, waivers=waiver_list, sources=loaded.sources, notes=loaded.notes
+        loaded.records,
+        rules=rules,
+        context=context,
+        waivers=waiver_list,
+        sources=loaded.sources,
+        notes=loaded.notes,
+        inputs=loaded.digests.items(),
     )
     _emit(
         report,
@@ -213,9 +219,15 @@ def _load_inputs(
     lab: LabSpec | None = None
     loaded = load_inputs(plan=plan, preview=preview, state=state, manifests=manifests)
     if stack:
+        import hashlib
+
+        from ailab.safeload import read_text
+
         stack_records, stack_file, lab = _plan_stack(stack)
         loaded.records[:0] = stack_records
         loaded.sources.insert(0, stack_file)
+        # The stack file was read (bounded) and validated by the planning above; the report names its exact bytes.
+        loaded.digests = {stack_file: hashlib.sha256(read_text(Path(stack_file)).encode()).hexdigest(), **loaded.digests}
     context = RuleContext.from_lab(lab, allowed_registries=allowed_registries)
     return loaded, context
 

@@ -99,6 +99,8 @@ class Report:
     context: RuleContext = field(default_factory=RuleContext)
     notes: tuple[str, ...] = ()
     """What the loaders skipped and why (files that are not manifests, null List items), one line each."""
+    inputs: tuple[tuple[str, str], ...] = ()
+    """Every file read, with its SHA-256: ``(path, hex digest)``."""
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
 
     def of_status(self, status: Status) -> list[Finding]:
@@ -119,6 +121,10 @@ class Report:
         for finding in self.of_status(status):
             counts[finding.severity] += 1
         return counts
+
+    def waived_by_framework(self) -> dict[str, int]:
+        """Waived findings per framework (every framework of :meth:`counts_by_framework`, zero included)."""
+        return {framework: sum(counts.values()) for framework, counts in self.counts_by_framework(Status.WAIVED).items()}
 
     def counts_by_framework(self, status: Status = Status.FAILED) -> dict[str, dict[Severity, int]]:
         """Findings of ``status`` per framework the rules map to (a finding counts once in each), then per severity.
@@ -150,6 +156,7 @@ def evaluate(
     today: dt.date | None = None,
     sources: Iterable[str] = (),
     notes: Iterable[str] = (),
+    inputs: Iterable[tuple[str, str]] = (),
 ) -> Report:
     """Run ``rules`` (default: the whole catalogue) over ``records`` and apply ``waivers`` as of ``today``."""
     selected = _rule_list(rules)
@@ -167,6 +174,7 @@ def evaluate(
         waivers=tuple(uses),
         context=context,
         notes=tuple(notes),
+        inputs=tuple(inputs),
     )
 
 

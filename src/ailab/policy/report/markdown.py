@@ -54,15 +54,17 @@ def _summary(report: Report) -> list[str]:
     ]
     if report.errors():
         lines.append(f"| rule errors | {len(report.errors())} | |")
-    by_framework = report.counts_by_framework()
+    by_framework, waived_by_framework = report.counts_by_framework(), report.waived_by_framework()
     if by_framework:
         severities = list(next(iter(by_framework.values())))
         lines += [
             "",
-            "| framework | " + " | ".join(severity.value for severity in severities) + " |",
-            "|---|" + "---:|" * len(severities),
+            "| framework | " + " | ".join(severity.value for severity in severities) + " | waived |",
+            "|---|" + "---:|" * (len(severities) + 1),
             *(
-                f"| {framework_name(framework)} | " + " | ".join(str(counts[severity]) for severity in severities) + " |"
+                f"| {framework_name(framework)} | "
+                + " | ".join(str(counts[severity]) for severity in severities)
+                + f" | {waived_by_framework.get(framework, 0)} |"
                 for framework, counts in by_framework.items()
             ),
         ]
