@@ -44,7 +44,7 @@ button.toggle{font:inherit;font-size:12px;padding:0 6px;margin-left:6px;cursor:p
   body{background:#fff;font-size:11px}header{color:#000;background:#fff!important;border-bottom:3px solid #000;padding:8px 0}
   main{padding:8px 0}.filters input,.filters select,.actions,button.toggle{display:none}
   .js .more,.more{display:block!important}details>*{display:block}table{box-shadow:none}#findings table{width:100%}#findings td:last-child{width:48%}
-  tr{break-inside:avoid}thead{display:table-header-group}.sev{border:1px solid #000;color:#000;background:#fff!important}
+  thead{display:table-header-group}.more p,.more ul{margin:2px 0}.more ul{padding-left:14px}td{padding:3px 6px}.sev{border:1px solid #000;color:#000;background:#fff!important}
 }
 """
 
