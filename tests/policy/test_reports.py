@@ -354,6 +354,11 @@ def test_html_for_a_sign_off(report):
     assert "<code>manifests/app.yaml</code></td><td><code>" + "ab" * 32 in page
     data = json.loads(render(signed, "json", Severity.HIGH))
     assert data["inputs"] == [{"path": "manifests/app.yaml", "sha256": "ab" * 32}]
+    noted = dataclasses.replace(signed, notes=("k8s/Chart.yaml: a Helm chart's metadata; skipped",))
+    run = json.loads(render(noted, "sarif", Severity.HIGH))["runs"][0]
+    assert run["artifacts"] == [{"location": {"uri": "manifests/app.yaml"}, "hashes": {"sha-256": "ab" * 32}}]
+    notifications = run["invocations"][0]["toolExecutionNotifications"]
+    assert notifications[0] == {"level": "note", "message": {"text": "k8s/Chart.yaml: a Helm chart's metadata; skipped"}}
     assert data["summary"]["waived_by_framework"][framework] == 1
 
 

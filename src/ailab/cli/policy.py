@@ -36,7 +36,10 @@ def check(
     preview: Path | None = typer.Option(None, "--preview", help="The output of pulumi preview --json."),
     state: Path | None = typer.Option(None, "--state", help="The output of pulumi stack export."),
     manifests: list[Path] = typer.Option(
-        None, "--manifests", "-m", help="Kubernetes manifest file or directory (YAML, JSON, kind: List); repeatable."
+        None,
+        "--manifests",
+        "-m",
+        help="Kubernetes manifest file or directory (YAML, JSON, kind: List; Helm, kustomize and other YAML skipped with a note); repeatable.",
     ),
     waivers: Path | None = typer.Option(None, "--waivers", "-w", help="Waivers file (see policies/waivers.example.yaml)."),
     formats: str = typer.Option(

@@ -52,6 +52,8 @@ def sarif_log(report: Report) -> dict[str, Any]:
                     }
                 },
                 "invocations": [_invocation(report, rule_index)],
+                # SARIF's own place for what was analysed, with the SHA-256 of each file.
+                "artifacts": [{"location": _artifact(path), "hashes": {"sha-256": digest}} for path, digest in report.inputs],
                 "results": results,
                 "properties": {"records": report.record_count, "sources": list(report.sources)},
             }
@@ -150,8 +152,9 @@ def _artifact(source: str) -> dict[str, Any]:
 def _invocation(report: Report, rule_index: dict[str, int]) -> dict[str, Any]:
     errors = report.errors()
     invocation: dict[str, Any] = {"executionSuccessful": not errors}
-    if errors:
-        invocation["toolExecutionNotifications"] = [
+    notes = [{"level": "note", "message": {"text": note}} for note in report.notes]  # input skipped, and why
+    if errors or notes:
+        invocation["toolExecutionNotifications"] = notes + [
             {
                 "level": "error",
                 "message": {"text": finding.message},
