@@ -176,7 +176,9 @@ def load_yaml(
                 if may_expand:
                     _check_expansion(node, source, max_nodes)
                 lines: dict[Path_, int] = {}
-                if track_lines:
+                if track_lines and line_depth is None and line_keys is None:
+                    _index_all_lines(node, lines)
+                elif track_lines:
                     _index_lines(node, (), lines, -1 if line_depth is None else line_depth, line_keys)
                 data = _construct(loader, node, source)
                 if data is not None:
@@ -321,6 +323,28 @@ def _check_expansion(root: yaml.Node, source: str, max_nodes: int) -> None:
         size(root)
     except RecursionError:
         raise BadInputError(f"{source}:{root.start_mark.line + 1}: YAML nested too deeply; refusing") from None
+
+
+def _index_all_lines(root: yaml.Node, lines: dict[Path_, int]) -> None:
+    """:func:`_index_lines` at any depth, under every key: iterative, and scalars are never visited as nodes
+    (most nodes are scalars; this keeps full line tracking of a manifest to a few percent of its parse)."""
+    scalar, mapping, sequence = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
+    pending: list[tuple[yaml.Node, Path_]] = [(root, ())]
+    while pending:
+        node, path = pending.pop()
+        if type(node) is mapping:
+            for key_node, value_node in node.value:
+                key = key_node.value if type(key_node) is scalar else str(key_node.start_mark)
+                child = (*path, key)
+                lines[child] = key_node.start_mark.line + 1
+                if type(value_node) is not scalar:
+                    pending.append((value_node, child))
+        elif type(node) is sequence:
+            for position, item in enumerate(node.value):
+                child = (*path, position)
+                lines[child] = item.start_mark.line + 1
+                if type(item) is not scalar:
+                    pending.append((item, child))
 
 
 def _index_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], depth: int, keys: Collection[str] | None = None) -> None:

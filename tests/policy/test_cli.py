@@ -75,13 +75,13 @@ def test_every_format_to_a_directory(tmp_path):
     assert result.exit_code == 1, result.output
     names = sorted(path.name for path in out.iterdir())
     assert names == [
-        "policy-report.html",
-        "policy-report.json",
-        "policy-report.junit.xml",
-        "policy-report.md",
-        "policy-report.sarif",
+        "policy-app.html",
+        "policy-app.json",
+        "policy-app.junit.xml",
+        "policy-app.md",
+        "policy-app.sarif",
     ]
-    assert json.loads((out / "policy-report.sarif").read_text())["version"] == "2.1.0"
+    assert json.loads((out / "policy-app.sarif").read_text())["version"] == "2.1.0"
     assert "Findings by severity" in result.output
 
 
@@ -225,3 +225,84 @@ def test_unwritable_output_is_one_line_bad_input(tmp_path):
     result = runner.invoke(app, ["policy", "rules", "--markdown", str(blocker / "rules.md")])
     assert result.exit_code == 2
     assert "cannot write it" in result.output and "Traceback" not in result.output
+
+
+def test_a_repository_folder_is_checked_with_notes_on_what_was_skipped(tmp_path):
+    (tmp_path / "app.yaml").write_text((DATA / "manifests" / "app.yaml").read_text())
+    (tmp_path / "kustomization.yaml").write_text("resources: [app.yaml]\n")
+    (tmp_path / "Chart.yaml").write_text("apiVersion: v2\nname: x\nversion: 1.0.0\n")
+    result = runner.invoke(app, ["policy", "check", "--manifests", str(tmp_path), "-f", "json"])
+    assert result.exit_code == 1, result.output
+    notes = json.loads(result.output)["notes"]
+    assert [note.split(": ", 1)[1] for note in notes] == [
+        "a Helm chart's metadata; skipped",
+        "a kustomization; check the output of kustomize build; skipped",
+    ]
+    console = runner.invoke(app, ["policy", "check", "--manifests", str(tmp_path)])
+    assert "a kustomization; check the output of kustomize build; skipped" in console.output
+
+
+def test_manifest_findings_point_at_the_line_of_the_property(tmp_path):
+    result = runner.invoke(app, ["policy", "check", "--manifests", APP_YAML, "-f", "json,sarif", "-o", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    report = json.loads(next(tmp_path.glob("*.json")).read_text())
+    privileged = next(f for f in report["findings"] if f["rule"] == "AILAB-TEST-001")
+    assert privileged["resource"]["line"] == 14  # `privileged: true`, not the Deployment's first line (2)
+    sarif = json.loads(next(tmp_path.glob("*.sarif")).read_text())
+    result_ = next(r for r in sarif["runs"][0]["results"] if r["ruleId"] == "AILAB-TEST-001")
+    assert result_["locations"][0]["physicalLocation"]["region"] == {"startLine": 14}
+
+
+def test_report_files_are_named_after_the_input(tmp_path):
+    from ailab.cli.policy import report_stem
+
+    assert report_stem(None, [DATA / "manifests"]) == "policy-manifests"
+    assert report_stem(None, [Path("k8s/app.yaml")]) == "policy-app"
+    assert report_stem(None, [Path("preview.json")]) == "policy-preview"
+    assert report_stem("aws-eu", [Path("plan.json")]) == "policy-aws-eu"
+    assert report_stem(None, [Path("a.yaml"), Path("b.yaml")]) == "policy-report"
+    assert report_stem(None, [Path("we ird;$(x).yaml")]) == "policy-we_ird_x"
+    assert report_stem(None, [Path(".")]) == f"policy-{Path.cwd().name}"
+    result = runner.invoke(app, ["policy", "check", "-m", str(DATA / "manifests" / "sub"), "-f", "md", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert [path.name for path in tmp_path.iterdir()] == ["policy-sub.md"]
+
+
+def test_stack_with_plan_is_refused_in_one_line():
+    result = runner.invoke(app, ["policy", "check", "--stack", "aws-eu", "--plan", str(DATA / "plan.json")])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().count("\n") == 0
+    assert "--stack already plans the stack; give one of them" in result.output
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"empty.yaml": ""},
+        {"comments.yaml": "# nothing here\n---\n# nor here\n"},
+        {f"empty-{index}.yaml": "" for index in range(200)},
+        {"Chart.yaml": "apiVersion: v2\nname: x\nversion: 1.0.0\n"},
+    ],
+    ids=["empty-file", "only-comments", "folder-of-empty-files", "only-skipped"],
+)
+def test_an_empty_input_is_nothing_to_check(tmp_path, files):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    target = str(tmp_path / next(iter(files))) if len(files) == 1 else str(tmp_path)
+    result = runner.invoke(app, ["policy", "check", "--manifests", target])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: nothing to check:") or "nothing to check:" in result.output
+    assert "--allow-empty" in result.output and result.output.strip().count("\n") == 0
+    allowed = runner.invoke(app, ["policy", "check", "--manifests", target, "--allow-empty", "-f", "json"])
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads(allowed.output)["summary"]["records"] == 0
+
+
+def test_the_report_records_each_input_and_its_sha256(tmp_path):
+    import hashlib
+
+    result = runner.invoke(app, ["policy", "check", "--manifests", str(DATA / "manifests"), "-f", "json"])
+    inputs = json.loads(result.output)["inputs"]
+    assert [Path(item["path"]).name for item in inputs] == ["app.yaml", "list.json"]
+    for item in inputs:
+        assert item["sha256"] == hashlib.sha256(Path(item["path"]).read_bytes()).hexdigest()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tests.policy.support import DATA, REPO
 
-from ailab.policy.loaders import load_inputs
+from ailab.policy.loaders import LoadedInputs, load_inputs
 from ailab.policy.model import RuleContext
 from ailab.spec.constants import DEFAULT_REGISTRIES
 from ailab.spec.regions import EU_REGIONS
@@ -40,7 +40,8 @@ def test_an_empty_context_is_refused() -> None:
 
 
 def test_load_inputs_reads_every_file_in_order() -> None:
-    records, sources = load_inputs(plan=DATA / "plan.json", state=DATA / "state.json", manifests=[DATA / "manifests"])
+    loaded = load_inputs(plan=DATA / "plan.json", state=DATA / "state.json", manifests=[DATA / "manifests"])
+    records, sources = loaded.records, loaded.sources
     assert sources == [str(DATA / "plan.json"), str(DATA / "state.json"), str(DATA / "manifests")]
     assert {record.source for record in records} >= {str(DATA / "plan.json"), str(DATA / "state.json")}
-    assert load_inputs() == ([], [])
+    assert load_inputs() == LoadedInputs()

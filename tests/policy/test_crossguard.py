@@ -177,3 +177,19 @@ def test_resource_policy_ignores_types_its_rule_does_not_check():
     args.resource_type = "kubernetes:core/v1:Service"
     resource_validator(PRIVILEGED, RuleContext())(args, report)
     assert reported == []
+
+
+def test_a_removed_api_version_is_checked_as_its_current_kind():
+    reported, report = _collect()
+    old = ResourceValidationArgs(
+        "kubernetes:extensions/v1beta1:Deployment",
+        unknown_checking_proxy(_deployment_props(True)),
+        "urn:pulumi:dev::lab::kubernetes:extensions/v1beta1:Deployment::web",
+        "web",
+        OPTIONS,
+        None,
+    )
+    resource_validator(PRIVILEGED, RuleContext())(old, report)
+    assert [message for message, _ in reported] == [
+        "[AILAB-TEST-001] container 'main' is privileged (at spec.template.spec.containers[0].securityContext.privileged)"
+    ]

@@ -211,7 +211,6 @@ def test_typed_lists_are_unpacked():
     ("text", "message"),
     [
         ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  name: b\n", r"x.yaml:5: key 'name' appears twice"),
-        ("- a\n- b\n", "x.yaml:1: a list, not a Kubernetes object"),
         ("kind: Pod\nmetadata: {name: a}\n", "x.yaml:1: apiVersion or kind missing"),
         ("apiVersion: v1\nkind: Pod\n", "x.yaml:1: 'Pod' has no metadata"),
         ("apiVersion: v1\nkind: Pod\nmetadata: {labels: {}}\n", "'Pod' has no metadata.name"),
@@ -229,8 +228,6 @@ def test_manifest_errors_name_file_and_line(text, message):
 def test_json_manifest_errors():
     with pytest.raises(BadInputError, match=r"x.json:2:1: JSON syntax error"):
         records_from_manifest_text('{"a":\n}', "x.json")
-    with pytest.raises(BadInputError, match=r"x.json:1: a list"):
-        records_from_manifest_text("[1]", "x.json")
 
 
 def test_empty_directory_is_an_error(tmp_path):
@@ -269,3 +266,84 @@ def test_anchors_and_merge_keys_still_work():
     (record,) = records_from_manifest_text(text, "a.yaml")
     assert record.get("spec.merged") == {"cpu": 1, "mem": 3}
     assert record.get("spec.copy") == {"team": "x"}
+
+
+# --- a repository folder: what is not a Kubernetes object is skipped, with a note ------------------
+
+
+def _repository(root: Path) -> Path:
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n"
+    files = {
+        "k8s/pod.yaml": pod,
+        "k8s/kustomization.yaml": "resources:\n- pod.yaml\n",
+        "k8s/overlay/kustomize.yml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../]\n",
+        "chart/Chart.yaml": "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+        "chart/values.yaml": "image: {repository: x}\n",
+        "chart/templates/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n",
+        "chart/templates/broken.yaml": "{{- if .Values.x }}\napiVersion: v1\n{{- end }}\n",
+        "deploy/helm-output.yaml": '{{ include "x" . }}\nkind: [\n',
+        "ci.yml": "stages: [build]\nbuild: {script: [make]}\n---\n- name: an ansible play\n",
+        "docker-compose.yml": "services: {web: {image: x}}\n",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_a_repository_folder_skips_what_is_not_kubernetes_with_notes(tmp_path):
+    notes: list[str] = []
+    records = load_manifests([_repository(tmp_path)], notes)
+    assert [(record.type, record.name) for record in records] == [("kubernetes:core/v1:Pod", "p")]
+    text = "\n".join(notes)
+    for expected in (
+        "Chart.yaml: a Helm chart's metadata; skipped",
+        "values.yaml: Helm values; skipped",
+        "templates/deployment.yaml: a Helm template",
+        "templates/broken.yaml: a Helm template",
+        "helm-output.yaml: a template (it holds {{ }} and is not valid YAML)",
+        "kustomization.yaml: a kustomization",
+        "kustomize.yml:1: a kustomize Kustomization",
+        "ci.yml: 2 document(s) with neither apiVersion nor kind (line 1, 4)",
+        "docker-compose.yml: a Compose file",
+    ):
+        assert expected in text, text
+    assert len(notes) == 9
+
+
+def test_a_null_list_item_is_skipped_with_a_note():
+    text = "apiVersion: v1\nkind: List\nitems:\n- null\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: a}\n-\n"
+    notes: list[str] = []
+    (record,) = records_from_manifest_text(text, "list.yaml", notes)
+    assert record.name == "a"
+    assert notes == ["list.yaml:4: items[0] of the List is null; skipped", "list.yaml:8: items[2] of the List is null; skipped"]
+
+
+def test_a_broken_kubernetes_object_is_still_refused():
+    # One of apiVersion and kind present: meant as an object, so bad input, not skipped.
+    with pytest.raises(BadInputError, match="apiVersion or kind missing"):
+        records_from_manifest_text("apiVersion: v1\nmetadata: {name: a}\n", "x.yaml")
+
+
+def test_findings_point_at_the_property_at_fault():
+    from ailab.policy.engine import evaluate
+    from ailab.policy.model import all_rules
+
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: web, namespace: team-a}\n  spec:\n"
+        "    template:\n      spec:\n        containers:\n        - name: app\n          image: x\n"
+        "          securityContext:\n            privileged: true\n"
+    )
+    (record,) = records_from_manifest_text(text, "list.yaml")
+    assert record.line == 4
+    assert record.line_of("spec.template.spec.containers[0].securityContext.privileged") == 14
+    assert record.line_of("spec.template.spec.containers[0].securityContext.runAsNonRoot") == 13  # absent: its parent
+    assert record.line_of('metadata.labels["a.b/c"]') == 6
+    report = evaluate([record], rules=[all_rules()["AILAB-K8S-002"]])
+    (finding,) = report.failed()
+    assert finding.line == 14
+    (json_record,) = records_from_manifest_text(
+        '{"apiVersion": "v1", "kind": "Pod",\n "metadata": {"name": "p"},\n "spec": {}}', "p.json"
+    )
+    assert json_record.line_of("spec.containers") == 3

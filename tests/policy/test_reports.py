@@ -11,6 +11,7 @@ from tests.policy.support import CRASHING, TEST_RULES, deployment, make_rule
 from ailab.policy.engine import Report, evaluate
 from ailab.policy.model import MISSING, Evidence, Severity, Violation
 from ailab.policy.report import FORMATS, parse_formats, render, suffix
+from ailab.policy.report.common import TOOL_NAME, TOOL_VERSION, framework_name
 from ailab.policy.waivers import Selector, Waiver
 
 TODAY = dt.date(2026, 1, 1)
@@ -40,6 +41,7 @@ def report(sample_records) -> Report:
 def test_formats():
     assert FORMATS == ("console", "json", "sarif", "junit", "md", "html")
     assert parse_formats("SARIF, html,sarif") == ["sarif", "html"]
+    assert parse_formats("markdown,md,Markdown") == ["md"]  # the README's name for it
     assert suffix("junit") == ".junit.xml"
     with pytest.raises(Exception, match="use one or more of"):
         parse_formats("pdf")
@@ -330,3 +332,43 @@ def test_console_prints_waiver_selectors_as_text_not_markup(tmp_path):
     text = stream.getvalue()
     assert "name: [ab]*-web, type: kubernetes:apps/v1:Deployment" in text
     assert "approved by [bold]ciso[/bold]" in text
+
+
+# --- fit for a sign-off -------------------------------------------------------------------------
+
+
+def test_html_for_a_sign_off(report):
+    import dataclasses
+
+    signed = dataclasses.replace(report, inputs=(("manifests/app.yaml", "ab" * 32),))
+    page = render(signed, "html", Severity.HIGH)
+    waived_rule = next(f.rule for f in report.waived())
+    framework = sorted(waived_rule.frameworks())[0]
+    row = re.search(rf"<tr><td>{re.escape(framework_name(framework))}</td>(.*?)</tr>", page)
+    assert row is not None and row.group(1).endswith('<td class="n w">1</td>')  # the waived count, per framework
+    assert 'id="expand-all"' in page and 'id="collapse-all"' in page and 'class="toggle"' in page
+    assert "@media print" in page and ".more{display:block!important}" in page
+    assert page.count("<b>Why:</b>") == len(report.findings)
+    assert waived_rule.rationale.split()[0] in page
+    assert f"{TOOL_NAME} {TOOL_VERSION}" in page
+    assert "<code>manifests/app.yaml</code></td><td><code>" + "ab" * 32 in page
+    data = json.loads(render(signed, "json", Severity.HIGH))
+    assert data["inputs"] == [{"path": "manifests/app.yaml", "sha256": "ab" * 32}]
+    noted = dataclasses.replace(signed, notes=("k8s/Chart.yaml: a Helm chart's metadata; skipped",))
+    run = json.loads(render(noted, "sarif", Severity.HIGH))["runs"][0]
+    assert run["artifacts"] == [{"location": {"uri": "manifests/app.yaml"}, "hashes": {"sha-256": "ab" * 32}}]
+    notifications = run["invocations"][0]["toolExecutionNotifications"]
+    assert notifications[0] == {"level": "note", "message": {"text": "k8s/Chart.yaml: a Helm chart's metadata; skipped"}}
+    assert data["summary"]["waived_by_framework"][framework] == 1
+
+
+def test_console_lists_waived_findings(report):
+    from rich.console import Console
+
+    from ailab.policy.report.console import print_report
+
+    console = Console(record=True, width=160)
+    print_report(report, Severity.HIGH, console)
+    text = console.export_text()
+    assert "Waived findings" in text
+    assert "pinned in the next release <b>LAB-7</b>" in text and "approved by ciso@example.eu, expires 2026-06-30" in text

@@ -19,6 +19,7 @@ from ailab.cli.base import new_group
 
 if TYPE_CHECKING:
     from ailab.policy.engine import Report
+    from ailab.policy.loaders import LoadedInputs
     from ailab.policy.model import Record, Rule, RuleContext, Severity
     from ailab.policy.waivers import Waiver
     from ailab.spec.model import LabSpec
@@ -35,15 +36,23 @@ def check(
     preview: Path | None = typer.Option(None, "--preview", help="The output of pulumi preview --json."),
     state: Path | None = typer.Option(None, "--state", help="The output of pulumi stack export."),
     manifests: list[Path] = typer.Option(
-        None, "--manifests", "-m", help="Kubernetes manifest file or directory (YAML, JSON, kind: List); repeatable."
+        None,
+        "--manifests",
+        "-m",
+        help="Kubernetes manifest file or directory (YAML, JSON, kind: List; Helm, kustomize and other YAML skipped with a note); repeatable.",
     ),
     waivers: Path | None = typer.Option(None, "--waivers", "-w", help="Waivers file (see policies/waivers.example.yaml)."),
-    formats: str = typer.Option("console", "--format", "-f", help="Comma-separated: console, json, sarif, junit, md, html."),
+    formats: str = typer.Option(
+        "console", "--format", "-f", help="Comma-separated: console, json, sarif, junit, md (or markdown), html."
+    ),
     output: Path | None = typer.Option(
         None,
         "--output",
         "-o",
-        help="Directory for the report files (policy-<stack or report>.<ext>); without it one format prints to stdout.",
+        help=(
+            "Directory for the report files, policy-<stack, or the one input's name, or 'report'>.<ext>; "
+            "without it one format prints to stdout."
+        ),
     ),
     fail_on: str = typer.Option(
         "high", "--fail-on", help="Exit 1 when a finding is at or above this severity: low, medium, high, critical."
@@ -56,10 +65,14 @@ def check(
     allowed_registry: list[str] = typer.Option(
         None, "--allowed-registry", help="Image prefix the supply-chain rules accept; repeatable (with --stack: the spec's list)."
     ),
+    allow_empty: bool = typer.Option(
+        False, "--allow-empty", help="Pass an input with no resources in it (by default that is bad input, exit 2)."
+    ),
 ) -> None:
     """Check resources against the policy rules and write the reports.
 
-    Exit codes: 0 nothing at or above --fail-on, 1 findings (or a rule error), 2 bad input.
+    Exit codes: 0 nothing at or above --fail-on, 1 findings (or a rule error), 2 bad input (an input with no
+    resources included, unless --allow-empty).
     """
     from ailab.errors import BadInputError
     from ailab.policy.model import Severity
@@ -73,6 +86,9 @@ def check(
         raise BadInputError(f"--output {output}: is a file; give a directory for the reports")
     if not any((stack, plan, preview, state, manifests)):
         raise BadInputError("nothing to check: give --stack, --plan, --preview, --state or --manifests")
+    if stack and plan:
+        # --stack plans the stack itself: with a plan of it too, every resource would be counted twice.
+        raise BadInputError(f"--stack {stack} and --plan {plan}: --stack already plans the stack; give one of them")
 
     from ailab.policy.engine import evaluate, rules_for_frameworks
     from ailab.policy.model import all_rules
@@ -83,10 +99,30 @@ def check(
     )
     if not rules:
         raise BadInputError("no rules to check: the catalogue is empty or --framework matched no rule; see ailab policy rules")
-    records, context, sources = _load_inputs(stack, plan, preview, state, manifests or [], allowed_registry or [])
+    loaded, context = _load_inputs(stack, plan, preview, state, manifests or [], allowed_registry or [])
+    if not loaded.records and not allow_empty:
+        skipped = f" ({len(loaded.notes)} skipped; the first: {loaded.notes[0]})" if loaded.notes else ""
+        raise BadInputError(
+            f"nothing to check: {', '.join(loaded.sources)} hold(s) no resources{skipped}; "
+            "check the paths, or pass --allow-empty to accept an empty input"
+        )
     waiver_list = _load_waivers(waivers, catalogue)
-    report = evaluate(records, rules=rules, context=context, waivers=waiver_list, sources=sources)
-    _emit(report, wanted, output, f"policy-{stack}" if stack else "policy-report", threshold)
+    report = evaluate(
+        loaded.records,
+        rules=rules,
+        context=context,
+        waivers=waiver_list,
+        sources=loaded.sources,
+        notes=loaded.notes,
+        inputs=loaded.digests.items(),
+    )
+    _emit(
+        report,
+        wanted,
+        output,
+        report_stem(stack, [path for path in (plan, preview, state) if path] + list(manifests or ())),
+        threshold,
+    )
     if report.blocking(threshold):
         raise typer.Exit(1)
 
@@ -141,6 +177,23 @@ def explain(rule_id: str = typer.Argument(..., metavar="RULE-ID", help="e.g. AIL
     console.print(f"\nSource: {rule_source(rule)}", markup=False, highlight=False)
 
 
+def report_stem(stack: str | None, paths: list[Path]) -> str:
+    """``policy-<stack>``, ``policy-<the one input's name>`` (``k8s/`` → ``policy-k8s``, ``app.yaml`` → ``policy-app``),
+    or ``policy-report`` for several inputs."""
+    import re
+
+    if stack:
+        name = stack
+    elif len(paths) == 1:
+        path = paths[0].resolve() if paths[0].name in ("", ".", "..") else paths[0]
+        name = path.name if path.is_dir() else path.stem
+    else:
+        name = "report"
+    # The name becomes a file name: nothing that could leave the output directory or trouble a shell.
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "report"
+    return f"policy-{name}"
+
+
 def _find_rule(rule_id: str, catalogue: dict[str, Rule]) -> Rule:
     from difflib import get_close_matches
 
@@ -161,21 +214,25 @@ def _load_inputs(
     state: Path | None,
     manifests: list[Path],
     allowed_registries: list[str],
-) -> tuple[list[Record], RuleContext, list[str]]:
-    """Records from every input given, the rule context, and the sources for the report header."""
+) -> tuple[LoadedInputs, RuleContext]:
+    """Records from every input given, with their sources and notes for the report, and the rule context."""
     from ailab.policy.loaders import load_inputs
     from ailab.policy.model import RuleContext
 
-    records: list[Record] = []
-    sources: list[str] = []
     lab: LabSpec | None = None
+    loaded = load_inputs(plan=plan, preview=preview, state=state, manifests=manifests)
     if stack:
+        import hashlib
+
+        from ailab.safeload import read_text
+
         stack_records, stack_file, lab = _plan_stack(stack)
-        records += stack_records
-        sources.append(stack_file)
-    file_records, file_sources = load_inputs(plan=plan, preview=preview, state=state, manifests=manifests)
+        loaded.records[:0] = stack_records
+        loaded.sources.insert(0, stack_file)
+        # The stack file was read (bounded) and validated by the planning above; the report names its exact bytes.
+        loaded.digests = {stack_file: hashlib.sha256(read_text(Path(stack_file)).encode()).hexdigest(), **loaded.digests}
     context = RuleContext.from_lab(lab, allowed_registries=allowed_registries)
-    return records + file_records, context, sources + file_sources
+    return loaded, context
 
 
 def _plan_stack(stack: str) -> tuple[list[Record], str, LabSpec]:

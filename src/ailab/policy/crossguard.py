@@ -29,6 +29,7 @@ from pulumi_policy import Severity as PolicySeverity
 
 from ailab.formats import STACK_TYPE
 from ailab.policy.crossguard_proxy import unwrap
+from ailab.policy.kubernetes_apis import current_type
 from ailab.policy.loaders.values import plain
 from ailab.policy.model import FRAMEWORKS, Record, RecordSet, ResourceRule, Rule, RuleContext, Severity, StackRule, all_rules
 from ailab.policy.run import Crash, Outcome, run_rule
@@ -81,10 +82,11 @@ def _framework(rule: Rule) -> PolicyComplianceFramework | None:
 def resource_validator(rule: ResourceRule, context: RuleContext) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         # CrossGuard calls every resource policy for every resource; the rule's types decide, as in the engine.
-        if not rule.applies_to(args.resource_type):
+        resource_type = current_type(args.resource_type)  # a removed API version is checked as its current kind
+        if not rule.applies_to(resource_type):
             return
         record = Record(
-            type=args.resource_type,
+            type=resource_type,
             name=args.name,
             urn=args.urn,
             properties=_plain_props(args.props),
@@ -100,7 +102,7 @@ def stack_validator(rule: StackRule, context: RuleContext) -> Callable[[StackVal
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         records = RecordSet(
             Record(
-                type=resource.resource_type,
+                type=current_type(resource.resource_type),
                 name=resource.name,
                 urn=resource.urn,
                 properties=_plain_props(resource.props),

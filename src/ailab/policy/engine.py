@@ -71,6 +71,13 @@ class Finding:
         paths = "\0".join(sorted(item.path for item in self.evidence))
         return hashlib.sha256(f"{self.rule.id}\0{urn}\0{paths}".encode()).hexdigest()[:32]
 
+    @property
+    def line(self) -> int | None:
+        """The line of the first property at fault in the record's file (manifests), else the record's own line."""
+        if self.record is None:
+            return None
+        return self.record.line_of(self.evidence[0].path) if self.evidence else self.record.line
+
     def is_blocking(self, fail_on: Severity) -> bool:
         """An error always; a failed finding at or above ``fail_on``."""
         return self.status is Status.ERROR or (self.status is Status.FAILED and self.severity.at_least(fail_on))
@@ -90,6 +97,10 @@ class Report:
     sources: tuple[str, ...] = ()
     waivers: tuple[WaiverUse, ...] = ()
     context: RuleContext = field(default_factory=RuleContext)
+    notes: tuple[str, ...] = ()
+    """What the loaders skipped and why (files that are not manifests, null List items), one line each."""
+    inputs: tuple[tuple[str, str], ...] = ()
+    """Every file read, with its SHA-256: ``(path, hex digest)``."""
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
 
     def of_status(self, status: Status) -> list[Finding]:
@@ -110,6 +121,10 @@ class Report:
         for finding in self.of_status(status):
             counts[finding.severity] += 1
         return counts
+
+    def waived_by_framework(self) -> dict[str, int]:
+        """Waived findings per framework (every framework of :meth:`counts_by_framework`, zero included)."""
+        return {framework: sum(counts.values()) for framework, counts in self.counts_by_framework(Status.WAIVED).items()}
 
     def counts_by_framework(self, status: Status = Status.FAILED) -> dict[str, dict[Severity, int]]:
         """Findings of ``status`` per framework the rules map to (a finding counts once in each), then per severity.
@@ -140,6 +155,8 @@ def evaluate(
     waivers: Iterable[Waiver] | None = None,
     today: dt.date | None = None,
     sources: Iterable[str] = (),
+    notes: Iterable[str] = (),
+    inputs: Iterable[tuple[str, str]] = (),
 ) -> Report:
     """Run ``rules`` (default: the whole catalogue) over ``records`` and apply ``waivers`` as of ``today``."""
     selected = _rule_list(rules)
@@ -156,6 +173,8 @@ def evaluate(
         sources=tuple(dict.fromkeys(sources)) or tuple(dict.fromkeys(r.source for r in record_set if r.source)),
         waivers=tuple(uses),
         context=context,
+        notes=tuple(notes),
+        inputs=tuple(inputs),
     )
 
 

@@ -82,6 +82,7 @@ PLACEHOLDERS = frozenset({SECRET, UNKNOWN})
 """What the loaders put in place of secret values and of values unknown until deployment; rules never decide on either."""
 
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_EVIDENCE_SEGMENT = re.compile(r'\["([^"]*)"\]|\[(\d+)\]|([^.\[\]]+)')
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>", "__bool__": lambda self: False})()
 """Returned by :meth:`Record.get` for a path that is absent (distinct from an explicit null)."""
 
@@ -155,6 +156,18 @@ def _segments(path: str) -> tuple[str | int, ...]:
     return tuple(key if index is None else int(index) for key, index in (m.groups() for m in _SEGMENT.finditer(path)))
 
 
+@lru_cache(maxsize=4096)  # rules cite the same few hundred paths over and over
+def evidence_segments(path: str) -> tuple[str | int, ...]:
+    """The keys of an evidence path, quoted keys included: ``metadata.labels["a.b/c"]`` → ``("metadata", "labels", "a.b/c")``."""
+    segments: list[str | int] = []
+    for quoted, index, key in _EVIDENCE_SEGMENT.findall(path):
+        if index:
+            segments.append(int(index))
+        else:
+            segments.append(quoted or key)
+    return tuple(segments)
+
+
 def get_path(data: Any, path: str) -> Any:
     """``get_path(d, "spec.containers[0].image")``; :data:`MISSING` where the path does not exist.
 
@@ -196,6 +209,21 @@ class Record:
     """1-based line in ``source`` where the resource starts (manifests)."""
     provider: str | None = None
     """URN of the provider resource that manages it (plans, previews and state exports; ``None`` for manifests)."""
+    lines: Mapping[tuple[str | int, ...], int] | None = None
+    """Manifests: the line of every key and item of the document it was read from, by key path."""
+    line_path: tuple[str | int, ...] = ()
+    """Where the object sits in that document (``("items", 3)`` for the fourth item of a List)."""
+
+    def line_of(self, path: str) -> int | None:
+        """The line of a property (an evidence path), or of its nearest ancestor; :attr:`line` without line data."""
+        if not self.lines:
+            return self.line
+        segments = (*self.line_path, *evidence_segments(path))
+        for end in range(len(segments), len(self.line_path), -1):
+            line = self.lines.get(segments[:end])
+            if line is not None:
+                return line
+        return self.line
 
     def get(self, path: str) -> Any:
         return get_path(self.properties, path)

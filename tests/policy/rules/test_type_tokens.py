@@ -19,7 +19,12 @@ _K8S_GROUP_MODULES = {
     "networking.k8s.io": "networking",
     "rbac.authorization.k8s.io": "rbac",
     "helm.sh": "helm",
+    "node.k8s.io": "node",
+    "scheduling.k8s.io": "scheduling",
+    "discovery.k8s.io": "discovery",
 }
+# Custom resources of other distributions that rules read (pulumi-kubernetes has no class for them).
+_CUSTOM_RESOURCES = {"kubernetes:apps.openshift.io/v1:DeploymentConfig"}
 _K8S_TOKEN = re.compile(r"^kubernetes:([a-z0-9.]+)/(v[0-9a-z]+):([A-Za-z]+)$")
 
 
@@ -42,6 +47,8 @@ def aws_types() -> frozenset[str]:
 
 
 def _kubernetes_type_exists(token: str) -> bool:
+    if token in _CUSTOM_RESOURCES:
+        return True
     match = _K8S_TOKEN.match(token)
     if match is None:
         return False

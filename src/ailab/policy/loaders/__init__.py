@@ -4,13 +4,21 @@ One module per format; each takes parsed JSON (or text, for manifests) and the n
 source, and raises :class:`~ailab.errors.BadInputError` naming the source and the fix.
 """
 
-from ailab.policy.loaders.files import load_inputs, load_manifests, load_plan_file, load_preview_file, load_state_file
+from ailab.policy.loaders.files import (
+    LoadedInputs,
+    load_inputs,
+    load_manifests,
+    load_plan_file,
+    load_preview_file,
+    load_state_file,
+)
 from ailab.policy.loaders.manifests import records_from_manifest_text
 from ailab.policy.loaders.plan import records_from_plan
 from ailab.policy.loaders.preview import records_from_preview
 from ailab.policy.loaders.state import records_from_state
 
 __all__ = [
+    "LoadedInputs",
     "load_inputs",
     "load_manifests",
     "load_plan_file",

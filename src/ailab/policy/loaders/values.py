@@ -7,6 +7,7 @@ from typing import Any
 
 from ailab.errors import BadInputError
 from ailab.formats import SECRET, STACK_TYPE, UNKNOWN
+from ailab.policy.kubernetes_apis import current_type
 from ailab.policy.model import Record
 
 _SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
@@ -103,7 +104,7 @@ def record_from_resource_state(state: Mapping[str, Any], where: str, source: str
     urn = require_str(state, "urn", where, fix)
     properties = state.get("inputs") or state.get("outputs") or {}
     return Record(
-        type=type_token,
+        type=current_type(type_token),
         name=name_from_urn(urn),
         urn=urn,
         properties=plain_properties(properties, f"{where}.inputs", fix),

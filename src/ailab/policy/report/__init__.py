@@ -23,14 +23,17 @@ FILE_FORMATS: dict[str, tuple[str, str]] = {
 }
 """Formats written as text, with their module and file suffix."""
 FORMATS = ("console", *FILE_FORMATS)
+ALIASES = {"markdown": "md"}
+"""Other names a format is known by (the README says Markdown)."""
 
 
 def parse_formats(text: str) -> list[str]:
-    """``"console,sarif"`` → ``["console", "sarif"]``; an unknown format is a :class:`BadInputError`."""
-    formats = [item.strip().lower() for item in text.split(",") if item.strip()]
+    """``"console,sarif"`` → ``["console", "sarif"]``, ``markdown`` → ``md``; an unknown format is a :class:`BadInputError`."""
+    names = [item.strip().lower() for item in text.split(",") if item.strip()]
+    formats = [ALIASES.get(name, name) for name in names]
     unknown = [item for item in formats if item not in FORMATS]
     if unknown or not formats:
-        raise BadInputError(f"--format {text!r}: use one or more of {', '.join(FORMATS)}, separated by commas")
+        raise BadInputError(f"--format {text!r}: use one or more of {', '.join(FORMATS)} (md or markdown), separated by commas")
     return list(dict.fromkeys(formats))
 
 

@@ -51,19 +51,25 @@ def evidence_text(finding: Finding) -> str:
     return "; ".join(f"{item.path} = {value_text(item.value)}" for item in finding.evidence)
 
 
-def location_text(record: Record | None) -> str:
-    """``file:line`` for manifests, the URN otherwise; ``(stack)`` for a finding on the stack as a whole."""
+def location_text(record: Record | None, line: int | None = None) -> str:
+    """``file:line`` for manifests (``line``, else the record's), the URN otherwise; ``(stack)`` for the stack as a whole."""
     if record is None:
         return "(stack)"
-    if record.source and record.line:
-        return f"{record.source}:{record.line}"
+    line = line or record.line
+    if record.source and line:
+        return f"{record.source}:{line}"
     return record.urn
 
 
-def resource_json(record: Record | None) -> dict[str, Any] | None:
+def finding_location(finding: Finding) -> str:
+    """Where a finding is: the line of the property at fault in a manifest (see :attr:`Finding.line`)."""
+    return location_text(finding.record, finding.line)
+
+
+def resource_json(record: Record | None, line: int | None = None) -> dict[str, Any] | None:
     if record is None:
         return None
-    return {"type": record.type, "name": record.name, "urn": record.urn, "source": record.source, "line": record.line}
+    return {"type": record.type, "name": record.name, "urn": record.urn, "source": record.source, "line": line or record.line}
 
 
 def control_json(rule: Rule) -> list[dict[str, str]]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ailab.policy.engine import SEVERITIES_DESCENDING, Finding, Report, Status
 from ailab.policy.model import Severity
-from ailab.policy.report.common import evidence_text, framework_name, location_text, verdict
+from ailab.policy.report.common import evidence_text, finding_location, framework_name, verdict
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -20,6 +20,7 @@ _STYLE = {Severity.CRITICAL: "bold white on red", Severity.HIGH: "bold red", Sev
 
 
 def print_report(report: Report, fail_on: Severity, console: Console, max_findings: int = MAX_FINDINGS) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     console.print(
@@ -34,15 +35,22 @@ def print_report(report: Report, fail_on: Severity, console: Console, max_findin
     for severity in SEVERITIES_DESCENDING:
         summary.add_row(f"[{_STYLE[severity]}]{severity.value}[/]", str(failed[severity]), str(waived[severity]))
     console.print(summary)
+    for note in report.notes:
+        console.print(f"[dim]note: {escape(note)}[/]", markup=True, highlight=False)
 
-    by_framework = report.counts_by_framework()
+    by_framework, waived_by_framework = report.counts_by_framework(), report.waived_by_framework()
     if by_framework:
-        table = Table(title="Failed findings by framework", title_justify="left")
+        table = Table(title="Failed findings by framework (and waived)", title_justify="left")
         table.add_column("framework")
         for severity in SEVERITIES_DESCENDING:
             table.add_column(severity.value, justify="right")
+        table.add_column("waived", justify="right")
         for framework, counts in by_framework.items():
-            table.add_row(framework_name(framework), *(str(counts[severity]) for severity in SEVERITIES_DESCENDING))
+            table.add_row(
+                framework_name(framework),
+                *(str(counts[severity]) for severity in SEVERITIES_DESCENDING),
+                str(waived_by_framework.get(framework, 0)),
+            )
         console.print(table)
 
     findings = sorted(report.failed(), key=lambda finding: not finding.is_blocking(fail_on))
@@ -52,7 +60,12 @@ def print_report(report: Report, fail_on: Severity, console: Console, max_findin
             console.print(
                 f"… {len(findings) - max_findings} more findings: write them all with --format html,json,sarif --output DIR"
             )
-    from rich.markup import escape
+
+    waived_findings = report.waived()
+    if waived_findings:
+        console.print(_waived_table(waived_findings[:max_findings]))
+        if len(waived_findings) > max_findings:
+            console.print(f"… {len(waived_findings) - max_findings} more waived findings: see the file reports")
 
     # Messages, selectors (globs such as [ab]*) and approvers are user text: escaped, never read as markup.
     for finding in report.errors():
@@ -91,11 +104,32 @@ def _findings_table(findings: list[Finding], fail_on: Severity) -> object:
     return table
 
 
+def _waived_table(findings: list[Finding]) -> object:
+    """Waived findings, each with who accepted it, until when and why: a sign-off names what it accepts."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Waived findings", title_justify="left")
+    table.add_column("severity")
+    table.add_column("rule", no_wrap=True)
+    table.add_column("resource", overflow="fold")
+    table.add_column("waiver", overflow="fold")
+    for finding in findings:
+        waiver = finding.waiver
+        detail = (
+            f"{escape(waiver.justification)}\n[dim]approved by {escape(waiver.approver)}, expires {waiver.expires}[/]"
+            if waiver is not None
+            else ""
+        )
+        table.add_row(f"[{_STYLE[finding.severity]}]{finding.severity.value}[/]", finding.rule.id, _resource(finding), detail)
+    return table
+
+
 def _resource(finding: Finding) -> str:
     """File and line for manifests; for Pulumi resources the name and type (the URN is in the report files)."""
     from rich.markup import escape
 
     record = finding.record
     if record is None or (record.source and record.line):
-        return escape(location_text(record))
+        return escape(finding_location(finding))
     return f"{escape(record.name)}\n[dim]{escape(record.type)}[/]"

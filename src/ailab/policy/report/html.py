@@ -1,9 +1,11 @@
-"""A self-contained HTML report a reviewer opens in a browser: no external asset, no network.
+"""A self-contained HTML report a reviewer opens in a browser and signs off: no external asset, no network.
 
-Summary per severity and per framework, a findings table filtered in the page (text,
-minimum severity, status, framework) by a few lines of inline JavaScript, each finding's
-evidence, remediation and controls, the waivers and what they did, and the rules that ran.
-A Content-Security-Policy forbids the page from loading anything at all.
+Summary per severity and per framework (failed and waived), a findings table filtered in the
+page (text, minimum severity, status, framework) by a few lines of inline JavaScript, each
+finding's evidence, rationale, remediation, controls and waiver (one row or all of them
+expanded), the waivers and what they did, the rules that ran, and the inputs with their
+SHA-256. Printed or saved as PDF, every finding shows everything it holds. A
+Content-Security-Policy forbids the page from loading anything at all.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from ailab.policy.model import Rule, Severity
 from ailab.policy.report.common import (
     TOOL_NAME,
     TOOL_VERSION,
+    finding_location,
     framework_name,
-    location_text,
     value_text,
     verdict,
 )
@@ -34,11 +36,32 @@ th{background:#eef1f4;font-weight:600}td.n{text-align:right;font-variant-numeric
 .critical{background:#7a0019}.high{background:#c0392b}.medium{background:#d68910}.low{background:#5d6d7e}
 .st-waived{color:#5d6d7e}.st-error{color:#7a0019;font-weight:600}.blocking{font-weight:600}
 #findings table{width:100%}code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
-details summary{cursor:pointer;color:#1f3b5b}.filters{display:flex;gap:12px;flex-wrap:wrap;align-items:center;margin:6px 0 10px}
+details summary{cursor:pointer;color:#1f3b5b}.more{margin-top:4px}.js .more{display:none}.js tr.open .more{display:block}
+button.toggle{font:inherit;font-size:12px;padding:0 6px;margin-left:6px;cursor:pointer;background:#eef1f4;border:1px solid #c9ced4;border-radius:3px}
+.actions button{font:inherit;padding:3px 10px;cursor:pointer}td.w{color:#5d6d7e}.inputs td{font-size:12px}.filters{display:flex;gap:12px;flex-wrap:wrap;align-items:center;margin:6px 0 10px}
 .filters input{padding:4px 8px;min-width:260px}.muted{color:#5d6d7e}ul.ev{margin:4px 0;padding-left:18px}
+@media print{
+  body{background:#fff;font-size:11px}header{color:#000;background:#fff!important;border-bottom:3px solid #000;padding:8px 0}
+  main{padding:8px 0}.filters input,.filters select,.actions,button.toggle{display:none}
+  .js .more,.more{display:block!important}details>*{display:block}table{box-shadow:none}#findings table{width:100%}#findings td:last-child{width:48%}
+  thead{display:table-header-group}.more p,.more ul{margin:2px 0}.more ul{padding-left:14px}td{padding:3px 6px}.sev{border:1px solid #000;color:#000;background:#fff!important}
+}
 """
 
 _SCRIPT = """
+(function(){
+  document.documentElement.className+=' js';
+  function rowsOf(){return Array.prototype.slice.call(document.querySelectorAll('#findings tbody tr'));}
+  document.getElementById('findings').addEventListener('click',function(e){
+    var b=e.target.closest('button.toggle');if(!b){return;}
+    var r=b.closest('tr'),open=r.classList.toggle('open');b.textContent=open?'less':'more';b.setAttribute('aria-expanded',open);
+  });
+  function all(open){rowsOf().forEach(function(r){r.classList.toggle('open',open);var b=r.querySelector('button.toggle');
+    if(b){b.textContent=open?'less':'more';b.setAttribute('aria-expanded',open);}});}
+  document.getElementById('expand-all').addEventListener('click',function(){all(true);});
+  document.getElementById('collapse-all').addEventListener('click',function(){all(false);});
+  window.addEventListener('beforeprint',function(){document.querySelectorAll('details').forEach(function(d){d.open=true;});});
+})();
 (function(){
   var rank={low:1,medium:2,high:3,critical:4};
   var rows=Array.prototype.slice.call(document.querySelectorAll('#findings tbody tr'));
@@ -68,9 +91,11 @@ def render(report: Report, fail_on: Severity) -> str:
         f"<p>{report.record_count} resources from {sources}; {len(report.rules)} rules; fail on {fail_on.value} and above.</p>",
         f"<p>Generated {report.generated_at.isoformat()} by {TOOL_NAME} {TOOL_VERSION}.</p></header><main>",
         _summary(report),
+        _notes(report),
         _findings(report, fail_on),
         _waivers(report),
         _rules(report.rules),
+        _inputs(report),
         "</main>",
     ]
     return (
@@ -96,20 +121,28 @@ def _summary(report: Report) -> str:
     if report.errors():
         rows += f'<tr><td class="st-error">rule errors</td><td class="n">{len(report.errors())}</td><td></td></tr>'
     by_severity = f"<table><tr><th>severity</th><th>failed</th><th>waived</th></tr>{rows}</table>"
-    by_framework = report.counts_by_framework()
-    head = "".join(f"<th>{_badge(severity)}</th>" for severity in SEVERITIES_DESCENDING)
+    by_framework, waived_by_framework = report.counts_by_framework(), report.waived_by_framework()
+    head = "".join(f"<th>{_badge(severity)}</th>" for severity in SEVERITIES_DESCENDING) + "<th>waived</th>"
     framework_rows = "".join(
         f"<tr><td>{escape(framework_name(framework))}</td>"
         + "".join(f'<td class="n">{counts[severity]}</td>' for severity in SEVERITIES_DESCENDING)
-        + "</tr>"
+        + f'<td class="n w">{waived_by_framework.get(framework, 0)}</td></tr>'
         for framework, counts in by_framework.items()
     )
     return (
-        '<section id="summary"><h2>Failed findings by severity</h2>'
+        '<section id="summary"><h2>Findings by severity</h2>'
         + by_severity
-        + "<h2>Failed findings by framework</h2>"
+        + "<h2>Findings by framework</h2>"
+        + '<p class="muted">Failed findings per severity; waived findings (all severities) in the last column.</p>'
         + f"<table><tr><th>framework</th>{head}</tr>{framework_rows}</table></section>"
     )
+
+
+def _notes(report: Report) -> str:
+    if not report.notes:
+        return ""
+    items = "".join(f"<li>{escape(note)}</li>" for note in report.notes)
+    return f'<section id="notes"><h2>Notes on the input</h2><ul>{items}</ul></section>'
 
 
 def _findings(report: Report, fail_on: Severity) -> str:
@@ -122,7 +155,9 @@ def _findings(report: Report, fail_on: Severity) -> str:
         '<select id="f-status" aria-label="status"><option value="">any status</option><option value="failed">failed</option>'
         '<option value="waived">waived</option><option value="error">error</option></select>'
         f'<select id="f-fw" aria-label="framework"><option value="">any framework</option>{options}</select>'
-        '<span id="f-count" class="muted"></span></div>'
+        '<span id="f-count" class="muted"></span>'
+        '<span class="actions"><button type="button" id="expand-all">Expand all</button> '
+        '<button type="button" id="collapse-all">Collapse all</button></span></div>'
     )
     rows = "\n".join(_finding_row(finding, fail_on) for finding in report.findings)
     return (
@@ -133,7 +168,7 @@ def _findings(report: Report, fail_on: Severity) -> str:
 
 def _finding_row(finding: Finding, fail_on: Severity) -> str:
     rule, record = finding.rule, finding.record
-    location = location_text(record)
+    location = finding_location(finding)
     text = " ".join((rule.id, rule.title, location, record.urn if record else "", finding.message)).lower()
     evidence = "".join(
         f"<li><code>{escape(item.path)}</code> = <code>{escape(value_text(item.value, 400))}</code></li>"
@@ -150,9 +185,10 @@ def _finding_row(finding: Finding, fail_on: Severity) -> str:
             f"expires {finding.waiver.expires.isoformat()} ({escape(finding.waiver.location)})</p>"
         )
     details = (
-        f"<details><summary>{escape(finding.message)}</summary>"
+        f'{escape(finding.message)}<button type="button" class="toggle" aria-expanded="false">more</button><div class="more">'
         + (f'<ul class="ev">{evidence}</ul>' if evidence else "")
-        + f"<p><b>Fix:</b> {escape(rule.remediation)}</p><p><b>Controls:</b></p><ul>{controls}</ul>{waiver}</details>"
+        + f"<p><b>Why:</b> {escape(rule.rationale)}</p><p><b>Fix:</b> {escape(rule.remediation)}</p>"
+        + f"<p><b>Controls:</b></p><ul>{controls}</ul>{waiver}</div>"
     )
     resource = f"<code>{escape(location)}</code>" + (f'<br><span class="muted">{escape(record.type)}</span>' if record else "")
     blocking = " blocking" if finding.is_blocking(fail_on) else ""
@@ -178,6 +214,19 @@ def _waivers(report: Report) -> str:
         '<section id="waivers"><h2>Waivers</h2><table><tr><th>state</th><th>rule</th><th>selector</th><th>justification</th>'
         f"<th>approver</th><th>expires</th><th>matched</th><th>defined at</th></tr>{rows}</table></section>"
     )
+
+
+def _inputs(report: Report) -> str:
+    """The files checked, each with its SHA-256: what the sign-off is about, exactly."""
+    if not report.inputs:
+        return ""
+    rows = "".join(
+        f"<tr><td><code>{escape(path)}</code></td><td><code>{digest}</code></td></tr>" for path, digest in report.inputs
+    )
+    table = f'<table class="inputs"><tr><th>file</th><th>SHA-256</th></tr>{rows}</table>'
+    if len(report.inputs) > 20:
+        table = f"<details><summary>{len(report.inputs)} files</summary>{table}</details>"
+    return f'<section id="inputs"><h2>Inputs</h2>{table}</section>'
 
 
 def _rules(rules: tuple[Rule, ...]) -> str:

@@ -31,6 +31,8 @@ def report_json(report: Report, fail_on: Severity) -> dict[str, Any]:
         "tool": {"name": TOOL_NAME, "version": TOOL_VERSION},
         "generated_at": report.generated_at.isoformat(),
         "sources": list(report.sources),
+        "notes": list(report.notes),
+        "inputs": [{"path": path, "sha256": digest} for path, digest in report.inputs],
         "fail_on": fail_on.value,
         "passed": passed,
         "verdict": summary,
@@ -46,6 +48,7 @@ def report_json(report: Report, fail_on: Severity) -> dict[str, Any]:
                 framework: {severity.value: count for severity, count in counts.items()}
                 for framework, counts in report.counts_by_framework().items()
             },
+            "waived_by_framework": report.waived_by_framework(),
         },
         "findings": [finding_json(finding, fail_on) for finding in report.findings],
         "waivers": [{**use.waiver.to_json(), "state": use.state.value, "matched": use.matched} for use in report.waivers],
@@ -62,7 +65,7 @@ def finding_json(finding: Finding, fail_on: Severity) -> dict[str, Any]:
         "status": finding.status.value,
         "blocking": finding.is_blocking(fail_on),
         "message": finding.message,
-        "resource": resource_json(finding.record),
+        "resource": resource_json(finding.record, finding.line),
         "evidence": [evidence_json(item) for item in finding.evidence],
         "frameworks": sorted(finding.rule.frameworks()),
         "waiver": finding.waiver.to_json() if finding.waiver is not None else None,

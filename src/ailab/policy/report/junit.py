@@ -14,7 +14,7 @@ from collections import defaultdict
 
 from ailab.policy.engine import Finding, Report, Status
 from ailab.policy.model import Severity
-from ailab.policy.report.common import evidence_text, location_text
+from ailab.policy.report.common import evidence_text, finding_location
 
 # Characters XML 1.0 cannot carry, escaped or not; ElementTree writes them as they are, making the file unreadable.
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -45,7 +45,7 @@ def render(report: Report, fail_on: Severity) -> str:
 
 def _add_case(suite: ET.Element, finding: Finding, fail_on: Severity) -> str:
     """Add the test case of ``finding``; returns the counter it adds to."""
-    case = ET.SubElement(suite, "testcase", classname=finding.rule.id, name=location_text(finding.record))
+    case = ET.SubElement(suite, "testcase", classname=finding.rule.id, name=finding_location(finding))
     detail = "\n".join(
         line
         for line in (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ailab.policy.engine import Finding, Report, Status
 from ailab.policy.model import Severity
-from ailab.policy.report.common import evidence_text, framework_name, location_text, verdict
+from ailab.policy.report.common import evidence_text, finding_location, framework_name, verdict
 
 MAX_ROWS = 100
 """Merge-request comments have a size limit (GitLab: 1 MB, GitHub: 65,536 characters)."""
@@ -20,6 +20,8 @@ def render(report: Report, fail_on: Severity) -> str:
         "",
         *_summary(report),
     ]
+    if report.notes:
+        lines += ["", *_folded(f"{len(report.notes)} note(s) on the input", [f"- {_cell(note)}" for note in report.notes])]
     blocking = report.blocking(fail_on)
     if blocking:
         lines += ["", f"### Blocking findings (at or above {fail_on.value})", "", *_table(blocking)]
@@ -52,15 +54,17 @@ def _summary(report: Report) -> list[str]:
     ]
     if report.errors():
         lines.append(f"| rule errors | {len(report.errors())} | |")
-    by_framework = report.counts_by_framework()
+    by_framework, waived_by_framework = report.counts_by_framework(), report.waived_by_framework()
     if by_framework:
         severities = list(next(iter(by_framework.values())))
         lines += [
             "",
-            "| framework | " + " | ".join(severity.value for severity in severities) + " |",
-            "|---|" + "---:|" * len(severities),
+            "| framework | " + " | ".join(severity.value for severity in severities) + " | waived |",
+            "|---|" + "---:|" * (len(severities) + 1),
             *(
-                f"| {framework_name(framework)} | " + " | ".join(str(counts[severity]) for severity in severities) + " |"
+                f"| {framework_name(framework)} | "
+                + " | ".join(str(counts[severity]) for severity in severities)
+                + f" | {waived_by_framework.get(framework, 0)} |"
                 for framework, counts in by_framework.items()
             ),
         ]
@@ -69,7 +73,7 @@ def _summary(report: Report) -> list[str]:
 
 def _table(findings: list[Finding]) -> list[str]:
     rows = [
-        f"| {finding.severity.value} | `{finding.rule.id}` | {_cell(location_text(finding.record))} | "
+        f"| {finding.severity.value} | `{finding.rule.id}` | {_cell(finding_location(finding))} | "
         f"{_cell(finding.message)} | {_cell(evidence_text(finding))} |"
         for finding in findings[:MAX_ROWS]
     ]
@@ -79,7 +83,7 @@ def _table(findings: list[Finding]) -> list[str]:
 
 def _waived_table(findings: list[Finding]) -> list[str]:
     rows = [
-        f"| `{finding.rule.id}` | {_cell(location_text(finding.record))} | {_cell(finding.waiver.justification)} | "
+        f"| `{finding.rule.id}` | {_cell(finding_location(finding))} | {_cell(finding.waiver.justification)} | "
         f"{_cell(finding.waiver.approver)} | {finding.waiver.expires} |"
         for finding in findings[:MAX_ROWS]
         if finding.waiver is not None

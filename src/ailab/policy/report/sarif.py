@@ -52,6 +52,8 @@ def sarif_log(report: Report) -> dict[str, Any]:
                     }
                 },
                 "invocations": [_invocation(report, rule_index)],
+                # SARIF's own place for what was analysed, with the SHA-256 of each file.
+                "artifacts": [{"location": _artifact(path), "hashes": {"sha-256": digest}} for path, digest in report.inputs],
                 "results": results,
                 "properties": {"records": report.record_count, "sources": list(report.sources)},
             }
@@ -91,7 +93,7 @@ def _result(finding: Finding, rule_index: dict[str, int], fallback: dict[str, An
         "ruleIndex": rule_index[finding.rule.id],
         "level": LEVELS[finding.severity],
         "message": {"text": _message(finding)},
-        "locations": _locations(finding.record, fallback),
+        "locations": _locations(finding.record, fallback, finding.line),
         "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
         "properties": {
             "severity": finding.severity.value,
@@ -124,14 +126,14 @@ def _message(finding: Finding) -> str:
     return f"{finding.message} ({evidence})" if evidence else finding.message
 
 
-def _locations(record: Record | None, fallback: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _locations(record: Record | None, fallback: dict[str, Any] | None, line: int | None) -> list[dict[str, Any]]:
     if record is None:
         return [{"physicalLocation": {"artifactLocation": fallback}}] if fallback else []
     location: dict[str, Any] = {"logicalLocations": [{"name": record.name, "fullyQualifiedName": record.urn, "kind": "resource"}]}
     if record.source:
         physical: dict[str, Any] = {"artifactLocation": _artifact(record.source)}
-        if record.line:
-            physical["region"] = {"startLine": record.line}
+        if line:
+            physical["region"] = {"startLine": line}
         location["physicalLocation"] = physical
     return [location]
 
@@ -150,13 +152,14 @@ def _artifact(source: str) -> dict[str, Any]:
 def _invocation(report: Report, rule_index: dict[str, int]) -> dict[str, Any]:
     errors = report.errors()
     invocation: dict[str, Any] = {"executionSuccessful": not errors}
-    if errors:
-        invocation["toolExecutionNotifications"] = [
+    notes = [{"level": "note", "message": {"text": note}} for note in report.notes]  # input skipped, and why
+    if errors or notes:
+        invocation["toolExecutionNotifications"] = notes + [
             {
                 "level": "error",
                 "message": {"text": finding.message},
                 "associatedRule": {"id": finding.rule.id, "index": rule_index[finding.rule.id]},
-                "locations": _locations(finding.record, None),
+                "locations": _locations(finding.record, None, finding.line),
             }
             for finding in errors
         ]

@@ -5,6 +5,7 @@ mappings they cite. Rule ids are stable forever: a retired rule keeps its id unu
 """
 
 from ailab.policy.rules import (  # noqa: F401  (imported to register their rules)
+    api_versions,
     audit_logging,
     deployability,
     encryption,

@@ -9,11 +9,15 @@ from typing import Any
 
 from ailab.policy.model import MISSING, RecordSet, RuleContext, Violation, stack_rule
 from ailab.policy.rules import controls as c
-from ailab.policy.rules.helpers.namespaces import by_namespace, is_sandbox_namespace, namespaces, sandbox_namespaces
+from ailab.policy.rules.helpers.namespaces import (
+    by_namespace,
+    is_sandbox_namespace,
+    looks_like_sandbox,
+    namespaces,
+)
 from ailab.policy.rules.helpers.pods import WORKLOAD_TYPES
 from ailab.policy.rules.helpers.tokens import HELM_RELEASE, NAMESPACE, NETWORK_POLICY
 from ailab.policy.rules.helpers.values import ev, hides, is_unknown, mapping, strings
-from ailab.spec.constants import SANDBOX_NAMESPACE_PREFIX
 
 _ISOLATION = [
     c.EUDPR_CONFIDENTIALITY,
@@ -144,9 +148,10 @@ def _only_dns(ports: Any) -> bool | None:
     controls=[*_ISOLATION, c.ISO_SEPARATION],  # sandboxes are the test environments of evaluated systems
 )
 def sandbox_egress(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
-    sandboxes = sandbox_namespaces(records)
+    # Sandboxes by ailab's marks only: a foreign audit-* namespace is not one of them.
+    sandboxes = {name for name, namespace in namespaces(records).items() if looks_like_sandbox(namespace)}
     for name, policies in by_namespace(records, NETWORK_POLICY).items():
-        if name not in sandboxes and not name.startswith(SANDBOX_NAMESPACE_PREFIX):
+        if name not in sandboxes:
             continue
         for policy in policies:
             rules = policy.get("spec.egress")

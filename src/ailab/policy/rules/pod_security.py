@@ -1,5 +1,6 @@
 """Pod security for every workload kind (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet,
-ReplicationController, Job, CronJob): the Pod Security Standards' ``restricted`` profile checked
+ReplicationController, Job, CronJob, OpenShift DeploymentConfig, and the removed API versions of
+them, read as their current kinds): the Pod Security Standards' ``restricted`` profile checked
 before admission, plus host access, service account tokens and namespace enforcement labels.
 
 Workloads that legitimately need more (the NVIDIA GPU operator's driver and device plugin run
@@ -319,7 +320,10 @@ def namespace_psa_restricted(record: Record, ctx: RuleContext) -> Iterator[Viola
     title="Nothing runs in the default namespace",
     severity="low",
     rationale="The default namespace has no quota, network policy or Pod Security labels of the lab; every workload belongs to a namespace the lab governs.",
-    remediation="Set metadata.namespace to the service's or sandbox's namespace.",
+    remediation=(
+        "Set metadata.namespace to the service's or sandbox's namespace: an object without one lands in the "
+        "default namespace of kubectl's context (or of Pulumi's default provider)."
+    ),
     types=[*_WORKLOADS, SERVICE, CONFIG_MAP],
     controls=[
         c.ISO_CONFIGURATION,
@@ -331,5 +335,18 @@ def namespace_psa_restricted(record: Record, ctx: RuleContext) -> Iterator[Viola
     ],
 )
 def not_default_namespace(record: Record, ctx: RuleContext) -> Iterator[Violation]:
-    if record.namespace == "default":
+    namespace = record.get("metadata.namespace")
+    if namespace == "default":
         yield Violation(f"{record.name} is in the default namespace", (ev("metadata.namespace", "default"),))
+    elif namespace is MISSING and not _explicit_provider(record):
+        # kubectl apply and Pulumi's default provider put an object without a namespace in the context's
+        # namespace, which is "default" unless someone changed it: the manifest does not say.
+        yield Violation(
+            f"{record.name} has no metadata.namespace, so it lands in the default namespace when applied",
+            (ev("metadata.namespace", MISSING),),
+        )
+
+
+def _explicit_provider(record: Record) -> bool:
+    """Whether an explicit Pulumi Kubernetes provider manages ``record`` (it may set a default namespace of its own)."""
+    return record.provider is not None and not record.provider.rpartition("::")[2].startswith("default")

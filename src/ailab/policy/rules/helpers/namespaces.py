@@ -18,12 +18,21 @@ def is_sandbox_namespace(namespace: Record) -> bool:
     return keys.AUDIT_ID in namespace.labels
 
 
+def managed_by_ailab(record: Record) -> bool:
+    """Whether ``record`` carries the label ailab puts on everything it creates (``app.kubernetes.io/managed-by: ailab``)."""
+    return record.labels.get(keys.MANAGED_BY) == "ailab"
+
+
 def looks_like_sandbox(namespace: Record) -> bool:
-    """A namespace that is a sandbox by name or marks, whether or not it carries the audit-id label (hidden
-    marks, as in :func:`is_sandbox_namespace`, make none)."""
+    """A namespace that is a sandbox by ailab's marks, whether or not it carries the audit-id label (hidden
+    marks, as in :func:`is_sandbox_namespace`, make none).
+
+    The name ``audit-*`` alone is no mark: other teams' manifests use it too. It counts on a namespace
+    ailab manages (``app.kubernetes.io/managed-by: ailab``); ailab's own ``ailab.eu/*`` keys count anywhere.
+    """
     name = namespace.get("metadata.name")
     return (
-        (isinstance(name, str) and name.startswith(SANDBOX_NAMESPACE_PREFIX))
+        (isinstance(name, str) and name.startswith(SANDBOX_NAMESPACE_PREFIX) and managed_by_ailab(namespace))
         or keys.SANDBOX_PROFILE in namespace.labels
         or keys.EXPIRES_AT in namespace.annotations
         or keys.AUDIT_ID in namespace.labels

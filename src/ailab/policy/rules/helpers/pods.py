@@ -11,6 +11,7 @@ from ailab.policy.rules.helpers.tokens import (
     CRON_JOB,
     DAEMON_SET,
     DEPLOYMENT,
+    DEPLOYMENT_CONFIG,
     JOB,
     POD,
     REPLICA_SET,
@@ -29,6 +30,7 @@ _POD_SPEC_KEYS: dict[str, tuple[str, ...]] = {
     REPLICATION_CONTROLLER: ("spec", "template", "spec"),
     JOB: ("spec", "template", "spec"),
     CRON_JOB: ("spec", "jobTemplate", "spec", "template", "spec"),
+    DEPLOYMENT_CONFIG: ("spec", "template", "spec"),
 }
 _POD_SPEC_PATHS = {type_: ".".join(path) for type_, path in _POD_SPEC_KEYS.items()}
 WORKLOAD_TYPES: tuple[str, ...] = tuple(_POD_SPEC_KEYS)
