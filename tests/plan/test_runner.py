@@ -81,3 +81,13 @@ def test_program_errors_become_one_line() -> None:
 def test_foreign_json_is_refused(data: object, message: str) -> None:
     with pytest.raises(BadInputError, match=message):
         Plan.from_json(data, "p.json")
+
+
+def test_planning_works_after_asyncio_run_elsewhere_in_the_process() -> None:
+    """asyncio.run() leaves the thread without a current loop; the SDK's get_event_loop() would raise."""
+    import asyncio
+
+    from ailab.plan.lab import plan_lab
+
+    asyncio.run(asyncio.sleep(0))
+    assert len(plan_lab("onprem").resources) > 30

@@ -12,10 +12,26 @@ to change.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+def ensure_event_loop() -> None:
+    """Give the thread a current event loop if it has none (or a closed one).
+
+    The SDK runs everything on ``asyncio.get_event_loop()``; after ``asyncio.run`` anywhere earlier in
+    the process (an HTTP client, a test), the thread has no current loop and that call raises
+    "There is no current event loop".
+    """
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 def set_stack_config(config: Mapping[str, str], secret_keys: frozenset[str]) -> None:

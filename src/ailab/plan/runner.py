@@ -49,6 +49,7 @@ def _run(
     from ailab.plan import pulumi_runtime
     from ailab.plan.mocks import LabMocks
 
+    pulumi_runtime.ensure_event_loop()
     mocks = LabMocks(region)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)

@@ -96,8 +96,17 @@ class EndpointClient:
         return f"{base}/chat/completions" if self.settings.api == "openai-chat" else base
 
     def run(self, probes: Sequence[Probe], on_done: Callable[[Exchange], None] | None = None) -> list[Exchange]:
-        """Every probe's exchange, in the order of ``probes``."""
-        return asyncio.run(self._run(probes, on_done))
+        """Every probe's exchange, in the order of ``probes``.
+
+        On a loop of its own, closed afterwards: ``asyncio.run`` would also unset the thread's current
+        loop, which libraries that rely on ``get_event_loop()`` (the Pulumi SDK) then miss.
+        """
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(self._run(probes, on_done))
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
 
     def body(self, probe: Probe) -> dict[str, Any]:
         """The JSON sent for ``probe`` (kept in the transcript as sent)."""
