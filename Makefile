@@ -7,8 +7,9 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 AILAB := .venv/bin/ailab
-# Debian packages the integration tests use (debootstrap builds the Debian rootfs the Ansible roles converge).
-APT_PACKAGES := debootstrap gnupg openssh-client
+# Debian packages the integration tests use (debootstrap builds the Debian rootfs the Ansible roles converge;
+# systemd-container, iproute2 and socat boot it in network namespaces of its own and reach it over SSH).
+APT_PACKAGES := debootstrap gnupg openssh-client systemd-container iproute2 socat
 REPORTS := reports
 
 .PHONY: install apt demo test lint typecheck unit bench clean

@@ -198,6 +198,10 @@ def _prepare(rootfs: Rootfs, key: Path) -> None:
     ssh_dir.mkdir(mode=0o700)
     (ssh_dir / "authorized_keys").write_text(key.with_suffix(".pub").read_text())
     subprocess.run(["chroot", str(rootfs.path), "chown", "-R", f"{ADMIN}:{ADMIN}", f"/home/{ADMIN}/.ssh"], check=True)
+    # The same key for root: only sshd's PermitRootLogin (the role's) can then refuse root.
+    root_ssh = rootfs.file("/root/.ssh")
+    root_ssh.mkdir(mode=0o700, exist_ok=True)
+    (root_ssh / "authorized_keys").write_text(key.with_suffix(".pub").read_text())
     sudoers = rootfs.file(f"/etc/sudoers.d/{ADMIN}")
     sudoers.write_text(f"{ADMIN} ALL=(ALL) NOPASSWD: ALL\n")
     sudoers.chmod(0o440)
