@@ -259,10 +259,12 @@ def test_k3s_came_from_the_loopback_artifact(booted: Booted, host: BootedHost) -
 
 
 def test_a_loopback_artifact_with_the_wrong_checksum_is_refused(booted: Booted, host: BootedHost) -> None:
+    """A new release is expected (its sha256), but the file served is another: downloaded, refused, nothing replaced."""
     before = host.ssh("sha256sum /usr/local/bin/k3s; stat -c %Y /usr/local/bin/k3s").stdout
+    expected = hashlib.sha256(DUMMY_K3S + b"echo the expected release\n").hexdigest()
     run = ailab(
         booted.home, "nodes", "prepare", "-i", str(booted.inventory), "--tags", "k8s_node_binary",
-        "-e", f"k8s_node_artifact_url=http://127.0.0.1:{ARTIFACT_PORT}/k3s-tampered",
+        "-e", f"k8s_node_artifact_url=http://127.0.0.1:{ARTIFACT_PORT}/k3s-tampered", "-e", f"k8s_node_artifact_sha256={expected}",
     )  # fmt: skip
     assert run.returncode == 1
     assert "Download k3s" in run.stderr and "checksum" in run.stderr.lower()
