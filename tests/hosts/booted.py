@@ -224,18 +224,29 @@ def booted_host(suite: str, work: Path) -> Iterator[BootedHost]:
             # In a namespace of its own the container may manage its network as a server does:
             # CAP_NET_ADMIN (nftables) and a writable /proc/sys/net (the net.* sysctls), the rest
             # of /proc/sys staying read-only (the host's kernel).
-            host._start(
+            nspawn = host._start(
                 ["systemd-nspawn", "-D", str(rootfs.path), "--register=no", "--keep-unit", "-b",
                  f"--network-namespace-path=/run/netns/{node_ns}", "--capability=CAP_NET_ADMIN", "--machine=booted-node"],
                 log=work / "console.log",
                 env={"SYSTEMD_NSPAWN_API_VFS_WRITABLE": "network"},
             )  # fmt: skip
-            _wait_for(lambda: host.ssh("true", check=False, timeout=15).returncode == 0, BOOT_TIMEOUT, "the container's sshd")
+            _wait_for(lambda: _booted(host, nspawn), BOOT_TIMEOUT, "the container's sshd")
             host.ssh("systemctl is-system-running --wait || true", timeout=BOOT_TIMEOUT)
             yield host
         finally:
             _stop(host)
             signal.signal(signal.SIGTERM, previous)
+
+
+class CannotBootError(RuntimeError):
+    """systemd-nspawn exited before the container was up: this machine cannot run containers."""
+
+
+def _booted(host: BootedHost, nspawn: subprocess.Popen[bytes]) -> bool:
+    if nspawn.poll() is not None:
+        console = (host.work / "console.log").read_text(errors="replace").strip().splitlines()
+        raise CannotBootError(f"systemd-nspawn exited with {nspawn.returncode}: {console[-1] if console else '(no output)'}")
+    return host.ssh("true", check=False, timeout=15).returncode == 0
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -285,5 +296,11 @@ def _stop(host: BootedHost) -> None:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+    # What is left in the namespaces is the test's too: the ProxyCommand of an ssh ControlPersist
+    # master that Ansible left behind, say.
     for namespace in (host.node_ns, host.ctl_ns):
+        left = subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True).stdout.split()
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGTERM)
         subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
