@@ -105,6 +105,8 @@ class BootedHost:
             "ansible_user": ADMIN,
             "ansible_become": True,
             "ansible_ssh_private_key_file": str(self.key),
+            # Every booted host is 10.231.7.2 in its own namespace: a ControlPersist master of its own.
+            "ansible_control_path_dir": str(self.work / "ssh-control"),
             "ansible_ssh_common_args": " ".join(_quote(option) for option in self.ssh_options()[:-2]),
         }
         inventory = {
@@ -214,8 +216,6 @@ def booted_host(suite: str, work: Path) -> Iterator[BootedHost]:
     node_ns, ctl_ns = f"ailab-node-{tag}", f"ailab-ctl-{tag}"
     key = work / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    # A SIGTERM (a CI job cancelled) becomes KeyboardInterrupt, so the finally below still stops the container.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
     with pristine_rootfs(suite, booted=True) as rootfs:
         host = BootedHost(rootfs, node_ns, ctl_ns, key, work)
         try:
@@ -235,7 +235,6 @@ def booted_host(suite: str, work: Path) -> Iterator[BootedHost]:
             yield host
         finally:
             _stop(host)
-            signal.signal(signal.SIGTERM, previous)
 
 
 class CannotBootError(RuntimeError):
@@ -247,10 +246,6 @@ def _booted(host: BootedHost, nspawn: subprocess.Popen[bytes]) -> bool:
         console = (host.work / "console.log").read_text(errors="replace").strip().splitlines()
         raise CannotBootError(f"systemd-nspawn exited with {nspawn.returncode}: {console[-1] if console else '(no output)'}")
     return host.ssh("true", check=False, timeout=15).returncode == 0
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _network(host: BootedHost, tag: str) -> None:
