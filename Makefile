@@ -7,9 +7,10 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 AILAB := .venv/bin/ailab
-# Debian packages the integration tests use: debootstrap builds the Debian rootfs the Ansible roles converge,
+# Debian packages the integration tests use: debootstrap builds the Debian rootfs the Ansible roles converge
+# (systemd-container, iproute2 and socat boot it in network namespaces of its own and reach it over SSH),
 # postgresql runs the on-premises database's password rotation for real, openssl answers RFC 3161 timestamps.
-APT_PACKAGES := debootstrap gnupg openssh-client openssl postgresql
+APT_PACKAGES := debootstrap gnupg openssh-client openssl postgresql systemd-container iproute2 socat
 REPORTS := reports
 
 .PHONY: install apt demo test lint typecheck unit bench clean

@@ -1,11 +1,14 @@
-"""A Debian 12 root filesystem the roles converge in through the ``community.general.chroot`` connection.
+"""Debian 12 and 13 root filesystems the roles converge in, through the ``community.general.chroot``
+connection or booted with ``systemd-nspawn`` (``tests/hosts/booted.py``).
 
-Used by the integration tests (``tests/hosts``) and the Lynis benchmark (``benchmarks/hosts_bench.py``).
+Used by the integration tests (``tests/hosts``) and the benchmark (``benchmarks/hosts_bench.py``).
 
-* ``debootstrap`` builds it once (the standard variant, like a minimal server install, plus
-  Python for Ansible) and it is cached as a tarball under ``.cache/hosts/`` (gitignored);
-  every use extracts a pristine copy.
-* A ``policy-rc.d`` that exits 101 keeps package scripts from starting daemons.
+* ``debootstrap --variant=minbase`` builds each once (the smallest Debian: essential packages and
+  apt, as minimal cloud and container images are, plus Python for Ansible; the roles bring the
+  rest) and it is cached as a tarball under ``.cache/hosts/`` (gitignored); every use extracts a
+  pristine copy. The booted flavour adds what a bootable server has before any role runs: systemd
+  as init, the SSH server Ansible connects through, and sudo.
+* In the chroot flavour a ``policy-rc.d`` that exits 101 keeps package scripts from starting daemons.
 * ``/proc``, ``/sys`` and ``/dev`` are mounted for the tools that need them; ``/sys`` and
   ``/proc/sys`` read-only, so nothing done in the chroot can change the host's kernel settings,
   and ``/dev`` as a private bind, so nothing mounted under it reaches the host.
@@ -29,12 +32,15 @@ from email.utils import formatdate
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+# Debian 12 (bookworm, the default) and Debian 13 (trixie, stable since August 2025).
 SUITE = "bookworm"
+SUITES = ("bookworm", "trixie")
 DEBIAN_MIRROR = os.environ.get("AILAB_TEST_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 CACHE_DIR = REPO / ".cache" / "hosts"
-TARBALL = CACHE_DIR / f"debian-{SUITE}-rootfs.tar"
-# The inventory hosts' python and what the apt module needs; the rest is Debian's standard variant.
+# The inventory hosts' python and what the apt module needs; the rest is what the roles install.
 INCLUDE = ("python3", "python3-apt")
+# A server that boots and that Ansible reaches over SSH as an unprivileged admin with sudo.
+BOOTED_INCLUDE = (*INCLUDE, "systemd-sysv", "dbus", "libpam-systemd", "openssh-server", "sudo", "iproute2")
 
 POLICY_RC_D = "#!/bin/sh\n# ailab tests: no daemon starts inside the chroot.\nexit 101\n"
 
@@ -62,29 +68,33 @@ def _cannot_mount() -> str | None:
     return None
 
 
-def cached_tarball() -> Path:
+def cached_tarball(suite: str = SUITE, *, booted: bool = False) -> Path:
     """The rootfs tarball, built with debootstrap the first time (under a lock, for parallel workers)."""
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    tarball = CACHE_DIR / f"debian-{suite}-minbase{'-booted' if booted else ''}-rootfs.tar"
     with (CACHE_DIR / "build.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not TARBALL.exists():
-            _build(TARBALL)
-    return TARBALL
+        if not tarball.exists():
+            _build(tarball, suite, booted)
+    return tarball
 
 
-def _build(tarball: Path) -> None:
+def _build(tarball: Path, suite: str, booted: bool) -> None:
     build = Path(tempfile.mkdtemp(prefix="rootfs-build-", dir=CACHE_DIR))
     try:
         target = build / "rootfs"
-        subprocess.run(
-            ["debootstrap", "--include=" + ",".join(INCLUDE), SUITE, str(target), DEBIAN_MIRROR],
-            check=True,
+        include = BOOTED_INCLUDE if booted else INCLUDE
+        built = subprocess.run(
+            ["debootstrap", "--variant=minbase", "--include=" + ",".join(include), suite, str(target), DEBIAN_MIRROR],
             capture_output=True,
             text=True,
         )
-        policy = target / "usr/sbin/policy-rc.d"
-        policy.write_text(POLICY_RC_D)
-        policy.chmod(0o755)
+        if built.returncode != 0:
+            raise RuntimeError(f"debootstrap {suite} failed: {built.stdout[-2000:]}{built.stderr[-2000:]}")
+        if not booted:
+            policy = target / "usr/sbin/policy-rc.d"
+            policy.write_text(POLICY_RC_D)
+            policy.chmod(0o755)
         # The downloaded .debs are not part of a server; the tarball is smaller without them.
         subprocess.run(["chroot", str(target), "apt-get", "clean"], check=True, capture_output=True)
         partial = tarball.with_suffix(".partial")
@@ -123,14 +133,20 @@ def _mountinfo() -> list[str]:
 
 
 @contextlib.contextmanager
-def pristine_rootfs() -> Iterator[Rootfs]:
-    """Extract the cached rootfs into a new directory, mount what the chroot needs, clean up after."""
-    tarball = cached_tarball()
+def pristine_rootfs(suite: str = SUITE, *, booted: bool = False) -> Iterator[Rootfs]:
+    """Extract the cached rootfs into a new directory, mount what the chroot needs, clean up after.
+
+    ``booted``: the bootable flavour, with nothing mounted (``systemd-nspawn`` mounts its own).
+    """
+    tarball = cached_tarball(suite, booted=booted)
     path = Path(tempfile.mkdtemp(prefix="ailab-rootfs-")) / "rootfs"
     path.mkdir()
     rootfs = Rootfs(path, [])
     try:
         subprocess.run(["tar", "-C", str(path), "--numeric-owner", "-xpf", str(tarball)], check=True)
+        if booted:
+            yield rootfs
+            return
         proc, proc_sys, sys, dev = (str(path / where) for where in ("proc", "proc/sys", "sys", "dev"))
         _mount(rootfs, proc, "-t", "proc", "proc", proc)
         _mount(rootfs, proc_sys, "--bind", proc_sys, proc_sys)
