@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ailab.infra.aws.account import AwsAccount
+from ailab.infra.aws.buckets import bucket_policy, every_object, private_bucket
 from ailab.infra.aws.policies import Statement, document, statement
 from ailab.spec.model import EvidenceSpec
 
@@ -44,28 +45,11 @@ class EvidenceStore(pulumi.ComponentResource):
         super().__init__("ailab:aws:EvidenceStore", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self._args = args
-        # Object Lock can only be turned on when a bucket is created.
-        self.bucket = aws.s3.Bucket(name, object_lock_enabled=True, tags={"Name": f"{args.lab_name}-evidence"}, opts=child)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            name,
-            bucket=self.bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=args.kms_key_arn
-                    ),
-                    bucket_key_enabled=True,
-                    blocked_encryption_types=["SSE-C"],
-                )
-            ],
-            opts=child,
+        private = private_bucket(
+            name, display_name=f"{args.lab_name}-evidence", kms_key_arn=args.kms_key_arn, parent=self, object_lock=True
         )
-        versioning = aws.s3.BucketVersioning(
-            name,
-            bucket=self.bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
+        self.bucket = private.bucket
+        versioning = private.versioning
         aws.s3.BucketObjectLockConfiguration(
             name,
             bucket=self.bucket.id,
@@ -98,27 +82,9 @@ class EvidenceStore(pulumi.ComponentResource):
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            name,
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            name,
-            bucket=self.bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        aws.s3.BucketPolicy(
-            name,
-            bucket=self.bucket.id,
-            policy=self._bucket_policy(),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access, lifecycle]),
-        )
+        everything = every_object(private)
+        deny_deletes = statement("DenyEveryDelete", NO_DELETE, everything, effect="Deny", principal={"AWS": "*"})
+        bucket_policy(name, private, self, extra=[deny_deletes], after=[lifecycle])
         self.signing_key = aws.kms.Key(
             f"{name}-signing",
             description=f"{args.lab_name}: signs the audit trail's checkpoints",
@@ -131,21 +97,6 @@ class EvidenceStore(pulumi.ComponentResource):
         )
         aws.kms.Alias(f"{name}-signing", name=f"alias/{args.lab_name}-trail", target_key_id=self.signing_key.key_id, opts=child)
         self.register_outputs({"bucket": self.bucket.bucket, "signingKey": self.signing_key.arn})
-
-    def _bucket_policy(self) -> pulumi.Output[str]:
-        resources = [self.bucket.arn, pulumi.Output.concat(self.bucket.arn, "/*")]
-        everyone = {"AWS": "*"}
-        return document(
-            statement(
-                "DenyInsecureTransport", ["s3:*"], resources, effect="Deny", principal=everyone,
-                condition={"Bool": {"aws:SecureTransport": "false"}},
-            ),
-            statement(
-                "DenyTlsBelow12", ["s3:*"], resources, effect="Deny", principal=everyone,
-                condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}},
-            ),
-            statement("DenyEveryDelete", NO_DELETE, resources, effect="Deny", principal=everyone),
-        )  # fmt: skip
 
     def _key_policy(self) -> pulumi.Output[str]:
         account = self._args.account

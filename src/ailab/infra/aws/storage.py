@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ailab.infra.aws.account import AwsAccount
+from ailab.infra.aws.buckets import bucket_policy, private_bucket
 from ailab.infra.aws.policies import document, statement
 from ailab.spec.model import MlflowArtifacts
 
@@ -72,84 +73,21 @@ class ArtifactBucket(pulumi.ComponentResource):
     def __init__(self, name: str, args: ArtifactBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:aws:ArtifactBucket", name, None, opts)
         self._args = args
-        self.bucket = aws.s3.Bucket(
-            name, tags={"Name": f"{args.lab_name}-mlflow-artifacts"}, opts=pulumi.ResourceOptions(parent=self)
+        private = private_bucket(
+            name, display_name=f"{args.lab_name}-mlflow-artifacts", kms_key_arn=args.kms_key_arn, parent=self
         )
+        self.bucket = private.bucket
         self.name = self.bucket.bucket
         self.destination = pulumi.Output.concat("s3://", self.bucket.bucket, f"/{ARTIFACTS_PREFIX}")
-        child = pulumi.ResourceOptions(parent=self)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            name,
-            bucket=self.bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=args.kms_key_arn
-                    ),
-                    bucket_key_enabled=True,  # fewer KMS calls, same key
-                    blocked_encryption_types=["SSE-C"],  # keys S3 would not know are keys nobody could audit
-                )
-            ],
-            opts=child,
-        )
-        versioning = aws.s3.BucketVersioning(
-            name,
-            bucket=self.bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            name,
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            name,
-            bucket=self.bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        aws.s3.BucketPolicy(
-            name,
-            bucket=self.bucket.id,
-            policy=self._tls_only(),
-            # S3 rejects a policy while the public access block is being changed.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
-        )
+        bucket_policy(name, private, self)
         aws.s3.BucketLifecycleConfiguration(
             name,
             bucket=self.bucket.id,
             rules=[lifecycle_rule(args.lifecycle)],
             # Lifecycle rules on noncurrent versions need versioning in place first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[private.versioning]),
         )
         self.register_outputs({"bucket": self.name, "destination": self.destination})
-
-    def _tls_only(self) -> pulumi.Output[str]:
-        resources = [self.bucket.arn, pulumi.Output.concat(self.bucket.arn, "/*")]
-        everyone = {"AWS": "*"}
-        return document(
-            statement(
-                "DenyInsecureTransport",
-                ["s3:*"],
-                resources,
-                effect="Deny",
-                principal=everyone,
-                condition={"Bool": {"aws:SecureTransport": "false"}},
-            ),
-            statement(
-                "DenyTlsBelow12",
-                ["s3:*"],
-                resources,
-                effect="Deny",
-                principal=everyone,
-                condition={"NumericLessThan": {"s3:TlsVersion": "1.2"}},
-            ),
-        )
 
     def access_policy(self) -> pulumi.Output[str]:
         """Read, write and delete under ``artifacts/`` of this bucket, with its key through S3 only."""
