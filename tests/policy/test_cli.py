@@ -306,3 +306,12 @@ def test_the_report_records_each_input_and_its_sha256(tmp_path):
     assert [Path(item["path"]).name for item in inputs] == ["app.yaml", "list.json"]
     for item in inputs:
         assert item["sha256"] == hashlib.sha256(Path(item["path"]).read_bytes()).hexdigest()
+
+
+def test_policy_check_of_a_stack_warns_about_the_example_passphrase() -> None:
+    from typer.testing import CliRunner
+
+    from ailab.cli.app import app
+
+    result = CliRunner().invoke(app, ["policy", "check", "--stack", "onprem", "--waivers", "policies/waivers.example.yaml"])
+    assert "warning: stack onprem: its secrets are encrypted with the published example passphrase" in result.output

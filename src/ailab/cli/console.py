@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from ailab.spec.stackfile import StackConfig
+
 
 @cache
 def out() -> Console:
@@ -79,6 +81,17 @@ def print_rows(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]
         console.print(row[0], style="bold", markup=False, highlight=False)
         for header, cell in zip(headers[1:], row[1:], strict=True):
             console.print(f"  {header.ljust(label)}  {cell}", markup=False, highlight=False)
+
+
+def warn_example_secrets(stack_config: StackConfig) -> None:
+    """One line on stderr while a stack's secrets are encrypted with the published example passphrase."""
+    from rich.markup import escape
+
+    from ailab.spec.stackfile import example_secrets_warning
+
+    warning = example_secrets_warning(stack_config)
+    if warning is not None:
+        err().print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
 
 
 def to_json(data: Any) -> str:

@@ -12,7 +12,6 @@ from ailab.cli.base import new_group
 
 if TYPE_CHECKING:
     from ailab.spec.model import LabSpec
-    from ailab.spec.stackfile import StackConfig
 
 app = new_group("Architects: validate and plan the lab offline, from the stack files in stacks/.")
 app.add_typer(lab_local.app, name="local")
@@ -35,7 +34,7 @@ def plan(
     """
     from rich.markup import escape
 
-    from ailab.cli.console import err
+    from ailab.cli.console import err, warn_example_secrets
     from ailab.cli.plan_view import show_plan
     from ailab.errors import BadInputError
     from ailab.plan.lab import plan_lab
@@ -44,22 +43,10 @@ def plan(
     if json_file is not None and json_file.is_dir():  # before seconds of planning, not after
         raise BadInputError(f"--json {json_file}: is a directory; give a file name for the plan")
     project = find_project()
-    _warn_example_secrets(read_stack(project, stack))
+    warn_example_secrets(read_stack(project, stack))
     with err().status(f"planning stack {escape(stack)} offline ..."):
         result = plan_lab(stack, project)
     show_plan(result, json_file, tree)
-
-
-def _warn_example_secrets(stack_config: StackConfig) -> None:
-    """A stack still encrypted with the published example passphrase says so on every validate and plan."""
-    from rich.markup import escape
-
-    from ailab.cli.console import err
-    from ailab.spec.stackfile import example_secrets_warning
-
-    warning = example_secrets_warning(stack_config)
-    if warning is not None:
-        err().print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
 
 
 @app.command()
@@ -67,13 +54,13 @@ def validate(stack: list[str] = typer.Option(None, "--stack", "-s", help="Stack(
     """Validate the lab specification of each stack file; print one line per stack."""
     from rich.markup import escape
 
-    from ailab.cli.console import out
+    from ailab.cli.console import out, warn_example_secrets
     from ailab.spec.stackfile import find_project, load_stack_spec
 
     project = find_project()
     for name in stack or project.stacks():
         spec, stack_config = load_stack_spec(name, project)
-        _warn_example_secrets(stack_config)
+        warn_example_secrets(stack_config)
         out().print(
             f"[green]ok[/] {name}: {spec.target} {escape(_location(spec))}, {len(spec.gpu_pools)} GPU pool(s), "
             f"{len(spec.sandbox.profiles)} profile(s)"

@@ -239,12 +239,13 @@ def _plan_stack(stack: str) -> tuple[list[Record], str, LabSpec]:
     """Plan ``stack`` offline (the policy package may not plan): its records, sourced to the stack file, the file, its spec."""
     import os
 
-    from ailab.cli.console import err
+    from ailab.cli.console import err, warn_example_secrets
     from ailab.plan.lab import plan_lab
     from ailab.policy.loaders import records_from_plan
     from ailab.spec import load_stack_spec
 
     spec, stack_config = load_stack_spec(stack)
+    warn_example_secrets(stack_config)
     with err().status(f"planning stack {stack} offline ..."):
         planned = plan_lab(stack, stack_config.project)
     stack_file = os.path.relpath(stack_config.path)
