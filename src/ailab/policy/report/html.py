@@ -32,6 +32,7 @@ header h1{margin:0 0 6px;font-size:22px}header p{margin:2px 0;opacity:.9}
 main{padding:16px 28px 40px}section{margin:0 0 26px}h2{font-size:17px;margin:18px 0 8px}
 table{border-collapse:collapse;background:#fff;box-shadow:0 1px 2px #0002}th,td{padding:5px 9px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top}
 th{background:#eef1f4;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
+td.id code{white-space:nowrap;word-break:normal}
 .sev{display:inline-block;min-width:58px;padding:1px 6px;border-radius:3px;color:#fff;font-size:12px;text-align:center}
 .critical{background:#7a0019}.high{background:#c0392b}.medium{background:#d68910}.low{background:#5d6d7e}
 .st-waived{color:#5d6d7e}.st-error{color:#7a0019;font-weight:600}.blocking{font-weight:600}
@@ -205,7 +206,7 @@ def _waivers(report: Report) -> str:
         return '<section id="waivers"><h2>Waivers</h2><p class="muted">No waivers file was given.</p></section>'
     rows = "".join(
         f'<tr><td class="st-{"error" if use.state.value in ("expired", "unused") else "waived"}">{use.state.value}</td>'
-        f"<td><code>{escape(use.waiver.rule_id)}</code></td><td><code>{escape(use.waiver.selector.describe())}</code></td>"
+        f'<td class="id"><code>{escape(use.waiver.rule_id)}</code></td><td><code>{escape(use.waiver.selector.describe())}</code></td>'
         f"<td>{escape(use.waiver.justification)}</td><td>{escape(use.waiver.approver)}</td>"
         f'<td>{use.waiver.expires.isoformat()}</td><td class="n">{use.matched}</td><td>{escape(use.waiver.location)}</td></tr>'
         for use in report.waivers
