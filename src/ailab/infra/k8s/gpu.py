@@ -5,8 +5,7 @@ the ``device-plugin-config`` ConfigMap holds one entry per pool
 (:func:`~ailab.infra.k8s.gpu_config.device_plugin_config`), each node's
 ``nvidia.com/device-plugin.config`` label picks its pool's entry, and the operator's values
 (:func:`~ailab.infra.k8s.gpu_config.gpu_operator_values`) point the device plugin at the ConfigMap.
-The release is a ``helm.v3.Release`` (one resource whose values the policy rules can read), not
-a ``helm.v4.Chart`` (a remote component that is opaque under the mock monitor).
+The release is made by :func:`ailab.infra.k8s.helm.release`, like every chart the lab installs.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ailab.infra import tagging
-from ailab.infra.k8s import gpu_config, meta
+from ailab.infra.k8s import gpu_config, helm, meta
 from ailab.infra.k8s.quota import Footprint
 from ailab.spec.model import LabSpec, Resources
 
@@ -78,22 +77,14 @@ class GpuOperator(pulumi.ComponentResource):
             data=gpu_config.device_plugin_config(spec),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.release = k8s.helm.v3.Release(
+        self.release = helm.release(
             f"{name}-release",
-            k8s.helm.v3.ReleaseArgs(
-                name=GPU_OPERATOR_CHART,
-                chart=GPU_OPERATOR_CHART,
-                version=GPU_OPERATOR_CHART_VERSION,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=NVIDIA_HELM_REPO),
-                namespace=args.namespace,
-                create_namespace=False,
-                values=operator_values(spec),
-                # A failed upgrade rolls back instead of leaving half-configured GPU nodes.
-                atomic=True,
-                cleanup_on_fail=True,
-                timeout=900,
-                max_history=10,
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[config]),
+            helm.Chart(GPU_OPERATOR_CHART, GPU_OPERATOR_CHART_VERSION, NVIDIA_HELM_REPO),
+            release_name=GPU_OPERATOR_CHART,
+            namespace=args.namespace,
+            values=operator_values(spec),
+            timeout_s=900,
+            parent=self,
+            after=[config],
         )
         self.register_outputs({"namespace": args.namespace, "chartVersion": GPU_OPERATOR_CHART_VERSION})

@@ -43,7 +43,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ailab.infra import tagging
-from ailab.infra.k8s import meta
+from ailab.infra.k8s import helm, meta
 from ailab.infra.k8s.quota import Footprint
 from ailab.spec import labels, naming
 from ailab.spec.model import IngressSpec, LabSpec
@@ -198,24 +198,17 @@ class Traefik(pulumi.ComponentResource):
             spec=k8s.networking.v1.IngressClassSpecArgs(controller=INGRESS_CONTROLLER),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.release = k8s.helm.v3.Release(
+        self.release = helm.release(
             f"{name}-release",
-            k8s.helm.v3.ReleaseArgs(
-                name=RELEASE_NAME,
-                chart=TRAEFIK_CHART,
-                version=TRAEFIK_CHART_VERSION,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=TRAEFIK_HELM_REPO),
-                namespace=args.namespace,
-                create_namespace=False,
-                # Only the Ingress provider runs: the chart's Traefik and Hub CRDs are not needed.
-                skip_crds=True,
-                values=traefik_values(spec, ingress),
-                atomic=True,
-                cleanup_on_fail=True,
-                timeout=600,
-                max_history=10,
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ingress_class]),
+            helm.Chart(TRAEFIK_CHART, TRAEFIK_CHART_VERSION, TRAEFIK_HELM_REPO),
+            release_name=RELEASE_NAME,
+            namespace=args.namespace,
+            values=traefik_values(spec, ingress),
+            timeout_s=600,
+            parent=self,
+            after=[self.ingress_class],
+            # Only the Ingress provider runs: the chart's Traefik and Hub CRDs are not needed.
+            skip_crds=True,
         )
         self.register_outputs({"namespace": args.namespace, "chartVersion": TRAEFIK_CHART_VERSION})
 
