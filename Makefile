@@ -51,6 +51,8 @@ demo: install
 	$(AILAB) eval run examples/eval/diabetes-plan.yaml --local --json $(REPORTS)/eval-run.json || [ $$? -eq 1 ]
 	$(AILAB) eval report "$$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["mlflow_run_id"])' $(REPORTS)/eval-run.json)" \
 		--format html,md,json --output $(REPORTS)
+	@echo "demo done: reports in $(REPORTS)/; the local MLflow server is still running for the report's links" \
+		"($(AILAB) lab local status); stop it with: $(AILAB) lab local down"
 
 lint: install
 	.venv/bin/ruff check src tests benchmarks

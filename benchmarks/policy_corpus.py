@@ -171,7 +171,11 @@ class Corpus:
             }
             objects.append(
                 _obj(
-                    "networking.k8s.io/v1", "Ingress", "api", ns, spec={"ingressClassName": "nginx", "tls": tls, "rules": [rule]}
+                    "networking.k8s.io/v1",
+                    "Ingress",
+                    "api",
+                    ns,
+                    spec={"ingressClassName": "traefik", "tls": tls, "rules": [rule]},
                 )
             )
         if self.chance(0.3):

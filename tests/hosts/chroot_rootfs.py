@@ -198,22 +198,33 @@ def stub_toolkit_mirror(rootfs: Rootfs, gnupg_home: Path) -> Mirror:
         f"SHA256:\n {hashlib.sha256(index).hexdigest()} {len(index)} Packages\n"
     )
     (repo / "Release").write_text(release)
-    gnupg_home.mkdir(mode=0o700, exist_ok=True)
-    gpg = ["gpg", "--homedir", str(gnupg_home), "--batch", "--pinentry-mode", "loopback", "--passphrase", ""]
-    subprocess.run(
-        [*gpg, "--quick-gen-key", "ailab test mirror <mirror@ailab.invalid>", "ed25519", "sign", "1d"],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [*gpg, "--clearsign", "--output", str(repo / "InRelease"), str(repo / "Release")], check=True, capture_output=True
-    )
-    key = subprocess.run([*gpg, "--armor", "--export"], check=True, capture_output=True).stdout
-    (base / "gpgkey").write_bytes(key)
+    (base / "gpgkey").write_bytes(clear_sign(repo / "Release", repo / "InRelease", gnupg_home))
     for path in [base, *base.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)  # apt reads file:// sources as _apt
     inside = "file:///srv/ailab-test-mirror/libnvidia-container"
     return Mirror(repo_url=f"{inside}/stable/deb/$(ARCH)", key_url=f"{inside}/gpgkey")
+
+
+def clear_sign(release: Path, signed: Path, gnupg_home: Path) -> bytes:
+    """Clear-sign ``release`` into ``signed`` with a new throwaway key in ``gnupg_home``; the key, armored.
+
+    gpg starts a gpg-agent for the secret key, which outlives gpg (and the tests, and the benchmark)
+    unless stopped: it is stopped here, once the key is no longer needed, whatever happened.
+    """
+    gnupg_home.mkdir(mode=0o700, exist_ok=True)
+    gpg = ["gpg", "--homedir", str(gnupg_home), "--batch", "--pinentry-mode", "loopback", "--passphrase", ""]
+    try:
+        subprocess.run(
+            [*gpg, "--quick-gen-key", "ailab test mirror <mirror@ailab.invalid>", "ed25519", "sign", "1d"],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run([*gpg, "--clearsign", "--output", str(signed), str(release)], check=True, capture_output=True)
+        return subprocess.run([*gpg, "--armor", "--export"], check=True, capture_output=True).stdout
+    finally:
+        subprocess.run(
+            ["gpgconf", "--kill", "all"], env={**os.environ, "GNUPGHOME": str(gnupg_home)}, check=False, capture_output=True
+        )
 
 
 def _stub_package(deb: Path) -> None:

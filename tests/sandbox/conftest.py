@@ -80,9 +80,10 @@ class FakePulumi:
 
 @pytest.fixture
 def fake_pulumi(monkeypatch: pytest.MonkeyPatch) -> FakePulumi:
-    """A Pulumi CLI 'on PATH', a passphrase, and the engine replaced by :class:`FakePulumi`."""
+    """A Pulumi CLI 'on PATH', a passphrase, a deployed lab, and the engine replaced by :class:`FakePulumi`."""
     fake = FakePulumi()
     monkeypatch.setattr(lifecycle, "pulumi_cli", lambda: "/usr/local/bin/pulumi")
+    monkeypatch.setattr(lifecycle, "lab_stack_deployed", lambda project, stack: True)
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test-passphrase")
     monkeypatch.setattr(lifecycle, "up", fake.up)
     monkeypatch.setattr(lifecycle, "destroy", fake.destroy)

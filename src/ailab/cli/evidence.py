@@ -53,7 +53,7 @@ def bundle(
 
 @app.command()
 def verify(
-    bundle_file: Path = typer.Argument(..., metavar="FILE.zip", help="The bundle to check."),
+    bundle_file: Path = typer.Argument(..., metavar="BUNDLE", help="The bundle to check (the .zip of ailab evidence bundle)."),
     log_key: Path = typer.Option(..., "--log-key", help="The trail's public key you trust (PEM, `ailab audit key`)."),
     tsa_roots: Path | None = typer.Option(None, "--tsa-roots", help="PEM roots of the time-stamping authority."),
     as_json: bool = typer.Option(False, "--json", help=f"Print the result as JSON ({CHECK_FORMAT})."),

@@ -47,9 +47,11 @@ def pulumi_cli() -> str | None:
     return shutil.which("pulumi")
 
 
-def require_engine(operation: str) -> None:
+def require_engine(operation: str, lab: tuple[str, str] | None = None) -> None:
     """What every change through the engine needs, or exit 3 naming everything that is missing at once:
-    the Pulumi CLI on PATH, and a passphrase, with which sandbox stacks encrypt their secrets (tokens, passwords)."""
+    the Pulumi CLI on PATH; a passphrase, with which sandbox stacks encrypt their secrets (tokens, passwords);
+    and, when the change deploys (``lab``: the lab's project and stack), the lab stack whose outputs it reads.
+    """
     missing = []
     if pulumi_cli() is None:
         missing.append(f"the Pulumi CLI, which is not on PATH ({INSTALL_PULUMI})")
@@ -58,8 +60,39 @@ def require_engine(operation: str) -> None:
             "a passphrase for the sandbox's secrets: set PULUMI_CONFIG_PASSPHRASE_FILE to a file holding it "
             "(or PULUMI_CONFIG_PASSPHRASE)"
         )
+    unchecked = ""
+    if lab is not None:
+        project, stack = lab
+        deployed = lab_stack_deployed(project, stack)
+        if deployed is False:
+            missing.append(
+                f"the lab stack {stack} deployed (the backend {backend_url()} holds no state of {project}/{stack}; "
+                f'deploy it with pulumi login "$(ailab lab backend)", then pulumi up -s {stack}, as docs/deploy.md says)'
+            )
+        elif deployed is None:
+            unchecked = f"whether the lab stack {stack} is deployed: only Pulumi reads its backend {backend_url()}"
     if missing:
-        raise MissingPrerequisiteError(f"ailab sandbox {operation} needs {'; and '.join(missing)}")
+        message = f"ailab sandbox {operation} needs {'; and '.join(missing)}"
+        # Said only alongside what is missing: with everything else present, the deployment itself finds out.
+        raise MissingPrerequisiteError(message + (f" (not checked: {unchecked})" if unchecked else ""))
+
+
+CHECKPOINT_SUFFIXES = (".json", ".json.gz", ".json.zst")
+"""A DIY backend's checkpoint file: plain, or compressed under PULUMI_DIY_BACKEND_GZIP / _ZSTD."""
+
+
+def lab_stack_deployed(project: str, stack: str) -> bool | None:
+    """Whether the backend holds the lab stack's state, read without Pulumi; None when it cannot be read so.
+
+    A ``file://`` backend keeps a stack's checkpoint at ``.pulumi/stacks/<project>/<stack>.json``
+    (``.pulumi/stacks/<stack>.json`` in the legacy layout of older backends);
+    ``s3://`` and the other backends are read through the Pulumi CLI only.
+    """
+    url = backend_url()
+    if not url.startswith("file://"):
+        return None
+    stacks = Path(url.removeprefix("file://").split("?", 1)[0]).expanduser() / ".pulumi" / "stacks"
+    return any((base / f"{stack}{suffix}").is_file() for base in (stacks / project, stacks) for suffix in CHECKPOINT_SUFFIXES)
 
 
 def _project_settings() -> Any:

@@ -177,7 +177,7 @@ def create(request: Request, on_output: Printer, project: Project | None = None)
         project = project or find_project()
         lab_stack, lab = request.lab(project)
         spec = request.build(lab_stack, lab)
-        lifecycle.require_engine("create")
+        lifecycle.require_engine("create", (project.name, lab_stack))
         with lock.sandbox_lock(audit_id, f"ailab sandbox create {audit_id}"):
             previous = state.load(audit_id)
             resumed = previous is not None
@@ -271,8 +271,9 @@ def extend(audit_id: str, by: str, on_output: Printer, project: Project | None =
     with Recorded("sandbox.extend", audit_id, {"audit_id": audit_id, "by": by}) as op:
         ids.audit_id(audit_id)
         duration = parse_ttl("--by", by)
-        lifecycle.require_engine("extend")
         project = project or find_project()
+        known = state.load(audit_id)
+        lifecycle.require_engine("extend", (project.name, known.spec.lab_stack) if known else None)
         with lock.sandbox_lock(audit_id, f"ailab sandbox extend {audit_id} --by {by}"):
             entry = state.require(audit_id)
             if entry.status is not Status.READY:

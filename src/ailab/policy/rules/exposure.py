@@ -278,9 +278,13 @@ def _host_covered(host: str, tls_hosts: list[str]) -> bool:
         "Auditors reach MLflow and Qdrant with passwords and API keys in every request; an Ingress without TLS, or "
         "with HTTPS redirection turned off, sends them in clear text."
     ),
+    # Controller-neutral: the check also reads ingress-nginx's ssl-redirect annotation (foreign manifests
+    # still carry it), but the lab runs Traefik and ingress-nginx is retired, so the fix names Traefik's way.
     remediation=(
-        "List every rule host under spec.tls[].hosts with a certificate secret (lab.ingress.tls_secret_name) and do "
-        'not set nginx.ingress.kubernetes.io/ssl-redirect to "false".'
+        "List every rule host under spec.tls[].hosts with a certificate secret (lab.ingress.tls_secret_name), route the "
+        "Ingress through the controller's HTTPS entry point only and never turn its HTTPS redirection off. With Traefik: "
+        'annotate traefik.ingress.kubernetes.io/router.entrypoints: websecure and router.tls: "true" (as the lab\'s '
+        "Ingresses are), and expose no plain-HTTP entry point."
     ),
     types=[INGRESS],
     controls=[
