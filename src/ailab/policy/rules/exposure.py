@@ -316,3 +316,29 @@ def ingress_tls(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     redirect = record.annotations.get(redirect_key)
     if isinstance(redirect, str) and as_bool(redirect) is False:
         yield Violation(f"Ingress {record.name} turns HTTPS redirection off", (ev(annotation_path(redirect_key), redirect),))
+    yield from _traefik_plain_http(record)
+
+
+_TRAEFIK_ENTRYPOINTS = "traefik.ingress.kubernetes.io/router.entrypoints"
+_TRAEFIK_TLS = "traefik.ingress.kubernetes.io/router.tls"
+_TRAEFIK_PLAIN_ENTRYPOINT = "web"
+
+
+def _traefik_plain_http(record: Record) -> Iterator[Violation]:
+    """Traefik's router for an Ingress serves TLS only with ``router.tls: "true"`` (spec.tls alone just loads the
+    certificate): a router bound to the chart's plain-HTTP entry point ``web`` without it answers in clear text."""
+    entrypoints = record.annotations.get(_TRAEFIK_ENTRYPOINTS)
+    if not isinstance(entrypoints, str) or is_unknown(entrypoints):
+        return
+    names = [name.strip() for name in entrypoints.split(",")]
+    tls = record.annotations.get(_TRAEFIK_TLS)
+    if is_unknown(tls):
+        return
+    if _TRAEFIK_PLAIN_ENTRYPOINT in names and not (isinstance(tls, str) and as_bool(tls) is True):
+        yield Violation(
+            f"Ingress {record.name} is served by Traefik on its plain-HTTP entry point web without router.tls",
+            (
+                ev(annotation_path(_TRAEFIK_ENTRYPOINTS), entrypoints),
+                ev(annotation_path(_TRAEFIK_TLS), tls if tls is not None else MISSING),
+            ),
+        )
