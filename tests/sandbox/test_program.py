@@ -367,6 +367,8 @@ def test_onprem_uses_the_kube_context(onprem_lab: LabSpec) -> None:
 
 
 LAB_OUTPUTS = {
+    "target": "aws",
+    "gpuResources": {"h100": "nvidia.com/mig-1g.10gb"},
     "kubeconfig": SENTINELS["kube"],
     "mlflowUrl": "http://mlflow.from-stack:5000",
     "qdrantUrl": "http://qdrant.from-stack:6333",
