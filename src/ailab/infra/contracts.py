@@ -7,7 +7,7 @@ What the AWS layer hands the platform layer, and what the lab stack hands the sa
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import MISSING, Field, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
@@ -107,13 +107,11 @@ def output_name(field_name: str) -> str:
     return first + "".join(word.capitalize() for word in rest)
 
 
-def _always_there(f: Field[Any], target: str) -> bool:
-    return f.default is MISSING or f.metadata.get(_REQUIRED_ON) == target
-
-
 def lab_output_names(target: str) -> frozenset[str]:
-    """The outputs every lab stack on ``target`` has."""
-    return frozenset(output_name(f.name) for f in fields(LabOutputs) if _always_there(f, target))
+    """The outputs every lab stack on ``target`` has: the fields without a default, and its own cluster access."""
+    return frozenset(
+        output_name(f.name) for f in fields(LabOutputs) if f.default is MISSING or f.metadata.get(_REQUIRED_ON) == target
+    )
 
 
 def lab_outputs(spec: LabSpec, kubeconfig: pulumi.Input[str] | None) -> LabOutputs:
@@ -153,9 +151,10 @@ def read_lab_outputs(reference: pulumi.StackReference, target: str) -> LabOutput
     An output every such lab has is read with ``require_output``: a lab stack without it fails
     the deployment, naming it. Credentials stay secret whatever the lab stack marked.
     """
+    always_there = lab_output_names(target)
     values: dict[str, Any] = {}
     for f in fields(LabOutputs):
-        if not _always_there(f, target):
+        if output_name(f.name) not in always_there:
             # The other target's cluster access is absent; the external URLs exist with an ingress only.
             values[f.name] = None if _REQUIRED_ON in f.metadata else reference.get_output(output_name(f.name))
             continue
