@@ -168,7 +168,7 @@ def hardened_pod_spec(
     restart_policy: str | None = None,
     placement: Placement | None = None,
 ) -> k8s.core.v1.PodSpecArgs:
-    """A pod spec with the platform's invariants: own ServiceAccount, no API token, non-root, system nodes only.
+    """A pod spec with the lab's invariants: own ServiceAccount, no API token, non-root, on the system nodes.
 
     The Kubernetes API token is never mounted: none of the services talks to the API server.
     (On AWS, MLflow's IRSA credentials come from a separate projected token whose audience is
