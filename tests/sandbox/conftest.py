@@ -6,14 +6,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.sandbox.helpers import REPO, lab, make_spec
+from tests.sandbox.helpers import EXAMPLE_STACKS, REPO, lab, make_spec, plan_on_lab_outputs
 
 from ailab.plan.graph import Plan
+from ailab.plan.lab import plan_lab
 from ailab.sandbox import lifecycle
 from ailab.sandbox.lifecycle import Deployed
 from ailab.sandbox.program import plan_sandbox
 from ailab.sandbox.request import SandboxSpec, iso
 from ailab.spec.model import LabSpec
+from ailab.spec.stackfile import find_project
 
 
 @pytest.fixture(autouse=True)
@@ -47,6 +49,23 @@ def mig_plan(aws_lab: LabSpec) -> Plan:
 def cpu_plan(aws_lab: LabSpec) -> Plan:
     """A cpu-small sandbox of the same lab, without a group."""
     return plan_sandbox(make_spec(aws_lab, audit_id="2025-018-bias", profile="cpu-small", group=None), aws_lab)
+
+
+@pytest.fixture(scope="session")
+def lab_plans() -> dict[str, Plan]:
+    """The offline lab plan of each example stack: the lab program's real outputs."""
+    project = find_project(REPO)
+    return {stack: plan_lab(stack, project) for stack in EXAMPLE_STACKS}
+
+
+@pytest.fixture(scope="session")
+def deployed_plans(lab_plans: dict[str, Plan]) -> dict[str, Plan]:
+    """Each example lab's gpu-mig sandbox as deployed: reading its lab plan's outputs through the StackReference."""
+    plans = {}
+    for stack, lab_plan in lab_plans.items():
+        lab_spec = lab(stack)
+        plans[stack] = plan_on_lab_outputs(make_spec(lab_spec, stack=stack), lab_spec, lab_plan.outputs)
+    return plans
 
 
 class FakePulumi:

@@ -1,17 +1,25 @@
-"""Shared helpers of the sandbox tests: the example labs, specs and plan lookups."""
+"""Shared helpers of the sandbox tests: the example labs, specs, plans on the lab plan's outputs, plan lookups."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+from ailab.formats import SECRET
 from ailab.plan.graph import Plan, PlannedResource
+from ailab.plan.mocks import LabMocks
+from ailab.plan.runner import run_program
+from ailab.sandbox.program import SANDBOX_PROJECT, connection_from_stack, sandbox_program
 from ailab.sandbox.request import SandboxSpec, build_spec
 from ailab.spec.model import LabSpec
 from ailab.spec.stackfile import find_project, load_stack_spec
 
 REPO = Path(__file__).resolve().parents[2]
+EXAMPLE_STACKS = ("aws-eu", "onprem")
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 
 
@@ -39,3 +47,33 @@ def only(plan: Plan, type_token: str, name_suffix: str = "") -> PlannedResource:
     found = [r for r in plan.of_type(type_token) if r.name.endswith(name_suffix)]
     assert len(found) == 1, [r.name for r in plan.of_type(type_token)]
     return found[0]
+
+
+@contextmanager
+def lab_stack_answering(outputs: Mapping[str, Any], references: list[str] | None = None) -> Iterator[None]:
+    """StackReferences answered as the engine answers them from a lab stack with ``outputs``.
+
+    Outputs that read ``[secret]`` (a plan's secrets) are the stack's secret outputs. The names
+    of the referenced stacks are appended to ``references``.
+    """
+    original = LabMocks.new_resource
+
+    def new_resource(self: LabMocks, args: Any) -> tuple[str, dict[str, Any]]:
+        if args.typ != "pulumi:pulumi:StackReference":
+            return original(self, args)
+        if references is not None:
+            references.append(args.name)
+        secret = sorted(name for name, value in outputs.items() if value == SECRET)
+        return args.name, {"name": args.name, "outputs": dict(outputs), "secretOutputNames": secret}
+
+    with mock.patch.object(LabMocks, "new_resource", new_resource):
+        yield
+
+
+def plan_on_lab_outputs(
+    spec: SandboxSpec, lab_spec: LabSpec, outputs: Mapping[str, Any], references: list[str] | None = None
+) -> Plan:
+    """The sandbox program as deployed: reading the lab stack (answered with ``outputs``) through the typed reader."""
+    program = sandbox_program(spec, lab_spec, lambda: connection_from_stack(lab_spec, spec.lab_stack))
+    with lab_stack_answering(outputs, references):
+        return run_program(program, project=SANDBOX_PROJECT, stack=spec.audit_id, kind="sandbox", region=lab_spec.region)

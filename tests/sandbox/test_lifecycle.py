@@ -19,6 +19,7 @@ import pulumi
 import pytest
 from tests.sandbox.helpers import lab, make_spec
 
+from ailab.infra.contracts import export_lab_outputs, lab_outputs
 from ailab.sandbox import lifecycle
 from ailab.sandbox.program import connection_from_stack, sandbox_program
 from ailab.sandbox.request import SandboxSpec
@@ -81,19 +82,14 @@ def test_preview_of_the_real_program_against_a_test_cluster() -> None:
     kubeconfig = Path(os.environ["AILAB_TEST_KUBECONFIG"]).read_text()
     lab_spec = lab("aws-eu")
 
-    def lab_outputs() -> None:
-        pulumi.export("kubeconfig", pulumi.Output.secret(kubeconfig))
-        pulumi.export("mlflowUrl", "http://mlflow.ailab-mlflow.svc.cluster.local:5000")
-        pulumi.export("qdrantUrl", "http://qdrant.ailab-vectordb.svc.cluster.local:6333")
-        pulumi.export("mlflowAdminUsername", "admin")
-        pulumi.export("mlflowAdminPassword", pulumi.Output.secret("an-admin-password-of-16+"))
-        pulumi.export("qdrantApiKey", pulumi.Output.secret("a-qdrant-api-key-of-at-least-32-characters"))
-        pulumi.export("namespaces", {"mlflow": "ailab-mlflow", "vectorDb": "ailab-vectordb", "gpu": "ailab-gpu"})
+    def lab_stack_program() -> None:
+        """What the lab program exports (the one contract), with the test cluster's kubeconfig."""
+        export_lab_outputs(lab_outputs(lab_spec, pulumi.Output.secret(kubeconfig)))
 
     lab_stack = auto.create_or_select_stack(
         "test-lab",
         "ailab",
-        lab_outputs,
+        lab_stack_program,
         opts=auto.LocalWorkspaceOptions(
             secrets_provider="passphrase",
             project_settings=auto.ProjectSettings(

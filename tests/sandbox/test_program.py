@@ -8,18 +8,18 @@ import sys
 from typing import Any
 
 import pytest
-from tests.sandbox.helpers import REPO, make_spec, only
+from tests.sandbox.helpers import EXAMPLE_STACKS, REPO, lab, make_spec, only, plan_on_lab_outputs
 
+from ailab.infra.k8s.meta import CONFIG_CHECKSUM
 from ailab.plan.graph import Plan
-from ailab.plan.mocks import LabMocks
 from ailab.plan.runner import run_program
 from ailab.sandbox import manifests
-from ailab.sandbox.manifests import LabServices
+from ailab.sandbox.gate import check
 from ailab.sandbox.program import (
     OFFLINE_SECRET,
     SANDBOX_PROJECT,
     LabConnection,
-    connection_from_stack,
+    connection_from_spec,
     lab_stack_reference_name,
     plan_sandbox,
     sandbox_program,
@@ -116,19 +116,20 @@ def test_cpu_profile_gets_zero_of_every_gpu_resource(cpu_plan: Plan) -> None:
     assert gpu_keys == {"requests.nvidia.com/gpu": "0", "requests.nvidia.com/mig-1g.10gb": "0"}
 
 
+def test_quota_caps_the_total_of_volume_claims_not_their_number(mig_plan: Plan) -> None:
+    assert "persistentvolumeclaims" not in only(mig_plan, QUOTA).inputs["spec"]["hard"]
+
+
 def test_time_sliced_profile_quota(aws_lab: LabSpec) -> None:
-    hard = manifests.resource_quota(make_spec(aws_lab, profile="gpu-shared"), aws_lab)["spec"]["hard"]
+    hard = only(plan_sandbox(make_spec(aws_lab, profile="gpu-shared"), aws_lab), QUOTA).inputs["spec"]["hard"]
     assert hard["requests.nvidia.com/gpu"] == "1"
     assert hard["requests.nvidia.com/mig-1g.10gb"] == "0"
 
 
-def test_onprem_mig_profile(onprem_lab: LabSpec) -> None:
-    spec = make_spec(onprem_lab, stack="onprem")
-    assert manifests.resource_quota(spec, onprem_lab)["spec"]["hard"]["requests.nvidia.com/mig-3g.40gb"] == "1"
-    limits = manifests.workbench(spec, onprem_lab, _services(), "7")["spec"]["template"]["spec"]["containers"][0]["resources"][
-        "limits"
-    ]
-    assert limits["nvidia.com/mig-3g.40gb"] == "1"
+def test_onprem_mig_profile(deployed_plans: dict[str, Plan]) -> None:
+    plan = deployed_plans["onprem"]
+    assert only(plan, QUOTA).inputs["spec"]["hard"]["requests.nvidia.com/mig-3g.40gb"] == "1"
+    assert _pod(plan)["containers"][0]["resources"]["limits"]["nvidia.com/mig-3g.40gb"] == "1"
 
 
 def test_limit_range_from_the_profile(mig_plan: Plan) -> None:
@@ -144,7 +145,14 @@ def _policies(plan: Plan) -> dict[str, dict[str, Any]]:
 
 def test_default_deny_both_ways(mig_plan: Plan) -> None:
     deny = _policies(mig_plan)["default-deny"]
-    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": []}
+
+
+def test_every_policy_isolates_both_ways_on_its_own(mig_plan: Plan) -> None:
+    """As the platform's policies do: one read alone (or the default deny deleted) still isolates its pods."""
+    for name, policy in _policies(mig_plan).items():
+        assert policy["policyTypes"] == ["Ingress", "Egress"], name
+        assert policy["podSelector"] == {}, name
 
 
 def test_egress_only_to_dns_own_pods_lab_services_and_allowlist(mig_plan: Plan) -> None:
@@ -161,6 +169,8 @@ def test_egress_only_to_dns_own_pods_lab_services_and_allowlist(mig_plan: Plan) 
         "ailab-mlflow": [{"protocol": "TCP", "port": 5000}],
         "ailab-vectordb": [{"protocol": "TCP", "port": 6333}, {"protocol": "TCP", "port": 6334}],
     }
+    # only the services' own pods: not PostgreSQL beside MLflow
+    assert [rule["to"][0]["podSelector"]["matchLabels"][labels.NAME] for rule in services] == ["mlflow", "qdrant"]
     allowlist = policies["allow-egress-allowlist"]["egress"]
     assert allowlist == [{"to": [{"ipBlock": {"cidr": "10.40.250.10/32"}}], "ports": [{"protocol": "TCP", "port": 443}]}]
     own = policies["allow-same-namespace"]
@@ -173,7 +183,7 @@ def test_egress_only_to_dns_own_pods_lab_services_and_allowlist(mig_plan: Plan) 
 
 def test_no_allowlist_no_policy(aws_lab: LabSpec) -> None:
     bare = aws_lab.model_copy(update={"sandbox": aws_lab.sandbox.model_copy(update={"egress_allowlist": []})})
-    assert "allow-egress-allowlist" not in manifests.network_policies(make_spec(bare), bare, _services())
+    assert "allow-egress-allowlist" not in _policies(plan_sandbox(make_spec(bare), bare))
 
 
 def test_role_is_namespaced_least_privilege(mig_plan: Plan) -> None:
@@ -213,8 +223,8 @@ def test_team_subjects_match_what_eks_makes_of_oidc_identities(mig_plan: Plan) -
     assert ("Group", f"{oidc['groupsPrefix']}audit-17") in subjects
 
 
-def test_without_an_identity_provider_in_the_spec_names_are_bare(onprem_lab: LabSpec) -> None:
-    binding = manifests.role_binding(make_spec(onprem_lab, stack="onprem"), onprem_lab)
+def test_without_an_identity_provider_in_the_spec_names_are_bare(deployed_plans: dict[str, Plan]) -> None:
+    binding = only(deployed_plans["onprem"], BINDING).inputs
     assert all(not subject["name"].startswith("oidc:") for subject in binding["subjects"])
     assert {subject["name"] for subject in binding["subjects"] if subject["kind"] == "User"} == {"alice", "bob@example.europa.eu"}
 
@@ -252,6 +262,63 @@ def test_workbench_is_hardened(mig_plan: Plan, aws_lab: LabSpec) -> None:
     assert container["resources"]["requests"] == container["resources"]["limits"]
     assert container["resources"]["limits"] == {"cpu": "4000m", "memory": "32768Mi", "nvidia.com/mig-1g.10gb": "1"}
     assert {"secretRef": {"name": "qdrant-token"}} in container["envFrom"]
+
+
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+def test_workbench_pod_is_hardened_as_the_platforms_are(stack: str, deployed_plans: dict[str, Plan]) -> None:
+    pod = _pod(deployed_plans[stack])
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 1000,
+        "runAsGroup": 100,
+        "fsGroup": 100,
+        "fsGroupChangePolicy": "OnRootMismatch",
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    (container,) = pod["containers"]
+    assert container["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 1000,
+        "runAsGroup": 100,
+        "privileged": False,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert pod["automountServiceAccountToken"] is False and pod["enableServiceLinks"] is False
+    assert "nodeSelector" not in pod, "a sandbox's workbench does not run on the shared services' nodes"
+    assert container["readinessProbe"]["httpGet"] == {"path": "/api", "port": "http"}
+    volumes = {volume["name"]: volume["emptyDir"] for volume in pod["volumes"]}
+    assert volumes == {"home": {"sizeLimit": "10Gi"}, "tmp": {"sizeLimit": "2Gi"}}
+
+
+def test_a_new_qdrant_token_restarts_the_workbench(mig_plan: Plan) -> None:
+    """The token reaches the workbench as environment variables, read at start: the template carries its digest."""
+    template = only(mig_plan, DEPLOYMENT).inputs["spec"]["template"]["metadata"]
+    digest = template["annotations"][CONFIG_CHECKSUM]
+    assert len(digest) == 64 and digest != "[secret]"
+
+
+def test_namespace_enforces_restricted_pod_security(deployed_plans: dict[str, Plan]) -> None:
+    for plan in deployed_plans.values():
+        ns_labels = only(plan, NS).inputs["metadata"]["labels"]
+        for mode in (labels.PSA_ENFORCE, labels.PSA_AUDIT, labels.PSA_WARN):
+            assert ns_labels[mode] == "restricted", mode
+
+
+def test_the_team_gets_its_role_only_once_the_namespace_is_fenced(mig_plan: Plan) -> None:
+    binding = only(mig_plan, BINDING)
+    fence = [only(mig_plan, QUOTA), only(mig_plan, LIMITS), *mig_plan.of_type(NETPOL)]
+    assert {r.urn for r in fence} <= set(binding.dependencies)
+    assert only(mig_plan, ROLE).urn in binding.dependencies
+
+
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+def test_the_policy_gate_passes_the_deployed_sandbox(stack: str, deployed_plans: dict[str, Plan]) -> None:
+    result = check(deployed_plans[stack], lab(stack))
+    assert result.passed, result.verdict()
+    assert result.report.failed() == [] and result.report.errors() == []
 
 
 def test_workbench_finds_the_experiment_by_id_never_by_name(mig_plan: Plan) -> None:
@@ -338,14 +405,10 @@ SENTINELS = {
 }
 
 
-def _services() -> LabServices:
-    return LabServices("lab-mlflow", "lab-vectordb", "http://mlflow:5000", "http://qdrant:6333")
-
-
 def test_real_credentials_never_in_clear(aws_lab: LabSpec) -> None:
     """With plain (non-Output) credentials handed in, the component still keeps them secret."""
     connection = LabConnection(
-        services=_services(),
+        services=connection_from_spec(aws_lab).services,
         mlflow_admin_username="admin",
         mlflow_admin_password=SENTINELS["password"],
         qdrant_api_key=SENTINELS["api_key"],
@@ -366,47 +429,64 @@ def test_onprem_uses_the_kube_context(onprem_lab: LabSpec) -> None:
     assert "kubeconfig" not in provider
 
 
-LAB_OUTPUTS = {
-    "kubeconfig": SENTINELS["kube"],
-    "mlflowUrl": "http://mlflow.from-stack:5000",
-    "qdrantUrl": "http://qdrant.from-stack:6333",
-    "mlflowAdminUsername": "root-admin",
-    "mlflowAdminPassword": SENTINELS["password"],
-    "qdrantApiKey": SENTINELS["api_key"],
-    "namespaces": {"mlflow": "stack-mlflow", "vectorDb": "stack-vectordb", "gpu": "stack-gpu"},
-    "mlflowExternalUrl": "https://mlflow.from-stack",
-}
-
-
-def test_deployed_program_reads_the_lab_stack(aws_lab: LabSpec, monkeypatch: pytest.MonkeyPatch) -> None:
-    """For real, the lab's outputs come through a StackReference (answered here as the engine would)."""
-    original = LabMocks.new_resource
-    references: list[str] = []
-
-    def new_resource(self: LabMocks, args: Any) -> tuple[str, dict[str, Any]]:
-        if args.typ == "pulumi:pulumi:StackReference":
-            references.append(args.name)
-            secret = ["kubeconfig", "mlflowAdminPassword", "qdrantApiKey"]
-            return args.name, {"name": args.name, "outputs": LAB_OUTPUTS, "secretOutputNames": secret}
-        return original(self, args)
-
-    monkeypatch.setattr(LabMocks, "new_resource", new_resource)
-    program = sandbox_program(make_spec(aws_lab), aws_lab, lambda: connection_from_stack(aws_lab, "aws-eu"))
-    plan = run_program(program, project=SANDBOX_PROJECT, stack="2025-017-chatbot", kind="sandbox")
-    assert references == [lab_stack_reference_name("aws-eu")] == ["organization/ailab/aws-eu"]
-    experiment = only(plan, EXPERIMENT).inputs
-    assert experiment["tracking_url"] == "http://mlflow.from-stack:5000"
-    assert experiment["admin_username"] == "root-admin"
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+def test_deployed_program_reads_the_lab_plans_outputs(
+    stack: str, lab_plans: dict[str, Plan], deployed_plans: dict[str, Plan]
+) -> None:
+    """For real, the lab's outputs come through a StackReference: here the example lab's own plan answers it."""
+    exported = lab_plans[stack].outputs
+    plan = deployed_plans[stack]
     egress = _policies(plan)["allow-lab-services"]["egress"]
-    assert [rule["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for rule in egress] == [
-        "stack-mlflow",
-        "stack-vectordb",
-    ]
+    peers = [rule["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for rule in egress]
+    assert peers == [exported["namespaces"]["mlflow"], exported["namespaces"]["vectorDb"]]
+    experiment = only(plan, EXPERIMENT).inputs
+    assert experiment["tracking_url"] == exported["mlflowUrl"]
+    assert experiment["admin_username"] == exported["mlflowAdminUsername"]
+    assert experiment["admin_password"] == only(plan, COLLECTION).inputs["api_key"] == "[secret]"
+    assert only(plan, COLLECTION).inputs["url"] == exported["qdrantUrl"]
+    env = {item["name"]: item.get("value") for item in _pod(plan)["containers"][0]["env"]}
+    assert env["MLFLOW_TRACKING_URI"] == exported["mlflowUrl"]
+    assert plan.outputs["mlflowExternalUrl"] == exported["mlflowExternalUrl"]
+    assert plan.outputs["qdrantExternalUrl"] == exported["qdrantExternalUrl"]
+    provider = only(plan, "pulumi:providers:kubernetes").inputs
+    if stack == "aws-eu":
+        assert provider["kubeconfig"] == exported["kubeconfig"] == "[secret]"
+    else:
+        assert provider["context"] == exported["kubeContext"] and "kubeconfig" not in provider
+
+
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+def test_offline_plan_is_the_deployed_one(stack: str, deployed_plans: dict[str, Plan]) -> None:
+    """The offline plan (what the gate checks) derives from the spec exactly what the lab stack exports."""
+    lab_spec = lab(stack)
+    offline = plan_sandbox(make_spec(lab_spec, stack=stack), lab_spec)
+    deployed = deployed_plans[stack]
+
+    def objects(plan: Plan) -> dict[str, Any]:
+        return {r.name: r.inputs for r in plan.resources if r.type.startswith("kubernetes:")}
+
+    assert objects(offline) == objects(deployed)
+    assert offline.outputs == deployed.outputs
+
+
+def test_lab_credentials_stay_secret_whatever_the_lab_stack_marked(aws_lab: LabSpec, lab_plans: dict[str, Plan]) -> None:
+    outputs = lab_plans["aws-eu"].outputs | {
+        "kubeconfig": SENTINELS["kube"],
+        "mlflowAdminPassword": SENTINELS["password"],
+        "qdrantApiKey": SENTINELS["api_key"],
+    }
+    references: list[str] = []
+    plan = plan_on_lab_outputs(make_spec(aws_lab), aws_lab, outputs, references)
+    assert references == [lab_stack_reference_name("aws-eu")] == ["organization/ailab/aws-eu"]
     text = json.dumps(plan.to_json())
     for sentinel in SENTINELS.values():
         assert sentinel not in text
-    assert plan.outputs["mlflowExternalUrl"] == "https://mlflow.from-stack"
-    assert plan.outputs["qdrantExternalUrl"] is None  # the lab stack exports none
+
+
+def test_a_lab_without_ingress_has_no_external_urls(aws_lab: LabSpec, lab_plans: dict[str, Plan]) -> None:
+    outputs = {name: value for name, value in lab_plans["aws-eu"].outputs.items() if not name.endswith("ExternalUrl")}
+    plan = plan_on_lab_outputs(make_spec(aws_lab), aws_lab, outputs)
+    assert plan.outputs["mlflowExternalUrl"] is None and plan.outputs["qdrantExternalUrl"] is None
 
 
 def test_planning_imports_no_service_client() -> None:

@@ -1,12 +1,21 @@
-"""What the AWS layer hands the platform layer. Kept apart so neither imports the other."""
+"""Contracts between layers and stacks, kept apart so neither side imports the other.
+
+What the AWS layer hands the platform layer, and what the lab stack hands the sandbox stacks
+(:class:`LabOutputs`, its stack outputs).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, field, fields
 from ipaddress import IPv4Address, IPv4Network
+from typing import Any
 
 import pulumi
+
+from ailab.spec import naming
+from ailab.spec.gpu_sharing import resource_name
+from ailab.spec.model import LabSpec
 
 MLFLOW_SERVICE_ACCOUNT = "mlflow"
 """The ServiceAccount MLflow's pods run as: the platform layer creates it, the AWS layer's IRSA role trusts exactly it."""
@@ -48,3 +57,117 @@ def eks_service_network(vpc_cidr: IPv4Network) -> IPv4Network:
 def kubernetes_service_ip(service_network: IPv4Network) -> IPv4Address:
     """The ClusterIP of the ``default/kubernetes`` Service: Kubernetes gives it the network's first address."""
     return service_network.network_address + 1
+
+
+_SECRET = "secret"
+_REQUIRED_ON = "required_on"
+"""Field metadata: the target (``aws``, ``onprem``) whose lab stacks always have this optional output."""
+
+
+@dataclass(frozen=True)
+class LabNamespaces:
+    """The shared services' namespaces: the stack output ``namespaces``, one key per field (camelCase)."""
+
+    mlflow: pulumi.Input[str]
+    vector_db: pulumi.Input[str]
+    gpu: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class LabOutputs:
+    """What the lab stack exports for the programs built on it (sandboxes): one field per stack output.
+
+    An output's name is its field's in camelCase (:func:`output_name`). The lab program exports
+    exactly these (:func:`export_lab_outputs`), the sandbox program reads exactly these through a
+    StackReference (:func:`read_lab_outputs`): no name is spelt on either side, and a field renamed
+    or added shows in both at once.
+    """
+
+    target: pulumi.Input[str]
+    mlflow_url: pulumi.Input[str]
+    """In-cluster URL of MLflow's tracking server."""
+    qdrant_url: pulumi.Input[str]
+    mlflow_admin_username: pulumi.Input[str]
+    mlflow_admin_password: pulumi.Input[str] = field(metadata={_SECRET: True})
+    qdrant_api_key: pulumi.Input[str] = field(metadata={_SECRET: True})
+    namespaces: LabNamespaces
+    gpu_resources: pulumi.Input[Mapping[str, str]]
+    """GPU pool name to the extended resource its pods request."""
+    kubeconfig: pulumi.Input[str] | None = field(default=None, metadata={_SECRET: True, _REQUIRED_ON: "aws"})
+    """AWS: the EKS cluster's kubeconfig. On-premises: none, :attr:`kube_context` names the context."""
+    kube_context: pulumi.Input[str] | None = field(default=None, metadata={_REQUIRED_ON: "onprem"})
+    mlflow_external_url: pulumi.Input[str | None] = None
+    """How auditors' machines reach MLflow (the lab's ingress, over the VPN); none without an ingress."""
+    qdrant_external_url: pulumi.Input[str | None] = None
+
+
+def output_name(field_name: str) -> str:
+    """The stack output (or ``namespaces`` key) of a field: ``mlflow_admin_password`` -> ``mlflowAdminPassword``."""
+    first, *rest = field_name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def lab_output_names(target: str) -> frozenset[str]:
+    """The outputs every lab stack on ``target`` has: the fields without a default, and its own cluster access."""
+    return frozenset(
+        output_name(f.name) for f in fields(LabOutputs) if f.default is MISSING or f.metadata.get(_REQUIRED_ON) == target
+    )
+
+
+def lab_outputs(spec: LabSpec, kubeconfig: pulumi.Input[str] | None) -> LabOutputs:
+    """The outputs of ``spec``'s lab: all derived from the spec but the EKS kubeconfig (AWS only)."""
+    return LabOutputs(
+        target=spec.target,
+        mlflow_url=naming.mlflow_url(spec),
+        qdrant_url=naming.qdrant_url(spec),
+        mlflow_admin_username=spec.mlflow.admin_username,
+        mlflow_admin_password=spec.mlflow.admin_password.get_secret_value(),
+        qdrant_api_key=spec.vector_db.api_key.get_secret_value(),
+        namespaces=LabNamespaces(
+            mlflow=naming.mlflow_namespace(spec), vector_db=naming.vector_db_namespace(spec), gpu=naming.gpu_namespace(spec)
+        ),
+        gpu_resources={pool.name: resource_name(pool) for pool in spec.gpu_pools},
+        kubeconfig=kubeconfig,
+        kube_context=None if spec.target == "aws" else spec.onprem_settings().kubeconfig_context,
+        mlflow_external_url=f"https://{spec.ingress.mlflow_host}" if spec.ingress else None,
+        qdrant_external_url=f"https://{spec.ingress.qdrant_host}" if spec.ingress else None,
+    )
+
+
+def export_lab_outputs(outputs: LabOutputs) -> None:
+    """``pulumi.export`` every field that has a value; credentials and the kubeconfig as secrets."""
+    for f in fields(outputs):
+        value = getattr(outputs, f.name)
+        if value is None:
+            continue
+        if isinstance(value, LabNamespaces):
+            value = {output_name(key.name): getattr(value, key.name) for key in fields(value)}
+        pulumi.export(output_name(f.name), pulumi.Output.secret(value) if f.metadata.get(_SECRET) else value)
+
+
+def read_lab_outputs(reference: pulumi.StackReference, target: str) -> LabOutputs:
+    """The lab's outputs through ``reference``, for a lab on ``target``; call inside a running program.
+
+    An output every such lab has is read with ``require_output``: a lab stack without it fails
+    the deployment, naming it. Credentials stay secret whatever the lab stack marked.
+    """
+    always_there = lab_output_names(target)
+    values: dict[str, Any] = {}
+    for f in fields(LabOutputs):
+        if output_name(f.name) not in always_there:
+            # The other target's cluster access is absent; the external URLs exist with an ingress only.
+            values[f.name] = None if _REQUIRED_ON in f.metadata else reference.get_output(output_name(f.name))
+            continue
+        value = reference.require_output(output_name(f.name))
+        if f.name == "namespaces":
+            values[f.name] = LabNamespaces(**{key.name: _key(value, output_name(key.name)) for key in fields(LabNamespaces)})
+        elif f.name == "gpu_resources":
+            values[f.name] = value.apply(lambda found: {str(pool): str(resource) for pool, resource in dict(found).items()})
+        else:
+            text = value.apply(str)
+            values[f.name] = pulumi.Output.secret(text) if f.metadata.get(_SECRET) else text
+    return LabOutputs(**values)
+
+
+def _key(mapping: pulumi.Output[Any], key: str) -> pulumi.Output[str]:
+    return mapping.apply(lambda found: str(found[key]))

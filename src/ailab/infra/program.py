@@ -10,9 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ailab.errors import AilabError
-from ailab.infra.contracts import ExternalMlflowStorage
-from ailab.spec import naming
-from ailab.spec.gpu_sharing import resource_name
+from ailab.infra.contracts import ExternalMlflowStorage, export_lab_outputs, lab_outputs
 from ailab.spec.model import LabSpec
 from ailab.spec.pulumi_config import spec_from_pulumi_config
 
@@ -32,6 +30,7 @@ def run_lab_program() -> None:
 def lab_program(spec: LabSpec) -> None:
     """Declare the whole lab for ``spec`` and export what sandboxes and operators need."""
     storage: ExternalMlflowStorage | None = None
+    kubeconfig: pulumi.Output[str] | None = None
     volume_key_arn: pulumi.Output[str] | None = None
     if spec.target == "aws":
         from ailab.infra.aws.lab import AwsLab, AwsLabArgs
@@ -46,7 +45,7 @@ def lab_program(spec: LabSpec) -> None:
         )
         storage = aws_lab.mlflow_storage
         volume_key_arn = aws_lab.volume_key_arn
-        pulumi.export("kubeconfig", aws_lab.kubeconfig)
+        kubeconfig = aws_lab.kubeconfig
         pulumi.export("region", spec.region)
         pulumi.export("clusterName", aws_lab.cluster_name)
         pulumi.export("artifactBucket", aws_lab.artifact_bucket)
@@ -56,7 +55,6 @@ def lab_program(spec: LabSpec) -> None:
     else:
         kube_context = spec.onprem_settings().kubeconfig_context
         provider = k8s.Provider(f"{spec.name}-onprem", context=kube_context, enable_server_side_apply=True)
-        pulumi.export("kubeContext", kube_context)
         pulumi.export("clusterName", spec.cluster.name)
 
     from ailab.infra.k8s.platform import LabPlatform, LabPlatformArgs
@@ -66,26 +64,9 @@ def lab_program(spec: LabSpec) -> None:
         LabPlatformArgs(spec=spec, external_storage=storage, volume_key_arn=volume_key_arn),
         opts=pulumi.ResourceOptions(providers={"kubernetes": provider}),
     )
-    _export_service_endpoints(spec)
+    _export_service_endpoints(spec, kubeconfig)
 
 
-def _export_service_endpoints(spec: LabSpec) -> None:
-    """Outputs the sandbox program reads through a StackReference."""
-    pulumi.export("target", spec.target)
-    pulumi.export("mlflowUrl", naming.mlflow_url(spec))
-    pulumi.export("qdrantUrl", naming.qdrant_url(spec))
-    if spec.ingress is not None:
-        pulumi.export("mlflowExternalUrl", f"https://{spec.ingress.mlflow_host}")
-        pulumi.export("qdrantExternalUrl", f"https://{spec.ingress.qdrant_host}")
-    pulumi.export("mlflowAdminUsername", spec.mlflow.admin_username)
-    pulumi.export("mlflowAdminPassword", pulumi.Output.secret(spec.mlflow.admin_password.get_secret_value()))
-    pulumi.export("qdrantApiKey", pulumi.Output.secret(spec.vector_db.api_key.get_secret_value()))
-    pulumi.export(
-        "namespaces",
-        {
-            "mlflow": naming.mlflow_namespace(spec),
-            "vectorDb": naming.vector_db_namespace(spec),
-            "gpu": naming.gpu_namespace(spec),
-        },
-    )
-    pulumi.export("gpuResources", {pool.name: resource_name(pool) for pool in spec.gpu_pools})
+def _export_service_endpoints(spec: LabSpec, kubeconfig: pulumi.Input[str] | None) -> None:
+    """The outputs sandbox programs read through a StackReference: one typed contract for both sides."""
+    export_lab_outputs(lab_outputs(spec, kubeconfig))

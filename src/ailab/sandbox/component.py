@@ -1,10 +1,12 @@
 """``AuditSandbox``: everything one audit gets, as one Pulumi component.
 
 In its own namespace: quota and limits from the profile, default-deny network policies with the
-allowances of :func:`~ailab.sandbox.manifests.network_policies`, a Role and RoleBinding for the
-team, a workload ServiceAccount without token automount, optionally a hardened JupyterLab
+allowances of :func:`~ailab.sandbox.manifests.network_policy_specs`, a Role and RoleBinding for
+the team, a workload ServiceAccount without token automount, optionally a hardened JupyterLab
 workbench; outside the cluster: the MLflow experiment with the team's grants and the Qdrant
-collection whose scoped token is kept as a Secret in the namespace.
+collection whose scoped token is kept as a Secret in the namespace. Every Kubernetes object is
+built by the platform's own builders (:mod:`ailab.infra.k8s`), with the values of
+:mod:`.manifests`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ailab.infra.k8s import meta, pods, sandbox_rbac
 from ailab.sandbox import manifests
 from ailab.sandbox.ids import owner_label
 from ailab.sandbox.program import LabConnection
@@ -52,21 +55,43 @@ class AuditSandbox(pulumi.ComponentResource):
         services = connection.services
         child = pulumi.ResourceOptions(parent=self)
 
-        ns = k8s.core.v1.Namespace(f"{name}-namespace", opts=child, **manifests.namespace(spec, lab))
-        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
-        quota = k8s.core.v1.ResourceQuota(f"{name}-quota", opts=in_ns, **manifests.resource_quota(spec, lab))
-        limits = k8s.core.v1.LimitRange(f"{name}-limits", opts=in_ns, **manifests.limit_range(spec, lab))
-        policies = [
-            k8s.networking.v1.NetworkPolicy(f"{name}-{policy}", opts=in_ns, **body)
-            for policy, body in manifests.network_policies(spec, lab, services).items()
-        ]
-        role = k8s.rbac.v1.Role(f"{name}-role", opts=in_ns, **manifests.role(spec, lab))
-        k8s.rbac.v1.RoleBinding(
-            f"{name}-rolebinding",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, role]),
-            **manifests.role_binding(spec, lab),
+        ns = k8s.core.v1.Namespace(f"{name}-namespace", metadata=manifests.namespace_metadata(spec, lab), opts=child)
+        # Everything in the namespace names it through the Namespace's Output: created after it, deleted before it.
+        in_ns = meta.name_of(ns)
+
+        def metadata(object_name: str, **extra_labels: str) -> k8s.meta.v1.ObjectMetaArgs:
+            return manifests.metadata(spec, lab, object_name, in_ns, **extra_labels)
+
+        quota = k8s.core.v1.ResourceQuota(
+            f"{name}-quota", metadata=metadata(manifests.QUOTA), spec=manifests.resource_quota_spec(spec, lab), opts=child
         )
-        account = k8s.core.v1.ServiceAccount(f"{name}-workload", opts=in_ns, **manifests.service_account(spec, lab))
+        limits = k8s.core.v1.LimitRange(
+            f"{name}-limits", metadata=metadata(manifests.LIMITS), spec=manifests.limit_range_spec(spec), opts=child
+        )
+        policies = [
+            k8s.networking.v1.NetworkPolicy(f"{name}-{policy}", metadata=metadata(policy), spec=body, opts=child)
+            for policy, body in manifests.network_policy_specs(lab, services).items()
+        ]
+        # What must hold before anything runs in the namespace: a pod admitted earlier would escape it.
+        fence: list[pulumi.Resource] = [quota, limits, *policies]
+        role = sandbox_rbac.namespaced_role(f"{name}-role", metadata(manifests.ROLE), manifests.TEAM_GRANTS, child)
+        sandbox_rbac.role_binding(
+            f"{name}-rolebinding",
+            metadata(manifests.ROLE),
+            role,
+            sandbox_rbac.team_subjects(lab, spec.team, [spec.group] if spec.group else []),
+            # The team may start pods only once the fence stands.
+            pulumi.ResourceOptions(parent=self, depends_on=fence),
+        )
+        account = pods.workload_service_account(
+            f"{name}-workload",
+            lab,
+            name=manifests.WORKLOAD_SA,
+            namespace=in_ns,
+            component=meta.SANDBOX,
+            parent=self,
+            tenant=manifests.tenant(spec),
+        )
 
         experiment = AuditExperiment(
             f"{name}-mlflow",
@@ -92,25 +117,36 @@ class AuditSandbox(pulumi.ComponentResource):
             expires_at=spec.expires_at,
             opts=child,
         )
+        secret_data = manifests.qdrant_secret_data(
+            services, naming.qdrant_collection(spec.audit_id), pulumi.Output.secret(collection.token)
+        )
         token = k8s.core.v1.Secret(
             f"{name}-qdrant-token",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns]),
-            **manifests.qdrant_secret(
-                spec, lab, services, naming.qdrant_collection(spec.audit_id), pulumi.Output.secret(collection.token)
-            ),
+            metadata=metadata(manifests.QDRANT_SECRET),
+            type="Opaque",
+            string_data=secret_data,
+            opts=child,
         )
 
         workbench_name: str | None = None
         if spec.profile.workbench:
             k8s.apps.v1.Deployment(
                 f"{name}-workbench",
-                # Admitted only once its namespace is fenced: quota, limits, policies, identity, token.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, quota, limits, *policies, account, token]),
-                **manifests.workbench(spec, lab, services, experiment.experiment_id),
+                metadata=metadata(manifests.WORKBENCH, **{labels.NAME: manifests.WORKBENCH}),
+                spec=manifests.workbench_spec(
+                    spec,
+                    lab,
+                    services,
+                    service_account=meta.name_of(account),
+                    experiment_id=experiment.experiment_id,
+                    secret_data=secret_data,
+                ),
+                # Admitted only once its namespace is fenced, its identity exists and its token is stored.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*fence, account, token]),
             )
             workbench_name = manifests.WORKBENCH
 
-        self.namespace = ns.metadata.apply(lambda meta: str(meta.name))
+        self.namespace = in_ns
         self.experiment_name = experiment.experiment_name
         self.collection_name = collection.collection
         self.mlflow_credentials = pulumi.Output.secret(experiment.generated_passwords)

@@ -1,23 +1,25 @@
-"""The Kubernetes objects of one sandbox, as plain data.
+"""What is particular to one sandbox's Kubernetes objects: names, ownership, sizes from the profile, allowances.
 
-Each function returns the keyword arguments of the matching ``pulumi_kubernetes`` class
-(``metadata``, ``spec``, ``rules`` ...; nested keys in the Kubernetes API's camelCase), so the
-component only registers them and tests read them without running Pulumi. Values that come from
-the lab stack at deployment time (namespace names, URLs) may be ``pulumi.Input`` s.
+The objects themselves come from the platform's builders (:mod:`ailab.infra.k8s`: metadata,
+PSA labels, quota and limit range, network policies, roles, hardened pods), so a sandbox is
+hardened exactly as the lab's own services are. Each function returns typed
+``pulumi_kubernetes`` arguments; :mod:`.component` registers them. Values that come from the lab
+stack at deployment time (namespace names, URLs) may be ``pulumi.Input`` s.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 
+from ailab.infra.k8s import meta, mlflow, namespaces, network, pods, qdrant, quota
+from ailab.infra.k8s.rbac import MANAGE, READ, Grant
 from ailab.sandbox.ids import owner_label
 from ailab.sandbox.request import SandboxSpec, iso
 from ailab.spec import gpu_sharing, labels, naming
-from ailab.spec.constants import WHOLE_GPU
-from ailab.spec.model import LabSpec
+from ailab.spec.model import LabSpec, Resources
 from ailab.spec.types import byte_count, cpu_cores
 
 TEAM = f"{labels.PREFIX}/team"
@@ -37,12 +39,12 @@ WORKBENCH_SHARE = 2
 """The workbench takes 1/2 of the profile's CPU and memory; the rest is for the team's jobs."""
 DEFAULT_SHARE = 4
 """A container that states no resources gets 1/4 of the profile (LimitRange default)."""
-WORKBENCH_UID = 1000
-WORKBENCH_GID = 100
+WORKBENCH_RUN_AS = pods.RunAs(uid=1000, gid=100)
 """``jovyan`` and ``users`` of the Jupyter Docker Stacks images."""
-HOME_SIZE = "10Gi"
-TMP_SIZE = "2Gi"
-"""Set by the API server on every namespace; what NetworkPolicies select namespaces by."""
+HOME = pods.Scratch("home", "/home/jovyan", size_limit="10Gi")
+TMP = pods.Scratch("tmp", "/tmp", size_limit="2Gi")
+
+Egress = k8s.networking.v1.NetworkPolicyEgressRuleArgs
 
 
 @dataclass(frozen=True)
@@ -59,29 +61,30 @@ def namespace_name(spec: SandboxSpec) -> str:
     return naming.sandbox_namespace(spec.audit_id)
 
 
-def common_labels(spec: SandboxSpec, lab: LabSpec) -> dict[str, str]:
-    """Labels on every object of the sandbox: who owns it, for which audit, how sensitive its data is."""
-    return {
-        labels.PART_OF: lab.name,
-        labels.MANAGED_BY: "ailab",
-        labels.COMPONENT: "sandbox",
-        labels.AUDIT_ID: spec.audit_id,
-        labels.OWNER: owner_label(spec.lead),
-        labels.COST_CENTRE: lab.tags.cost_centre,
-        labels.DATA_CLASSIFICATION: spec.data_classification,
-    }
+def tenant(spec: SandboxSpec) -> meta.Tenant:
+    """The sandbox's objects belong to its lead, carry its data's classification and its audit id."""
+    return meta.Tenant(
+        owner=owner_label(spec.lead),
+        data_classification=spec.data_classification,
+        contact=spec.lead if "@" in spec.lead else None,
+        labels={labels.AUDIT_ID: spec.audit_id},
+    )
 
 
-def _meta(spec: SandboxSpec, lab: LabSpec, name: str, **extra_labels: str) -> dict[str, Any]:
-    return {"name": name, "namespace": namespace_name(spec), "labels": {**common_labels(spec, lab), **extra_labels}}
+def metadata(
+    spec: SandboxSpec, lab: LabSpec, name: str | None, namespace: pulumi.Input[str] | None, **extra_labels: str
+) -> k8s.meta.v1.ObjectMetaArgs:
+    """Metadata of an object in the sandbox (``namespace``: its name as the Namespace's Output, for ordering)."""
+    return meta.object_meta(lab, name, meta.SANDBOX, namespace, tenant=tenant(spec), extra_labels=extra_labels)
 
 
-def namespace(spec: SandboxSpec, lab: LabSpec) -> dict[str, Any]:
-    """The namespace: PSA ``restricted``, labelled for ownership, annotated with its expiry."""
-    ns_labels = {**common_labels(spec, lab), labels.SANDBOX_PROFILE: spec.profile_name, **labels.psa_restricted()}
+def namespace_metadata(spec: SandboxSpec, lab: LabSpec) -> k8s.meta.v1.ObjectMetaArgs:
+    """The namespace: PSA ``restricted``, labelled for ownership and profile, annotated with its expiry and team."""
+    name = namespace_name(spec)
+    ns_labels = {labels.SANDBOX_PROFILE: spec.profile_name, **namespaces.psa_labels(lab, name)}
     if spec.gpus and spec.profile.gpu_pool:
         ns_labels[labels.GPU_POOL] = spec.profile.gpu_pool
-    annotations = {
+    annotations: dict[str, pulumi.Input[str]] = {
         labels.EXPIRES_AT: iso(spec.expires_at),
         labels.MAX_EXPIRES_AT: iso(spec.max_expires_at),
         labels.PURPOSE: spec.purpose,
@@ -89,38 +92,27 @@ def namespace(spec: SandboxSpec, lab: LabSpec) -> dict[str, Any]:
         TEAM: ",".join(spec.team),
         REQUESTED_BY: spec.requested_by,
     }
-    if "@" in spec.lead:
-        annotations[labels.OWNER_CONTACT] = spec.lead
-    return {"metadata": {"name": namespace_name(spec), "labels": ns_labels, "annotations": annotations}}
+    return meta.object_meta(lab, name, meta.SANDBOX, tenant=tenant(spec), extra_labels=ns_labels, extra_annotations=annotations)
 
 
-def gpu_quota(spec: SandboxSpec, lab: LabSpec) -> dict[str, str]:
-    """A quota for every GPU resource the lab advertises: the sandbox's GPUs on its pool's resource, 0 on all others.
-
-    Without the zeros a CPU sandbox could still request, say, ``nvidia.com/mig-1g.10gb``: a
-    resource with no quota key is unlimited.
-    """
-    hard = {f"requests.{WHOLE_GPU}": "0"}
-    hard.update({gpu_sharing.quota_key(pool): "0" for pool in lab.gpu_pools})
-    if spec.gpus and spec.profile.gpu_pool:
-        hard[gpu_sharing.quota_key(lab.gpu_pool(spec.profile.gpu_pool))] = str(spec.gpus)
-    return dict(sorted(hard.items()))
+def granted_gpus(spec: SandboxSpec, lab: LabSpec) -> dict[str, int]:
+    """The quota key of the profile's pool and the sandbox's GPU count; nothing for a CPU profile."""
+    if not (spec.gpus and spec.profile.gpu_pool):
+        return {}
+    return {gpu_sharing.quota_key(lab.gpu_pool(spec.profile.gpu_pool)): spec.gpus}
 
 
-def resource_quota(spec: SandboxSpec, lab: LabSpec) -> dict[str, Any]:
+def resource_quota_spec(spec: SandboxSpec, lab: LabSpec) -> k8s.core.v1.ResourceQuotaSpecArgs:
+    """The profile's CPU, memory, storage and pods; its GPUs on its pool's resource and 0 of every other GPU resource."""
     profile = spec.profile
-    hard = {
-        "requests.cpu": profile.cpu,
-        "limits.cpu": profile.cpu,
-        "requests.memory": profile.memory,
-        "limits.memory": profile.memory,
-        "requests.storage": profile.storage,
-        "pods": str(profile.pods),
-        "services.loadbalancers": "0",
-        "services.nodeports": "0",
-        **gpu_quota(spec, lab),
-    }
-    return {"metadata": _meta(spec, lab, QUOTA), "spec": {"hard": hard}}
+    footprint = quota.Footprint(
+        pods=profile.pods,
+        millicores=round(cpu_cores(profile.cpu) * 1000),
+        memory_bytes=byte_count(profile.memory),
+        storage_bytes=byte_count(profile.storage),
+        caps_claims=False,
+    )
+    return k8s.core.v1.ResourceQuotaSpecArgs(hard=quota.quota_hard(lab, footprint, gpus=granted_gpus(spec, lab)))
 
 
 def _cpu_share(quantity: str, share: int) -> str:
@@ -131,211 +123,144 @@ def _memory_share(quantity: str, share: int) -> str:
     return f"{max(1, byte_count(quantity) // share // 2**20)}Mi"
 
 
-def limit_range(spec: SandboxSpec, lab: LabSpec) -> dict[str, Any]:
-    """Defaults for containers that state no resources (so the quota can admit them) and per-object maxima."""
+def limit_range_spec(spec: SandboxSpec) -> k8s.core.v1.LimitRangeSpecArgs:
+    """A container that states no resources gets a quarter of the profile; none may exceed the profile."""
     profile = spec.profile
     default = {"cpu": _cpu_share(profile.cpu, DEFAULT_SHARE), "memory": _memory_share(profile.memory, DEFAULT_SHARE)}
-    limits = [
-        {
-            "type": "Container",
-            "default": default,
-            "defaultRequest": default,
-            "max": {"cpu": profile.cpu, "memory": profile.memory},
-        },
-        {"type": "PersistentVolumeClaim", "max": {"storage": profile.storage}},
-    ]
-    return {"metadata": _meta(spec, lab, LIMITS), "spec": {"limits": limits}}
+    return quota.limit_range_spec(
+        default_request=default,
+        default_limit=default,
+        container_max={"cpu": profile.cpu, "memory": profile.memory},
+        claim_max=profile.storage,
+    )
 
 
-def _namespace_peer(name: pulumi.Input[str]) -> dict[str, Any]:
-    return {"namespaceSelector": {"matchLabels": {labels.NAMESPACE_NAME: name}}}
-
-
-def network_policies(spec: SandboxSpec, lab: LabSpec, services: LabServices) -> dict[str, dict[str, Any]]:
-    """Default deny both ways, then only: DNS, the sandbox's own pods, MLflow, Qdrant and the lab's egress allowlist.
+def network_policy_specs(lab: LabSpec, services: LabServices) -> dict[str, k8s.networking.v1.NetworkPolicySpecArgs]:
+    """Default deny both ways, then only: DNS, the sandbox's own pods, MLflow's and Qdrant's pods, the lab's egress allowlist.
 
     Policies are additive, so each allowance is its own object named for what it allows.
     """
-    dns = {
-        "to": [{**_namespace_peer("kube-system"), "podSelector": {"matchLabels": dict(labels.KUBE_DNS)}}],
-        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-    }
-    same_namespace: list[dict[str, Any]] = [{"podSelector": {}}]
+    own_pods = [network.Peer(pod_selector=k8s.meta.v1.LabelSelectorArgs())]
     lab_services = [
-        {"to": [_namespace_peer(services.mlflow_namespace)], "ports": [{"protocol": "TCP", "port": naming.MLFLOW_PORT}]},
-        {
-            "to": [_namespace_peer(services.qdrant_namespace)],
-            "ports": [{"protocol": "TCP", "port": naming.QDRANT_HTTP_PORT}, {"protocol": "TCP", "port": naming.QDRANT_GRPC_PORT}],
-        },
+        Egress(
+            to=[network.namespace_peer(services.mlflow_namespace, meta.selector_labels(lab, mlflow.APP))],
+            ports=network.tcp(naming.MLFLOW_PORT),
+        ),
+        Egress(
+            to=[network.namespace_peer(services.qdrant_namespace, meta.selector_labels(lab, qdrant.APP))],
+            ports=network.tcp(naming.QDRANT_HTTP_PORT, naming.QDRANT_GRPC_PORT),
+        ),
     ]
-    specs: dict[str, dict[str, Any]] = {
-        "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-        "allow-dns": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [dns]},
-        "allow-same-namespace": {
-            "podSelector": {},
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": same_namespace}],
-            "egress": [{"to": same_namespace}],
-        },
-        "allow-lab-services": {"podSelector": {}, "policyTypes": ["Egress"], "egress": lab_services},
+    specs = {
+        "default-deny": network.isolating_spec({}),
+        "allow-dns": network.isolating_spec({}, egress=[network.dns_egress()]),
+        "allow-same-namespace": network.isolating_spec(
+            {}, ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=own_pods)], egress=[Egress(to=own_pods)]
+        ),
+        "allow-lab-services": network.isolating_spec({}, egress=lab_services),
     }
     if lab.sandbox.egress_allowlist:
-        specs["allow-egress-allowlist"] = {
-            "podSelector": {},
-            "policyTypes": ["Egress"],
-            "egress": [
-                {
-                    "to": [{"ipBlock": {"cidr": str(rule.cidr)}}],
-                    "ports": [{"protocol": rule.protocol, "port": p} for p in rule.ports],
-                }
-                for rule in lab.sandbox.egress_allowlist
-            ],
-        }
-    return {name: {"metadata": _meta(spec, lab, name), "spec": body} for name, body in specs.items()}
+        allowed = [
+            Egress(
+                to=network.cidr_peers([rule.cidr]),
+                ports=[network.Port(protocol=rule.protocol, port=port) for port in rule.ports],
+            )
+            for rule in lab.sandbox.egress_allowlist
+        ]
+        specs["allow-egress-allowlist"] = network.isolating_spec({}, egress=allowed)
+    return specs
 
 
-_READ = ["get", "list", "watch"]
-_MANAGE = [*_READ, "create", "update", "patch", "delete"]
+TEAM_GRANTS = (
+    Grant(("",), ("pods",), (*READ, "create", "delete")),
+    Grant(("",), ("pods/log",), ("get",)),
+    # WebSocket clients (kubectl >= 1.30) open exec and port-forward with GET, older ones with POST.
+    Grant(("",), ("pods/exec", "pods/portforward"), ("get", "create")),
+    Grant(("",), ("configmaps", "persistentvolumeclaims", "services"), MANAGE),
+    Grant(("",), ("events", "resourcequotas", "limitranges"), READ),
+    Grant(("",), ("secrets",), ("get",), resource_names=(QDRANT_SECRET,)),
+    Grant(("apps",), ("deployments", "replicasets", "statefulsets"), READ),
+    Grant(("apps",), ("deployments/scale",), ("get", "update", "patch")),
+    Grant(("batch",), ("jobs", "cronjobs"), MANAGE),
+    Grant(("networking.k8s.io",), ("networkpolicies",), READ),
+)
+"""What an audit team does in its namespace: run and inspect workloads, use the workbench, read its Qdrant token.
+
+Deliberately absent: secrets beyond the sandbox's own token (creating pods already exposes every
+secret in the namespace, so there is only that one), creating secrets (a service-account-token
+secret would mint credentials), service accounts, RBAC, quotas, network policies (read-only)
+and anything outside the namespace.
+"""
 
 
-def role(spec: SandboxSpec, lab: LabSpec) -> dict[str, Any]:
-    """What an audit team does in its namespace: run and inspect workloads, use the workbench, read its Qdrant token.
-
-    Deliberately absent: secrets beyond the sandbox's own token (creating pods already exposes
-    every secret in the namespace, so there is only that one), creating secrets (a
-    service-account-token secret would mint credentials), service accounts, RBAC, quotas,
-    network policies (read-only) and anything outside the namespace. No wildcards.
-    """
-    rules = [
-        {"apiGroups": [""], "resources": ["pods"], "verbs": [*_READ, "create", "delete"]},
-        {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
-        # WebSocket clients (kubectl >= 1.30) open exec and port-forward with GET, older ones with POST.
-        {"apiGroups": [""], "resources": ["pods/exec", "pods/portforward"], "verbs": ["get", "create"]},
-        {"apiGroups": [""], "resources": ["configmaps", "persistentvolumeclaims", "services"], "verbs": _MANAGE},
-        {"apiGroups": [""], "resources": ["events", "resourcequotas", "limitranges"], "verbs": _READ},
-        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [QDRANT_SECRET], "verbs": ["get"]},
-        {"apiGroups": ["apps"], "resources": ["deployments", "replicasets", "statefulsets"], "verbs": _READ},
-        {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["get", "update", "patch"]},
-        {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": _MANAGE},
-        {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": _READ},
-    ]
-    return {"metadata": _meta(spec, lab, ROLE), "rules": rules}
-
-
-def role_binding(spec: SandboxSpec, lab: LabSpec) -> dict[str, Any]:
-    """The team's users and its group, named as the API server sees them (with the identity provider's prefixes)."""
-    api_group = "rbac.authorization.k8s.io"
-    access = lab.access
-    subjects = [{"kind": "User", "apiGroup": api_group, "name": access.kubernetes_user(member)} for member in spec.team]
-    if spec.group:
-        subjects.append({"kind": "Group", "apiGroup": api_group, "name": access.kubernetes_group(spec.group)})
-    return {
-        "metadata": _meta(spec, lab, ROLE),
-        "role_ref": {"apiGroup": api_group, "kind": "Role", "name": ROLE},
-        "subjects": subjects,
-    }
-
-
-def service_account(spec: SandboxSpec, lab: LabSpec) -> dict[str, Any]:
-    """The identity workloads run as; it has no RBAC and its token is never mounted."""
-    return {"metadata": _meta(spec, lab, WORKLOAD_SA), "automount_service_account_token": False}
-
-
-def qdrant_secret(
-    spec: SandboxSpec, lab: LabSpec, services: LabServices, collection: str, token: pulumi.Input[str]
-) -> dict[str, Any]:
+def qdrant_secret_data(services: LabServices, collection: str, token: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
     """The collection-scoped JWT, with where to use it; the workbench reads it as environment variables."""
-    return {
-        "metadata": _meta(spec, lab, QDRANT_SECRET),
-        "type": "Opaque",
-        "string_data": {"QDRANT_URL": services.qdrant_url, "QDRANT_COLLECTION": collection, "QDRANT_API_KEY": token},
-    }
+    return {"QDRANT_URL": services.qdrant_url, "QDRANT_COLLECTION": collection, "QDRANT_API_KEY": token}
 
 
-def workbench(spec: SandboxSpec, lab: LabSpec, services: LabServices, experiment_id: pulumi.Input[str]) -> dict[str, Any]:
-    """A hardened JupyterLab: non-root, read-only root filesystem, no privilege escalation, no capabilities,
-    RuntimeDefault seccomp, Guaranteed resources, and the sandbox's GPUs on its pool's nodes.
+def workbench_spec(
+    spec: SandboxSpec,
+    lab: LabSpec,
+    services: LabServices,
+    *,
+    service_account: pulumi.Input[str],
+    experiment_id: pulumi.Input[str],
+    secret_data: dict[str, pulumi.Input[str]],
+) -> k8s.apps.v1.DeploymentSpecArgs:
+    """A hardened JupyterLab (:func:`~ailab.infra.k8s.pods.hardened_pod_spec`), Guaranteed, with the sandbox's GPUs on its pool's nodes.
 
     MLflow clients in it use the audit's experiment by id (``MLFLOW_EXPERIMENT_ID``), never by
     name: given a name that does not exist (renamed away on a server without the lab's rule), the
-    MLflow client would create a new experiment of that name, owned by whoever ran it.
+    MLflow client would create a new experiment of that name, owned by whoever ran it. The pod
+    template carries a digest of the Qdrant token Secret, so a new token restarts the workbench.
 
     Reached with ``kubectl port-forward`` (through the API server, not the network) and Jupyter's
     token, printed in its log.
     """
     profile = spec.profile
-    resources: dict[str, str] = {
-        "cpu": _cpu_share(profile.cpu, WORKBENCH_SHARE),
-        "memory": _memory_share(profile.memory, WORKBENCH_SHARE),
-    }
-    pod_spec: dict[str, Any] = {}
+    share = Resources(cpu=_cpu_share(profile.cpu, WORKBENCH_SHARE), memory=_memory_share(profile.memory, WORKBENCH_SHARE))
+    gpus: dict[str, str] = {}
+    placement = pods.Placement()  # any node without a taint: GPU nodes are tainted
     if spec.gpus and profile.gpu_pool:
-        pool = lab.gpu_pool(profile.gpu_pool)
-        resources[gpu_sharing.resource_name(pool)] = str(spec.gpus)
-        pod_spec["tolerations"] = [{**gpu_sharing.gpu_taint(), "operator": "Equal"}]
-        pod_spec["affinity"] = {
-            "nodeAffinity": {
-                "requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": [
-                        {"matchExpressions": [{"key": labels.GPU_POOL, "operator": "In", "values": [pool.name]}]}
-                    ]
-                }
-            }
-        }
-    container = {
-        "name": WORKBENCH,
-        "image": lab.sandbox.workbench_image,
-        "imagePullPolicy": "IfNotPresent",
-        "args": ["start-notebook.py", f"--ServerApp.port={WORKBENCH_PORT}"],
-        "ports": [{"name": "http", "containerPort": WORKBENCH_PORT, "protocol": "TCP"}],
-        "env": [
-            {"name": "HOME", "value": "/home/jovyan"},
-            {"name": "MLFLOW_TRACKING_URI", "value": services.mlflow_url},
-            {"name": "MLFLOW_EXPERIMENT_ID", "value": experiment_id},
-        ],
-        "envFrom": [{"secretRef": {"name": QDRANT_SECRET}}],
-        "resources": {"requests": resources, "limits": resources},
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": WORKBENCH_UID,
-            "runAsGroup": WORKBENCH_GID,
-            "allowPrivilegeEscalation": False,
-            "privileged": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-        "readinessProbe": {"httpGet": {"path": "/api", "port": WORKBENCH_PORT}, "periodSeconds": 10},
-        "volumeMounts": [{"name": "home", "mountPath": "/home/jovyan"}, {"name": "tmp", "mountPath": "/tmp"}],
-    }
-    selector = {labels.NAME: WORKBENCH, labels.AUDIT_ID: spec.audit_id}
-    pod_labels = {**common_labels(spec, lab), **selector}
-    pod_spec.update(
-        {
-            "serviceAccountName": WORKLOAD_SA,
-            "automountServiceAccountToken": False,
-            "enableServiceLinks": False,
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": WORKBENCH_UID,
-                "runAsGroup": WORKBENCH_GID,
-                "fsGroup": WORKBENCH_GID,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-            "containers": [container],
-            "volumes": [
-                {"name": "home", "emptyDir": {"sizeLimit": HOME_SIZE}},
-                {"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE}},
-            ],
-        }
+        gpus[gpu_sharing.resource_name(lab.gpu_pool(profile.gpu_pool))] = str(spec.gpus)
+        placement = pods.gpu_pool_placement(profile.gpu_pool)
+    container = k8s.core.v1.ContainerArgs(
+        name=WORKBENCH,
+        image=lab.sandbox.workbench_image,
+        image_pull_policy="IfNotPresent",
+        args=["start-notebook.py", f"--ServerApp.port={WORKBENCH_PORT}"],
+        ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=WORKBENCH_PORT, protocol="TCP")],
+        env=pods.plain_env(
+            {"HOME": HOME.mount_path, "MLFLOW_TRACKING_URI": services.mlflow_url, "MLFLOW_EXPERIMENT_ID": experiment_id}
+        ),
+        env_from=[k8s.core.v1.EnvFromSourceArgs(secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=QDRANT_SECRET))],
+        resources=pods.guaranteed_resources(share, gpus),
+        security_context=pods.container_security_context(WORKBENCH_RUN_AS),
+        readiness_probe=pods.http_probe("/api", "http", initial_delay=5),
+        volume_mounts=[HOME.mount(), TMP.mount()],
     )
-    return {
-        "metadata": _meta(spec, lab, WORKBENCH, **{labels.NAME: WORKBENCH}),
-        "spec": {
-            "replicas": 1,
-            # GPUs are exclusive: a rolling update would wait forever for a second set.
-            "strategy": {"type": "Recreate"},
-            "selector": {"matchLabels": selector},
-            "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec},
-        },
-    }
+    selector = {labels.NAME: WORKBENCH, labels.AUDIT_ID: spec.audit_id}
+    return k8s.apps.v1.DeploymentSpecArgs(
+        replicas=1,
+        # GPUs are exclusive: a rolling update would wait forever for a second set.
+        strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
+        selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+        template=k8s.core.v1.PodTemplateSpecArgs(
+            metadata=meta.object_meta(
+                lab,
+                None,
+                meta.SANDBOX,
+                tenant=tenant(spec),
+                extra_labels=selector,
+                extra_annotations=meta.config_checksum(secret_data),
+            ),
+            spec=pods.hardened_pod_spec(
+                run_as=WORKBENCH_RUN_AS,
+                service_account=service_account,
+                containers=[container],
+                volumes=[HOME.volume(), TMP.volume()],
+                spec=lab,
+                placement=placement,
+            ),
+        ),
+    )

@@ -2,20 +2,21 @@
 
 The same program runs for real (Automation API, reading the lab stack's outputs through a
 ``StackReference``) and offline (the plan under the mock monitor, where there is no lab state and
-the same values are derived from the lab spec with :mod:`ailab.spec.naming`).
+the lab program's own derivation of its outputs from the spec stands in). Both go through the one
+contract of what a lab exports, :class:`~ailab.infra.contracts.LabOutputs`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi
 
+from ailab.infra.contracts import LabOutputs, lab_outputs, read_lab_outputs
 from ailab.plan.graph import Plan
 from ailab.sandbox.manifests import LabServices
 from ailab.sandbox.request import SandboxSpec, iso
-from ailab.spec import naming
 from ailab.spec.model import LabSpec
 
 SANDBOX_PROJECT = "ailab-sandboxes"
@@ -45,48 +46,43 @@ def lab_stack_reference_name(lab_stack: str, lab_project: str = LAB_PROJECT) -> 
     return f"organization/{lab_project}/{lab_stack}"
 
 
-def connection_from_stack(lab: LabSpec, lab_stack: str, lab_project: str = LAB_PROJECT) -> LabConnection:
-    """Read the lab's outputs (exported by :mod:`ailab.infra.program`); call inside a running program."""
-    ref = pulumi.StackReference(lab_stack_reference_name(lab_stack, lab_project))
-    namespaces = ref.require_output("namespaces")
-    services = LabServices(
-        mlflow_namespace=namespaces.apply(lambda ns: str(ns["mlflow"])),
-        qdrant_namespace=namespaces.apply(lambda ns: str(ns["vectorDb"])),
-        mlflow_url=ref.require_output("mlflowUrl").apply(str),
-        qdrant_url=ref.require_output("qdrantUrl").apply(str),
-    )
-    aws = lab.target == "aws"
+def connection_from_outputs(outputs: LabOutputs) -> LabConnection:
+    """The sandbox's view of its lab's outputs (:class:`~ailab.infra.contracts.LabOutputs`); credentials kept secret."""
     return LabConnection(
-        services=services,
-        mlflow_admin_username=ref.require_output("mlflowAdminUsername").apply(str),
-        mlflow_admin_password=pulumi.Output.secret(ref.require_output("mlflowAdminPassword").apply(str)),
-        qdrant_api_key=pulumi.Output.secret(ref.require_output("qdrantApiKey").apply(str)),
-        kubeconfig=pulumi.Output.secret(ref.require_output("kubeconfig").apply(str)) if aws else None,
-        kube_context=None if aws else ref.require_output("kubeContext").apply(str),
-        mlflow_external_url=ref.get_output("mlflowExternalUrl"),
-        qdrant_external_url=ref.get_output("qdrantExternalUrl"),
+        services=LabServices(
+            mlflow_namespace=outputs.namespaces.mlflow,
+            qdrant_namespace=outputs.namespaces.vector_db,
+            mlflow_url=outputs.mlflow_url,
+            qdrant_url=outputs.qdrant_url,
+        ),
+        mlflow_admin_username=outputs.mlflow_admin_username,
+        mlflow_admin_password=pulumi.Output.secret(outputs.mlflow_admin_password),
+        qdrant_api_key=pulumi.Output.secret(outputs.qdrant_api_key),
+        kubeconfig=pulumi.Output.secret(outputs.kubeconfig) if outputs.kubeconfig is not None else None,
+        kube_context=outputs.kube_context,
+        mlflow_external_url=outputs.mlflow_external_url,
+        qdrant_external_url=outputs.qdrant_external_url,
     )
+
+
+def connection_from_stack(lab: LabSpec, lab_stack: str, lab_project: str = LAB_PROJECT) -> LabConnection:
+    """Read the lab's outputs (exported by :mod:`ailab.infra.program`) through a StackReference; call inside a running program."""
+    reference = pulumi.StackReference(lab_stack_reference_name(lab_stack, lab_project))
+    return connection_from_outputs(read_lab_outputs(reference, lab.target))
 
 
 def connection_from_spec(lab: LabSpec) -> LabConnection:
-    """The same values derived from the lab spec, for the offline plan; credentials are secret placeholders."""
-    services = LabServices(
-        mlflow_namespace=naming.mlflow_namespace(lab),
-        qdrant_namespace=naming.vector_db_namespace(lab),
-        mlflow_url=naming.mlflow_url(lab),
-        qdrant_url=naming.qdrant_url(lab),
-    )
-    aws = lab.target == "aws"
-    return LabConnection(
-        services=services,
-        mlflow_admin_username=lab.mlflow.admin_username,
+    """For the offline plan: the outputs the lab program derives from ``lab``, with placeholders for its secrets.
+
+    The plan never holds the lab's credentials, nor a kubeconfig (the AWS lab's is the cluster's output).
+    """
+    kubeconfig = pulumi.Output.secret(OFFLINE_KUBECONFIG) if lab.target == "aws" else None
+    offline = replace(
+        lab_outputs(lab, kubeconfig),
         mlflow_admin_password=pulumi.Output.secret(OFFLINE_SECRET),
         qdrant_api_key=pulumi.Output.secret(OFFLINE_SECRET),
-        kubeconfig=pulumi.Output.secret(OFFLINE_KUBECONFIG) if aws else None,
-        kube_context=None if aws else lab.onprem_settings().kubeconfig_context,
-        mlflow_external_url=f"https://{lab.ingress.mlflow_host}" if lab.ingress else None,
-        qdrant_external_url=f"https://{lab.ingress.qdrant_host}" if lab.ingress else None,
     )
+    return connection_from_outputs(offline)
 
 
 def sandbox_program(spec: SandboxSpec, lab: LabSpec, connect: Callable[[], LabConnection]) -> Callable[[], None]:

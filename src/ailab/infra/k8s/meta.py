@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import pulumi
@@ -26,6 +27,20 @@ NETWORK_ISOLATION = "network-isolation"
 ACCESS_CONTROL = "access-control"
 INGRESS = "ingress"
 STORAGE = "storage"
+SANDBOX = "sandbox"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """Who owns objects the lab runs for someone else (an audit's sandbox), in place of the lab's owner."""
+
+    owner: str
+    """The ``owner`` label (a valid label value)."""
+    data_classification: str
+    contact: str | None = None
+    """The ``owner-contact`` annotation (an e-mail address is no label value); none: no contact at all."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """More labels on every object of the tenant (e.g. the audit id)."""
 
 
 def object_meta(
@@ -34,18 +49,26 @@ def object_meta(
     component: str,
     namespace: pulumi.Input[str] | None = None,
     *,
+    tenant: Tenant | None = None,
     extra_labels: Mapping[str, str] | None = None,
     extra_annotations: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> k8s.meta.v1.ObjectMetaArgs:
     """Metadata with the lab's ownership labels (:func:`~ailab.infra.tagging.k8s_labels`) and annotations.
 
-    ``name`` is None for pod templates, whose pods are named by their controller.
+    A ``tenant``'s owner, classification and contact replace the lab's: the lab's owner contact
+    on an audit's objects would name the wrong person to ask. ``name`` is None for pod templates,
+    whose pods are named by their controller.
     """
-    annotations: dict[str, pulumi.Input[str]] = {**tagging.k8s_annotations(spec), **(extra_annotations or {})}
+    object_labels = tagging.k8s_labels(spec, component)
+    annotations: dict[str, pulumi.Input[str]] = {**tagging.k8s_annotations(spec)}
+    if tenant is not None:
+        object_labels |= {labels.OWNER: tenant.owner, labels.DATA_CLASSIFICATION: tenant.data_classification, **tenant.labels}
+        annotations = {labels.OWNER_CONTACT: tenant.contact} if tenant.contact else {}
+    annotations |= extra_annotations or {}
     return k8s.meta.v1.ObjectMetaArgs(
         name=name,
         namespace=namespace,
-        labels={**tagging.k8s_labels(spec, component), **(extra_labels or {})},
+        labels={**object_labels, **(extra_labels or {})},
         annotations=annotations or None,
     )
 

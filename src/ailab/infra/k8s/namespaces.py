@@ -81,26 +81,20 @@ class PlatformNamespaces(pulumi.ComponentResource):
             ns_name = meta.name_of(created)
             self.names[namespace] = ns_name
             footprint = args.footprints[namespace]
+            gpus = None if namespace == naming.gpu_namespace(spec) else quota.NO_GPUS
             k8s.core.v1.ResourceQuota(
                 f"{name}-{namespace}-quota",
                 metadata=meta.object_meta(spec, "platform-quota", component, ns_name),
-                spec=k8s.core.v1.ResourceQuotaSpecArgs(
-                    hard=quota.quota_hard(spec, footprint, allow_gpus=namespace == naming.gpu_namespace(spec))
-                ),
+                spec=k8s.core.v1.ResourceQuotaSpecArgs(hard=quota.quota_hard(spec, footprint, gpus=gpus)),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             k8s.core.v1.LimitRange(
                 f"{name}-{namespace}-limits",
                 metadata=meta.object_meta(spec, "platform-defaults", component, ns_name),
-                spec=k8s.core.v1.LimitRangeSpecArgs(
-                    limits=[
-                        k8s.core.v1.LimitRangeItemArgs(
-                            type="Container",
-                            default_request=dict(quota.DEFAULT_REQUEST),
-                            # Where limits are not capped (the GPU operator's operands), none are imposed either.
-                            default=dict(quota.DEFAULT_LIMIT) if footprint.caps_limits else None,
-                        )
-                    ]
+                spec=quota.limit_range_spec(
+                    default_request=quota.DEFAULT_REQUEST,
+                    # Where limits are not capped (the GPU operator's operands), none are imposed either.
+                    default_limit=quota.DEFAULT_LIMIT if footprint.caps_limits else None,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

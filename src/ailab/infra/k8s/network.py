@@ -58,11 +58,37 @@ def tcp(*ports: int) -> list[Port]:
     return [Port(protocol="TCP", port=port) for port in ports]
 
 
-def namespace_peer(namespace: str, pod_labels: Mapping[str, str] | None = None) -> Peer:
+def namespace_peer(namespace: pulumi.Input[str], pod_labels: Mapping[str, str] | None = None) -> Peer:
     """The pods of ``namespace``: all of them, or those labelled ``pod_labels``."""
     return Peer(
         namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={labels.NAMESPACE_NAME: namespace}),
         pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_labels)) if pod_labels else None,
+    )
+
+
+def dns_egress() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    """DNS: kube-system's kube-dns pods, UDP and TCP 53."""
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+        to=[namespace_peer("kube-system", labels.KUBE_DNS)],
+        ports=[Port(protocol="UDP", port=DNS_PORT), Port(protocol="TCP", port=DNS_PORT)],
+    )
+
+
+def isolating_spec(
+    pod_selector: Mapping[str, str],
+    ingress: Sequence[k8s.networking.v1.NetworkPolicyIngressRuleArgs] = (),
+    egress: Sequence[k8s.networking.v1.NetworkPolicyEgressRuleArgs] = (),
+) -> k8s.networking.v1.NetworkPolicySpecArgs:
+    """A policy for the pods it selects (all of them for an empty selector): what it does not list is denied.
+
+    Both policy types are declared on every policy, so each one read alone still shows its
+    pods isolated in both directions, whether or not the default-deny policy is present.
+    """
+    return k8s.networking.v1.NetworkPolicySpecArgs(
+        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_selector) or None),
+        policy_types=["Ingress", "Egress"],
+        ingress=list(ingress),
+        egress=list(egress),
     )
 
 
@@ -119,10 +145,7 @@ class NetworkPolicies(pulumi.ComponentResource):
         super().__init__("ailab:k8s:NetworkPolicies", name, None, opts)
         self._name, self._spec, self._namespaces = name, args.spec, args.namespaces
         spec = args.spec
-        dns = k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-            to=[namespace_peer("kube-system", labels.KUBE_DNS)],
-            ports=[Port(protocol="UDP", port=DNS_PORT), Port(protocol="TCP", port=DNS_PORT)],
-        )
+        dns = dns_egress()
         for namespace in naming.platform_namespaces(spec):
             self._policy(namespace, "default-deny", pod_selector={})
             self._policy(namespace, "allow-dns", pod_selector={}, egress=[dns])
@@ -233,19 +256,10 @@ class NetworkPolicies(pulumi.ComponentResource):
         ingress: Sequence[k8s.networking.v1.NetworkPolicyIngressRuleArgs] = (),
         egress: Sequence[k8s.networking.v1.NetworkPolicyEgressRuleArgs] = (),
     ) -> k8s.networking.v1.NetworkPolicy:
-        """A policy for the pods it selects (all of them for an empty selector): what it does not list is denied.
-
-        Both policy types are declared on every policy, so each one read alone still shows its
-        pods isolated in both directions, whether or not the default-deny policy is present.
-        """
+        """A policy in a platform namespace (see :func:`isolating_spec`)."""
         return k8s.networking.v1.NetworkPolicy(
             f"{self._name}-{namespace}-{policy}",
             metadata=meta.object_meta(self._spec, policy, meta.NETWORK_ISOLATION, self._namespaces[namespace]),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_selector) or None),
-                policy_types=["Ingress", "Egress"],
-                ingress=list(ingress),
-                egress=list(egress),
-            ),
+            spec=isolating_spec(pod_selector, ingress, egress),
             opts=pulumi.ResourceOptions(parent=self),
         )

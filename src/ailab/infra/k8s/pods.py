@@ -1,4 +1,4 @@
-"""Hardened pod building blocks shared by every workload the platform runs (MLflow, PostgreSQL, Qdrant).
+"""Hardened pod building blocks shared by every workload the lab runs (MLflow, PostgreSQL, Qdrant, sandboxes' workbenches).
 
 One definition of "hardened", so the services cannot drift apart and the policy rules on pod
 security (non-root, no privilege escalation, capabilities dropped, read-only root filesystem,
@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ailab.infra.k8s.meta import object_meta
+from ailab.infra.k8s.meta import Tenant, object_meta
+from ailab.spec import labels
+from ailab.spec.gpu_sharing import gpu_taint
 from ailab.spec.model import LabSpec, Resources
 
 RUNTIME_DEFAULT = "RuntimeDefault"
@@ -59,9 +61,12 @@ def container_security_context(run_as: RunAs) -> k8s.core.v1.SecurityContextArgs
     )
 
 
-def guaranteed_resources(resources: Resources) -> k8s.core.v1.ResourceRequirementsArgs:
-    """Requests equal to limits: Guaranteed QoS, so a busy sandbox cannot starve a shared service."""
-    amounts = {"cpu": resources.cpu, "memory": resources.memory}
+def guaranteed_resources(resources: Resources, extended: Mapping[str, str] | None = None) -> k8s.core.v1.ResourceRequirementsArgs:
+    """Requests equal to limits: Guaranteed QoS, so a busy sandbox cannot starve a shared service.
+
+    ``extended`` resources (a GPU pool's ``nvidia.com/...``) are requested the same way.
+    """
+    amounts = {"cpu": resources.cpu, "memory": resources.memory, **(extended or {})}
     return k8s.core.v1.ResourceRequirementsArgs(requests=amounts, limits=dict(amounts))
 
 
@@ -120,6 +125,38 @@ def system_node_selector(spec: LabSpec) -> dict[str, str] | None:
     return dict(selector) or None
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Which nodes a pod may run on: a node selector, the taints it tolerates, a required node affinity."""
+
+    node_selector: Mapping[str, str] | None = None
+    tolerations: Sequence[k8s.core.v1.TolerationArgs] = ()
+    affinity: k8s.core.v1.AffinityArgs | None = None
+
+
+def system_placement(spec: LabSpec) -> Placement:
+    """The shared services' nodes (:func:`system_node_selector`)."""
+    return Placement(node_selector=system_node_selector(spec))
+
+
+def gpu_pool_placement(pool: str) -> Placement:
+    """The nodes of GPU pool ``pool``: tolerate the GPU taint, and require the pool's label (the taint alone only permits)."""
+    on_pool = k8s.core.v1.NodeSelectorRequirementArgs(key=labels.GPU_POOL, operator="In", values=[pool])
+    taint = gpu_taint()
+    return Placement(
+        tolerations=[
+            k8s.core.v1.TolerationArgs(key=taint["key"], operator="Equal", value=taint["value"], effect=taint["effect"])
+        ],
+        affinity=k8s.core.v1.AffinityArgs(
+            node_affinity=k8s.core.v1.NodeAffinityArgs(
+                required_during_scheduling_ignored_during_execution=k8s.core.v1.NodeSelectorArgs(
+                    node_selector_terms=[k8s.core.v1.NodeSelectorTermArgs(match_expressions=[on_pool])]
+                )
+            )
+        ),
+    )
+
+
 def hardened_pod_spec(
     *,
     run_as: RunAs,
@@ -129,13 +166,17 @@ def hardened_pod_spec(
     spec: LabSpec,
     termination_grace_seconds: int = 30,
     restart_policy: str | None = None,
+    placement: Placement | None = None,
 ) -> k8s.core.v1.PodSpecArgs:
-    """A pod spec with the platform's invariants: own ServiceAccount, no API token, non-root, system nodes only.
+    """A pod spec with the lab's invariants: own ServiceAccount, no API token, non-root, on the system nodes.
 
     The Kubernetes API token is never mounted: none of the services talks to the API server.
     (On AWS, MLflow's IRSA credentials come from a separate projected token whose audience is
     ``sts.amazonaws.com``, injected by the EKS pod identity webhook; see :mod:`.mlflow`.)
+    ``placement`` moves the pod off the system nodes (a sandbox's workloads; default
+    :func:`system_placement`).
     """
+    placement = placement or system_placement(spec)
     return k8s.core.v1.PodSpecArgs(
         service_account_name=service_account,
         automount_service_account_token=False,
@@ -143,7 +184,9 @@ def hardened_pod_spec(
         security_context=pod_security_context(run_as),
         containers=list(containers),
         volumes=list(volumes),
-        node_selector=system_node_selector(spec),
+        node_selector=dict(placement.node_selector) if placement.node_selector else None,
+        tolerations=list(placement.tolerations) or None,
+        affinity=placement.affinity,
         termination_grace_period_seconds=termination_grace_seconds,
         restart_policy=restart_policy,
     )
@@ -158,11 +201,12 @@ def workload_service_account(
     component: str,
     parent: pulumi.Resource,
     annotations: Mapping[str, pulumi.Input[str]] | None = None,
+    tenant: Tenant | None = None,
 ) -> k8s.core.v1.ServiceAccount:
     """A workload's own ServiceAccount (never ``default``), with token automount off and no RBAC bound to it."""
     return k8s.core.v1.ServiceAccount(
         resource_name,
-        metadata=object_meta(spec, name, component, namespace, extra_annotations=annotations),
+        metadata=object_meta(spec, name, component, namespace, tenant=tenant, extra_annotations=annotations),
         automount_service_account_token=False,
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -1,4 +1,4 @@
-"""What each platform namespace may consume: footprints summed into ResourceQuotas, and LimitRange defaults.
+"""What a namespace may consume: footprints summed into ResourceQuotas, and LimitRange defaults.
 
 Each service module states its own :class:`Footprint` (from the spec); the platform adds them
 up per namespace. The quota is therefore exactly what the lab deploys, plus the surge pod of a
@@ -8,9 +8,14 @@ the capacity sandboxes were promised.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+
+import pulumi_kubernetes as k8s
 
 from ailab.spec import gpu_sharing
+from ailab.spec.constants import WHOLE_GPU
 from ailab.spec.model import LabSpec, Resources
 from ailab.spec.types import byte_count, cpu_cores
 
@@ -32,6 +37,8 @@ class Footprint:
     storage_bytes: int = 0
     caps_limits: bool = True
     """Whether limits are capped too (False where a third-party chart sets its own limits, see :mod:`.gpu`)."""
+    caps_claims: bool = True
+    """Whether the number of volume claims is capped too (False for a sandbox: its team splits its storage as it likes)."""
     load_balancers: int = 0
     """Services of type LoadBalancer (only the ingress controller's, see :mod:`.traefik`)."""
     node_ports: int = 0
@@ -58,6 +65,7 @@ class Footprint:
             volume_claims=self.volume_claims + other.volume_claims,
             storage_bytes=self.storage_bytes + other.storage_bytes,
             caps_limits=self.caps_limits and other.caps_limits,
+            caps_claims=self.caps_claims and other.caps_claims,
             load_balancers=self.load_balancers + other.load_balancers,
             node_ports=self.node_ports + other.node_ports,
         )
@@ -75,12 +83,27 @@ def format_millicores(millicores: int) -> str:
     return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"
 
 
-def quota_hard(spec: LabSpec, footprint: Footprint, *, allow_gpus: bool = False) -> dict[str, str]:
-    """``ResourceQuota.spec.hard`` for a namespace holding ``footprint``.
+NO_GPUS: Mapping[str, int] = MappingProxyType({})
 
-    Platform namespaces expose no NodePorts or load balancers but those their footprint states
-    (the lab's ingress controller's one load balancer), and outside the GPU operator's namespace (whose validator pods request a GPU) no pod
-    may request one: GPUs are for sandboxes.
+
+def gpu_hard(spec: LabSpec, granted: Mapping[str, int]) -> dict[str, str]:
+    """Quota keys for every GPU resource of the lab (and whole GPUs) at 0, but ``granted`` (quota key to count).
+
+    A resource with no quota key is unlimited: without the zeros a namespace could still request,
+    say, ``nvidia.com/mig-1g.10gb``, or a whole GPU on a lab whose pools are all MIG-partitioned.
+    """
+    hard = dict.fromkeys([f"requests.{WHOLE_GPU}", *(gpu_sharing.quota_key(pool) for pool in spec.gpu_pools)], "0")
+    hard |= {key: str(count) for key, count in granted.items()}
+    return dict(sorted(hard.items()))
+
+
+def quota_hard(spec: LabSpec, footprint: Footprint, *, gpus: Mapping[str, int] | None = NO_GPUS) -> dict[str, str]:
+    """``ResourceQuota.spec.hard`` for a namespace holding ``footprint`` and the GPUs ``gpus`` (see :func:`gpu_hard`).
+
+    No NodePorts or load balancers but those the footprint states (the lab's ingress
+    controller's one load balancer), and no GPU but those granted: GPUs are for sandboxes.
+    ``gpus=None`` leaves GPUs uncapped, for the GPU operator's namespace (its validator pods
+    request one).
     """
     cpu = format_millicores(footprint.millicores)
     memory = format_bytes(footprint.memory_bytes)
@@ -88,13 +111,39 @@ def quota_hard(spec: LabSpec, footprint: Footprint, *, allow_gpus: bool = False)
         "pods": str(footprint.pods),
         "requests.cpu": cpu,
         "requests.memory": memory,
-        "persistentvolumeclaims": str(footprint.volume_claims),
         "requests.storage": format_bytes(footprint.storage_bytes),
         "services.loadbalancers": str(footprint.load_balancers),
         "services.nodeports": str(footprint.node_ports),
     }
+    if footprint.caps_claims:
+        hard["persistentvolumeclaims"] = str(footprint.volume_claims)
     if footprint.caps_limits:
         hard |= {"limits.cpu": cpu, "limits.memory": memory}
-    if not allow_gpus:
-        hard |= {gpu_sharing.quota_key(pool): "0" for pool in spec.gpu_pools}
+    if gpus is not None:
+        hard |= gpu_hard(spec, gpus)
     return hard
+
+
+def limit_range_spec(
+    *,
+    default_request: Mapping[str, str],
+    default_limit: Mapping[str, str] | None,
+    container_max: Mapping[str, str] | None = None,
+    claim_max: str | None = None,
+) -> k8s.core.v1.LimitRangeSpecArgs:
+    """Defaults for containers that state no resources (so the quota can admit them), and optional maxima.
+
+    ``default_limit`` None imposes no limit where none is capped (the GPU operator's operands);
+    ``container_max`` and ``claim_max`` bound one container and one volume claim.
+    """
+    items = [
+        k8s.core.v1.LimitRangeItemArgs(
+            type="Container",
+            default_request=dict(default_request),
+            default=dict(default_limit) if default_limit is not None else None,
+            max=dict(container_max) if container_max is not None else None,
+        )
+    ]
+    if claim_max is not None:
+        items.append(k8s.core.v1.LimitRangeItemArgs(type="PersistentVolumeClaim", max={"storage": claim_max}))
+    return k8s.core.v1.LimitRangeSpecArgs(limits=items)

@@ -38,15 +38,22 @@ MANAGE = (*READ, "create", "update", "patch", "delete")
 
 @dataclass(frozen=True)
 class Grant:
-    """One PolicyRule: these verbs on these resources of these API groups (``""`` is the core group)."""
+    """One PolicyRule: these verbs on these resources of these API groups (``""`` is the core group).
+
+    ``resource_names`` narrows it to those objects (empty: all of them).
+    """
 
     api_groups: tuple[str, ...]
     resources: tuple[str, ...]
     verbs: tuple[str, ...]
+    resource_names: tuple[str, ...] = ()
 
     def rule(self) -> k8s.rbac.v1.PolicyRuleArgs:
         return k8s.rbac.v1.PolicyRuleArgs(
-            api_groups=list(self.api_groups), resources=list(self.resources), verbs=list(self.verbs)
+            api_groups=list(self.api_groups),
+            resources=list(self.resources),
+            verbs=list(self.verbs),
+            resource_names=list(self.resource_names) or None,
         )
 
 
