@@ -32,6 +32,9 @@ WORKLOAD_SA = "workload"
 WORKBENCH = "workbench"
 QDRANT_SECRET = "qdrant-token"
 WORKBENCH_PORT = 8888
+EVAL_RUNNER = "eval-runner"
+"""``app.kubernetes.io/name`` of evaluation Jobs' pods: the namespace's allowances leave them out, and
+their own policy (:mod:`ailab.sandbox.evaljob`) lets them reach DNS and MLflow only."""
 
 WORKBENCH_SHARE = 2
 """The workbench takes 1/2 of the profile's CPU and memory; the rest is for the team's jobs."""
@@ -131,10 +134,16 @@ def _memory_share(quantity: str, share: int) -> str:
     return f"{max(1, byte_count(quantity) // share // 2**20)}Mi"
 
 
+def default_share(spec: SandboxSpec) -> dict[str, str]:
+    """CPU and memory of a container that states none: 1/:data:`DEFAULT_SHARE` of the profile (evaluation Jobs take as much)."""
+    profile = spec.profile
+    return {"cpu": _cpu_share(profile.cpu, DEFAULT_SHARE), "memory": _memory_share(profile.memory, DEFAULT_SHARE)}
+
+
 def limit_range(spec: SandboxSpec, lab: LabSpec) -> dict[str, Any]:
     """Defaults for containers that state no resources (so the quota can admit them) and per-object maxima."""
     profile = spec.profile
-    default = {"cpu": _cpu_share(profile.cpu, DEFAULT_SHARE), "memory": _memory_share(profile.memory, DEFAULT_SHARE)}
+    default = default_share(spec)
     limits = [
         {
             "type": "Container",
@@ -154,8 +163,11 @@ def _namespace_peer(name: pulumi.Input[str]) -> dict[str, Any]:
 def network_policies(spec: SandboxSpec, lab: LabSpec, services: LabServices) -> dict[str, dict[str, Any]]:
     """Default deny both ways, then only: DNS, the sandbox's own pods, MLflow, Qdrant and the lab's egress allowlist.
 
-    Policies are additive, so each allowance is its own object named for what it allows.
+    Policies are additive, so each allowance is its own object named for what it allows. The
+    allowances select every pod but evaluation Jobs' (:data:`EVAL_RUNNER`): an allowance cannot be
+    taken back by another policy, so a Job's narrower policy holds only if these leave its pods out.
     """
+    pods: dict[str, Any] = {"matchExpressions": [{"key": labels.NAME, "operator": "NotIn", "values": [EVAL_RUNNER]}]}
     dns = {
         "to": [{**_namespace_peer("kube-system"), "podSelector": {"matchLabels": dict(labels.KUBE_DNS)}}],
         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
@@ -170,18 +182,18 @@ def network_policies(spec: SandboxSpec, lab: LabSpec, services: LabServices) -> 
     ]
     specs: dict[str, dict[str, Any]] = {
         "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-        "allow-dns": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [dns]},
+        "allow-dns": {"podSelector": pods, "policyTypes": ["Egress"], "egress": [dns]},
         "allow-same-namespace": {
-            "podSelector": {},
+            "podSelector": pods,
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [{"from": same_namespace}],
             "egress": [{"to": same_namespace}],
         },
-        "allow-lab-services": {"podSelector": {}, "policyTypes": ["Egress"], "egress": lab_services},
+        "allow-lab-services": {"podSelector": pods, "policyTypes": ["Egress"], "egress": lab_services},
     }
     if lab.sandbox.egress_allowlist:
         specs["allow-egress-allowlist"] = {
-            "podSelector": {},
+            "podSelector": pods,
             "policyTypes": ["Egress"],
             "egress": [
                 {

@@ -58,11 +58,49 @@ def tcp(*ports: int) -> list[Port]:
     return [Port(protocol="TCP", port=port) for port in ports]
 
 
-def namespace_peer(namespace: str, pod_labels: Mapping[str, str] | None = None) -> Peer:
+def namespace_peer(namespace: pulumi.Input[str], pod_labels: Mapping[str, str] | None = None) -> Peer:
     """The pods of ``namespace``: all of them, or those labelled ``pod_labels``."""
     return Peer(
         namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={labels.NAMESPACE_NAME: namespace}),
         pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_labels)) if pod_labels else None,
+    )
+
+
+def dns_egress() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    """Name resolution: kube-system's DNS pods, UDP and TCP 53."""
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+        to=[namespace_peer("kube-system", labels.KUBE_DNS)],
+        ports=[Port(protocol="UDP", port=DNS_PORT), Port(protocol="TCP", port=DNS_PORT)],
+    )
+
+
+def network_policy(
+    resource_name: str,
+    spec: LabSpec,
+    *,
+    name: str,
+    namespace: pulumi.Input[str],
+    pod_selector: Mapping[str, str],
+    ingress: Sequence[k8s.networking.v1.NetworkPolicyIngressRuleArgs] = (),
+    egress: Sequence[k8s.networking.v1.NetworkPolicyEgressRuleArgs] = (),
+    extra_labels: Mapping[str, str] | None = None,
+    opts: pulumi.ResourceOptions | None = None,
+) -> k8s.networking.v1.NetworkPolicy:
+    """A policy for the pods it selects (all of them for an empty selector): what it does not list is denied.
+
+    Both policy types are declared on every policy, so each one read alone still shows its
+    pods isolated in both directions, whether or not a default-deny policy is present.
+    """
+    return k8s.networking.v1.NetworkPolicy(
+        resource_name,
+        metadata=meta.object_meta(spec, name, meta.NETWORK_ISOLATION, namespace, extra_labels=extra_labels),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_selector) or None),
+            policy_types=["Ingress", "Egress"],
+            ingress=list(ingress),
+            egress=list(egress),
+        ),
+        opts=opts,
     )
 
 
@@ -119,10 +157,7 @@ class NetworkPolicies(pulumi.ComponentResource):
         super().__init__("ailab:k8s:NetworkPolicies", name, None, opts)
         self._name, self._spec, self._namespaces = name, args.spec, args.namespaces
         spec = args.spec
-        dns = k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-            to=[namespace_peer("kube-system", labels.KUBE_DNS)],
-            ports=[Port(protocol="UDP", port=DNS_PORT), Port(protocol="TCP", port=DNS_PORT)],
-        )
+        dns = dns_egress()
         for namespace in naming.platform_namespaces(spec):
             self._policy(namespace, "default-deny", pod_selector={})
             self._policy(namespace, "allow-dns", pod_selector={}, egress=[dns])
@@ -233,19 +268,14 @@ class NetworkPolicies(pulumi.ComponentResource):
         ingress: Sequence[k8s.networking.v1.NetworkPolicyIngressRuleArgs] = (),
         egress: Sequence[k8s.networking.v1.NetworkPolicyEgressRuleArgs] = (),
     ) -> k8s.networking.v1.NetworkPolicy:
-        """A policy for the pods it selects (all of them for an empty selector): what it does not list is denied.
-
-        Both policy types are declared on every policy, so each one read alone still shows its
-        pods isolated in both directions, whether or not the default-deny policy is present.
-        """
-        return k8s.networking.v1.NetworkPolicy(
+        """One of the platform's policies, in one of its namespaces (see :func:`network_policy`)."""
+        return network_policy(
             f"{self._name}-{namespace}-{policy}",
-            metadata=meta.object_meta(self._spec, policy, meta.NETWORK_ISOLATION, self._namespaces[namespace]),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_selector) or None),
-                policy_types=["Ingress", "Egress"],
-                ingress=list(ingress),
-                egress=list(egress),
-            ),
+            self._spec,
+            name=policy,
+            namespace=self._namespaces[namespace],
+            pod_selector=pod_selector,
+            ingress=ingress,
+            egress=egress,
             opts=pulumi.ResourceOptions(parent=self),
         )

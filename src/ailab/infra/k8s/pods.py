@@ -129,8 +129,12 @@ def hardened_pod_spec(
     spec: LabSpec,
     termination_grace_seconds: int = 30,
     restart_policy: str | None = None,
+    system_nodes: bool = True,
 ) -> k8s.core.v1.PodSpecArgs:
     """A pod spec with the platform's invariants: own ServiceAccount, no API token, non-root, system nodes only.
+
+    ``system_nodes=False`` is for a sandbox's own workloads, which run where the sandbox's do, not
+    on the nodes of the shared services.
 
     The Kubernetes API token is never mounted: none of the services talks to the API server.
     (On AWS, MLflow's IRSA credentials come from a separate projected token whose audience is
@@ -143,7 +147,7 @@ def hardened_pod_spec(
         security_context=pod_security_context(run_as),
         containers=list(containers),
         volumes=list(volumes),
-        node_selector=system_node_selector(spec),
+        node_selector=system_node_selector(spec) if system_nodes else None,
         termination_grace_period_seconds=termination_grace_seconds,
         restart_policy=restart_policy,
     )
