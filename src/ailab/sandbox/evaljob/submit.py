@@ -43,6 +43,12 @@ def prepare(bundle: EvalBundle, lab_stack: str, project: Project | None = None) 
     """The Job for ``bundle`` in its audit's sandbox (created on this machine), with the lab's runner image."""
     project = project or find_project()
     lab, _ = load_stack_spec(lab_stack, project)
+    image = lab.sandbox.eval_runner_image
+    if image is None:
+        raise BadInputError(
+            f"{project.stack_file(lab_stack)}: lab.sandbox.eval_runner_image is not set; build docker/eval-runner, push it "
+            "to an allowed registry and set it to registry/ailab-eval@sha256:<digest>"
+        )
     entry = state.load(bundle.audit_id)
     if entry is None:
         raise BadInputError(
@@ -53,12 +59,6 @@ def prepare(bundle: EvalBundle, lab_stack: str, project: Project | None = None) 
         raise BadInputError(
             f"--stack {lab_stack}: the sandbox of audit {bundle.audit_id} is on lab stack {entry.spec.lab_stack}; give --stack "
             f"{entry.spec.lab_stack}"
-        )
-    image = lab.sandbox.eval_runner_image
-    if image is None:
-        raise BadInputError(
-            f"{project.stack_file(lab_stack)}: lab.sandbox.eval_runner_image is not set; build docker/eval-runner, push it "
-            "to an allowed registry and set it to registry/ailab-eval@sha256:<digest>"
         )
     return EvalJob(entry.spec, lab, bundle, image)
 
