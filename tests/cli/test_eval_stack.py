@@ -182,6 +182,8 @@ def test_a_blocking_gate_exits_1_with_the_findings(tmp_path: Path, plan_file: Pa
         assert "AILAB-SUP-002" in result.output and "policy gate: BLOCKED" in result.output
     assert "evaluation 2025-017-chatbot-credit-q4: the policy gate blocked it" in result.output
     assert submitted == []
+    (record,) = [r for r in AuditLog().records() if r["action"] == "eval.run"]
+    assert record["outcome"] == "blocked" and record["arguments"]["mode"] == "stack"
 
 
 def test_a_gated_run_prints_the_jobs_result_and_records_it(

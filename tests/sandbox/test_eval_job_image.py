@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -66,6 +67,21 @@ def test_the_final_stage_runs_as_the_jobs_numeric_non_root_user() -> None:
     assert uid.isdigit() and gid.isdigit() and int(uid) != 0 and int(gid) != 0
     assert int(uid) == RUNNER_UID
     assert not any(keyword == "RUN" for keyword, _ in final), "the final stage runs nothing: no shell is needed"
+
+
+def test_the_lock_file_lands_where_the_runner_fingerprints_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The image's environment is /opt/ailab: the run's uv.lock SHA-256 must not read 'unknown' in the Job."""
+    from ailab.eval import runner
+
+    final = stages()[-1]
+    (destination,) = [rest.split()[-1] for keyword, rest in final if keyword == "COPY" and rest.startswith("uv.lock ")]
+    python = next(rest for keyword, rest in final if keyword == "FROM").split(":")[1].split("-")[0]
+    installed = tmp_path / f"opt/ailab/lib/python{python}/site-packages/ailab/eval/runner.py"
+    lock = tmp_path / destination.lstrip("/")
+    installed.parent.mkdir(parents=True)
+    lock.write_bytes(b"version = 1\n")
+    monkeypatch.setattr(runner, "__file__", str(installed))
+    assert runner.lock_sha256() == hashlib.sha256(b"version = 1\n").hexdigest()
 
 
 def test_the_entry_point_is_the_hidden_job_command_in_exec_form() -> None:

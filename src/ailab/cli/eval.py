@@ -246,6 +246,7 @@ def _run_in_sandbox(plan: Path, lab_stack: str, *, plan_only: bool, json_file: P
     from ailab.eval.plan import load_plan
     from ailab.sandbox.evaljob import bundle, submit
     from ailab.sandbox.evaljob.program import DEADLINE_SECONDS
+    from ailab.sandbox.gate import GateBlockedError
 
     loaded = load_plan(plan)
     load_data(loaded)  # the data's columns and label are checked here, before anything reaches the cluster
@@ -268,15 +269,16 @@ def _run_in_sandbox(plan: Path, lab_stack: str, *, plan_only: bool, json_file: P
         if not planned.gate.passed:
             raise typer.Exit(1)
         return
-    submit.require_gate(planned)
-    err().print(
-        f"submitting Job {job.name} in {job.namespace}; waiting for it to finish (at most {DEADLINE_SECONDS // 60} min)",
-        markup=False,
-    )
     try:
+        submit.require_gate(planned)
+        err().print(
+            f"submitting Job {job.name} in {job.namespace}; waiting for it to finish (at most {DEADLINE_SECONDS // 60} min)",
+            markup=False,
+        )
         summary = submit.run(job, member, pulumi_output)
     except AilabError as error:
-        _record(loaded, None, None, "error", str(error).splitlines()[0], mode="stack")
+        outcome = "blocked" if isinstance(error, GateBlockedError) else "error"
+        _record(loaded, None, None, outcome, str(error).splitlines()[0], mode="stack")
         raise
     run_id = summary.get("mlflow_run_id")
     _record(loaded, run_id, summary, str(summary["verdict"]), None, mode="stack")

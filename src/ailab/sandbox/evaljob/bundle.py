@@ -39,7 +39,7 @@ class EvalBundle:
 
 def collect(audit_id: str, plan_name: str, plan_path: Path, data_paths: Sequence[str]) -> EvalBundle:
     """The plan at ``plan_path`` and its data files (paths as the plan gives them, relative to it)."""
-    files = {PLAN_FILE: plan_path.read_bytes()}
+    sources = {PLAN_FILE: plan_path}
     for relative in data_paths:
         inside = PurePosixPath(relative)
         if inside.is_absolute() or ".." in inside.parts or str(inside) == PLAN_FILE:
@@ -47,14 +47,15 @@ def collect(audit_id: str, plan_name: str, plan_path: Path, data_paths: Sequence
                 f"{plan_path}: data file {relative!r} is not below the plan's folder; the in-sandbox mode mounts the plan's "
                 "folder only: move the file beside the plan and give its relative path"
             )
-        files[str(inside)] = (plan_path.parent / relative).read_bytes()
-    bundle = EvalBundle(audit_id, plan_name, files)
-    if bundle.size > MAX_BUNDLE_BYTES:
+        sources[str(inside)] = plan_path.parent / relative
+    # Sized before anything is read: a dataset of gigabytes is refused, not loaded.
+    size = sum(source.stat().st_size for source in sources.values())
+    if size > MAX_BUNDLE_BYTES:
         raise BadInputError(
-            f"{plan_path}: the plan and its data are {bundle.size / 1024:,.0f} KiB; a Job in the sandbox mounts at most "
+            f"{plan_path}: the plan and its data are {size / 1024:,.0f} KiB; a Job in the sandbox mounts at most "
             f"{MAX_BUNDLE_BYTES // 1024} KiB: evaluate a sample of the rows, or run it with --local"
         )
-    return bundle
+    return EvalBundle(audit_id, plan_name, {path: source.read_bytes() for path, source in sources.items()})
 
 
 def secret_items(bundle: EvalBundle) -> dict[str, str]:
