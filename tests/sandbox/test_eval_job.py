@@ -298,3 +298,20 @@ def test_offline_plan_keeps_the_data_secret(plan: Plan) -> None:
     files = only(plan, SECRET, "-files")
     assert files.inputs["data"] == SECRET_MARKER
     assert "YSx5CjEsMAo=" not in str(plan.to_json())  # base64 of the CSV
+
+
+def test_every_object_is_valid_for_the_clusters_version(plan: Plan, lab: LabSpec) -> None:
+    """Strict against the Kubernetes OpenAPI schema of the lab's version (the plan hides Secrets' data whole)."""
+    import kubernetes_validate
+
+    objects = [r for r in plan.resources if r.custom and r.type.startswith("kubernetes:") and "providers" not in r.type]
+    assert {r.type for r in objects} == {JOB, POLICY, SECRET, ACCOUNT}
+    for resource in objects:
+        manifest = {
+            key: {"hidden": "c2VjcmV0"} if key in ("data", "stringData") and value == SECRET_MARKER else value
+            for key, value in resource.inputs.items()
+        }
+        try:
+            kubernetes_validate.validate(manifest, lab.cluster.kubernetes_version, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            pytest.fail(f"{resource.type} {resource.name}: {'.'.join(map(str, error.path))}: {error.message}")
