@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 from tests.sandbox.helpers import make_spec, only
 
-from ailab.errors import BadInputError, MissingPrerequisiteError
+from ailab.errors import BadInputError, MissingPrerequisiteError, OperationFailedError
 from ailab.formats import SECRET as SECRET_MARKER
 from ailab.infra.k8s.job import run_once_job
 from ailab.plan.graph import Plan
@@ -315,3 +315,65 @@ def test_every_object_is_valid_for_the_clusters_version(plan: Plan, lab: LabSpec
             kubernetes_validate.validate(manifest, lab.cluster.kubernetes_version, strict=True)
         except kubernetes_validate.ValidationError as error:
             pytest.fail(f"{resource.type} {resource.name}: {'.'.join(map(str, error.path))}: {error.message}")
+
+
+def fake_kubectl(folder: Path, monkeypatch: pytest.MonkeyPatch, message: str, status: int = 0) -> Path:
+    """A kubectl on PATH that records its arguments (and the kubeconfig's mode) and prints ``message``."""
+    calls = folder / "calls"
+    script = folder / "kubectl"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$@" > {calls}\n'
+        f'for a in "$@"; do [ -f "$a" ] && stat -c %a "$a" >> {calls}.mode; done\n'
+        f"printf '%s' '{message}'\n"
+        f"[ {status} -eq 0 ] || echo 'error: the server has asked for the client to provide credentials' >&2\n"
+        f"exit {status}\n",
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}:/usr/bin:/bin")
+    return calls
+
+
+def test_the_result_is_the_runners_termination_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, job: EvalJob) -> None:
+    calls = fake_kubectl(tmp_path, monkeypatch, '{"verdict":"pass","mlflow_run_id":"r1","checks":[]}')
+    document = submit.read_result(job, {"job": "eval-credit-q4", "kubeconfig": "apiVersion: v1"}, None)
+    assert document == {"verdict": "pass", "mlflow_run_id": "r1", "checks": []}
+    arguments = calls.read_text(encoding="utf-8").splitlines()
+    assert arguments[0] == "--kubeconfig" and arguments[2:4] == ["--namespace", "audit-2025-017-chatbot"]
+    assert "batch.kubernetes.io/job-name=eval-credit-q4" in arguments
+    assert arguments[-1] == 'jsonpath={.items[0].status.containerStatuses[?(@.name=="evaluate")].state.terminated.message}'
+    # The AWS kubeconfig (a secret output) exists only for kubectl's call, readable by its owner alone.
+    assert Path(f"{calls}.mode").read_text(encoding="utf-8").split() == ["600"]
+    assert not Path(arguments[1]).exists()
+
+
+def test_on_premises_kubectl_uses_the_labs_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, job: EvalJob) -> None:
+    calls = fake_kubectl(tmp_path, monkeypatch, '{"verdict":"fail","checks":[]}')
+    assert submit.read_result(job, {"kubeContext": "lab-admin"}, None)["verdict"] == "fail"
+    assert calls.read_text(encoding="utf-8").splitlines()[:2] == ["--context", "lab-admin"]
+
+
+@pytest.mark.parametrize(
+    ("message", "failure", "expected"),
+    [
+        ('{"error":"plan.yaml:9: dataset.label: not binary"}', "Job failed", "eval-credit-q4 failed: plan.yaml:9: dataset.label"),
+        ("", "error: Job has reached the specified deadline", "ended without a result (error: Job has reached the specified"),
+        ("not json", None, "ended without a result (no termination message)"),
+    ],
+)
+def test_a_job_without_a_result_is_an_error_naming_where_to_look(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, job: EvalJob, message: str, failure: str | None, expected: str
+) -> None:
+    fake_kubectl(tmp_path, monkeypatch, message)
+    with pytest.raises(
+        OperationFailedError, match="see: kubectl logs --namespace audit-2025-017-chatbot job/eval-credit-q4"
+    ) as caught:
+        submit.read_result(job, {}, failure)
+    assert expected in str(caught.value)
+
+
+def test_kubectl_refused_is_one_line_with_its_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, job: EvalJob) -> None:
+    fake_kubectl(tmp_path, monkeypatch, "", status=1)
+    with pytest.raises(OperationFailedError, match=r"\(error: the server has asked for the client to provide credentials\)"):
+        submit.read_result(job, {}, None)

@@ -126,7 +126,7 @@ def run(job: EvalJob, member: MlflowLogin, on_output: Printer, project: Project 
             # A Job that failed may still have left the runner's reason in its termination message.
             failure = lifecycle.engine_error(err)
             outputs = {name: value.value for name, value in stack.outputs().items()}
-        document = _result(job, outputs, failure)
+        document = read_result(job, outputs, failure)
     finally:
         try:
             stack.destroy(on_output=on_output, color="never", remove=True)
@@ -138,7 +138,8 @@ def run(job: EvalJob, member: MlflowLogin, on_output: Printer, project: Project 
     return document
 
 
-def _result(job: EvalJob, outputs: dict[str, Any], failure: str | None) -> dict[str, Any]:
+def read_result(job: EvalJob, outputs: dict[str, Any], failure: str | None) -> dict[str, Any]:
+    """The runner's result document; its error, or the engine's ``failure`` when it left none, as an error."""
     message = _termination_message(job, outputs)
     try:
         document = json.loads(message) if message else None
@@ -156,7 +157,7 @@ def _result(job: EvalJob, outputs: dict[str, Any], failure: str | None) -> dict[
 
 def _termination_message(job: EvalJob, outputs: dict[str, Any]) -> str:
     """The runner's result: its container's termination message, read with kubectl as the lab stack connects."""
-    query = f"jsonpath={{.items[0].status.containerStatuses[?(@.name=='{CONTAINER}')].state.terminated.message}}"
+    query = f'jsonpath={{.items[0].status.containerStatuses[?(@.name=="{CONTAINER}")].state.terminated.message}}'
     selector = f"batch.kubernetes.io/job-name={outputs.get('job') or job.name}"
     with tempfile.TemporaryDirectory(prefix="ailab-kube-") as scratch:
         connect: list[str] = []
