@@ -201,6 +201,14 @@ def test_the_gate_passes_the_job_in_its_sandbox(plan: Plan, job: EvalJob) -> Non
     assert planned.gate.verdict()["failed"] == {}
 
 
+def test_on_premises_the_job_plans_and_passes_too(onprem_lab: LabSpec) -> None:
+    lab = with_runner(onprem_lab)
+    planned = submit.plan(EvalJob(make_spec(lab, stack="onprem", profile="cpu-small", group=None), lab, bundle(), IMAGE))
+    assert planned.gate.passed, planned.gate.verdict()
+    assert planned.plan.outputs["kubeContext"] == lab.onprem_settings().kubeconfig_context
+    assert planned.plan.outputs["kubeconfig"] is None
+
+
 def test_the_gate_blocks_an_image_from_an_unassessed_registry(aws_lab: LabSpec, sandbox: SandboxSpec) -> None:
     lab = aws_lab.model_copy(update={"sandbox": aws_lab.sandbox.model_copy(update={"eval_runner_image": IMAGE})})
     planned = submit.plan(EvalJob(sandbox, lab, bundle(), IMAGE))
