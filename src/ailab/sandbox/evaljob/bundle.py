@@ -7,7 +7,6 @@ rest where the lab encrypts Secrets, and in Pulumi's state), never a ConfigMap.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -15,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from ailab.errors import BadInputError
 
 MAX_BUNDLE_BYTES = 900 * 1024
-"""A Secret holds at most 1 MiB (etcd's object limit); base64 and metadata need the rest."""
+"""The API server refuses a Secret whose data totals more than 1 MiB (decoded); the rest is headroom."""
 MOUNT = "/etc/ailab/eval"
 PLAN_FILE = "plan.yaml"
 
@@ -27,14 +26,6 @@ class EvalBundle:
     audit_id: str
     plan_name: str
     files: Mapping[str, bytes]
-
-    @property
-    def plan_sha256(self) -> str:
-        return hashlib.sha256(self.files[PLAN_FILE]).hexdigest()
-
-    @property
-    def size(self) -> int:
-        return sum(len(content) for content in self.files.values())
 
 
 def collect(audit_id: str, plan_name: str, plan_path: Path, data_paths: Sequence[str]) -> EvalBundle:
