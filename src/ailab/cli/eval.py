@@ -15,8 +15,10 @@ import typer
 from ailab.cli.base import new_group
 
 if TYPE_CHECKING:
+    from ailab.eval.data import EvaluationData
     from ailab.eval.plan import LoadedPlan
     from ailab.eval.result import Evaluation
+    from ailab.eval.tracking import RecordedRun, Tracking
 
 app = new_group("Auditors: declare, validate, run and report evaluations of the models under audit.")
 
@@ -110,26 +112,37 @@ def validate(plan: Path = PlanArgument) -> None:
 def run(
     plan: Path = PlanArgument,
     local: bool = typer.Option(False, "--local", help="Run on this machine, logging to ailab's own MLflow server."),
+    stack: str | None = typer.Option(
+        None, "--stack", "-s", help="Run in the audit's sandbox on this lab stack, as a Kubernetes Job (see docs/eval.md)."
+    ),
+    plan_only: bool = typer.Option(
+        False, "--plan-only", help="With --stack: print the Job's offline plan and policy gate; submit nothing."
+    ),
     json_file: Path | None = typer.Option(
         None, "--json", help="Write the result (ailab.eu/eval-run/v1) to this file; '-' for stdout."
     ),
 ) -> None:
     """Run a plan and record it in the audit's MLflow experiment audit/<id>.
 
-    Exit codes: 0 every check passed, 1 a check failed (or the run failed), 2 bad input, 3 missing prerequisite.
+    Exit codes: 0 every check passed, 1 a check failed (or the run failed, or the policy gate blocked the Job),
+    2 bad input, 3 missing prerequisite.
     """
     from ailab.cli.console import emit_json, err
     from ailab.errors import AilabError, BadInputError
     from ailab.eval import tracking
     from ailab.eval.data import load_data
     from ailab.eval.plan import load_plan
-    from ailab.eval.report import html, markdown
     from ailab.eval.result import run_summary
-    from ailab.eval.runner import evaluate
-    from ailab.eval.target import load_model
 
+    if stack is not None:
+        if local:
+            raise BadInputError("give --local or --stack, not both")
+        _run_in_sandbox(plan, stack, plan_only=plan_only, json_file=json_file)
+        return
+    if plan_only:
+        raise BadInputError("--plan-only plans the in-sandbox Job: give it with --stack LAB")
     if not local:
-        raise BadInputError("give --local: the in-sandbox mode (--stack) is not available in this version")
+        raise BadInputError("give --local (on this machine) or --stack LAB (as a Job in the audit's sandbox)")
     loaded = load_plan(plan)
     data = load_data(loaded)
     spec = loaded.plan
@@ -141,62 +154,209 @@ def run(
         with tracking.client_environment(target), tracking.RecordedRun(target, experiment_id, loaded) as recorded:
             run_id = recorded.run_id
             err().print(f"MLflow run {run_id} in audit/{spec.metadata.audit}: evaluating {len(spec.checks)} checks", markup=False)
-            uri = spec.target.model if not spec.target.is_local else str(loaded.resolve(spec.target.model))
-            excluded = {spec.dataset.label, *spec.dataset.sensitive_features}
-            model = load_model(uri, loaded.where(("target", "model")), list(data.test.frame.columns), excluded)
-            evaluation = evaluate(loaded, data, model)
-            recorded.log(evaluation, {"report.html": html(evaluation), "report.md": markdown(evaluation)})
+            evaluation = _evaluate_recorded(loaded, data, recorded)
     except AilabError as error:
         _record(loaded, run_id, None, "error", str(error).splitlines()[0])
         raise
     except Exception as error:
         _record(loaded, run_id, None, "error", f"{type(error).__name__}: {error}")
         raise
-    _record(loaded, run_id, evaluation, evaluation.verdict, None)
-    _print_result(evaluation, run_id, target.url, to_stderr=json_file is not None and str(json_file) == "-")
+    summary = run_summary(evaluation, run_id, target.url)
+    _record(loaded, run_id, summary, evaluation.verdict, None)
+    _print_result(summary, spec.metadata.name, _reasons(evaluation), to_stderr=json_file is not None and str(json_file) == "-")
     if json_file is not None:
-        emit_json(run_summary(evaluation, run_id, target.url), json_file)
+        emit_json(summary, json_file)
     if evaluation.verdict != "pass":
         raise typer.Exit(1)
 
 
-def _record(loaded: LoadedPlan, run_id: str | None, evaluation: Evaluation | None, outcome: str, detail: str | None) -> None:
+def _evaluate_recorded(loaded: LoadedPlan, data: EvaluationData, recorded: RecordedRun) -> Evaluation:
+    """Load the model, run every check, and log the result and its reports to the open MLflow run."""
+    from ailab.eval.report import html, markdown
+    from ailab.eval.runner import evaluate
+    from ailab.eval.target import load_model
+
+    spec = loaded.plan
+    uri = spec.target.model if not spec.target.is_local else str(loaded.resolve(spec.target.model))
+    excluded = {spec.dataset.label, *spec.dataset.sensitive_features}
+    model = load_model(uri, loaded.where(("target", "model")), list(data.test.frame.columns), excluded)
+    evaluation = evaluate(loaded, data, model)
+    recorded.log(evaluation, {"report.html": html(evaluation), "report.md": markdown(evaluation)})
+    return evaluation
+
+
+def _reasons(evaluation: Evaluation) -> dict[str, str]:
+    return {check.id: check.reason for check in evaluation.checks if check.reason}
+
+
+def _record(
+    loaded: LoadedPlan,
+    run_id: str | None,
+    summary: dict[str, Any] | None,
+    outcome: str,
+    detail: str | None,
+    mode: str = "local",
+) -> None:
     """Append the run to the audit log: plan hash → verdicts → MLflow run id."""
     from ailab.sandbox.auditlog import AuditLog
 
     verdict: dict[str, Any] | None = None
-    if evaluation is not None:
-        verdict = {"overall": evaluation.verdict, "checks": {check.id: check.verdict for check in evaluation.checks}}
+    if summary is not None:
+        verdict = {"overall": summary["verdict"], "checks": {check["id"]: check["verdict"] for check in summary["checks"]}}
     AuditLog().append(
         "eval.run",
         audit_id=loaded.plan.metadata.audit,
-        arguments={"plan": str(loaded.path), "plan_sha256": loaded.sha256, "mlflow_run_id": run_id, "mode": "local"},
+        arguments={"plan": str(loaded.path), "plan_sha256": loaded.sha256, "mlflow_run_id": run_id, "mode": mode},
         outcome=outcome,
         verdict=verdict,
         detail=detail,
     )
 
 
-def _print_result(evaluation: Evaluation, run_id: str | None, url: str, *, to_stderr: bool) -> None:
-    """The result table, on stdout unless stdout carries the JSON."""
+def _print_result(summary: dict[str, Any], plan_name: str, reasons: dict[str, str], *, to_stderr: bool) -> None:
+    """The result table of a run's summary (``run_summary``), on stdout unless stdout carries the JSON."""
     from rich.table import Table
 
     from ailab.cli.console import err, out, text_row
 
     console = err() if to_stderr else out()
 
-    table = Table(title=f"{evaluation.plan_name}: {evaluation.verdict.upper()}", expand=False)
+    table = Table(title=f"{plan_name}: {str(summary['verdict']).upper()}", expand=False)
     for header in ("check", "kind", "value", "interval", "threshold", "verdict"):
         table.add_column(header, overflow="fold")
-    for check in evaluation.checks:
-        value = "-" if check.value is None else f"{check.value:.3f}"
-        bounds = "-" if check.interval is None else f"{check.interval[0]:.3f}..{check.interval[1]:.3f}"
-        text_row(table, check.id, check.kind, value, bounds, f"{check.threshold_key} {check.threshold:g}", check.verdict)
+    for check in summary["checks"]:
+        value = "-" if check.get("value") is None else f"{check['value']:.3f}"
+        interval = check.get("interval")
+        bounds = "-" if interval is None else f"{interval[0]:.3f}..{interval[1]:.3f}"
+        threshold = " ".join(f"{key} {limit:g}" for key, limit in (check.get("threshold") or {}).items()) or "-"
+        text_row(table, check["id"], str(check.get("kind", "-")), value, bounds, threshold, check["verdict"])
     console.print(table)
-    for check in evaluation.checks:
-        if check.reason:
-            console.print(f"{check.id}: {check.reason}", markup=False)
-    console.print(f"MLflow run {run_id} at {url}", markup=False)
+    for check_id, reason in reasons.items():
+        console.print(f"{check_id}: {reason}", markup=False)
+    console.print(f"MLflow run {summary['mlflow_run_id']} at {summary['tracking_uri']}", markup=False)
+
+
+def _run_in_sandbox(plan: Path, lab_stack: str, *, plan_only: bool, json_file: Path | None) -> None:
+    """``run --stack``: the plan as a Job in the audit's sandbox, planned offline and gated before it is submitted."""
+    from ailab.cli.console import emit_json, err
+    from ailab.cli.plan_view import show_plan
+    from ailab.cli.sandbox import print_gate, pulumi_output
+    from ailab.errors import AilabError, BadInputError
+    from ailab.eval.data import load_data
+    from ailab.eval.plan import load_plan
+    from ailab.sandbox.evaljob import bundle, submit
+    from ailab.sandbox.evaljob.program import DEADLINE_SECONDS
+    from ailab.sandbox.gate import GateBlockedError
+
+    loaded = load_plan(plan)
+    load_data(loaded)  # the data's columns and label are checked here, before anything reaches the cluster
+    spec = loaded.plan
+    if spec.target.is_local:
+        raise BadInputError(
+            f"{loaded.where(('target', 'model'))}: a local model directory does not reach the sandbox; register the model "
+            "in the audit's MLflow and give models:/<name>/<version>"
+        )
+    data_paths = [spec.dataset.path, *([spec.dataset.train_path] if spec.dataset.train_path else [])]
+    job = submit.prepare(bundle.collect(spec.metadata.audit, spec.metadata.name, plan, data_paths), lab_stack)
+    member = None
+    if not plan_only:
+        submit.require_prerequisites()
+        member = submit.login(job)
+    planned = submit.plan(job)
+    show_plan(planned.plan, json_file if plan_only else None, tree=True)
+    print_gate(planned.gate, full=not planned.gate.passed)
+    if member is None:
+        if not planned.gate.passed:
+            raise typer.Exit(1)
+        return
+    try:
+        submit.require_gate(planned)
+        err().print(
+            f"submitting Job {job.name} in {job.namespace}; waiting for it to finish (at most {DEADLINE_SECONDS // 60} min)",
+            markup=False,
+        )
+        summary = submit.run(job, member, pulumi_output)
+    except AilabError as error:
+        outcome = "blocked" if isinstance(error, GateBlockedError) else "error"
+        _record(loaded, None, None, outcome, str(error).splitlines()[0], mode="stack")
+        raise
+    run_id = summary.get("mlflow_run_id")
+    _record(loaded, run_id, summary, str(summary["verdict"]), None, mode="stack")
+    _print_result(summary, spec.metadata.name, {}, to_stderr=json_file is not None and str(json_file) == "-")
+    if json_file is not None:
+        emit_json(summary, json_file)
+    if summary["verdict"] != "pass":
+        raise typer.Exit(1)
+
+
+@app.command("run-in-job", hidden=True)
+def run_in_job(
+    plan: Path = PlanArgument,
+    result: Path = typer.Option(..., "--result", help="Where the JSON result goes: the container's termination message."),
+) -> None:
+    """The evaluation Job's entry point (docker/eval-runner): run the mounted plan, write the result for ailab to read.
+
+    Exits 0 once the run is recorded, whatever its verdict (the verdict is in the result); a run that could
+    not be made exits non-zero with an ``error`` object as its result, so the Job fails.
+    """
+    import os
+
+    from ailab.errors import AilabError, MissingPrerequisiteError
+    from ailab.eval import tracking
+    from ailab.eval.data import load_data
+    from ailab.eval.plan import load_plan
+    from ailab.eval.result import run_summary
+
+    try:
+        names = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
+        missing = [name for name in names if not os.environ.get(name)]
+        if missing:
+            raise MissingPrerequisiteError(f"the evaluation Job needs {', '.join(missing)} in its environment")
+        target = tracking.Tracking(*(os.environ[name] for name in names))
+        loaded = load_plan(plan)
+        data = load_data(loaded)
+        with tracking.client_environment(target):
+            experiment_id = _experiment_id(target, loaded.plan.metadata.audit)
+            with tracking.RecordedRun(target, experiment_id, loaded) as recorded:
+                evaluation = _evaluate_recorded(loaded, data, recorded)
+    except Exception as error:
+        reason = str(error).splitlines()[0] if isinstance(error, AilabError) else f"{type(error).__name__}: {error}"
+        result.write_text(_fitted({"error": reason[:2000]}), encoding="utf-8")
+        raise
+    summary = run_summary(evaluation, recorded.run_id, target.url)
+    result.write_text(_fitted(summary), encoding="utf-8")
+    _print_result(summary, loaded.plan.metadata.name, _reasons(evaluation), to_stderr=False)
+
+
+TERMINATION_MESSAGE_BYTES = 4096
+"""Kubernetes keeps at most 4 KiB of a container's termination message."""
+
+
+def _fitted(document: dict[str, Any]) -> str:
+    """``document`` as compact JSON within :data:`TERMINATION_MESSAGE_BYTES`; a long check list keeps ids and verdicts."""
+    import json
+
+    text = json.dumps(document, separators=(",", ":"))
+    if len(text.encode()) > TERMINATION_MESSAGE_BYTES and "checks" in document:
+        short = {**document, "checks": [{"id": c["id"], "verdict": c["verdict"]} for c in document["checks"]]}
+        text = json.dumps(short, separators=(",", ":"))
+    return text
+
+
+def _experiment_id(target: Tracking, audit: str) -> str:
+    """The id of ``audit/<audit>``, which the sandbox made and granted the team (the Job never creates one)."""
+    from mlflow import MlflowClient
+
+    from ailab.errors import OperationFailedError
+    from ailab.eval.tracking import EXPERIMENT_PREFIX
+
+    experiment = MlflowClient(tracking_uri=target.url).get_experiment_by_name(EXPERIMENT_PREFIX + audit)
+    if experiment is None:
+        raise OperationFailedError(
+            f"MLflow at {target.url} has no experiment {EXPERIMENT_PREFIX}{audit} that {target.username} may use; "
+            "is the audit's sandbox ready (ailab sandbox show)?"
+        )
+    return str(experiment.experiment_id)
 
 
 @app.command()

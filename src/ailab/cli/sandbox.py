@@ -59,11 +59,11 @@ def _request(audit_id: str, team: str, group: str | None, profile: str, **rest: 
     return Request(audit_id=audit_id, team=team, group=group, profile=profile, **rest)
 
 
-def _pulumi_output(line: str) -> None:
+def pulumi_output(line: str) -> None:
     sys.stderr.write(line + "\n")
 
 
-def _print_gate(result: GateResult, full: bool) -> None:
+def print_gate(result: GateResult, full: bool) -> None:
     """The verdict line; the policy package's whole report when ``full`` (a blocked gate) or when there are findings."""
     from ailab.cli.console import err
     from ailab.policy.report.console import print_report
@@ -130,7 +130,7 @@ def plan(
     )
     planned = operations.plan(request)
     show_plan(planned.plan, json_file, tree)
-    _print_gate(planned.gate, full=not planned.gate.passed)
+    print_gate(planned.gate, full=not planned.gate.passed)
     if not planned.gate.passed:
         raise typer.Exit(1)
     if json_file is None or str(json_file) != "-":
@@ -172,11 +172,11 @@ def create(
         data_classification=data_classification,
     )
     try:
-        created = operations.create(request, on_output=_pulumi_output)
+        created = operations.create(request, on_output=pulumi_output)
     except GateBlockedError as blocked:
-        _print_gate(blocked.result, full=True)
+        print_gate(blocked.result, full=True)
         raise
-    _print_gate(created.gate, full=False)
+    print_gate(created.gate, full=False)
     out().print(_entry_table(created.entry, title=f"Sandbox {audit_id} {'finished' if created.resumed else 'created'}"))
     if created.new_passwords:
         out().print(f"[bold]New MLflow users[/] (shown once; also in {escape(str(created.entry.credentials_file))}, mode 0600):")
@@ -319,7 +319,7 @@ def extend(
     from ailab.sandbox import operations
     from ailab.sandbox.request import iso
 
-    entry = operations.extend(audit_id, by, on_output=_pulumi_output)
+    entry = operations.extend(audit_id, by, on_output=pulumi_output)
     out().print(
         f"sandbox {audit_id} now expires at {iso(entry.spec.expires_at)} (at the latest {iso(entry.spec.max_expires_at)})"
     )
@@ -344,7 +344,7 @@ def destroy(
             raise BadInputError(f"{what} cannot be undone; add --yes to confirm (there is no terminal to ask on)")
         if not typer.confirm(f"{what.capitalize()}. This cannot be undone. Continue?", default=False, err=True):
             raise typer.Exit(1)
-    operations.destroy(audit_id, on_output=_pulumi_output)
+    operations.destroy(audit_id, on_output=pulumi_output)
     out().print(f"sandbox {audit_id} destroyed")
 
 
@@ -374,7 +374,7 @@ def reap(dry_run: bool = typer.Option(False, "--dry-run", help="Only list the ex
     from ailab.sandbox import operations
     from ailab.sandbox.request import iso
 
-    results = operations.reap(dry_run, on_output=_pulumi_output)
+    results = operations.reap(dry_run, on_output=pulumi_output)
     if not results:
         out().print("no expired sandboxes")
     for result in results:

@@ -6,6 +6,7 @@ command can print it, and the verdict goes into the audit log.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,19 +46,25 @@ class GateResult:
 class GateBlockedError(OperationFailedError):
     """The plan has findings at or above :data:`FAIL_ON`; nothing was deployed."""
 
-    def __init__(self, audit_id: str, result: GateResult) -> None:
+    def __init__(self, audit_id: str, result: GateResult, what: str = "sandbox") -> None:
         rules = ", ".join(result.verdict()["blocking"])
         super().__init__(
-            f"sandbox {audit_id}: the policy gate blocked it ({len(result.blocking)} finding(s) at {FAIL_ON} or above: {rules}); "
+            f"{what} {audit_id}: the policy gate blocked it ({len(result.blocking)} finding(s) at {FAIL_ON} or above: {rules}); "
             "nothing was deployed"
         )
         self.result = result
 
 
-def check(plan: Plan, lab: LabSpec) -> GateResult:
-    """Evaluate every rule on ``plan`` (read as the policy engine reads plan files), with the lab's registries."""
+def check(plan: Plan, lab: LabSpec, alongside: Sequence[Plan] = ()) -> GateResult:
+    """Evaluate every rule on ``plan`` (read as the policy engine reads plan files), with the lab's registries.
+
+    ``alongside``: plans of what ``plan`` deploys into (an evaluation Job's sandbox), checked with it, so that
+    rules reading a whole namespace see its quota and default-deny policies.
+    """
     from ailab.policy.loaders import records_from_plan
 
-    records = records_from_plan(plan.to_json(), f"sandbox plan {plan.stack}")
+    records = [
+        record for each in (plan, *alongside) for record in records_from_plan(each.to_json(), f"{each.program} plan {each.stack}")
+    ]
     report = evaluate(records, context=RuleContext.from_lab(lab))
     return GateResult(report, tuple(report.blocking(FAIL_ON)))

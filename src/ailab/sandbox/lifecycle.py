@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from ailab.errors import MissingPrerequisiteError, OperationFailedError
 from ailab.home import BACKEND_ENV, backend_url, sub_dir
-from ailab.sandbox.program import SANDBOX_PROJECT
+from ailab.sandbox.program import EVAL_PROJECT, SANDBOX_PROJECT
 from ailab.sandbox.request import SandboxSpec
 
 if TYPE_CHECKING:
@@ -47,11 +47,9 @@ def pulumi_cli() -> str | None:
     return shutil.which("pulumi")
 
 
-def require_engine(operation: str, lab: tuple[str, str] | None = None) -> None:
-    """What every change through the engine needs, or exit 3 naming everything that is missing at once:
-    the Pulumi CLI on PATH; a passphrase, with which sandbox stacks encrypt their secrets (tokens, passwords);
-    and, when the change deploys (``lab``: the lab's project and stack), the lab stack whose outputs it reads.
-    """
+def missing_engine() -> list[str]:
+    """What every change through the engine needs and this machine lacks: the Pulumi CLI on PATH, and a
+    passphrase, with which ailab's stacks encrypt their secrets (tokens, passwords)."""
     missing = []
     if pulumi_cli() is None:
         missing.append(f"the Pulumi CLI, which is not on PATH ({INSTALL_PULUMI})")
@@ -60,6 +58,14 @@ def require_engine(operation: str, lab: tuple[str, str] | None = None) -> None:
             "a passphrase for the sandbox's secrets: set PULUMI_CONFIG_PASSPHRASE_FILE to a file holding it "
             "(or PULUMI_CONFIG_PASSPHRASE)"
         )
+    return missing
+
+
+def require_engine(operation: str, lab: tuple[str, str] | None = None) -> None:
+    """Exit 3 naming everything that is missing at once: :func:`missing_engine` and, when the change
+    deploys (``lab``: the lab's project and stack), the lab stack whose outputs it reads.
+    """
+    missing = missing_engine()
     unchecked = ""
     if lab is not None:
         project, stack = lab
@@ -95,39 +101,49 @@ def lab_stack_deployed(project: str, stack: str) -> bool | None:
     return any((base / f"{stack}{suffix}").is_file() for base in (stacks / project, stacks) for suffix in CHECKPOINT_SUFFIXES)
 
 
-def _project_settings() -> Any:
+def _project_settings(project: str) -> Any:
     from pulumi import automation as auto
 
     # The dynamic providers (MLflow, Qdrant) run in a Python process the engine starts: point it
     # at this interpreter's virtual environment, where ailab is installed.
     options = {"virtualenv": sys.prefix} if sys.prefix != sys.base_prefix else None
     return auto.ProjectSettings(
-        name=SANDBOX_PROJECT,
+        name=project,
         runtime=auto.ProjectRuntimeInfo(name="python", options=options),
-        main=str(workspace_dir()),
+        main=str(workspace_dir(project)),
         backend=auto.ProjectBackend(url=backend_url()),
-        description="Per-audit sandboxes of the AI Lab (one stack per audit id), managed by ailab",
+        description=f"{PROJECTS[project]}, managed by ailab",
     )
 
 
-def workspace_dir() -> Path:
-    return sub_dir("workspace")
+PROJECTS = {
+    SANDBOX_PROJECT: "Per-audit sandboxes of the AI Lab (one stack per audit id)",
+    EVAL_PROJECT: "Evaluation Jobs in the AI Lab's sandboxes (one stack per audit and plan)",
+}
+"""The Pulumi projects ailab runs through the Automation API, with their descriptions."""
 
 
-def _options(program: Callable[[], None] | None) -> Any:
+def workspace_dir(project: str = SANDBOX_PROJECT) -> Path:
+    """Each project its own directory: a workspace holds one project's ``Pulumi.yaml``."""
+    return sub_dir("workspace" if project == SANDBOX_PROJECT else f"workspace-{project}")
+
+
+def _options(program: Callable[[], None] | None, project: str = SANDBOX_PROJECT) -> Any:
     from pulumi import automation as auto
 
     return auto.LocalWorkspaceOptions(
-        work_dir=str(workspace_dir()),
+        work_dir=str(workspace_dir(project)),
         program=program,
         secrets_provider="passphrase",
-        project_settings=_project_settings(),
+        project_settings=_project_settings(project),
         env_vars={"PULUMI_SKIP_UPDATE_CHECK": "true"},
     )
 
 
-def open_stack(audit_id: str, program: Callable[[], None] | None = None, create: bool = False) -> Stack:
-    """The sandbox's stack in a workspace of project ``ailab-sandboxes``; ``create`` makes it when missing."""
+def open_stack(
+    audit_id: str, program: Callable[[], None] | None = None, create: bool = False, *, project: str = SANDBOX_PROJECT
+) -> Stack:
+    """The stack ``audit_id`` of ``project`` (a sandbox's by default); ``create`` makes it when missing."""
     from pulumi import automation as auto
 
     def noop() -> None:
@@ -136,13 +152,14 @@ def open_stack(audit_id: str, program: Callable[[], None] | None = None, create:
     chosen = program or noop
     try:
         if create:
-            return auto.create_or_select_stack(audit_id, SANDBOX_PROJECT, chosen, opts=_options(chosen))
-        return auto.select_stack(audit_id, SANDBOX_PROJECT, chosen, opts=_options(chosen))
+            return auto.create_or_select_stack(audit_id, project, chosen, opts=_options(chosen, project))
+        return auto.select_stack(audit_id, project, chosen, opts=_options(chosen, project))
     except auto.StackNotFoundError:
         raise
     except auto.CommandError as err:
         # Before any update: the backend, the passphrase or the workspace is wrong, not the sandbox.
-        raise OperationFailedError(f"opening the Pulumi stack of sandbox {audit_id} failed: {engine_error(err)}") from None
+        what = "sandbox" if project == SANDBOX_PROJECT else "evaluation"
+        raise OperationFailedError(f"opening the Pulumi stack of {what} {audit_id} failed: {engine_error(err)}") from None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,9 @@ WORKLOAD_SA = "workload"
 WORKBENCH = "workbench"
 QDRANT_SECRET = "qdrant-token"
 WORKBENCH_PORT = 8888
+EVAL_RUNNER = "eval-runner"
+"""``app.kubernetes.io/name`` of evaluation Jobs' pods: the namespace's allowances leave them out, and
+their own policy (:mod:`ailab.sandbox.evaljob`) lets them reach DNS and MLflow only."""
 
 WORKBENCH_SHARE = 2
 """The workbench takes 1/2 of the profile's CPU and memory; the rest is for the team's jobs."""
@@ -123,10 +126,16 @@ def _memory_share(quantity: str, share: int) -> str:
     return f"{max(1, byte_count(quantity) // share // 2**20)}Mi"
 
 
+def default_share(spec: SandboxSpec) -> dict[str, str]:
+    """CPU and memory of a container that states none: 1/:data:`DEFAULT_SHARE` of the profile (evaluation Jobs take as much)."""
+    profile = spec.profile
+    return {"cpu": _cpu_share(profile.cpu, DEFAULT_SHARE), "memory": _memory_share(profile.memory, DEFAULT_SHARE)}
+
+
 def limit_range_spec(spec: SandboxSpec) -> k8s.core.v1.LimitRangeSpecArgs:
     """A container that states no resources gets a quarter of the profile; none may exceed the profile."""
     profile = spec.profile
-    default = {"cpu": _cpu_share(profile.cpu, DEFAULT_SHARE), "memory": _memory_share(profile.memory, DEFAULT_SHARE)}
+    default = default_share(spec)
     return quota.limit_range_spec(
         default_request=default,
         default_limit=default,
@@ -138,9 +147,14 @@ def limit_range_spec(spec: SandboxSpec) -> k8s.core.v1.LimitRangeSpecArgs:
 def network_policy_specs(lab: LabSpec, services: LabServices) -> dict[str, k8s.networking.v1.NetworkPolicySpecArgs]:
     """Default deny both ways, then only: DNS, the sandbox's own pods, MLflow's and Qdrant's pods, the lab's egress allowlist.
 
-    Policies are additive, so each allowance is its own object named for what it allows.
+    Policies are additive, so each allowance is its own object named for what it allows. The
+    allowances select every pod but evaluation Jobs' (:data:`EVAL_RUNNER`): an allowance cannot be
+    taken back by another policy, so a Job's narrower policy holds only if these leave its pods out.
     """
     own_pods = [network.Peer(pod_selector=k8s.meta.v1.LabelSelectorArgs())]
+    not_eval_jobs = k8s.meta.v1.LabelSelectorArgs(
+        match_expressions=[k8s.meta.v1.LabelSelectorRequirementArgs(key=labels.NAME, operator="NotIn", values=[EVAL_RUNNER])]
+    )
     lab_services = [
         Egress(
             to=[network.namespace_peer(services.mlflow_namespace, meta.selector_labels(lab, mlflow.APP))],
@@ -153,11 +167,11 @@ def network_policy_specs(lab: LabSpec, services: LabServices) -> dict[str, k8s.n
     ]
     specs = {
         "default-deny": network.isolating_spec({}),
-        "allow-dns": network.isolating_spec({}, egress=[network.dns_egress()]),
+        "allow-dns": network.isolating_spec(not_eval_jobs, egress=[network.dns_egress()]),
         "allow-same-namespace": network.isolating_spec(
-            {}, ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=own_pods)], egress=[Egress(to=own_pods)]
+            not_eval_jobs, ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=own_pods)], egress=[Egress(to=own_pods)]
         ),
-        "allow-lab-services": network.isolating_spec({}, egress=lab_services),
+        "allow-lab-services": network.isolating_spec(not_eval_jobs, egress=lab_services),
     }
     if lab.sandbox.egress_allowlist:
         allowed = [
@@ -167,7 +181,7 @@ def network_policy_specs(lab: LabSpec, services: LabServices) -> dict[str, k8s.n
             )
             for rule in lab.sandbox.egress_allowlist
         ]
-        specs["allow-egress-allowlist"] = network.isolating_spec({}, egress=allowed)
+        specs["allow-egress-allowlist"] = network.isolating_spec(not_eval_jobs, egress=allowed)
     return specs
 
 

@@ -20,6 +20,8 @@ from ailab.sandbox.request import SandboxSpec, iso
 from ailab.spec.model import LabSpec
 
 SANDBOX_PROJECT = "ailab-sandboxes"
+EVAL_PROJECT = "ailab-evals"
+"""Evaluation Jobs in sandboxes: their own project, one short-lived stack per audit and plan."""
 LAB_PROJECT = "ailab"
 OFFLINE_KUBECONFIG = "offline plan: the kubeconfig output of the lab stack"
 OFFLINE_SECRET = "offline plan: a secret output of the lab stack"

@@ -67,7 +67,7 @@ def namespace_peer(namespace: pulumi.Input[str], pod_labels: Mapping[str, str] |
 
 
 def dns_egress() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
-    """DNS: kube-system's kube-dns pods, UDP and TCP 53."""
+    """Name resolution: kube-system's DNS pods, UDP and TCP 53."""
     return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
         to=[namespace_peer("kube-system", labels.KUBE_DNS)],
         ports=[Port(protocol="UDP", port=DNS_PORT), Port(protocol="TCP", port=DNS_PORT)],
@@ -75,20 +75,47 @@ def dns_egress() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
 
 
 def isolating_spec(
-    pod_selector: Mapping[str, str],
+    pod_selector: Mapping[str, str] | k8s.meta.v1.LabelSelectorArgs,
     ingress: Sequence[k8s.networking.v1.NetworkPolicyIngressRuleArgs] = (),
     egress: Sequence[k8s.networking.v1.NetworkPolicyEgressRuleArgs] = (),
 ) -> k8s.networking.v1.NetworkPolicySpecArgs:
     """A policy for the pods it selects (all of them for an empty selector): what it does not list is denied.
 
+    ``pod_selector`` is labels to match, or a whole selector where expressions are needed.
+
     Both policy types are declared on every policy, so each one read alone still shows its
     pods isolated in both directions, whether or not the default-deny policy is present.
     """
     return k8s.networking.v1.NetworkPolicySpecArgs(
-        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_selector) or None),
+        pod_selector=(
+            pod_selector
+            if isinstance(pod_selector, k8s.meta.v1.LabelSelectorArgs)
+            else k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_selector) or None)
+        ),
         policy_types=["Ingress", "Egress"],
         ingress=list(ingress),
         egress=list(egress),
+    )
+
+
+def network_policy(
+    resource_name: str,
+    spec: LabSpec,
+    *,
+    name: str,
+    namespace: pulumi.Input[str],
+    pod_selector: Mapping[str, str],
+    ingress: Sequence[k8s.networking.v1.NetworkPolicyIngressRuleArgs] = (),
+    egress: Sequence[k8s.networking.v1.NetworkPolicyEgressRuleArgs] = (),
+    extra_labels: Mapping[str, str] | None = None,
+    opts: pulumi.ResourceOptions | None = None,
+) -> k8s.networking.v1.NetworkPolicy:
+    """A NetworkPolicy with the lab's metadata around :func:`isolating_spec`."""
+    return k8s.networking.v1.NetworkPolicy(
+        resource_name,
+        metadata=meta.object_meta(spec, name, meta.NETWORK_ISOLATION, namespace, extra_labels=extra_labels),
+        spec=isolating_spec(pod_selector, ingress, egress),
+        opts=opts,
     )
 
 
@@ -256,10 +283,14 @@ class NetworkPolicies(pulumi.ComponentResource):
         ingress: Sequence[k8s.networking.v1.NetworkPolicyIngressRuleArgs] = (),
         egress: Sequence[k8s.networking.v1.NetworkPolicyEgressRuleArgs] = (),
     ) -> k8s.networking.v1.NetworkPolicy:
-        """A policy in a platform namespace (see :func:`isolating_spec`)."""
-        return k8s.networking.v1.NetworkPolicy(
+        """One of the platform's policies, in one of its namespaces (see :func:`network_policy`)."""
+        return network_policy(
             f"{self._name}-{namespace}-{policy}",
-            metadata=meta.object_meta(self._spec, policy, meta.NETWORK_ISOLATION, self._namespaces[namespace]),
-            spec=isolating_spec(pod_selector, ingress, egress),
+            self._spec,
+            name=policy,
+            namespace=self._namespaces[namespace],
+            pod_selector=pod_selector,
+            ingress=ingress,
+            egress=egress,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from ipaddress import IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from ailab.spec.sections.common import LocatedValueError, PinnedImage, StrictModel
+from ailab.spec.sections.common import LocatedValueError, PinnedImage, StrictModel, check_image
 from ailab.spec.types import CpuQuantity, DnsLabel, Duration, SizeQuantity
 
 
@@ -41,6 +41,20 @@ class SandboxProfile(StrictModel):
         return self
 
 
+def check_digest(value: str) -> str:
+    """An image pinned by its content: a tag can be moved to other bytes, a digest cannot."""
+    check_image(value)
+    if "@sha256:" not in value:
+        raise ValueError(
+            f"{value!r} has no digest; pin it as registry/repository@sha256:<64 hex digits> "
+            "(docker buildx imagetools inspect <image:tag> prints it)"
+        )
+    return value
+
+
+DigestImage = Annotated[str, AfterValidator(check_digest)]
+
+
 class EgressRule(StrictModel):
     """A destination a sandbox may reach, besides DNS, MLflow and Qdrant."""
 
@@ -70,4 +84,11 @@ class SandboxSettings(StrictModel):
     )
     workbench_image: PinnedImage = Field(
         default="quay.io/jupyter/scipy-notebook:2025-03-14", description="JupyterLab image of the optional workbench, pinned."
+    )
+    eval_runner_image: DigestImage | None = Field(
+        default=None,
+        description=(
+            "Image of the evaluation Job (`ailab eval run PLAN --stack LAB`), built from docker/eval-runner and pinned "
+            "by digest (registry/ailab-eval@sha256:...); a tag alone is refused. Unset: the in-sandbox mode is off."
+        ),
     )

@@ -1,0 +1,54 @@
+"""What an evaluation Job mounts: the plan and its data files, small enough for one Secret.
+
+The files keep their places relative to the plan, so the plan reads the same in the Job as on the
+auditor's machine. Data under audit may be personal data: it travels in a Secret (encrypted at
+rest where the lab encrypts Secrets, and in Pulumi's state), never a ConfigMap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from ailab.errors import BadInputError
+
+MAX_BUNDLE_BYTES = 900 * 1024
+"""The API server refuses a Secret whose data totals more than 1 MiB (decoded); the rest is headroom."""
+MOUNT = "/etc/ailab/eval"
+PLAN_FILE = "plan.yaml"
+
+
+@dataclass(frozen=True)
+class EvalBundle:
+    """One plan of one audit, with its files by path under :data:`MOUNT` (the plan is :data:`PLAN_FILE`)."""
+
+    audit_id: str
+    plan_name: str
+    files: Mapping[str, bytes]
+
+
+def collect(audit_id: str, plan_name: str, plan_path: Path, data_paths: Sequence[str]) -> EvalBundle:
+    """The plan at ``plan_path`` and its data files (paths as the plan gives them, relative to it)."""
+    sources = {PLAN_FILE: plan_path}
+    for relative in data_paths:
+        inside = PurePosixPath(relative)
+        if inside.is_absolute() or ".." in inside.parts or str(inside) == PLAN_FILE:
+            raise BadInputError(
+                f"{plan_path}: data file {relative!r} is not below the plan's folder; the in-sandbox mode mounts the plan's "
+                "folder only: move the file beside the plan and give its relative path"
+            )
+        sources[str(inside)] = plan_path.parent / relative
+    # Sized before anything is read: a dataset of gigabytes is refused, not loaded.
+    size = sum(source.stat().st_size for source in sources.values())
+    if size > MAX_BUNDLE_BYTES:
+        raise BadInputError(
+            f"{plan_path}: the plan and its data are {size / 1024:,.0f} KiB; a Job in the sandbox mounts at most "
+            f"{MAX_BUNDLE_BYTES // 1024} KiB: evaluate a sample of the rows, or run it with --local"
+        )
+    return EvalBundle(audit_id, plan_name, {path: source.read_bytes() for path, source in sources.items()})
+
+
+def secret_items(bundle: EvalBundle) -> dict[str, str]:
+    """Secret key (``file-N``: keys may not hold '/') to its path under :data:`MOUNT`."""
+    return {f"file-{index}": path for index, path in enumerate(sorted(bundle.files))}
