@@ -85,7 +85,8 @@ def explain(check: str = typer.Argument(..., help="A check id, as listed by aila
         f"What it measures: {entry.measures}",
         f"Why it matters: {entry.why}",
         f"Threshold: {threshold_text(entry).replace('`', '')}; better when {entry.direction}.",
-        f"Applies to: {', '.join(entry.tasks)}",
+        *([f"Probes: OWASP Top 10 for LLM Applications {entry.owasp}"] if entry.owasp else []),
+        f"Applies to: {entry.applies_to}",
         "Serves:",
         *(f"  - {article}" for article in entry.articles),
     ]
@@ -99,6 +100,16 @@ def validate(plan: Path = PlanArgument) -> None:
     from ailab.eval.plan import load_plan
 
     loaded = load_plan(plan)
+    endpoint = loaded.plan.target.endpoint
+    if endpoint is not None:
+        from ailab.eval.endpoint_checks import load_inputs
+
+        probes = sum(item.size for item in load_inputs(loaded))
+        typer.echo(
+            f"{plan}: valid: {len(loaded.plan.checks)} checks sending {probes:,} probes to {endpoint.url}, "
+            f"audit {loaded.plan.metadata.audit} (plan SHA-256 {loaded.sha256[:12]})"
+        )
+        return
     data = load_data(loaded)
     typer.echo(
         f"{plan}: valid: {len(loaded.plan.checks)} checks on {len(data.test.frame):,} rows, "
@@ -131,8 +142,16 @@ def run(
     if not local:
         raise BadInputError("give --local: the in-sandbox mode (--stack) is not available in this version")
     loaded = load_plan(plan)
-    data = load_data(loaded)
     spec = loaded.plan
+    if spec.target.endpoint is None:
+        data = load_data(loaded)
+    else:
+        from ailab.eval.endpoint_checks import evaluate_endpoint, load_inputs
+        from ailab.eval.llm.client import EndpointClient
+
+        # Unreadable probes and an unset API key stop the run here, before anything is recorded.
+        probes = load_inputs(loaded)
+        client = EndpointClient(spec.target.endpoint)
     err().print(f"starting (or reusing) the local MLflow server for audit {spec.metadata.audit}", markup=False)
     target = tracking.local_tracking()
     experiment_id = tracking.audit_experiment(target, spec.metadata.audit)
@@ -141,10 +160,13 @@ def run(
         with tracking.client_environment(target), tracking.RecordedRun(target, experiment_id, loaded) as recorded:
             run_id = recorded.run_id
             err().print(f"MLflow run {run_id} in audit/{spec.metadata.audit}: evaluating {len(spec.checks)} checks", markup=False)
-            uri = spec.target.model if not spec.target.is_local else str(loaded.resolve(spec.target.model))
-            excluded = {spec.dataset.label, *spec.dataset.sensitive_features}
-            model = load_model(uri, loaded.where(("target", "model")), list(data.test.frame.columns), excluded)
-            evaluation = evaluate(loaded, data, model)
+            if spec.target.endpoint is None:
+                excluded = {spec.model_dataset.label, *spec.model_dataset.sensitive_features}
+                where = loaded.where(("target", "model"))
+                model = load_model(loaded.model_uri(), where, list(data.test.frame.columns), excluded)
+                evaluation = evaluate(loaded, data, model)
+            else:
+                evaluation = evaluate_endpoint(loaded, probes, client)
             recorded.log(evaluation, {"report.html": html(evaluation), "report.md": markdown(evaluation)})
     except AilabError as error:
         _record(loaded, run_id, None, "error", str(error).splitlines()[0])
