@@ -188,3 +188,10 @@ def test_added_probes_and_the_budget_are_checked_before_anything_is_sent(tmp_pat
     small = endpoint_plan(tmp_path, CHECKS, "    max_requests: 5\n")
     with pytest.raises(BadInputError, match=r"plan.yaml:\d+: plan.target.endpoint.max_requests: the checks send \d+ probes"):
         load_inputs(load_plan(small))
+
+
+def test_the_example_plan_validates():
+    example = Path(__file__).resolve().parents[2] / "examples" / "eval" / "assistant-endpoint.yaml"
+    result = runner.invoke(app, ["eval", "validate", str(example)])
+    assert result.exit_code == 0, result.output
+    assert "valid: 4 checks sending" in result.output
