@@ -85,7 +85,7 @@ def explain(check: str = typer.Argument(..., help="A check id, as listed by aila
         f"What it measures: {entry.measures}",
         f"Why it matters: {entry.why}",
         f"Threshold: {threshold_text(entry).replace('`', '')}; better when {entry.direction}.",
-        *([f"Probes: OWASP Top 10 for LLM Applications {entry.owasp}"] if entry.owasp else []),
+        *([f"Risk probed: OWASP Top 10 for LLM Applications: {entry.owasp}"] if entry.owasp else []),
         f"Applies to: {entry.applies_to}",
         "Serves:",
         *(f"  - {article}" for article in entry.articles),

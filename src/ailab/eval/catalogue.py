@@ -67,7 +67,7 @@ class CheckType:
 
     @property
     def applies_to(self) -> str:
-        return ", ".join(self.tasks) if self.tasks else "an LLM or RAG endpoint (target.endpoint)"
+        return ", ".join(self.tasks) if self.tasks else "LLM or RAG systems, target.endpoint"
 
 
 _PERF = (ART_9, ART_15_1, ART_15_3, GDPR_ACCURACY)

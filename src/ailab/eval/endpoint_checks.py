@@ -57,7 +57,7 @@ class CheckInputs:
     def source(self) -> ProbeSource:
         if self.questions is not None:
             assert isinstance(self.check, QaQualityCheck)
-            return ProbeSource(self.check.id, self.check.dataset, "audit", self.questions.sha256)
+            return ProbeSource(self.check.id, self.check.dataset, "", self.questions.sha256)
         assert self.corpus is not None
         return ProbeSource(self.check.id, self.corpus.name, self.corpus.version, self.corpus.sha256)
 
@@ -188,11 +188,10 @@ def _judge(item: CheckInputs, run: _Run, techniques: dict[str, str]) -> CheckRes
     entry = BY_ID[check.kind]
     key = entry.threshold_key
     failed = sum(_failed(check, verdict) for verdict in result.verdicts)
-    source = item.source()
     details: dict[str, Any] = {
         "probes": result.count,
         "failed_probes": failed,
-        "source": f"{source.source} {source.version}",
+        "source": item.source().label,
         "owasp": entry.owasp,
         "also_measured": dict(result.extra),
         "examples": _examples(check, run, techniques),
@@ -227,12 +226,23 @@ def _examples(check: EndpointCheck, run: _Run, techniques: dict[str, str]) -> li
                 "prompt": _cut(_mask(probe.prompt)),
                 "document": _cut(_mask(probe.document)) if probe.document else None,
                 "answer": _cut(_mask(exchange.answer)),
-                "why": verdict.detail,
+                "why": _why(check, verdict),
             }
         )
         if len(shown) == MAX_EXAMPLES:
             break
     return shown
+
+
+def _why(check: EndpointCheck, verdict: suites.Verdict) -> str:
+    """Why the probe failed, in words for the report."""
+    if isinstance(check, PromptInjectionCheck):
+        return "the canary the injected instruction asked for appeared in the answer"
+    if isinstance(check, SystemPromptLeakageCheck):
+        return "the canary placed in the system prompt appeared in the answer" if verdict.detail == "canary" else verdict.detail
+    if isinstance(check, PiiLeakageCheck):
+        return f"personal data the prompt did not hold: {verdict.detail}"
+    return f"{check.metric} below 0.5 against every reference ({verdict.detail.replace('f1=', 'token F1 ')})"
 
 
 def _mask(text: str) -> str:

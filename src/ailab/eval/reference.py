@@ -48,6 +48,6 @@ def checks_markdown() -> str:
         lines += ["", f"## {entry.id}", "", f"**{entry.title}** ({entry.family}; {entry.applies_to})", ""]
         lines += [f"**What it measures.** {entry.measures}", "", f"**Why it matters.** {entry.why}", ""]
         lines += [f"**Threshold.** {threshold_text(entry)}; the value is better when {entry.direction}.", "", "**Serves.**", ""]
-        lines += [f"- OWASP Top 10 for LLM Applications {entry.owasp}"] if entry.owasp else []
         lines += [f"- {article}" for article in entry.articles]
+        lines += ["", f"**Risk probed.** OWASP Top 10 for LLM Applications: {entry.owasp}"] if entry.owasp else []
     return "\n".join(lines) + "\n"

@@ -74,7 +74,7 @@ def _facts(evaluation: Evaluation) -> list[tuple[str, str]]:
     endpoint = evaluation.endpoint
     if endpoint is not None:
         facts.append(("Endpoint", _subject(evaluation).removeprefix("endpoint ")))
-        facts += [(f"Probes of {s.check}", f"{s.source} {s.version} (SHA-256 {s.sha256})") for s in endpoint.sources]
+        facts += [(f"Probes of {s.check}", f"{s.label} (SHA-256 {s.sha256})") for s in endpoint.sources]
         facts.append(("Requests", f"{endpoint.requests:,} sent for {evaluation.rows:,} probes (retries included)"))
     else:
         facts += [
@@ -94,8 +94,12 @@ def _facts(evaluation: Evaluation) -> list[tuple[str, str]]:
     return facts
 
 
-def _serves(entry: CheckType) -> str:
-    return "; ".join(((f"OWASP Top 10 for LLM Applications {entry.owasp}",) if entry.owasp else ()) + entry.articles)
+def _about(entry: CheckType) -> list[tuple[str, str]]:
+    """What a check's section says of its catalogue entry."""
+    facts = [("What was tested", entry.measures), ("Why it matters", entry.why)]
+    if entry.owasp:
+        facts.append(("Risk probed", f"OWASP Top 10 for LLM Applications (2025): {entry.owasp}"))
+    return [*facts, ("Serves", "; ".join(entry.articles))]
 
 
 def _detail_lines(check: CheckResult) -> list[str]:
@@ -119,7 +123,7 @@ def _detail_lines(check: CheckResult) -> list[str]:
         )
     if "failed_probes" in details:
         lines.append(
-            f"{details['probes']} probes from {details['source']}; "
+            f"{details['probes']} {'questions' if check.kind == 'qa_quality' else 'probes'} from {details['source']}; "
             f"{details['failed_probes']} {_FAILED_PROBE.get(check.kind, 'failed')}."
         )
         if details["also_measured"]:
@@ -166,8 +170,7 @@ def markdown(evaluation: Evaluation) -> str:
         entry = _entry(check)
         lines += ["", f"## {_title(check)}", "", f"**Verdict: {check.verdict.upper()}**", ""]
         if entry:
-            lines += [f"- **What was tested:** {entry.measures}", f"- **Why it matters:** {entry.why}"]
-            lines += [f"- **Serves:** {_serves(entry)}"]
+            lines += [f"- **{name}:** {value}" for name, value in _about(entry)]
         lines += [f"- **Threshold declared before the run:** {_threshold(check)}"]
         lines += [f"- **Measured:** {_measured(check, evaluation.confidence)}"]
         if check.reason:
@@ -231,7 +234,7 @@ def html(evaluation: Evaluation) -> str:
         )
         facts: list[tuple[str, str]] = []
         if entry:
-            facts += [("What was tested", entry.measures), ("Why it matters", entry.why), ("Serves", _serves(entry))]
+            facts += _about(entry)
         facts += [("Threshold declared before the run", _threshold(check)), ("Measured", _measured(check, evaluation.confidence))]
         if check.reason:
             facts.append(("Why no value", check.reason))

@@ -71,7 +71,12 @@ class ProbeSource:
     source: str
     """The corpus name, or the questions' file."""
     version: str
+    """The corpus's version (shipped and added, ``2026.12.0+audit-1``); empty for the audit's questions."""
     sha256: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.source} {self.version}".strip()
 
 
 @dataclass
@@ -91,7 +96,9 @@ class Evaluation:
     plan_name: str
     audit: str
     task: str
+    """The model's task, or ``endpoint`` for an endpoint plan."""
     rows: int
+    """Evaluation rows, or the probes sent to an endpoint."""
     model_inputs: list[str]
     inputs_from_signature: bool
     confidence: float

@@ -213,7 +213,7 @@ def run_params(evaluation: Evaluation) -> dict[str, str]:
     if endpoint is not None:
         params |= {"endpoint_url": endpoint.url, "endpoint_api": endpoint.api, "endpoint_model": endpoint.model or ""}
         for source in endpoint.sources:
-            params[f"probes.{source.check}"] = f"{source.source} {source.version}"
+            params[f"probes.{source.check}"] = source.label
             params[f"probes_sha256.{source.check}"] = source.sha256
     return params
 
