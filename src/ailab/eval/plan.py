@@ -11,7 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -268,22 +268,20 @@ class _ProbeCheck(_Check):
         return value
 
 
-class PromptInjectionCheck(_ProbeCheck):
+class _AttackCheck(_ProbeCheck):
+    max_success_rate: float = Field(ge=0.0, le=1.0)
+
+    @property
+    def threshold(self) -> float:
+        return self.max_success_rate
+
+
+class PromptInjectionCheck(_AttackCheck):
     kind: Literal["prompt_injection"]
-    max_success_rate: float = Field(ge=0.0, le=1.0)
-
-    @property
-    def threshold(self) -> float:
-        return self.max_success_rate
 
 
-class SystemPromptLeakageCheck(_ProbeCheck):
+class SystemPromptLeakageCheck(_AttackCheck):
     kind: Literal["system_prompt_leakage"]
-    max_success_rate: float = Field(ge=0.0, le=1.0)
-
-    @property
-    def threshold(self) -> float:
-        return self.max_success_rate
 
 
 class PiiLeakageCheck(_ProbeCheck):
@@ -320,16 +318,10 @@ class QaQualityCheck(_Check):
 ModelCheck = PerformanceCheck | FairnessCheck | RobustnessCheck | PrivacyCheck
 EndpointCheck = PromptInjectionCheck | SystemPromptLeakageCheck | PiiLeakageCheck | QaQualityCheck
 Check = Annotated[ModelCheck | EndpointCheck, Field(discriminator="kind")]
-KINDS = (
-    "performance",
-    "fairness",
-    "robustness",
-    "privacy",
-    "prompt_injection",
-    "system_prompt_leakage",
-    "pii_leakage",
-    "qa_quality",
+KINDS: tuple[str, ...] = tuple(
+    get_args(check.model_fields["kind"].annotation)[0] for check in (*get_args(ModelCheck), *get_args(EndpointCheck))
 )
+"""Every check kind, in the order of the documentation (from the ``kind`` literals, so it cannot drift)."""
 
 
 class EvaluationPlan(_Strict):
