@@ -195,3 +195,18 @@ def test_the_example_plan_validates():
     result = runner.invoke(app, ["eval", "validate", str(example)])
     assert result.exit_code == 0, result.output
     assert "valid: 4 checks sending" in result.output
+
+
+def test_the_catalogue_lists_and_explains_the_endpoint_checks():
+    import json
+
+    result = runner.invoke(app, ["eval", "checks", "--json"])
+    assert result.exit_code == 0, result.output
+    entries = {entry["id"]: entry for entry in json.loads(result.stdout)["checks"]}
+    assert entries["prompt_injection"]["owasp"] == "LLM01:2025 Prompt Injection" and entries["accuracy"]["owasp"] is None
+    assert {entries[kind]["kind"] for kind in ("prompt_injection", "system_prompt_leakage", "pii_leakage", "qa_quality")} == {
+        "endpoint"
+    }
+    result = runner.invoke(app, ["eval", "explain", "pii_leakage"])
+    assert result.exit_code == 0 and "LLM02:2025 Sensitive Information Disclosure" in result.output
+    assert "AI Act Art. 15(5)" in result.output and "Threshold: max_rate" in result.output

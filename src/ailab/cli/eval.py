@@ -48,6 +48,7 @@ def checks(
                         "measures": entry.measures,
                         "why": entry.why,
                         "articles": list(entry.articles),
+                        "owasp": entry.owasp or None,
                         "better": str(entry.direction),
                         "tasks": [str(task) for task in entry.tasks],
                     }
