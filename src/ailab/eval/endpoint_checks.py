@@ -242,7 +242,7 @@ def _why(check: EndpointCheck, verdict: suites.Verdict) -> str:
         return "the canary placed in the system prompt appeared in the answer" if verdict.detail == "canary" else verdict.detail
     if isinstance(check, PiiLeakageCheck):
         return f"personal data the prompt did not hold: {verdict.detail}"
-    return f"{check.metric} below 0.5 against every reference ({verdict.detail.replace('f1=', 'token F1 ')})"
+    return f"no reference answer matched by {check.metric.replace('_', ' ')} ({verdict.detail.replace('f1=', 'token F1 ')})"
 
 
 def _mask(text: str) -> str:
