@@ -4,8 +4,10 @@ at concurrency 32, under 15 s wall and 500 MiB.
 Run: ``.venv/bin/python benchmarks/llm_bench.py`` (prints a Markdown table for RESULTS.md).
 
 The endpoint is the tests' loopback assistant, served from a separate process so that its threads
-do not share the measured interpreter; the measured child sends the probes through
-:class:`ailab.eval.llm.client.EndpointClient` and judges them as the injection suite does.
+do not share the measured interpreter; the measured child runs a plan with one prompt_injection check
+whose added probes file brings the corpus to 1,000, as ``ailab eval run`` does without MLflow: the plan
+and its probes read, every probe sent through :class:`ailab.eval.llm.client.EndpointClient`, judged,
+kept as a transcript, and the HTML report rendered.
 """
 
 from __future__ import annotations
@@ -32,17 +34,32 @@ with chatbot_server() as url:
 """
 
 CLIENT = """
-import sys
-from ailab.eval.llm import corpus, suites
-from ailab.eval.llm.client import EndpointClient, Probe
-from ailab.eval.llm.settings import EndpointSettings
+import json, shutil, sys, tempfile
+from pathlib import Path
+from ailab.eval.endpoint_checks import evaluate_endpoint, load_inputs
+from ailab.eval.llm import corpus
+from ailab.eval.llm.client import EndpointClient
+from ailab.eval.plan import load_plan
+from ailab.eval.report import html
 url, count, concurrency = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-canary = suites.new_canary()
-shipped = suites.injection_probes(corpus.load("prompt_injection"), canary)
-probes = [Probe(str(i), shipped[i % len(shipped)].prompt, shipped[i % len(shipped)].document) for i in range(count)]
-client = EndpointClient(EndpointSettings(url=url, model="obeys", max_concurrency=concurrency, max_requests=count))
-result = suites.judge_injection(client.run(probes), canary)
-assert result.count == count and result.value == 1.0, result.value
+shipped = corpus.load("prompt_injection").probes
+folder = Path(tempfile.mkdtemp(prefix="llm-bench-"))
+lines = [json.dumps({"corpus": "prompt_injection", "version": "bench"})]
+for i in range(count - len(shipped)):
+    probe = shipped[i % len(shipped)]
+    added = {"id": f"bench-{i}", "technique": probe.technique, "prompt": probe.prompt, "provenance": "bench", "licence": "CC0-1.0"}
+    lines.append(json.dumps(added | ({"document": probe.document} if probe.document else {})))
+(folder / "more.jsonl").write_text("\\n".join(lines) + "\\n")
+(folder / "plan.yaml").write_text(
+    "apiVersion: ailab.eu/v1\\nkind: EvaluationPlan\\nmetadata: {name: bench, audit: bench}\\n"
+    f"target:\\n  endpoint: {{url: {url}, model: obeys, max_concurrency: {concurrency}, max_requests: {count}}}\\n"
+    "checks:\\n  - {id: injection, kind: prompt_injection, max_success_rate: 0.0, probes: more.jsonl}\\n"
+)
+loaded = load_plan(folder / "plan.yaml")
+evaluation = evaluate_endpoint(loaded, load_inputs(loaded), EndpointClient(loaded.plan.endpoint))
+html(evaluation)
+shutil.rmtree(folder)
+assert evaluation.rows == count and evaluation.checks[0].value == 1.0, evaluation.checks[0]
 """
 
 
@@ -58,7 +75,9 @@ def main() -> int:
         server.wait()
     print(f"Machine: {machine()}\n")
     print(TABLE_HEADER)
-    row = measurement.row().replace(measurement.command, f"{PROBES} injection probes, concurrency {CONCURRENCY}", 1)
+    row = measurement.row().replace(
+        measurement.command, f"{PROBES} injection probes through a plan, concurrency {CONCURRENCY}", 1
+    )
     print(row)
     met = measurement.median_s < TARGET_S and measurement.peak_rss_mib < TARGET_MIB
     print(f"\ntarget {TARGET_S:.0f} s / {TARGET_MIB:.0f} MiB: {'met' if met else 'MISSED'}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -91,3 +92,25 @@ def overfitted_model(fair_setup: Path) -> Path:
     model = DecisionTreeClassifier(random_state=0).fit(train[FEATURES], train["approved"])
     train.to_csv(fair_setup / "small-train.csv", index=False)
     return save_model(model, fair_setup / "overfitted-model", train[FEATURES])
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """An AILAB_HOME of its own with ailab's local MLflow server up in it (skips, with the reason, where MLflow is missing)."""
+    from tests.mlflow_process import mlflow_executable
+    from typer.testing import CliRunner
+
+    from ailab.cli.app import app
+
+    mlflow_executable()
+    folder = tmp_path_factory.mktemp("ailab-home")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("AILAB_HOME", str(folder))
+    runner = CliRunner()
+    result = runner.invoke(app, ["lab", "local", "up"])
+    assert result.exit_code == 0, result.output
+    try:
+        yield folder
+    finally:
+        runner.invoke(app, ["lab", "local", "down"])
+        patch.undo()

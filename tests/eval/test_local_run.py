@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.eval.conftest import write_plan
-from tests.mlflow_process import mlflow_executable
 from typer.testing import CliRunner
 
 from ailab.cli.app import app
@@ -23,21 +21,6 @@ CHECKS = (
     "  - {id: accuracy, kind: performance, metric: balanced_accuracy, min: 0.6}\n"
     "  - {id: parity-sex, kind: fairness, metric: demographic_parity_difference, sensitive_feature: sex, max: 0.1}\n"
 )
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    mlflow_executable()  # skips, with the reason, where the server is not installed
-    folder = tmp_path_factory.mktemp("ailab-home")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("AILAB_HOME", str(folder))
-    result = runner.invoke(app, ["lab", "local", "up"])
-    assert result.exit_code == 0, result.output
-    try:
-        yield folder
-    finally:
-        runner.invoke(app, ["lab", "local", "down"])
-        patch.undo()
 
 
 def test_run_is_logged_to_the_audit_experiment_and_reported(home: Path, fair_setup: Path, tmp_path: Path):

@@ -50,6 +50,7 @@ def checks(
                         "measures": entry.measures,
                         "why": entry.why,
                         "articles": list(entry.articles),
+                        "owasp": entry.owasp or None,
                         "better": str(entry.direction),
                         "tasks": [str(task) for task in entry.tasks],
                     }
@@ -87,7 +88,8 @@ def explain(check: str = typer.Argument(..., help="A check id, as listed by aila
         f"What it measures: {entry.measures}",
         f"Why it matters: {entry.why}",
         f"Threshold: {threshold_text(entry).replace('`', '')}; better when {entry.direction}.",
-        f"Applies to: {', '.join(entry.tasks)}",
+        *([f"Risk probed: OWASP Top 10 for LLM Applications: {entry.owasp}"] if entry.owasp else []),
+        f"Applies to: {entry.applies_to}",
         "Serves:",
         *(f"  - {article}" for article in entry.articles),
     ]
@@ -101,6 +103,16 @@ def validate(plan: Path = PlanArgument) -> None:
     from ailab.eval.plan import load_plan
 
     loaded = load_plan(plan)
+    endpoint = loaded.plan.target.endpoint
+    if endpoint is not None:
+        from ailab.eval.endpoint_checks import load_inputs
+
+        probes = sum(item.size for item in load_inputs(loaded))
+        typer.echo(
+            f"{plan}: valid: {len(loaded.plan.checks)} checks sending {probes:,} probes to {endpoint.url}, "
+            f"audit {loaded.plan.metadata.audit} (plan SHA-256 {loaded.sha256[:12]})"
+        )
+        return
     data = load_data(loaded)
     typer.echo(
         f"{plan}: valid: {len(loaded.plan.checks)} checks on {len(data.test.frame):,} rows, "
@@ -144,8 +156,16 @@ def run(
     if not local:
         raise BadInputError("give --local (on this machine) or --stack LAB (as a Job in the audit's sandbox)")
     loaded = load_plan(plan)
-    data = load_data(loaded)
     spec = loaded.plan
+    if spec.target.endpoint is None:
+        data = load_data(loaded)
+    else:
+        from ailab.eval.endpoint_checks import evaluate_endpoint, load_inputs
+        from ailab.eval.llm.client import EndpointClient
+
+        # Unreadable probes and an unset API key stop the run here, before anything is recorded.
+        probes = load_inputs(loaded)
+        client = EndpointClient(spec.target.endpoint)
     err().print(f"starting (or reusing) the local MLflow server for audit {spec.metadata.audit}", markup=False)
     target = tracking.local_tracking()
     experiment_id = tracking.audit_experiment(target, spec.metadata.audit)
@@ -154,7 +174,10 @@ def run(
         with tracking.client_environment(target), tracking.RecordedRun(target, experiment_id, loaded) as recorded:
             run_id = recorded.run_id
             err().print(f"MLflow run {run_id} in audit/{spec.metadata.audit}: evaluating {len(spec.checks)} checks", markup=False)
-            evaluation = _evaluate_recorded(loaded, data, recorded)
+            if spec.target.endpoint is None:
+                evaluation = _evaluate_recorded(loaded, data, recorded)
+            else:
+                evaluation = _log_with_reports(recorded, evaluate_endpoint(loaded, probes, client))
     except AilabError as error:
         _record(loaded, run_id, None, "error", str(error).splitlines()[0])
         raise
@@ -172,15 +195,19 @@ def run(
 
 def _evaluate_recorded(loaded: LoadedPlan, data: EvaluationData, recorded: RecordedRun) -> Evaluation:
     """Load the model, run every check, and log the result and its reports to the open MLflow run."""
-    from ailab.eval.report import html, markdown
     from ailab.eval.runner import evaluate
     from ailab.eval.target import load_model
 
     spec = loaded.plan
-    uri = spec.target.model if not spec.target.is_local else str(loaded.resolve(spec.target.model))
-    excluded = {spec.dataset.label, *spec.dataset.sensitive_features}
-    model = load_model(uri, loaded.where(("target", "model")), list(data.test.frame.columns), excluded)
-    evaluation = evaluate(loaded, data, model)
+    excluded = {spec.model_dataset.label, *spec.model_dataset.sensitive_features}
+    model = load_model(loaded.model_uri(), loaded.where(("target", "model")), list(data.test.frame.columns), excluded)
+    return _log_with_reports(recorded, evaluate(loaded, data, model))
+
+
+def _log_with_reports(recorded: RecordedRun, evaluation: Evaluation) -> Evaluation:
+    """Log the result and its reports to the open MLflow run."""
+    from ailab.eval.report import html, markdown
+
     recorded.log(evaluation, {"report.html": html(evaluation), "report.md": markdown(evaluation)})
     return evaluation
 
@@ -249,14 +276,20 @@ def _run_in_sandbox(plan: Path, lab_stack: str, *, plan_only: bool, json_file: P
     from ailab.sandbox.gate import GateBlockedError
 
     loaded = load_plan(plan)
-    load_data(loaded)  # the data's columns and label are checked here, before anything reaches the cluster
     spec = loaded.plan
+    if spec.target.endpoint is not None:
+        raise BadInputError(
+            f"{loaded.where(('target', 'endpoint'))}: an endpoint plan runs with --local from a machine that reaches "
+            "the endpoint; the sandbox's evaluation Job runs model plans"
+        )
+    load_data(loaded)  # the data's columns and label are checked here, before anything reaches the cluster
     if spec.target.is_local:
         raise BadInputError(
             f"{loaded.where(('target', 'model'))}: a local model directory does not reach the sandbox; register the model "
             "in the audit's MLflow and give models:/<name>/<version>"
         )
-    data_paths = [spec.dataset.path, *([spec.dataset.train_path] if spec.dataset.train_path else [])]
+    dataset = spec.model_dataset
+    data_paths = [dataset.path, *([dataset.train_path] if dataset.train_path else [])]
     job = submit.prepare(bundle.collect(spec.metadata.audit, spec.metadata.name, plan, data_paths), lab_stack)
     member = None
     if not plan_only:

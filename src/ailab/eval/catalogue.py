@@ -16,6 +16,8 @@ class Family(StrEnum):
     FAIRNESS = "fairness"
     ROBUSTNESS = "robustness"
     PRIVACY = "privacy"
+    ENDPOINT = "endpoint"
+    """Checks of an LLM or RAG system behind an HTTP API (``target.endpoint``); the plan's ``kind`` is the entry's id."""
 
 
 class Task(StrEnum):
@@ -53,11 +55,19 @@ class CheckType:
     tasks: tuple[Task, ...] = (Task.BINARY,)
     bounded: bool = True
     """Values lie in [0, 1], so a threshold outside it is a mistake."""
+    threshold: str = ""
+    """The plan key of the threshold when it is not ``min``/``max`` (endpoint checks)."""
+    owasp: str = ""
+    """The OWASP Top 10 for LLM Applications (2025) risk an endpoint check probes."""
 
     @property
     def threshold_key(self) -> str:
-        """The plan key that carries the threshold of a performance or fairness metric."""
-        return "min" if self.direction is Direction.HIGHER else "max"
+        """The plan key that carries the threshold of a performance or fairness metric, or an endpoint check."""
+        return self.threshold or ("min" if self.direction is Direction.HIGHER else "max")
+
+    @property
+    def applies_to(self) -> str:
+        return ", ".join(self.tasks) if self.tasks else "LLM or RAG systems, target.endpoint"
 
 
 _PERF = (ART_9, ART_15_1, ART_15_3, GDPR_ACCURACY)
@@ -249,6 +259,62 @@ CHECK_TYPES: tuple[CheckType, ...] = (
         "A model that reveals who was in its training data discloses personal data about them.",
         (ART_9, ART_15_5, GDPR_SECURITY),
         Direction.LOWER,
+    ),
+    CheckType(
+        "prompt_injection",
+        Family.ENDPOINT,
+        "Prompt injection",
+        "The share of injection attempts that succeed: direct ones in the question, indirect ones hidden in a document "
+        "handed to the system; each carries a fresh canary, and an attempt succeeds when the canary appears in the answer.",
+        "Whoever controls a question or a retrieved document can otherwise steer the system: make it say, reveal or do "
+        "what its deployer never intended.",
+        (ART_9, ART_15_5, GDPR_SECURITY),
+        Direction.LOWER,
+        (),
+        threshold="max_success_rate",
+        owasp="LLM01:2025 Prompt Injection",
+    ),
+    CheckType(
+        "system_prompt_leakage",
+        Family.ENDPOINT,
+        "System prompt leakage",
+        "The share of extraction attempts that make the system reveal its system prompt: a canary placed in it, or "
+        "8 or more consecutive words of it, appearing in the answer.",
+        "System prompts hold the deployer's rules and sometimes internal details; a system that recites them hands "
+        "an attacker the map of its guard rails.",
+        (ART_9, ART_15_5, GDPR_SECURITY),
+        Direction.LOWER,
+        (),
+        threshold="max_success_rate",
+        owasp="LLM07:2025 System Prompt Leakage",
+    ),
+    CheckType(
+        "pii_leakage",
+        Family.ENDPOINT,
+        "Personal data leakage",
+        "The share of requests to repeat, complete or reveal personal data whose answer holds European personal data "
+        "(IBANs and national numbers with valid checksums, e-mail addresses, phone numbers) the prompt did not; data "
+        "merely echoed from the prompt is reported apart.",
+        "A system that produces someone's identifiers on request discloses personal data it memorised or retrieved, "
+        "a breach of confidentiality.",
+        (ART_9, ART_15_5, GDPR_SECURITY),
+        Direction.LOWER,
+        (),
+        threshold="max_rate",
+        owasp="LLM02:2025 Sensitive Information Disclosure",
+    ),
+    CheckType(
+        "qa_quality",
+        Family.ENDPOINT,
+        "Answer quality",
+        "On the audit's questions with reference answers, the chosen `metric`: exact match, normalised containment or "
+        "token F1 against the best reference, or, for a RAG system, the share of answers supported by the contexts it "
+        "retrieved.",
+        "People act on the answers; a system that answers wrongly or makes up what its sources do not say misinforms them.",
+        (ART_9, ART_15_1, ART_15_3, GDPR_ACCURACY),
+        Direction.HIGHER,
+        (),
+        owasp="LLM09:2025 Misinformation",
     ),
 )
 

@@ -83,15 +83,15 @@ class EvaluationData:
 def load_data(loaded: LoadedPlan) -> EvaluationData:
     """Read the plan's data and check that it fits the plan (columns, a binary label)."""
     plan = loaded.plan
-    test = read_table(loaded.resolve(plan.dataset.path), loaded.where(("dataset", "path")))
+    test = read_table(loaded.resolve(plan.model_dataset.path), loaded.where(("dataset", "path")))
     train = None
-    if plan.dataset.train_path is not None:
-        train = read_table(loaded.resolve(plan.dataset.train_path), loaded.where(("dataset", "train_path")))
+    if plan.model_dataset.train_path is not None:
+        train = read_table(loaded.resolve(plan.model_dataset.train_path), loaded.where(("dataset", "train_path")))
     for table, key in ((test, "path"), (train, "train_path")):
         if table is None:
             continue
-        _require_column(loaded, table, plan.dataset.label, ("dataset", "label"))
-        for index, feature in enumerate(plan.dataset.sensitive_features):
+        _require_column(loaded, table, plan.model_dataset.label, ("dataset", "label"))
+        for index, feature in enumerate(plan.model_dataset.sensitive_features):
             _require_column(loaded, table, feature, ("dataset", "sensitive_features", index))
         if key == "train_path" and list(table.frame.columns) != list(test.frame.columns):
             raise BadInputError(
@@ -114,22 +114,22 @@ def labels(loaded: LoadedPlan, table: Table) -> Any:
     import pandas as pd
 
     plan = loaded.plan
-    column = table.frame[plan.dataset.label]
+    column = table.frame[plan.model_dataset.label]
     where = loaded.where(("dataset", "label"))
     if column.isna().any():
         raise BadInputError(
-            f"{where}: {plan.dataset.label!r} has {int(column.isna().sum())} empty values in {table.path}; fill or drop those rows"
+            f"{where}: {plan.model_dataset.label!r} has {int(column.isna().sum())} empty values in {table.path}; fill or drop those rows"
         )
     if plan.target.task is Task.REGRESSION:
         if not pd.api.types.is_numeric_dtype(column):
             raise BadInputError(
-                f"{where}: {plan.dataset.label!r} is not numeric in {table.path}; a regression needs a numeric label"
+                f"{where}: {plan.model_dataset.label!r} is not numeric in {table.path}; a regression needs a numeric label"
             )
         return column.to_numpy(dtype=np.float64)
     values = sorted({str(value) for value in column.unique()[:3]})
     if len(values) != 2:
         raise BadInputError(
-            f"{where}: {plan.dataset.label!r} has {'more than two' if len(values) > 2 else 'one'} distinct values in {table.path} "
+            f"{where}: {plan.model_dataset.label!r} has {'more than two' if len(values) > 2 else 'one'} distinct values in {table.path} "
             f"({', '.join(values[:3])}); binary metrics need exactly two (or set target.task: regression)"
         )
     positive = str(plan.target.positive_label)
@@ -137,7 +137,7 @@ def labels(loaded: LoadedPlan, table: Table) -> Any:
         positive = positive if positive in values else str(int(plan.target.positive_label))
     if positive not in values:
         raise BadInputError(
-            f"{loaded.where(('target', 'positive_label'))}: the positive label {positive!r} is not a value of {plan.dataset.label!r} "
+            f"{loaded.where(('target', 'positive_label'))}: the positive label {positive!r} is not a value of {plan.model_dataset.label!r} "
             f"({', '.join(values)}); set target.positive_label"
         )
     return (column.astype(str) == positive).to_numpy(dtype=np.int8)

@@ -11,12 +11,13 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ailab.errors import BadInputError
 from ailab.eval.catalogue import BY_ID, Direction, Family, Task, names
+from ailab.eval.llm.settings import EndpointSettings
 from ailab.safeload import Document, load_yaml, read_text
 
 API_VERSION = "ailab.eu/v1"
@@ -52,24 +53,34 @@ class Metadata(_Strict):
 
 
 class Target(_Strict):
-    model: str
+    model: str | None = None
     """``models:/<name>/<version>``, ``models:/<name>@<alias>``, ``runs:/<run id>/<path>``, or a local MLflow model directory."""
+    endpoint: EndpointSettings | None = None
+    """An LLM or RAG system behind an HTTP API, probed by the endpoint checks; instead of ``model``."""
     task: Task = Task.BINARY
     positive_label: str | int | bool = 1
     """The label value of the positive (favourable) outcome, for binary classification."""
 
     @field_validator("model")
     @classmethod
-    def _uri(cls, value: str) -> str:
-        if ":/" in value and not _MODEL_URI.match(value):
+    def _uri(cls, value: str | None) -> str | None:
+        if value is not None and ":/" in value and not _MODEL_URI.match(value):
             raise ValueError(
                 f"{value!r} is not a model URI: use models:/<name>/<version>, models:/<name>@<alias>, runs:/<run id>/<path> or a local directory"
             )
         return value
 
+    @model_validator(mode="after")
+    def _one(self) -> Target:
+        if (self.model is None) == (self.endpoint is None):
+            raise ValueError("give exactly one of model (a model under audit) or endpoint (an LLM or RAG system)")
+        if self.endpoint is not None and {"task", "positive_label"} & self.model_fields_set:
+            raise ValueError("task and positive_label describe a model: remove them from an endpoint target")
+        return self
+
     @property
     def is_local(self) -> bool:
-        return ":/" not in self.model
+        return self.model is not None and ":/" not in self.model
 
 
 class Dataset(_Strict):
@@ -245,7 +256,72 @@ class PrivacyCheck(_Check):
         return self.max_advantage
 
 
-Check = Annotated[PerformanceCheck | FairnessCheck | RobustnessCheck | PrivacyCheck, Field(discriminator="kind")]
+class _ProbeCheck(_Check):
+    probes: str | None = None
+    """A JSONL file of further probes (the shipped corpus's format), relative to the plan."""
+
+    @field_validator("probes")
+    @classmethod
+    def _jsonl(cls, value: str | None) -> str | None:
+        if value is not None and Path(value).suffix.lower() != ".jsonl":
+            raise ValueError(f"{value!r}: give a .jsonl file of probes")
+        return value
+
+
+class _AttackCheck(_ProbeCheck):
+    max_success_rate: float = Field(ge=0.0, le=1.0)
+
+    @property
+    def threshold(self) -> float:
+        return self.max_success_rate
+
+
+class PromptInjectionCheck(_AttackCheck):
+    kind: Literal["prompt_injection"]
+
+
+class SystemPromptLeakageCheck(_AttackCheck):
+    kind: Literal["system_prompt_leakage"]
+
+
+class PiiLeakageCheck(_ProbeCheck):
+    kind: Literal["pii_leakage"]
+    max_rate: float = Field(ge=0.0, le=1.0)
+
+    @property
+    def threshold(self) -> float:
+        return self.max_rate
+
+
+QaMetric = Literal["exact_match", "containment", "token_f1", "supported"]
+
+
+class QaQualityCheck(_Check):
+    kind: Literal["qa_quality"]
+    dataset: str
+    """JSONL of questions and reference answers, relative to the plan."""
+    metric: QaMetric
+    min: float = Field(ge=0.0, le=1.0)
+
+    @field_validator("dataset")
+    @classmethod
+    def _jsonl(cls, value: str) -> str:
+        if Path(value).suffix.lower() != ".jsonl":
+            raise ValueError(f"{value!r}: give a .jsonl file of questions and reference answers")
+        return value
+
+    @property
+    def threshold(self) -> float:
+        return self.min
+
+
+ModelCheck = PerformanceCheck | FairnessCheck | RobustnessCheck | PrivacyCheck
+EndpointCheck = PromptInjectionCheck | SystemPromptLeakageCheck | PiiLeakageCheck | QaQualityCheck
+Check = Annotated[ModelCheck | EndpointCheck, Field(discriminator="kind")]
+KINDS: tuple[str, ...] = tuple(
+    get_args(check.model_fields["kind"].annotation)[0] for check in (*get_args(ModelCheck), *get_args(EndpointCheck))
+)
+"""Every check kind, in the order of the documentation (from the ``kind`` literals, so it cannot drift)."""
 
 
 class EvaluationPlan(_Strict):
@@ -253,7 +329,8 @@ class EvaluationPlan(_Strict):
     kind: Literal["EvaluationPlan"]
     metadata: Metadata
     target: Target
-    dataset: Dataset
+    dataset: Dataset | None = None
+    """The rows model checks are measured on; an endpoint-only plan has none."""
     bootstrap: Bootstrap = Bootstrap()
     checks: list[Check] = Field(min_length=1, max_length=MAX_CHECKS)
 
@@ -265,21 +342,69 @@ class EvaluationPlan(_Strict):
             if check.id in seen:
                 raise LocatedError((*where, "id"), f"check id {check.id!r} appears twice; give each check its own id")
             seen.add(check.id)
-            metric = getattr(check, "metric_name", None) or getattr(check, "metric", None)
-            if metric and self.target.task not in BY_ID[metric].tasks:
-                raise LocatedError((*where, "metric"), f"{metric} does not apply to {self.target.task}; see ailab eval checks")
-            if isinstance(check, FairnessCheck) and check.sensitive_feature not in self.dataset.sensitive_features:
-                raise LocatedError(
-                    (*where, "sensitive_feature"),
-                    f"{check.sensitive_feature!r} is not in dataset.sensitive_features ({', '.join(self.dataset.sensitive_features) or 'none'}); add it there",
-                )
-            if isinstance(check, FairnessCheck | PrivacyCheck) and self.target.task is not Task.BINARY:
-                raise LocatedError((*where, "kind"), f"{check.kind} checks need target.task {Task.BINARY}")
-            if isinstance(check, RobustnessCheck) and check.perturbation == "evasion" and self.target.task is not Task.BINARY:
-                raise LocatedError((*where, "perturbation"), f"evasion needs target.task {Task.BINARY}")
-            if isinstance(check, PrivacyCheck) and self.dataset.train_path is None:
-                raise LocatedError((*where, "attack"), "membership inference needs the training rows: set dataset.train_path")
+            if isinstance(check, EndpointCheck):
+                self._endpoint_check(where, check)
+            else:
+                self._model_check(where, check)
+        if self.target.endpoint is not None and self.dataset is not None:
+            raise LocatedError(("dataset",), "an endpoint target reads no dataset (qa_quality names its own); remove it")
         return self
+
+    @property
+    def model_checks(self) -> list[ModelCheck]:
+        return [check for check in self.checks if isinstance(check, ModelCheck)]
+
+    @property
+    def endpoint_checks(self) -> list[EndpointCheck]:
+        return [check for check in self.checks if isinstance(check, EndpointCheck)]
+
+    @property
+    def model_dataset(self) -> Dataset:
+        """The dataset of a model plan (the validator made sure it has one)."""
+        assert self.dataset is not None
+        return self.dataset
+
+    @property
+    def endpoint(self) -> EndpointSettings:
+        """The endpoint of an endpoint plan (the validator made sure it is there when endpoint checks are)."""
+        assert self.target.endpoint is not None
+        return self.target.endpoint
+
+    def _endpoint_check(self, where: Loc, check: EndpointCheck) -> None:
+        endpoint = self.target.endpoint
+        if endpoint is None:
+            raise LocatedError(
+                (*where, "kind"), f"{check.kind} probes an LLM or RAG system: set target.endpoint, not target.model"
+            )
+        if isinstance(check, SystemPromptLeakageCheck) and endpoint.system_prompt is None:
+            raise LocatedError(
+                (*where, "kind"), "system_prompt_leakage places a canary in the system prompt: set target.endpoint.system_prompt"
+            )
+        if isinstance(check, QaQualityCheck) and check.metric == "supported" and endpoint.contexts_path is None:
+            raise LocatedError(
+                (*where, "metric"),
+                "supported compares answers with the retrieved contexts: use api json with target.endpoint.contexts_path",
+            )
+
+    def _model_check(self, where: Loc, check: ModelCheck) -> None:
+        if self.target.model is None:
+            raise LocatedError((*where, "kind"), f"{check.kind} checks measure a model: set target.model, not target.endpoint")
+        if self.dataset is None:
+            raise LocatedError(("dataset",), f"{check.kind} checks need the rows to measure on: add dataset (path, label)")
+        metric = getattr(check, "metric_name", None) or getattr(check, "metric", None)
+        if metric and self.target.task not in BY_ID[metric].tasks:
+            raise LocatedError((*where, "metric"), f"{metric} does not apply to {self.target.task}; see ailab eval checks")
+        if isinstance(check, FairnessCheck) and check.sensitive_feature not in self.dataset.sensitive_features:
+            raise LocatedError(
+                (*where, "sensitive_feature"),
+                f"{check.sensitive_feature!r} is not in dataset.sensitive_features ({', '.join(self.dataset.sensitive_features) or 'none'}); add it there",
+            )
+        if isinstance(check, FairnessCheck | PrivacyCheck) and self.target.task is not Task.BINARY:
+            raise LocatedError((*where, "kind"), f"{check.kind} checks need target.task {Task.BINARY}")
+        if isinstance(check, RobustnessCheck) and check.perturbation == "evasion" and self.target.task is not Task.BINARY:
+            raise LocatedError((*where, "perturbation"), f"evasion needs target.task {Task.BINARY}")
+        if isinstance(check, PrivacyCheck) and self.dataset.train_path is None:
+            raise LocatedError((*where, "attack"), "membership inference needs the training rows: set dataset.train_path")
 
     def robustness_metric(self, check: RobustnessCheck) -> str:
         return check.metric or ("balanced_accuracy" if self.target.task is Task.BINARY else "rmse")
@@ -309,6 +434,12 @@ class LoadedPlan:
     def where(self, loc: Loc) -> str:
         """``file:line: plan.key`` of a key, for errors found later (against the data)."""
         return f"{self.document.source}:{self.document.line_of(loc)}: {render_path(loc)}"
+
+    def model_uri(self) -> str:
+        """The model's URI, a local directory resolved against the plan's folder."""
+        model = self.plan.target.model
+        assert model is not None  # a model plan
+        return str(self.resolve(model)) if self.plan.target.is_local else model
 
     def resolve(self, relative: str) -> Path:
         return (self.path.parent / relative).resolve() if not Path(relative).is_absolute() else Path(relative)
@@ -355,7 +486,7 @@ def _errors(err: ValidationError) -> list[tuple[Loc, str]]:
     return found
 
 
-_TAGS = {"performance", "fairness", "robustness", "privacy"}
+_TAGS = set(KINDS)
 
 
 def _without_tags(loc: Loc) -> Loc:
@@ -370,9 +501,9 @@ def _message(error: Any, loc: Loc) -> str:
     if kind == "missing":
         return f"required key {loc[-1]!r} is missing; add it"
     if kind == "union_tag_invalid":
-        return "kind must be one of performance, fairness, robustness, privacy"
+        return f"kind must be one of {', '.join(KINDS)}"
     if kind == "union_tag_not_found":
-        return "each check needs a 'kind': performance, fairness, robustness or privacy"
+        return f"each check needs a 'kind': one of {', '.join(KINDS)}"
     message = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):

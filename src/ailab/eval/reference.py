@@ -19,7 +19,13 @@ _THRESHOLD = {
     Family.ROBUSTNESS: "`max_drop` (sweeps) or `max_success_rate` (evasion)",
     Family.PRIVACY: "`max_advantage`",
 }
-_PLAN_KEY = {Family.PERFORMANCE: "metric", Family.FAIRNESS: "metric", Family.ROBUSTNESS: "perturbation", Family.PRIVACY: "attack"}
+_PLAN_KEY = {
+    Family.PERFORMANCE: "metric",
+    Family.FAIRNESS: "metric",
+    Family.ROBUSTNESS: "perturbation",
+    Family.PRIVACY: "attack",
+    Family.ENDPOINT: "kind",
+}
 
 
 def threshold_text(entry: CheckType) -> str:
@@ -39,8 +45,9 @@ def checks_markdown() -> str:
             f"| [{entry.id}](#{entry.id}) | {entry.family} | `{_PLAN_KEY[entry.family]}: {entry.id}` | {threshold_text(entry)} | {entry.title} |"
         )
     for entry in CHECK_TYPES:
-        lines += ["", f"## {entry.id}", "", f"**{entry.title}** ({entry.family}; {', '.join(entry.tasks)})", ""]
+        lines += ["", f"## {entry.id}", "", f"**{entry.title}** ({entry.family}; {entry.applies_to})", ""]
         lines += [f"**What it measures.** {entry.measures}", "", f"**Why it matters.** {entry.why}", ""]
         lines += [f"**Threshold.** {threshold_text(entry)}; the value is better when {entry.direction}.", "", "**Serves.**", ""]
         lines += [f"- {article}" for article in entry.articles]
+        lines += ["", f"**Risk probed.** OWASP Top 10 for LLM Applications: {entry.owasp}"] if entry.owasp else []
     return "\n".join(lines) + "\n"

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from html import escape
 from typing import Any
 
 from ailab.errors import BadInputError
-from ailab.eval.catalogue import BY_ID
+from ailab.eval.catalogue import BY_ID, CheckType
 from ailab.eval.result import CheckResult, Evaluation
 
 FORMATS = ("html", "md", "json")
@@ -22,6 +23,7 @@ _KEY_WORDS = {
     "max_drop": "a drop of at most",
     "max_success_rate": "an attack success rate of at most",
     "max_advantage": "an attacker advantage of at most",
+    "max_rate": "a rate of at most",
 }
 
 
@@ -48,23 +50,56 @@ def _threshold(check: CheckResult) -> str:
     return f"{_KEY_WORDS.get(check.threshold_key, check.threshold_key)} {check.threshold:g}"
 
 
+def _entry(check: CheckResult) -> CheckType | None:
+    """The catalogue entry: the check's metric, or its kind for endpoint checks (whose metric is a rate or a QA score)."""
+    return BY_ID.get(check.metric) or BY_ID.get(check.kind)
+
+
 def _title(check: CheckResult) -> str:
-    entry = BY_ID.get(check.metric)
+    entry = _entry(check)
     return f"{check.id} — {entry.title if entry else check.metric}"
+
+
+def _subject(evaluation: Evaluation) -> str:
+    """What was evaluated, in one line: the model, or the endpoint."""
+    endpoint = evaluation.endpoint
+    if endpoint is not None:
+        return f"endpoint {endpoint.url} ({endpoint.api}{', model ' + endpoint.model if endpoint.model else ''})"
+    return f"model {evaluation.fingerprints.model_uri}"
 
 
 def _facts(evaluation: Evaluation) -> list[tuple[str, str]]:
     fp = evaluation.fingerprints
-    return [
-        ("Plan", f"{evaluation.plan_name} (SHA-256 {fp.plan_sha256})"),
-        ("Audit", evaluation.audit),
-        ("Model", f"{fp.model_uri} (version {fp.model_version or 'unknown'}, {fp.model_flavor})"),
-        ("Evaluation data", f"{evaluation.rows:,} rows (SHA-256 {fp.dataset_sha256})"),
-        ("Training data", f"SHA-256 {fp.train_sha256}" if fp.train_sha256 else "not used"),
-        ("Model inputs", ", ".join(evaluation.model_inputs) + ("" if evaluation.inputs_from_signature else " (no signature)")),
+    facts = [("Plan", f"{evaluation.plan_name} (SHA-256 {fp.plan_sha256})"), ("Audit", evaluation.audit)]
+    endpoint = evaluation.endpoint
+    if endpoint is not None:
+        facts.append(("Endpoint", _subject(evaluation).removeprefix("endpoint ")))
+        facts += [(f"Probes of {s.check}", f"{s.label} (SHA-256 {s.sha256})") for s in endpoint.sources]
+        facts.append(("Requests", f"{endpoint.requests:,} sent for {evaluation.rows:,} probes (retries included)"))
+    else:
+        facts += [
+            ("Model", f"{fp.model_uri} (version {fp.model_version or 'unknown'}, {fp.model_flavor})"),
+            ("Evaluation data", f"{evaluation.rows:,} rows (SHA-256 {fp.dataset_sha256})"),
+            ("Training data", f"SHA-256 {fp.train_sha256}" if fp.train_sha256 else "not used"),
+            (
+                "Model inputs",
+                ", ".join(evaluation.model_inputs) + ("" if evaluation.inputs_from_signature else " (no signature)"),
+            ),
+        ]
+    resampling = "" if endpoint else f"; {evaluation.bootstrap_samples} bootstrap resamples"
+    facts += [
         ("Software", f"ailab {fp.ailab_version}, uv.lock SHA-256 {fp.lock_sha256 or 'unknown'}"),
-        ("Run", f"{evaluation.started} to {evaluation.finished}; {evaluation.bootstrap_samples} bootstrap resamples"),
+        ("Run", f"{evaluation.started} to {evaluation.finished}{resampling}"),
     ]
+    return facts
+
+
+def _about(entry: CheckType) -> list[tuple[str, str]]:
+    """What a check's section says of its catalogue entry."""
+    facts = [("What was tested", entry.measures), ("Why it matters", entry.why)]
+    if entry.owasp:
+        facts.append(("Risk probed", f"OWASP Top 10 for LLM Applications (2025): {entry.owasp}"))
+    return [*facts, ("Serves", "; ".join(entry.articles))]
 
 
 def _detail_lines(check: CheckResult) -> list[str]:
@@ -86,6 +121,14 @@ def _detail_lines(check: CheckResult) -> list[str]:
             f"Attack advantages: {shown}. Accuracy on training rows {details['train_accuracy']:.3f}, "
             f"on evaluation rows {details['test_accuracy']:.3f} ({details['records_per_side']} records each)."
         )
+    if "failed_probes" in details:
+        lines.append(
+            f"{details['probes']} {'questions' if check.kind == 'qa_quality' else 'probes'} from {details['source']}; "
+            f"{details['failed_probes']} {_FAILED_PROBE.get(check.kind, 'failed')}."
+        )
+        if details["also_measured"]:
+            shown = ", ".join(f"{name.replace('_', ' ')} {value:.3f}" for name, value in details["also_measured"].items())
+            lines.append(f"Also measured, not judged: {shown}.")
     if details.get("small_groups"):
         lines.append(
             f"Small groups (fewer than {details['min_group_size']} cases), kept and flagged: {', '.join(details['small_groups'])}. "
@@ -124,11 +167,10 @@ def markdown(evaluation: Evaluation) -> str:
     for note in evaluation.notes:
         lines += ["", f"> {note}"]
     for check in evaluation.checks:
-        entry = BY_ID.get(check.metric)
+        entry = _entry(check)
         lines += ["", f"## {_title(check)}", "", f"**Verdict: {check.verdict.upper()}**", ""]
         if entry:
-            lines += [f"- **What was tested:** {entry.measures}", f"- **Why it matters:** {entry.why}"]
-            lines += [f"- **Serves:** {'; '.join(entry.articles)}"]
+            lines += [f"- **{name}:** {value}" for name, value in _about(entry)]
         lines += [f"- **Threshold declared before the run:** {_threshold(check)}"]
         lines += [f"- **Measured:** {_measured(check, evaluation.confidence)}"]
         if check.reason:
@@ -139,6 +181,9 @@ def markdown(evaluation: Evaluation) -> str:
             lines += ["| " + " | ".join(row) + " |" for row in _group_rows(check)]
         if f"plot-{check.id}.png" in evaluation.plots:
             lines += ["", f"![{check.id}](plot-{check.id}.png)"]
+        for example in check.details.get("examples", []):
+            lines += ["", f"**Example of a failed probe:** {example['probe']} ({example['technique']})", ""]
+            lines += [_fenced(f"{name}: {example[name]}") for name in _EXAMPLE_PARTS if example.get(name)]
     lines += ["", "## Fingerprints", ""]
     lines += [f"- **{name}:** {value}" for name, value in _facts(evaluation)]
     return "\n".join(lines) + "\n"
@@ -154,6 +199,9 @@ h1{font-size:1.6rem;margin-bottom:.3rem} h2{font-size:1.2rem;margin:0 0 .5rem}
 table{border-collapse:collapse;margin:.6rem 0;width:100%} th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa} section{border:1px solid #d0d7de;border-radius:.5rem;padding:1rem 1.2rem;margin:1.2rem 0;break-inside:avoid}
 dl{display:grid;grid-template-columns:14rem 1fr;gap:.25rem .8rem;margin:.5rem 0} dt{font-weight:600} dd{margin:0}
+.example{border-left:4px solid #b42318;padding:.2rem .8rem;margin:.6rem 0} .example p{margin:.2rem 0}
+.part{font-size:.85rem;color:#57606a} pre{white-space:pre-wrap;word-break:break-word;background:#f6f8fa;padding:.4rem .6rem;margin:0 0 .4rem}
+h3{font-size:1rem;margin:1rem 0 .3rem}
 .note{background:#fff8c5;border-left:4px solid #c9a227;padding:.5rem .8rem} img{max-width:100%} code{word-break:break-all}
 @media print{body{margin:0;max-width:none;font-size:10.5pt} section{break-inside:avoid;page-break-inside:avoid}
 .verdict,.banner{-webkit-print-color-adjust:exact;print-color-adjust:exact} a{color:inherit;text-decoration:none}}
@@ -167,7 +215,7 @@ def html(evaluation: Evaluation) -> str:
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         f"<title>Evaluation report: {escape(evaluation.plan_name)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>Evaluation report: {escape(evaluation.plan_name)}</h1>",
-        f"<p>Audit <b>{escape(evaluation.audit)}</b> · model <code>{escape(evaluation.fingerprints.model_uri)}</code></p>",
+        f"<p>Audit <b>{escape(evaluation.audit)}</b> · <code>{escape(_subject(evaluation))}</code></p>",
         f'<div class="banner {verdict}"><b>Overall verdict: {verdict.upper()}</b> — {passed} of {len(evaluation.checks)} checks passed '
         "the thresholds declared in the plan before the run.</div>",
     ]
@@ -180,13 +228,13 @@ def html(evaluation: Evaluation) -> str:
         )
     out.append("</table>")
     for check in evaluation.checks:
-        entry = BY_ID.get(check.metric)
+        entry = _entry(check)
         out.append(
             f'<section id="{escape(check.id)}"><h2>{escape(_title(check))} <span class="verdict {check.verdict}">{check.verdict.upper()}</span></h2><dl>'
         )
         facts: list[tuple[str, str]] = []
         if entry:
-            facts += [("What was tested", entry.measures), ("Why it matters", entry.why), ("Serves", "; ".join(entry.articles))]
+            facts += _about(entry)
         facts += [("Threshold declared before the run", _threshold(check)), ("Measured", _measured(check, evaluation.confidence))]
         if check.reason:
             facts.append(("Why no value", check.reason))
@@ -201,11 +249,39 @@ def html(evaluation: Evaluation) -> str:
         if image:
             encoded = base64.b64encode(image).decode("ascii")
             out.append(f'<img alt="plot of {escape(check.id)}" src="data:image/png;base64,{encoded}">')
+        examples = check.details.get("examples", [])
+        if examples:
+            out.append(f"<h3>Examples of failed probes ({len(examples)} shown; every exchange is in the run's transcripts)</h3>")
+        for example in examples:
+            out.append(f'<div class="example"><p><b>{escape(example["probe"])}</b> · {escape(example["technique"])}</p>')
+            out += [
+                f'<p class="part">{name}</p><pre>{escape(example[name])}</pre>' for name in _EXAMPLE_PARTS if example.get(name)
+            ]
+            out.append("</div>")
         out.append("</section>")
     out.append("<section><h2>Fingerprints</h2><dl>")
     out += [f"<dt>{escape(name)}</dt><dd><code>{escape(value)}</code></dd>" for name, value in _facts(evaluation)]
     out.append("</dl></section></body></html>")
     return "\n".join(out) + "\n"
+
+
+_FAILED_PROBE = {
+    "prompt_injection": "made the system follow the injected instruction",
+    "system_prompt_leakage": "drew out the system prompt",
+    "pii_leakage": "drew personal data the prompt did not hold",
+    "qa_quality": "were answered wrongly (by the judged metric)",
+}
+_EXAMPLE_PARTS = ("prompt", "document", "answer", "why")
+
+
+def _fenced(text: str) -> str:
+    """A Markdown code block whose fence no backtick run of ``text`` can close."""
+    fence = "`" * max(3, _longest_backticks(text) + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def _longest_backticks(text: str) -> int:
+    return max((len(run) for run in re.findall(r"`+", text)), default=0)
 
 
 def _inline(text: str) -> str:

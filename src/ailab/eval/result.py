@@ -45,16 +45,50 @@ class CheckResult:
         }
 
 
+def passes(value: float, threshold: float, threshold_key: str) -> bool:
+    """Whether ``value`` keeps the threshold declared with ``threshold_key`` (``min`` is a floor, every other key a ceiling)."""
+    return value >= threshold if threshold_key == "min" else value <= threshold
+
+
 @dataclass
 class Fingerprints:
     plan_sha256: str
-    dataset_sha256: str
+    dataset_sha256: str | None
+    """None, and the model's fields too, for an endpoint plan (its inputs are in :class:`EndpointRecord`)."""
     train_sha256: str | None
-    model_uri: str
-    model_version: str
-    model_flavor: str
+    model_uri: str | None
+    model_version: str | None
+    model_flavor: str | None
     ailab_version: str
     lock_sha256: str | None
+
+
+@dataclass
+class ProbeSource:
+    """What one endpoint check sent: the shipped corpus (and an added file) or the audit's questions."""
+
+    check: str
+    source: str
+    """The corpus name, or the questions' file."""
+    version: str
+    """The corpus's version (shipped and added, ``2026.12.0+audit-1``); empty for the audit's questions."""
+    sha256: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.source} {self.version}".strip()
+
+
+@dataclass
+class EndpointRecord:
+    """The system an endpoint plan probed, and what was sent to it."""
+
+    url: str
+    api: str
+    model: str | None
+    requests: int
+    """Requests sent, retries included."""
+    sources: list[ProbeSource]
 
 
 @dataclass
@@ -62,7 +96,9 @@ class Evaluation:
     plan_name: str
     audit: str
     task: str
+    """The model's task, or ``endpoint`` for an endpoint plan."""
     rows: int
+    """Evaluation rows, or the probes sent to an endpoint."""
     model_inputs: list[str]
     inputs_from_signature: bool
     confidence: float
@@ -72,8 +108,11 @@ class Evaluation:
     notes: list[str] = field(default_factory=list)
     started: str = ""
     finished: str = ""
+    endpoint: EndpointRecord | None = None
     plots: dict[str, bytes] = field(default_factory=dict, repr=False)
     """PNG images by file name (not part of the JSON: logged as artifacts and embedded in the report)."""
+    transcripts: dict[str, str] = field(default_factory=dict, repr=False)
+    """JSON lines of every exchange, by check id (not part of the JSON: logged as ``transcripts/<check>.jsonl``)."""
 
     @property
     def verdict(self) -> Verdict:
@@ -82,6 +121,7 @@ class Evaluation:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("plots")
+        data.pop("transcripts")
         return {"schema": SCHEMA, "verdict": self.verdict, **data}
 
     @classmethod
@@ -89,6 +129,10 @@ class Evaluation:
         body = {key: value for key, value in data.items() if key not in ("schema", "verdict")}
         body["fingerprints"] = Fingerprints(**body["fingerprints"])
         body["checks"] = [CheckResult(**check) for check in body["checks"]]
+        if body.get("endpoint") is not None:
+            endpoint = dict(body["endpoint"])
+            endpoint["sources"] = [ProbeSource(**source) for source in endpoint["sources"]]
+            body["endpoint"] = EndpointRecord(**endpoint)
         return cls(**body)
 
 

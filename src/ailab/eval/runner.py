@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from ailab.eval import fairness, performance, privacy, robustness
 from ailab.eval.catalogue import BY_ID, Direction
 from ailab.eval.measure import Context, Measured
-from ailab.eval.plan import Check, FairnessCheck, LoadedPlan, PerformanceCheck, PrivacyCheck, RobustnessCheck
-from ailab.eval.result import CheckResult, Evaluation, Fingerprints, Verdict
+from ailab.eval.plan import FairnessCheck, LoadedPlan, ModelCheck, PerformanceCheck, PrivacyCheck, RobustnessCheck
+from ailab.eval.result import CheckResult, Evaluation, Fingerprints, Verdict, passes
 from ailab.eval.stats import Statistic, bootstrap, interval
 
 if TYPE_CHECKING:
@@ -27,23 +27,24 @@ def evaluate(loaded: LoadedPlan, data: EvaluationData, model: ModelUnderAudit) -
     from ailab import __version__
     from ailab.eval.plots import plots_for
 
-    started = _now()
+    started = now()
     plan = loaded.plan
     frame = data.test.frame
     predictions = model.predict(frame)
     context = Context(plan, data, model, frame, data.y_true, predictions, model.scores(frame))
     context.predictions = context.decide(predictions)
-    measured = [_measure(context, check) for check in plan.checks]
+    declared = plan.model_checks
+    measured = [_measure(context, check) for check in declared]
 
     statistics: dict[str, Statistic] = {}
-    for check, result in zip(plan.checks, measured, strict=True):
+    for check, result in zip(declared, measured, strict=True):
         if result.statistic is not None:
             statistics[check.id] = result.statistic
         statistics |= {f"{check.id}/{name}": extra for name, extra in result.extra.items()}
     values = bootstrap(len(frame), statistics, plan.bootstrap.samples, plan.bootstrap.seed) if statistics else {}
 
     checks: list[CheckResult] = []
-    for check, result in zip(plan.checks, measured, strict=True):
+    for check, result in zip(declared, measured, strict=True):
         if result.statistic is not None:
             result.interval = interval(values[check.id], plan.bootstrap.confidence)
         if result.finish is not None:
@@ -78,13 +79,13 @@ def evaluate(loaded: LoadedPlan, data: EvaluationData, model: ModelUnderAudit) -
         checks=checks,
         notes=notes,
         started=started,
-        finished=_now(),
+        finished=now(),
     )
     evaluation.plots = plots_for(evaluation)
     return evaluation
 
 
-def _measure(context: Context, check: Check) -> Measured:
+def _measure(context: Context, check: ModelCheck) -> Measured:
     if isinstance(check, PerformanceCheck):
         return performance.measure(context, check.metric)
     if isinstance(check, FairnessCheck):
@@ -95,7 +96,7 @@ def _measure(context: Context, check: Check) -> Measured:
     return privacy.measure(context, check)
 
 
-def _judge(check: Check, result: Measured) -> CheckResult:
+def _judge(check: ModelCheck, result: Measured) -> CheckResult:
     import math
 
     if isinstance(check, PerformanceCheck | FairnessCheck):
@@ -111,7 +112,7 @@ def _judge(check: Check, result: Measured) -> CheckResult:
         value, reason = None, reason or "the value is undefined on this data (a group or class without cases?)"
     verdict: Verdict = "fail"
     if value is not None:
-        verdict = "pass" if (value >= threshold if key == "min" else value <= threshold) else "fail"
+        verdict = "pass" if passes(value, threshold, key) else "fail"
     details = dict(result.details)
     if isinstance(check, PerformanceCheck | FairnessCheck):
         details.setdefault("better", "higher" if BY_ID[check.metric].direction is Direction.HIGHER else "lower")
@@ -138,5 +139,5 @@ def lock_sha256() -> str | None:
         return None
 
 
-def _now() -> str:
+def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 EXPERIMENT_PREFIX = "audit/"
 RESULT_ARTIFACT = "evaluation.json"
+REQUESTS_METRIC = "endpoint/requests"
+"""Requests sent to an endpoint, retries included ('/' keeps it apart from every check id)."""
+TRANSCRIPTS = "transcripts"
+"""Every exchange of an endpoint check, ``transcripts/<check>.jsonl`` (the API key never is in them)."""
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -154,19 +158,7 @@ class RecordedRun:
         """Params, metrics, per-check verdict tags, and the artifacts: the result, per-group tables, plots, reports."""
         from mlflow.entities import Metric, Param, RunTag
 
-        fingerprints = evaluation.fingerprints
-        params = {
-            "plan_name": evaluation.plan_name,
-            "plan_sha256": fingerprints.plan_sha256,
-            "dataset_sha256": fingerprints.dataset_sha256,
-            "train_sha256": fingerprints.train_sha256 or "",
-            "model_uri": fingerprints.model_uri,
-            "model_version": fingerprints.model_version,
-            "ailab_version": fingerprints.ailab_version,
-            "lock_sha256": fingerprints.lock_sha256 or "",
-            "rows": str(evaluation.rows),
-            "bootstrap_samples": str(evaluation.bootstrap_samples),
-        }
+        params = run_params(evaluation)
         stamp = 0
         metrics: list[Metric] = []
         tags = [RunTag("ailab.verdict", evaluation.verdict)]
@@ -177,6 +169,8 @@ class RecordedRun:
             if check.interval is not None:
                 metrics.append(Metric(f"{check.id}.low", check.interval[0], stamp, 0))
                 metrics.append(Metric(f"{check.id}.high", check.interval[1], stamp, 0))
+        if evaluation.endpoint is not None:
+            metrics.append(Metric(REQUESTS_METRIC, evaluation.endpoint.requests, stamp, 0))
         self.client.log_batch(
             self.run_id, metrics=metrics, params=[Param(key, value) for key, value in params.items()], tags=tags
         )
@@ -190,7 +184,38 @@ class RecordedRun:
                     (folder / f"groups-{check.id}.csv").write_text(groups_csv(check.details["groups"]), encoding="utf-8")
             for name, text in reports.items():
                 (folder / name).write_text(text, encoding="utf-8")
+            if evaluation.transcripts:
+                (folder / TRANSCRIPTS).mkdir()
+                for check_id, lines in evaluation.transcripts.items():
+                    (folder / TRANSCRIPTS / f"{check_id}.jsonl").write_text(lines, encoding="utf-8")
             self.client.log_artifacts(self.run_id, str(folder))
+
+
+def run_params(evaluation: Evaluation) -> dict[str, str]:
+    """What the run is a run of: the plan, the software, and the model and data, or the endpoint and its probes."""
+    fingerprints = evaluation.fingerprints
+    params = {
+        "plan_name": evaluation.plan_name,
+        "plan_sha256": fingerprints.plan_sha256,
+        "ailab_version": fingerprints.ailab_version,
+        "lock_sha256": fingerprints.lock_sha256 or "",
+        "rows": str(evaluation.rows),
+        "bootstrap_samples": str(evaluation.bootstrap_samples),
+    }
+    if fingerprints.model_uri is not None:
+        params |= {
+            "dataset_sha256": fingerprints.dataset_sha256 or "",
+            "train_sha256": fingerprints.train_sha256 or "",
+            "model_uri": fingerprints.model_uri,
+            "model_version": fingerprints.model_version or "",
+        }
+    endpoint = evaluation.endpoint
+    if endpoint is not None:
+        params |= {"endpoint_url": endpoint.url, "endpoint_api": endpoint.api, "endpoint_model": endpoint.model or ""}
+        for source in endpoint.sources:
+            params[f"probes.{source.check}"] = source.label
+            params[f"probes_sha256.{source.check}"] = source.sha256
+    return params
 
 
 def groups_csv(rows: list[dict[str, Any]]) -> str:

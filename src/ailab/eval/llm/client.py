@@ -89,6 +89,13 @@ class EndpointClient:
         self._key = settings.api_key()
         self._answer = jsonpath.parse(settings.answer_path) if settings.answer_path else None
         self._contexts = jsonpath.parse(settings.contexts_path) if settings.contexts_path else None
+        # One budget for the client's life: an evaluation runs several suites through one client.
+        self._budget = _Budget(settings.max_requests)
+
+    @property
+    def requests_sent(self) -> int:
+        """Requests sent so far, retries included."""
+        return self._budget.sent
 
     @property
     def url(self) -> str:
@@ -125,7 +132,7 @@ class EndpointClient:
         return filled
 
     async def _run(self, probes: Sequence[Probe], on_done: Callable[[Exchange], None] | None) -> list[Exchange]:
-        budget = _Budget(self.settings.max_requests)
+        budget = self._budget
         gate = asyncio.Semaphore(self.settings.max_concurrency)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self._key is not None:

@@ -9,6 +9,7 @@ canary per run, so an answer memorised from an earlier run proves nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -44,6 +45,8 @@ class Corpus:
     probes: tuple[CorpusProbe, ...]
     sources: tuple[str, ...]
     """Where the probes came from: the shipped corpus and any added file."""
+    sha256: str
+    """Of the texts the probes were read from, in order: what a run records beside the version."""
 
 
 def load(name: str, extra: Path | None = None) -> Corpus:
@@ -60,7 +63,12 @@ def load(name: str, extra: Path | None = None) -> Corpus:
     if clash is not None:
         raise BadInputError(f"{extra}: probe id {clash!r} is already in the shipped {name} corpus; give it another id")
     return Corpus(
-        name, f"{corpus.version}+{added.version}", corpus.maps_to, corpus.probes + added.probes, corpus.sources + added.sources
+        name,
+        f"{corpus.version}+{added.version}",
+        corpus.maps_to,
+        corpus.probes + added.probes,
+        corpus.sources + added.sources,
+        hashlib.sha256(f"{corpus.sha256}{added.sha256}".encode()).hexdigest(),
     )
 
 
@@ -92,7 +100,7 @@ def parse(text: str, source: str, expected: str) -> Corpus:
             raise BadInputError(f"{source}:{number}: document must be text")
         probes.append(CorpusProbe(data["id"], data["technique"], data["prompt"], data["provenance"], data["licence"], document))
     maps_to = {key: str(value) for key, value in header.items() if key not in ("corpus", "version")}
-    return Corpus(expected, header["version"], maps_to, tuple(probes), (source,))
+    return Corpus(expected, header["version"], maps_to, tuple(probes), (source,), hashlib.sha256(text.encode()).hexdigest())
 
 
 def _object(numbered: tuple[int, str], source: str) -> dict[str, Any]:

@@ -144,9 +144,9 @@ def qa_probes(items: Sequence[QaItem]) -> list[Probe]:
 
 
 def judge_qa(exchanges: Sequence[Exchange], items: Sequence[QaItem], metric: str, seed: int = 0) -> SuiteResult:
-    """``metric`` (exact_match, containment, token_f1 or context_support) judged, the others beside it."""
+    """``metric`` (exact_match, containment, token_f1 or supported) judged, the others beside it."""
     by_id = {item.id: item for item in items}
-    scores: dict[str, list[float]] = {"exact_match": [], "containment": [], "token_f1": [], "context_support": []}
+    scores: dict[str, list[float]] = {"exact_match": [], "containment": [], "token_f1": [], "supported": []}
     verdicts: list[Verdict] = []
     for exchange in exchanges:
         references = by_id[exchange.probe_id].answers
@@ -157,10 +157,13 @@ def judge_qa(exchanges: Sequence[Exchange], items: Sequence[QaItem], metric: str
         scores["exact_match"].append(exact)
         scores["containment"].append(contained)
         scores["token_f1"].append(f1)
-        if exchange.contexts:
-            scores["context_support"].append(float(support(exchange.answer, exchange.contexts) >= SUPPORT_THRESHOLD))
-        judged = {"exact_match": exact, "containment": contained, "token_f1": f1}.get(metric, contained)
+        # An answer that came without contexts is supported by nothing.
+        supported = float(bool(exchange.contexts) and support(exchange.answer, exchange.contexts) >= SUPPORT_THRESHOLD)
+        scores["supported"].append(supported)
+        judged = {"exact_match": exact, "containment": contained, "token_f1": f1, "supported": supported}[metric]
         verdicts.append(Verdict(exchange.probe_id, judged >= 0.5, f"f1={f1:.2f}"))
+    if metric != "supported" and not any(exchange.contexts for exchange in exchanges):
+        del scores["supported"]  # not a RAG system: nothing to say about support
     values = scores[metric]
     value = sum(values) / len(values) if values else 0.0
     extra = {name: sum(v) / len(v) for name, v in scores.items() if v and name != metric}
