@@ -53,7 +53,8 @@ class AuditSandbox(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         ns = k8s.core.v1.Namespace(f"{name}-namespace", opts=child, **manifests.namespace(spec, lab))
-        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
+        operator = _operator_binding(name, spec, lab, ns, self)
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns, operator])
         quota = k8s.core.v1.ResourceQuota(f"{name}-quota", opts=in_ns, **manifests.resource_quota(spec, lab))
         limits = k8s.core.v1.LimitRange(f"{name}-limits", opts=in_ns, **manifests.limit_range(spec, lab))
         policies = [
@@ -63,7 +64,7 @@ class AuditSandbox(pulumi.ComponentResource):
         role = k8s.rbac.v1.Role(f"{name}-role", opts=in_ns, **manifests.role(spec, lab))
         k8s.rbac.v1.RoleBinding(
             f"{name}-rolebinding",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, role]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, operator, role]),
             **manifests.role_binding(spec, lab),
         )
         account = k8s.core.v1.ServiceAccount(f"{name}-workload", opts=in_ns, **manifests.service_account(spec, lab))
@@ -94,7 +95,7 @@ class AuditSandbox(pulumi.ComponentResource):
         )
         token = k8s.core.v1.Secret(
             f"{name}-qdrant-token",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, operator]),
             **manifests.qdrant_secret(
                 spec, lab, services, naming.qdrant_collection(spec.audit_id), pulumi.Output.secret(collection.token)
             ),
@@ -105,7 +106,7 @@ class AuditSandbox(pulumi.ComponentResource):
             k8s.apps.v1.Deployment(
                 f"{name}-workbench",
                 # Admitted only once its namespace is fenced: quota, limits, policies, identity, token.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, quota, limits, *policies, account, token]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, operator, quota, limits, *policies, account, token]),
                 **manifests.workbench(spec, lab, services, experiment.experiment_id),
             )
             workbench_name = manifests.WORKBENCH
@@ -124,3 +125,28 @@ class AuditSandbox(pulumi.ComponentResource):
                 "workbench": self.workbench_name,
             }
         )
+
+
+def _operator_binding(
+    name: str, spec: SandboxSpec, lab: LabSpec, ns: k8s.core.v1.Namespace, parent: pulumi.Resource
+) -> k8s.rbac.v1.RoleBinding:
+    """The sandbox operators' rights in this namespace only (``ailab.infra.k8s.sandbox_operator``), first thing in it.
+
+    Retained on delete: deleting it would take away the rights the rest of the destroy needs; the
+    namespace's deletion removes it last.
+    """
+    return k8s.rbac.v1.RoleBinding(
+        f"{name}-operator",
+        metadata={
+            "name": "sandbox-operator",
+            "namespace": manifests.namespace_name(spec),
+            "labels": manifests.common_labels(spec, lab),
+        },
+        role_ref={
+            "apiGroup": naming.RBAC_API_GROUP,
+            "kind": "ClusterRole",
+            "name": naming.sandbox_operator_namespaced_role(lab),
+        },
+        subjects=naming.sandbox_operator_subjects(lab),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[ns], retain_on_delete=True),
+    )

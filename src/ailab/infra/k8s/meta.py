@@ -26,6 +26,7 @@ NETWORK_ISOLATION = "network-isolation"
 ACCESS_CONTROL = "access-control"
 INGRESS = "ingress"
 STORAGE = "storage"
+SANDBOX_EXPIRY = "sandbox-expiry"
 
 
 def object_meta(
