@@ -137,16 +137,15 @@ def _operator_binding(
     """
     return k8s.rbac.v1.RoleBinding(
         f"{name}-operator",
-        metadata={
-            "name": "sandbox-operator",
-            "namespace": manifests.namespace_name(spec),
-            "labels": manifests.common_labels(spec, lab),
-        },
-        role_ref={
-            "apiGroup": naming.RBAC_API_GROUP,
-            "kind": "ClusterRole",
-            "name": naming.sandbox_operator_namespaced_role(lab),
-        },
-        subjects=naming.sandbox_operator_subjects(lab),
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name="sandbox-operator", namespace=manifests.namespace_name(spec), labels=manifests.common_labels(spec, lab)
+        ),
+        role_ref=k8s.rbac.v1.RoleRefArgs(
+            api_group=naming.RBAC_API_GROUP, kind="ClusterRole", name=naming.sandbox_operator_namespaced_role(lab)
+        ),
+        subjects=[
+            k8s.rbac.v1.SubjectArgs(kind=s.kind, name=s.name, api_group=s.api_group, namespace=s.namespace)
+            for s in naming.sandbox_operator_subjects(lab)
+        ],
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[ns], retain_on_delete=True),
     )

@@ -6,6 +6,7 @@ lab stack outputs to read) refers to them, so both compute them here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ailab.spec.constants import SANDBOX_NAMESPACE_PREFIX
@@ -72,11 +73,21 @@ def reaper_service_account(spec: LabSpec) -> str | None:
     return f"system:serviceaccount:{system_namespace(spec)}:{REAPER}" if spec.sandbox.reaper is not None else None
 
 
-def sandbox_operator_subjects(spec: LabSpec) -> list[dict[str, str]]:
-    """The RBAC subjects of both operator bindings (cluster-wide, and in each sandbox): the groups and the reaper."""
-    subjects = [{"kind": "Group", "apiGroup": RBAC_API_GROUP, "name": group} for group in sandbox_operator_groups(spec)]
+@dataclass(frozen=True)
+class RbacSubject:
+    """A subject of an RBAC binding, as both the lab and the sandbox program write it."""
+
+    kind: str
+    name: str
+    api_group: str | None = None
+    namespace: str | None = None
+
+
+def sandbox_operator_subjects(spec: LabSpec) -> list[RbacSubject]:
+    """The subjects of both operator bindings (cluster-wide, and in each sandbox): the groups and the reaper."""
+    subjects = [RbacSubject("Group", group, api_group=RBAC_API_GROUP) for group in sandbox_operator_groups(spec)]
     if spec.sandbox.reaper is not None:
-        subjects.append({"kind": "ServiceAccount", "name": REAPER, "namespace": system_namespace(spec)})
+        subjects.append(RbacSubject("ServiceAccount", REAPER, namespace=system_namespace(spec)))
     return subjects
 
 

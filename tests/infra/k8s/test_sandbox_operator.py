@@ -115,7 +115,7 @@ def test_the_operator_may_grant_the_team_role_and_bind_both_roles(lab, sandbox_p
         "name": naming.sandbox_operator_namespaced_role(lab.spec),
     }
     assert allows(cluster, "rbac.authorization.k8s.io", "clusterroles", "bind", operator["roleRef"]["name"])
-    assert operator["subjects"] == naming.sandbox_operator_subjects(lab.spec)
+    assert operator["subjects"] == lab.one(CLUSTER_BINDING, naming.sandbox_operator_role(lab.spec))["subjects"]
     (team_binding,) = bindings.values()
     assert team_binding["roleRef"]["name"] == naming.SANDBOX_TEAM_ROLE
 

@@ -168,7 +168,10 @@ class SandboxOperator(pulumi.ComponentResource):
             name,
             metadata=meta.object_meta(spec, naming.sandbox_operator_role(spec), meta.ACCESS_CONTROL),
             role_ref=k8s.rbac.v1.RoleRefArgs(api_group=RBAC_API_GROUP, kind="ClusterRole", name=meta.name_of(self.cluster_role)),
-            subjects=naming.sandbox_operator_subjects(spec),
+            subjects=[
+                k8s.rbac.v1.SubjectArgs(kind=s.kind, name=s.name, api_group=s.api_group, namespace=s.namespace)
+                for s in naming.sandbox_operator_subjects(spec)
+            ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, binding, in_sandbox]),
         )
         self.ready = [in_sandbox, self.cluster_role, policy, binding, cluster_binding]
