@@ -160,7 +160,8 @@ def test_an_admission_policy_holds_operators_to_sandbox_namespaces(lab):
     assert policy["failurePolicy"] == "Fail"
     (rule,) = policy["matchConstraints"]["resourceRules"]
     assert set(rule["operations"]) == {"CREATE", "UPDATE", "DELETE", "CONNECT"} and "*/*" in rule["resources"]
-    (condition,) = policy["matchConditions"]
+    condition, reviews = policy["matchConditions"]
+    assert "'authorization.k8s.io'" in reviews["expression"] and reviews["expression"].startswith("!")
     assert condition["expression"] == operator_condition(lab.spec)
     assert "'ailab:sandbox-operators'" in condition["expression"]
     assert "system:serviceaccount:ailab-system:ailab-reaper" in condition["expression"]

@@ -199,7 +199,7 @@ class Reaper(pulumi.ComponentResource):
             # A failed run is retried by the next scheduled one, with fresh state, not inside this Job.
             restart_policy="Never",
         )
-        self.cron_job = jobs.cron_job(
+        jobs.cron_job(
             f"{name}-cronjob",
             spec,
             app=APP,

@@ -57,6 +57,9 @@ IN_SANDBOX_GRANTS = (
 """Bound in each sandbox's namespace only, by the sandbox itself."""
 
 
+NOT_REVIEWS = "!(request.resource.group in ['authorization.k8s.io', 'authentication.k8s.io'])"
+
+
 def _quoted(values: Sequence[str]) -> str:
     return ", ".join(f"'{value}'" for value in values)
 
@@ -107,8 +110,6 @@ class SandboxOperatorArgs:
 class SandboxOperator(pulumi.ComponentResource):
     """The operator's two ClusterRoles, its cluster-wide binding and the admission policy that holds it to sandboxes."""
 
-    cluster_role: k8s.rbac.v1.ClusterRole
-    """Bound cluster-wide (:func:`cluster_grants`): what a reaper's ServiceAccount is bound to as well."""
     ready: list[pulumi.Resource]
     """What must exist before anyone acts as operator: the roles, the binding and the admission policy."""
 
@@ -122,7 +123,7 @@ class SandboxOperator(pulumi.ComponentResource):
             rules=[grant.rule() for grant in IN_SANDBOX_GRANTS],
             opts=child,
         )
-        self.cluster_role = k8s.rbac.v1.ClusterRole(
+        cluster_role = k8s.rbac.v1.ClusterRole(
             name,
             metadata=meta.object_meta(spec, naming.sandbox_operator_role(spec), meta.ACCESS_CONTROL),
             rules=[grant.rule() for grant in cluster_grants(spec)],
@@ -146,7 +147,11 @@ class SandboxOperator(pulumi.ComponentResource):
                     ]
                 ),
                 match_conditions=[
-                    k8s.admissionregistration.v1.MatchConditionArgs(name="sandbox-operators", expression=operator_condition(spec))
+                    k8s.admissionregistration.v1.MatchConditionArgs(
+                        name="sandbox-operators", expression=operator_condition(spec)
+                    ),
+                    # Access reviews (kubectl auth can-i, whoami) are questions about rights, not changes.
+                    k8s.admissionregistration.v1.MatchConditionArgs(name="not-access-reviews", expression=NOT_REVIEWS),
                 ],
                 validations=[
                     k8s.admissionregistration.v1.ValidationArgs(expression=expression, message=message)
@@ -167,12 +172,12 @@ class SandboxOperator(pulumi.ComponentResource):
         cluster_binding = k8s.rbac.v1.ClusterRoleBinding(
             name,
             metadata=meta.object_meta(spec, naming.sandbox_operator_role(spec), meta.ACCESS_CONTROL),
-            role_ref=k8s.rbac.v1.RoleRefArgs(api_group=RBAC_API_GROUP, kind="ClusterRole", name=meta.name_of(self.cluster_role)),
+            role_ref=k8s.rbac.v1.RoleRefArgs(api_group=RBAC_API_GROUP, kind="ClusterRole", name=meta.name_of(cluster_role)),
             subjects=[
                 k8s.rbac.v1.SubjectArgs(kind=s.kind, name=s.name, api_group=s.api_group, namespace=s.namespace)
                 for s in naming.sandbox_operator_subjects(spec)
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, binding, in_sandbox]),
         )
-        self.ready = [in_sandbox, self.cluster_role, policy, binding, cluster_binding]
+        self.ready = [in_sandbox, cluster_role, policy, binding, cluster_binding]
         self.register_outputs({})
