@@ -163,3 +163,17 @@ def test_state_location():
     settings = ReaperSettings(image=DIGEST, state_backend="s3://bucket/a/b/?region=eu-central-1")
     assert settings.state_location() == ("bucket", "a/b")
     assert ReaperSettings(image=DIGEST, state_backend="s3://bucket").state_location() == ("bucket", "")
+
+
+def test_onprem_reaper_must_say_where_the_state_store_answers(onprem):
+    data = onprem.spec.model_dump(mode="python", exclude_unset=True)
+    data["sandbox"]["reaper"]["state_networks"] = []
+    with pytest.raises(ValidationError, match="where the S3-compatible state store answers"):
+        type(onprem.spec).model_validate(data)
+
+
+def test_a_group_is_either_sandbox_operators_or_another_persona(onprem):
+    data = onprem.spec.model_dump(mode="python", exclude_unset=True)
+    data["access"]["sandbox_operators"] = list(data["access"]["auditors"])
+    with pytest.raises(ValidationError, match="separation of duties"):
+        type(onprem.spec).model_validate(data)
