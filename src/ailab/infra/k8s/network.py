@@ -103,6 +103,35 @@ def api_server_networks(spec: LabSpec) -> list[str]:
     return [str(network) for network in spec.onprem_settings().api_server_cidrs]
 
 
+def network_policy(
+    resource_name: str,
+    spec: LabSpec,
+    namespace: pulumi.Input[str],
+    policy: str,
+    *,
+    pod_selector: Mapping[str, str],
+    ingress: Sequence[k8s.networking.v1.NetworkPolicyIngressRuleArgs] = (),
+    egress: Sequence[k8s.networking.v1.NetworkPolicyEgressRuleArgs] = (),
+    parent: pulumi.Resource,
+) -> k8s.networking.v1.NetworkPolicy:
+    """A policy for the pods it selects (all of them for an empty selector): what it does not list is denied.
+
+    Both policy types are declared on every policy, so each one read alone still shows its
+    pods isolated in both directions, whether or not the default-deny policy is present.
+    """
+    return k8s.networking.v1.NetworkPolicy(
+        resource_name,
+        metadata=meta.object_meta(spec, policy, meta.NETWORK_ISOLATION, namespace),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_selector) or None),
+            policy_types=["Ingress", "Egress"],
+            ingress=list(ingress),
+            egress=list(egress),
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 @dataclass(frozen=True)
 class NetworkPoliciesArgs:
     spec: LabSpec
@@ -233,19 +262,13 @@ class NetworkPolicies(pulumi.ComponentResource):
         ingress: Sequence[k8s.networking.v1.NetworkPolicyIngressRuleArgs] = (),
         egress: Sequence[k8s.networking.v1.NetworkPolicyEgressRuleArgs] = (),
     ) -> k8s.networking.v1.NetworkPolicy:
-        """A policy for the pods it selects (all of them for an empty selector): what it does not list is denied.
-
-        Both policy types are declared on every policy, so each one read alone still shows its
-        pods isolated in both directions, whether or not the default-deny policy is present.
-        """
-        return k8s.networking.v1.NetworkPolicy(
+        return network_policy(
             f"{self._name}-{namespace}-{policy}",
-            metadata=meta.object_meta(self._spec, policy, meta.NETWORK_ISOLATION, self._namespaces[namespace]),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_selector) or None),
-                policy_types=["Ingress", "Egress"],
-                ingress=list(ingress),
-                egress=list(egress),
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+            self._spec,
+            self._namespaces[namespace],
+            policy,
+            pod_selector=pod_selector,
+            ingress=ingress,
+            egress=egress,
+            parent=self,
         )

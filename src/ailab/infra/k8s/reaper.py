@@ -41,6 +41,7 @@ from ailab.infra.k8s.network import (
     api_server_networks,
     cidr_peers,
     namespace_peer,
+    network_policy,
     tcp,
 )
 from ailab.infra.k8s.quota import Footprint
@@ -253,44 +254,25 @@ class Reaper(pulumi.ComponentResource):
             k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=cidr_peers(api_server_networks(spec)), ports=tcp(*API_SERVER_PORTS)),
             k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=cidr_peers(state_networks(spec, reaper)), ports=tcp(HTTPS_PORT)),
         ]
-        self._policy(f"{name}-egress", spec, naming.system_namespace(spec), APP, meta.selector_labels(spec, APP), egress=egress)
-        self._policy(
-            f"{name}-at-mlflow",
+        network_policy(
+            f"{name}-egress",
             spec,
-            naming.mlflow_namespace(spec),
-            f"{APP}-ingress",
-            mlflow_pods,
-            ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[reaper_pods], ports=tcp(naming.MLFLOW_PORT))],
+            self._namespaces[naming.system_namespace(spec)],
+            APP,
+            pod_selector=meta.selector_labels(spec, APP),
+            egress=egress,
+            parent=self,
         )
-        self._policy(
-            f"{name}-at-qdrant",
-            spec,
-            naming.vector_db_namespace(spec),
-            f"{APP}-ingress",
-            qdrant_pods,
-            ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[reaper_pods], ports=tcp(naming.QDRANT_HTTP_PORT))],
-        )
-
-    def _policy(
-        self,
-        resource_name: str,
-        spec: LabSpec,
-        namespace: str,
-        policy: str,
-        pod_selector: Mapping[str, str],
-        *,
-        ingress: Sequence[k8s.networking.v1.NetworkPolicyIngressRuleArgs] = (),
-        egress: Sequence[k8s.networking.v1.NetworkPolicyEgressRuleArgs] = (),
-    ) -> None:
-        """An additive allowance; both policy types declared, as :class:`~.network.NetworkPolicies` does."""
-        k8s.networking.v1.NetworkPolicy(
-            resource_name,
-            metadata=meta.object_meta(spec, policy, meta.NETWORK_ISOLATION, self._namespaces[namespace]),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pod_selector)),
-                policy_types=["Ingress", "Egress"],
-                ingress=list(ingress),
-                egress=list(egress),
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        for namespace, pods_labels, port in (
+            (naming.mlflow_namespace(spec), mlflow_pods, naming.MLFLOW_PORT),
+            (naming.vector_db_namespace(spec), qdrant_pods, naming.QDRANT_HTTP_PORT),
+        ):
+            network_policy(
+                f"{name}-at-{namespace}",
+                spec,
+                self._namespaces[namespace],
+                f"{APP}-ingress",
+                pod_selector=pods_labels,
+                ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[reaper_pods], ports=tcp(port))],
+                parent=self,
+            )
