@@ -150,6 +150,12 @@ class LabSpec(StrictModel):
                 yield LocatedValueError(("aws",), "target is aws: add an aws section with at least region")
             if self.onprem is not None:
                 yield LocatedValueError(("onprem",), "target is aws: remove the onprem section")
+            reaper = self.sandbox.reaper
+            if reaper is not None and reaper.state_credentials_secret is not None:
+                yield LocatedValueError(
+                    ("sandbox", "reaper", "state_credentials_secret"),
+                    "target is aws: remove it; the reaper reaches the state bucket with its IRSA role, no stored keys",
+                )
             problem = rds_password_problem(self.mlflow.database.password.get_secret_value())
             if problem:
                 yield LocatedValueError(
@@ -162,6 +168,11 @@ class LabSpec(StrictModel):
             if self.aws is not None:
                 yield LocatedValueError(("aws",), "target is onprem: remove the aws section")
             reaper = self.sandbox.reaper
+            if reaper is not None and reaper.state_credentials_secret is None:
+                yield LocatedValueError(
+                    ("sandbox", "reaper", "state_credentials_secret"),
+                    "target is onprem: name the Secret with the state store's access_key_id and secret_access_key",
+                )
             if reaper is not None and not reaper.state_networks:
                 yield LocatedValueError(
                     ("sandbox", "reaper", "state_networks"),

@@ -81,6 +81,11 @@ def test_environment_state_passphrase_and_service_urls(lab, env):
     assert volumes["passphrase"]["secret"]["secretName"] == "sandbox-state-passphrase"
     assert values["AILAB_HOME"].startswith("/tmp/") and "/tmp" in {m["mountPath"] for m in container["volumeMounts"]}
     assert ("KUBECONFIG" in values) == (lab.spec.target == "onprem")
+    if lab.spec.target == "onprem":
+        for variable, key in (("AWS_ACCESS_KEY_ID", "access_key_id"), ("AWS_SECRET_ACCESS_KEY", "secret_access_key")):
+            assert values[variable] == {"secretKeyRef": {"name": "sandbox-state-credentials", "key": key}}
+    else:
+        assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} & values.keys()  # IRSA, no stored keys
 
 
 def test_onprem_kubeconfig_names_the_labs_context_and_uses_the_pods_own_token(onprem, env):
@@ -170,6 +175,17 @@ def test_onprem_reaper_must_say_where_the_state_store_answers(onprem):
     data["sandbox"]["reaper"]["state_networks"] = []
     with pytest.raises(ValidationError, match="where the S3-compatible state store answers"):
         type(onprem.spec).model_validate(data)
+
+
+def test_stored_state_keys_on_premises_only(onprem, aws):
+    data = onprem.spec.model_dump(mode="python", exclude_unset=True)
+    del data["sandbox"]["reaper"]["state_credentials_secret"]
+    with pytest.raises(ValidationError, match="access_key_id and secret_access_key"):
+        type(onprem.spec).model_validate(data)
+    data = aws.spec.model_dump(mode="python", exclude_unset=True)
+    data["sandbox"]["reaper"]["state_credentials_secret"] = "keys"
+    with pytest.raises(ValidationError, match="IRSA role, no stored keys"):
+        type(aws.spec).model_validate(data)
 
 
 def test_a_group_is_either_sandbox_operators_or_another_persona(onprem):

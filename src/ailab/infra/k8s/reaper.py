@@ -87,6 +87,17 @@ def environment(spec: LabSpec, reaper: ReaperSettings) -> dict[str, str]:
     return env
 
 
+def state_credentials(reaper: ReaperSettings) -> list[k8s.core.v1.EnvVarArgs]:
+    """On-premises: the S3-compatible store's keys, from the Secret an operator made (AWS: IRSA, no keys)."""
+    secret = reaper.state_credentials_secret
+    if secret is None:
+        return []
+    return [
+        pods.secret_env("AWS_ACCESS_KEY_ID", secret, "access_key_id"),
+        pods.secret_env("AWS_SECRET_ACCESS_KEY", secret, "secret_access_key"),
+    ]
+
+
 def in_cluster_kubeconfig(context: str) -> str:
     """A kubeconfig whose context bears the lab's context name but reaches the API server from inside, as the pod."""
     return json.dumps(
@@ -186,7 +197,7 @@ class Reaper(pulumi.ComponentResource):
             image=reaper.image,
             image_pull_policy="IfNotPresent",
             command=["ailab", "sandbox", "reap"],
-            env=pods.plain_env(environment(spec, reaper)),
+            env=[*pods.plain_env(environment(spec, reaper)), *state_credentials(reaper)],
             resources=pods.guaranteed_resources(reaper.resources),
             security_context=pods.container_security_context(RUN_AS),
             volume_mounts=mounts,

@@ -103,6 +103,13 @@ class ReaperSettings(StrictModel):
             "made by an operator with kubectl, so the passphrase never enters the lab's state."
         ),
     )
+    state_credentials_secret: DnsLabel | None = Field(
+        default=None,
+        description=(
+            "On-premises: Secret in the lab's system namespace with the S3-compatible store's access_key_id and "
+            "secret_access_key, made with kubectl. AWS: leave unset (the reaper's IRSA role has the access)."
+        ),
+    )
     resources: Resources = Field(
         default_factory=lambda: Resources(cpu="500m", memory="1Gi"),
         description="CPU and memory of the reaper's pod (the Pulumi engine and its plugins).",
