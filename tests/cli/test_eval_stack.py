@@ -24,7 +24,8 @@ from ailab.spec.stackfile import find_project, load_stack_spec
 
 REPO = Path(__file__).resolve().parents[2]
 AUDIT = "2025-017-chatbot"
-REGISTRY = "registry.example.eu/ailab"
+REGISTRY = "registry.example.europa.eu/ailab"
+"""Allowed by the example stack's supply_chain (where the institution pushes the lab's own images)."""
 IMAGE = f"{REGISTRY}/ailab-eval@sha256:{'3f' * 32}"
 PLAN = f"""apiVersion: ailab.eu/v1
 kind: EvaluationPlan
@@ -49,10 +50,9 @@ def write_project(root: Path, image: str | None, allow: bool = True) -> Path:
     shutil.copy(REPO / "Pulumi.yaml", root / "Pulumi.yaml")
     lines = []
     for line in (REPO / "stacks" / "Pulumi.aws-eu.yaml").read_text(encoding="utf-8").splitlines():
+        if line == f"        - {REGISTRY}" and not allow:
+            continue
         if line == "    sandbox:":
-            if allow:
-                lines += ["    supply_chain:", "      allowed_registries: [ghcr.io/mlflow, docker.io/qdrant, docker.io/library,"]
-                lines += ["        nvcr.io/nvidia, quay.io/jupyter, registry.k8s.io, " + REGISTRY + "]"]
             lines.append(line)
             if image is not None:
                 lines.append(f"      eval_runner_image: {image}")

@@ -12,7 +12,7 @@ from tests.sandbox.helpers import make_spec, only
 
 from ailab.errors import BadInputError, MissingPrerequisiteError, OperationFailedError
 from ailab.formats import SECRET as SECRET_MARKER
-from ailab.infra.k8s.job import run_once_job
+from ailab.infra.k8s.jobs import run_once_job
 from ailab.plan.graph import Plan
 from ailab.sandbox import manifests
 from ailab.sandbox.evaljob import submit

@@ -53,7 +53,7 @@ def test_every_resource_of_a_sandbox(mig_plan: Plan) -> None:
         LIMITS: 1,
         NETPOL: 5,
         ROLE: 1,
-        BINDING: 1,
+        BINDING: 2,  # the team's, and the sandbox operators' (tests/infra/k8s/test_sandbox_operator.py)
         SA: 1,
         SECRET: 1,
         DEPLOYMENT: 1,
@@ -205,7 +205,7 @@ def test_role_is_namespaced_least_privilege(mig_plan: Plan) -> None:
 
 
 def test_role_binding_subjects(mig_plan: Plan, cpu_plan: Plan) -> None:
-    binding = only(mig_plan, BINDING).inputs
+    binding = only(mig_plan, BINDING, "-rolebinding").inputs
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "audit-team"}
     assert [(s["kind"], s["name"]) for s in binding["subjects"]] == [
         # the OIDC provider's prefixes, as the API server sees the team (EKS prefixes users too)
@@ -213,7 +213,7 @@ def test_role_binding_subjects(mig_plan: Plan, cpu_plan: Plan) -> None:
         ("User", "oidc:bob@example.europa.eu"),
         ("Group", "oidc:audit-17"),
     ]
-    assert [s["kind"] for s in only(cpu_plan, BINDING).inputs["subjects"]] == ["User", "User"]
+    assert [s["kind"] for s in only(cpu_plan, BINDING, "-rolebinding").inputs["subjects"]] == ["User", "User"]
 
 
 def test_team_subjects_match_what_eks_makes_of_oidc_identities(mig_plan: Plan) -> None:
@@ -223,13 +223,13 @@ def test_team_subjects_match_what_eks_makes_of_oidc_identities(mig_plan: Plan) -
 
     lab_plan = plan_lab("aws-eu", find_project(REPO))
     oidc = only(lab_plan, "aws:eks/identityProviderConfig:IdentityProviderConfig").inputs["oidc"]
-    subjects = {(s["kind"], s["name"]) for s in only(mig_plan, BINDING).inputs["subjects"]}
+    subjects = {(s["kind"], s["name"]) for s in only(mig_plan, BINDING, "-rolebinding").inputs["subjects"]}
     assert ("User", f"{oidc['usernamePrefix']}alice") in subjects
     assert ("Group", f"{oidc['groupsPrefix']}audit-17") in subjects
 
 
 def test_without_an_identity_provider_in_the_spec_names_are_bare(deployed_plans: dict[str, Plan]) -> None:
-    binding = only(deployed_plans["onprem"], BINDING).inputs
+    binding = only(deployed_plans["onprem"], BINDING, "-rolebinding").inputs
     assert all(not subject["name"].startswith("oidc:") for subject in binding["subjects"])
     assert {subject["name"] for subject in binding["subjects"] if subject["kind"] == "User"} == {"alice", "bob@example.europa.eu"}
 
@@ -313,7 +313,7 @@ def test_namespace_enforces_restricted_pod_security(deployed_plans: dict[str, Pl
 
 
 def test_the_team_gets_its_role_only_once_the_namespace_is_fenced(mig_plan: Plan) -> None:
-    binding = only(mig_plan, BINDING)
+    binding = only(mig_plan, BINDING, "-rolebinding")
     fence = [only(mig_plan, QUOTA), only(mig_plan, LIMITS), *mig_plan.of_type(NETPOL)]
     assert {r.urn for r in fence} <= set(binding.dependencies)
     assert only(mig_plan, ROLE).urn in binding.dependencies

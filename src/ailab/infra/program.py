@@ -32,6 +32,7 @@ def lab_program(spec: LabSpec) -> None:
     storage: ExternalMlflowStorage | None = None
     kubeconfig: pulumi.Output[str] | None = None
     volume_key_arn: pulumi.Output[str] | None = None
+    reaper_annotations: dict[str, pulumi.Input[str]] = {}
     if spec.target == "aws":
         from ailab.infra.aws.lab import AwsLab, AwsLabArgs
 
@@ -46,12 +47,14 @@ def lab_program(spec: LabSpec) -> None:
         storage = aws_lab.mlflow_storage
         volume_key_arn = aws_lab.volume_key_arn
         kubeconfig = aws_lab.kubeconfig
+        reaper_annotations = aws_lab.reaper_service_account_annotations
         pulumi.export("region", spec.region)
         pulumi.export("clusterName", aws_lab.cluster_name)
         pulumi.export("artifactBucket", aws_lab.artifact_bucket)
         pulumi.export("vpcId", aws_lab.vpc_id)
         pulumi.export("evidenceBucket", aws_lab.evidence_bucket)
         pulumi.export("trailSigningKey", aws_lab.trail_signing_key)
+        pulumi.export("sandboxOperatorRoleArn", aws_lab.sandbox_operator_role_arn)
     else:
         kube_context = spec.onprem_settings().kubeconfig_context
         provider = k8s.Provider(f"{spec.name}-onprem", context=kube_context, enable_server_side_apply=True)
@@ -61,7 +64,12 @@ def lab_program(spec: LabSpec) -> None:
 
     LabPlatform(
         f"{spec.name}-platform",
-        LabPlatformArgs(spec=spec, external_storage=storage, volume_key_arn=volume_key_arn),
+        LabPlatformArgs(
+            spec=spec,
+            external_storage=storage,
+            volume_key_arn=volume_key_arn,
+            reaper_service_account_annotations=reaper_annotations,
+        ),
         opts=pulumi.ResourceOptions(providers={"kubernetes": provider}),
     )
     _export_service_endpoints(spec, kubeconfig)

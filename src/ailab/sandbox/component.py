@@ -30,6 +30,10 @@ QDRANT_VECTOR_SIZE = 768
 """Dimensions of the audit collection's vectors (BERT-base-sized embeddings); the collection is made empty."""
 
 
+OPERATOR_BINDING = "sandbox-operator"
+"""The RoleBinding of the sandbox operators' in-sandbox rights, the first object of every sandbox namespace."""
+
+
 @dataclass(frozen=True)
 class AuditSandboxArgs:
     spec: SandboxSpec
@@ -62,26 +66,30 @@ class AuditSandbox(pulumi.ComponentResource):
         def metadata(object_name: str, **extra_labels: str) -> k8s.meta.v1.ObjectMetaArgs:
             return manifests.metadata(spec, lab, object_name, in_ns, **extra_labels)
 
+        operator = _operator_binding(name, metadata(OPERATOR_BINDING), lab, self)
+        # The operators' rights here come first: every other object of the namespace is made with them.
+        in_sandbox = pulumi.ResourceOptions(parent=self, depends_on=[operator])
+
         quota = k8s.core.v1.ResourceQuota(
-            f"{name}-quota", metadata=metadata(manifests.QUOTA), spec=manifests.resource_quota_spec(spec, lab), opts=child
+            f"{name}-quota", metadata=metadata(manifests.QUOTA), spec=manifests.resource_quota_spec(spec, lab), opts=in_sandbox
         )
         limits = k8s.core.v1.LimitRange(
-            f"{name}-limits", metadata=metadata(manifests.LIMITS), spec=manifests.limit_range_spec(spec), opts=child
+            f"{name}-limits", metadata=metadata(manifests.LIMITS), spec=manifests.limit_range_spec(spec), opts=in_sandbox
         )
         policies = [
-            k8s.networking.v1.NetworkPolicy(f"{name}-{policy}", metadata=metadata(policy), spec=body, opts=child)
+            k8s.networking.v1.NetworkPolicy(f"{name}-{policy}", metadata=metadata(policy), spec=body, opts=in_sandbox)
             for policy, body in manifests.network_policy_specs(lab, services).items()
         ]
         # What must hold before anything runs in the namespace: a pod admitted earlier would escape it.
         fence: list[pulumi.Resource] = [quota, limits, *policies]
-        role = sandbox_rbac.namespaced_role(f"{name}-role", metadata(manifests.ROLE), manifests.TEAM_GRANTS, child)
+        role = sandbox_rbac.namespaced_role(f"{name}-role", metadata(manifests.ROLE), manifests.TEAM_GRANTS, in_sandbox)
         sandbox_rbac.role_binding(
             f"{name}-rolebinding",
             metadata(manifests.ROLE),
             role,
             sandbox_rbac.team_subjects(lab, spec.team, [spec.group] if spec.group else []),
             # The team may start pods only once the fence stands.
-            pulumi.ResourceOptions(parent=self, depends_on=fence),
+            pulumi.ResourceOptions(parent=self, depends_on=[operator, *fence]),
         )
         account = pods.workload_service_account(
             f"{name}-workload",
@@ -91,6 +99,7 @@ class AuditSandbox(pulumi.ComponentResource):
             component=meta.SANDBOX,
             parent=self,
             tenant=manifests.tenant(spec),
+            depends_on=[operator],
         )
 
         experiment = AuditExperiment(
@@ -125,7 +134,7 @@ class AuditSandbox(pulumi.ComponentResource):
             metadata=metadata(manifests.QDRANT_SECRET),
             type="Opaque",
             string_data=secret_data,
-            opts=child,
+            opts=in_sandbox,
         )
 
         workbench_name: str | None = None
@@ -142,7 +151,7 @@ class AuditSandbox(pulumi.ComponentResource):
                     secret_data=secret_data,
                 ),
                 # Admitted only once its namespace is fenced, its identity exists and its token is stored.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*fence, account, token]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, *fence, account, token]),
             )
             workbench_name = manifests.WORKBENCH
 
@@ -160,3 +169,25 @@ class AuditSandbox(pulumi.ComponentResource):
                 "workbench": self.workbench_name,
             }
         )
+
+
+def _operator_binding(
+    name: str, metadata: k8s.meta.v1.ObjectMetaArgs, lab: LabSpec, parent: pulumi.Resource
+) -> k8s.rbac.v1.RoleBinding:
+    """The sandbox operators' rights in this namespace only (``ailab.infra.k8s.sandbox_operator``), first thing in it.
+
+    Retained on delete: deleting it would take away the rights the rest of the destroy needs; the
+    namespace's deletion removes it last.
+    """
+    return k8s.rbac.v1.RoleBinding(
+        f"{name}-operator",
+        metadata=metadata,
+        role_ref=k8s.rbac.v1.RoleRefArgs(
+            api_group=naming.RBAC_API_GROUP, kind="ClusterRole", name=naming.sandbox_operator_namespaced_role(lab)
+        ),
+        subjects=[
+            k8s.rbac.v1.SubjectArgs(kind=s.kind, name=s.name, api_group=s.api_group, namespace=s.namespace)
+            for s in naming.sandbox_operator_subjects(lab)
+        ],
+        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True),
+    )

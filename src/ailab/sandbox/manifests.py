@@ -29,7 +29,7 @@ CREATED_AT = f"{labels.PREFIX}/created-at"
 
 QUOTA = "sandbox-quota"
 LIMITS = "sandbox-limits"
-ROLE = "audit-team"
+ROLE = naming.SANDBOX_TEAM_ROLE
 WORKLOAD_SA = "workload"
 WORKBENCH = "workbench"
 QDRANT_SECRET = "qdrant-token"

@@ -50,7 +50,7 @@ from ailab.spec.sections.nodes import (
     is_graviton,
 )
 from ailab.spec.sections.onprem import OnPremSettings
-from ailab.spec.sections.sandbox import EgressRule, SandboxProfile, SandboxSettings
+from ailab.spec.sections.sandbox import EgressRule, ReaperSettings, SandboxProfile, SandboxSettings
 from ailab.spec.sections.supply_chain import SupplyChainSpec
 from ailab.spec.sections.tags import TagsSpec
 from ailab.spec.sections.vector_db import VectorDbSpec
@@ -83,6 +83,7 @@ __all__ = [
     "OnPremSettings",
     "PinnedImage",
     "PublicEndpointAccess",
+    "ReaperSettings",
     "RegionOverride",
     "Resources",
     "SandboxProfile",
@@ -149,6 +150,12 @@ class LabSpec(StrictModel):
                 yield LocatedValueError(("aws",), "target is aws: add an aws section with at least region")
             if self.onprem is not None:
                 yield LocatedValueError(("onprem",), "target is aws: remove the onprem section")
+            reaper = self.sandbox.reaper
+            if reaper is not None and reaper.state_credentials_secret is not None:
+                yield LocatedValueError(
+                    ("sandbox", "reaper", "state_credentials_secret"),
+                    "target is aws: remove it; the reaper reaches the state bucket with its IRSA role, no stored keys",
+                )
             problem = rds_password_problem(self.mlflow.database.password.get_secret_value())
             if problem:
                 yield LocatedValueError(
@@ -160,6 +167,17 @@ class LabSpec(StrictModel):
                 yield LocatedValueError(("onprem",), "target is onprem: add an onprem section with kubeconfig_context")
             if self.aws is not None:
                 yield LocatedValueError(("aws",), "target is onprem: remove the aws section")
+            reaper = self.sandbox.reaper
+            if reaper is not None and reaper.state_credentials_secret is None:
+                yield LocatedValueError(
+                    ("sandbox", "reaper", "state_credentials_secret"),
+                    "target is onprem: name the Secret with the state store's access_key_id and secret_access_key",
+                )
+            if reaper is not None and not reaper.state_networks:
+                yield LocatedValueError(
+                    ("sandbox", "reaper", "state_networks"),
+                    "target is onprem: list where the S3-compatible state store answers, so the reaper may reach it",
+                )
 
     def _version_errors(self) -> Iterator[LocatedValueError]:
         """A Kubernetes version out of standard support gets no fixes (or a paid, forced-upgrade extension on EKS)."""

@@ -19,6 +19,8 @@ COMPONENTS = {
     "ailab:k8s:Qdrant",
     "ailab:k8s:NetworkPolicies",
     "ailab:k8s:PersonaRbac",
+    "ailab:k8s:SandboxOperator",
+    "ailab:k8s:Reaper",
 }
 
 

@@ -24,6 +24,7 @@ from ailab.infra.aws.iam import IrsaRole, IrsaRoleArgs
 from ailab.infra.aws.kms import LabKeys, LabKeysArgs
 from ailab.infra.aws.network import Network, NetworkArgs, zone_names
 from ailab.infra.aws.nodegroups import NodeGroups, NodeGroupsArgs
+from ailab.infra.aws.sandbox_operator import SandboxOperators, SandboxOperatorsArgs
 from ailab.infra.aws.storage import ArtifactBucket, ArtifactBucketArgs
 from ailab.infra.contracts import MLFLOW_SERVICE_ACCOUNT, ExternalMlflowStorage, eks_service_network
 from ailab.infra.tagging import aws_tags
@@ -58,6 +59,10 @@ class AwsLab(pulumi.ComponentResource):
     """The audit trail's write-once store (``AILAB_TRAIL_STORE=s3://<it>/trail``)."""
     trail_signing_key: pulumi.Output[str]
     """The trail's KMS signing key (``AILAB_TRAIL_SIGNING_KEY``)."""
+    sandbox_operator_role_arn: pulumi.Output[str] | None
+    """The IAM role sandbox operators assume instead of the deployer's (None without ``aws.sandbox_operator_principals``)."""
+    reaper_service_account_annotations: dict[str, pulumi.Input[str]]
+    """The reaper ServiceAccount's IRSA annotation (empty without ``sandbox.reaper``)."""
 
     def __init__(self, name: str, args: AwsLabArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:aws:Lab", name, None, opts)
@@ -181,6 +186,26 @@ class AwsLab(pulumi.ComponentResource):
                 policy=bucket.access_policy(),
             ),
             opts=child,
+        )
+        operators = SandboxOperators(
+            f"{name}-operators",
+            SandboxOperatorsArgs(
+                lab_name=spec.name,
+                cluster_name=cluster.cluster.name,
+                account=account,
+                group=naming.sandbox_operator_group(spec),
+                principals=settings.sandbox_operator_principals,
+                reaper=spec.sandbox.reaper,
+                reaper_namespace=naming.system_namespace(spec),
+                reaper_service_account=naming.REAPER,
+                oidc_provider_arn=cluster.oidc_provider.arn,
+                oidc_issuer=cluster.oidc_issuer,
+            ),
+            opts=child,
+        )
+        self.sandbox_operator_role_arn = operators.operator_role_arn
+        self.reaper_service_account_annotations = (
+            {IRSA_ROLE_ANNOTATION: operators.reaper_role_arn} if operators.reaper_role_arn is not None else {}
         )
         self.kubeconfig = cluster.kubeconfig
         self.kubernetes_ready = [*api_path, *cluster.deployer_access, cni, system_nodes, ebs_csi.addon]

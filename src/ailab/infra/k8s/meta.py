@@ -28,6 +28,7 @@ ACCESS_CONTROL = "access-control"
 INGRESS = "ingress"
 STORAGE = "storage"
 SANDBOX = "sandbox"
+SANDBOX_EXPIRY = "sandbox-expiry"
 
 
 @dataclass(frozen=True)

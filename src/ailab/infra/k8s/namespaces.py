@@ -45,6 +45,8 @@ def namespace_components(spec: LabSpec) -> dict[str, str]:
     }
     if spec.ingress is not None and spec.ingress.installed:
         components[naming.ingress_namespace(spec)] = meta.INGRESS
+    if spec.sandbox.reaper is not None:
+        components[naming.system_namespace(spec)] = meta.SANDBOX_EXPIRY
     assert set(components) == set(naming.platform_namespaces(spec)), "a platform namespace has no component"
     return components
 

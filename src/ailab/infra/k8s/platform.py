@@ -8,17 +8,19 @@ cluster. All its resources use the Kubernetes provider passed in ``opts.provider
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 
 from ailab.infra.contracts import ExternalMlflowStorage
-from ailab.infra.k8s import gpu, mlflow, postgres, postgres_backup, qdrant, storage, traefik
+from ailab.infra.k8s import gpu, mlflow, postgres, postgres_backup, qdrant, reaper, storage, traefik
 from ailab.infra.k8s.ingress import Ingresses, IngressesArgs
 from ailab.infra.k8s.namespaces import PlatformNamespaces, PlatformNamespacesArgs
 from ailab.infra.k8s.network import NetworkPolicies, NetworkPoliciesArgs
 from ailab.infra.k8s.quota import Footprint
 from ailab.infra.k8s.rbac import PersonaRbac, PersonaRbacArgs
+from ailab.infra.k8s.sandbox_operator import SandboxOperator, SandboxOperatorArgs
 from ailab.spec import naming
 from ailab.spec.model import LabSpec
 
@@ -30,6 +32,8 @@ class LabPlatformArgs:
     """MLflow's RDS database and S3 bucket on AWS; None on-premises (PostgreSQL and a volume in the cluster)."""
     volume_key_arn: pulumi.Input[str] | None = None
     """AWS: the KMS key that encrypts the platform's EBS volumes; None: the account's default EBS key."""
+    reaper_service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """AWS: the reaper's IRSA role annotation; empty on-premises or without a reaper."""
 
 
 def footprints(spec: LabSpec, external_storage: bool) -> dict[str, Footprint]:
@@ -44,11 +48,14 @@ def footprints(spec: LabSpec, external_storage: bool) -> dict[str, Footprint]:
     }
     if spec.ingress is not None and spec.ingress.installed:
         held[naming.ingress_namespace(spec)] = traefik.footprint(spec)
+    if spec.sandbox.reaper is not None:
+        held[naming.system_namespace(spec)] = reaper.footprint(spec)
     return held
 
 
 class LabPlatform(pulumi.ComponentResource):
-    """Namespaces, GPU operator, MLflow (with PostgreSQL and its backups on-premises), Qdrant, network policies, RBAC, ingress (with the lab's Traefik)."""
+    """Namespaces, GPU operator, MLflow (with PostgreSQL and its backups on-premises), Qdrant, network policies, RBAC,
+    the sandbox operator's roles and the reaper, ingress (with the lab's Traefik)."""
 
     def __init__(self, name: str, args: LabPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:k8s:Platform", name, None, opts)
@@ -88,6 +95,20 @@ class LabPlatform(pulumi.ComponentResource):
 
         NetworkPolicies(f"{name}-network", NetworkPoliciesArgs(spec, namespaces, in_cluster_database=external is None), child)
         PersonaRbac(f"{name}-rbac", PersonaRbacArgs(spec, namespaces), child)
+        operator = SandboxOperator(f"{name}-sandbox-operator", SandboxOperatorArgs(spec), child)
+        if spec.sandbox.reaper is not None:
+            reaper.Reaper(
+                f"{name}-reaper",
+                reaper.ReaperArgs(
+                    spec,
+                    spec.sandbox.reaper,
+                    namespaces,
+                    args.reaper_service_account_annotations,
+                    # It acts as operator, and destroys sandboxes' MLflow and Qdrant resources.
+                    after=[*operator.ready, tracking_server, vector_db],
+                ),
+                child,
+            )
         if spec.ingress is not None:
             controller: list[pulumi.Resource] = []
             if spec.ingress.installed:

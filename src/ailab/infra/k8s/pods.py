@@ -202,11 +202,12 @@ def workload_service_account(
     parent: pulumi.Resource,
     annotations: Mapping[str, pulumi.Input[str]] | None = None,
     tenant: Tenant | None = None,
+    depends_on: Sequence[pulumi.Resource] = (),
 ) -> k8s.core.v1.ServiceAccount:
     """A workload's own ServiceAccount (never ``default``), with token automount off and no RBAC bound to it."""
     return k8s.core.v1.ServiceAccount(
         resource_name,
         metadata=object_meta(spec, name, component, namespace, tenant=tenant, extra_annotations=annotations),
         automount_service_account_token=False,
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
     )

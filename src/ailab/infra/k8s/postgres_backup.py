@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ailab.infra.k8s import meta, pods, postgres
+from ailab.infra.k8s import jobs, meta, pods, postgres
 from ailab.infra.k8s.quota import Footprint
 from ailab.spec import naming
 from ailab.spec.model import LabSpec, Resources
@@ -88,29 +88,15 @@ class PostgresBackup(pulumi.ComponentResource):
             spec=spec,
             restart_policy="OnFailure",
         )
-        k8s.batch.v1.CronJob(
+        jobs.cron_job(
             f"{name}-cronjob",
-            metadata=meta.object_meta(spec, APP, meta.DATABASE, namespace),
-            spec=k8s.batch.v1.CronJobSpecArgs(
-                schedule=SCHEDULE,
-                time_zone="Etc/UTC",
-                concurrency_policy="Forbid",
-                starting_deadline_seconds=3600,
-                successful_jobs_history_limit=3,
-                failed_jobs_history_limit=3,
-                job_template=k8s.batch.v1.JobTemplateSpecArgs(
-                    metadata=meta.object_meta(spec, None, meta.DATABASE),
-                    spec=k8s.batch.v1.JobSpecArgs(
-                        backoff_limit=2,
-                        active_deadline_seconds=3600,
-                        template=k8s.core.v1.PodTemplateSpecArgs(
-                            metadata=meta.object_meta(spec, None, meta.DATABASE, extra_labels=meta.selector_labels(spec, APP)),
-                            spec=pod,
-                        ),
-                    ),
-                ),
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+            spec,
+            app=APP,
+            component=meta.DATABASE,
+            namespace=namespace,
+            schedule=jobs.Schedule(SCHEDULE, starting_deadline_seconds=3600, active_deadline_seconds=3600, backoff_limit=2),
+            pod=pod,
+            parent=self,
         )
         self.register_outputs({"schedule": SCHEDULE})
 

@@ -31,7 +31,7 @@ from ailab.infra.k8s import meta
 from ailab.spec import naming
 from ailab.spec.model import LabSpec
 
-RBAC_API_GROUP = "rbac.authorization.k8s.io"
+RBAC_API_GROUP = naming.RBAC_API_GROUP
 READ = ("get", "list", "watch")
 MANAGE = (*READ, "create", "update", "patch", "delete")
 
@@ -47,6 +47,7 @@ class Grant:
     resources: tuple[str, ...]
     verbs: tuple[str, ...]
     resource_names: tuple[str, ...] = ()
+    """Only these objects (empty: any)."""
 
     def rule(self) -> k8s.rbac.v1.PolicyRuleArgs:
         return k8s.rbac.v1.PolicyRuleArgs(
@@ -141,8 +142,9 @@ class PersonaRbac(pulumi.ComponentResource):
         self._cluster_wide("auditor", AUDIT, auditors)
         self._cluster_wide("reviewer", REVIEW, reviewers)
         for namespace in naming.platform_namespaces(spec):
-            # Namespaces run by third-party charts (GPU operator, Traefik) are Pulumi's to change, not people's.
-            charted = namespace in (naming.gpu_namespace(spec), naming.ingress_namespace(spec))
+            # Namespaces run by third-party charts (GPU operator, Traefik) are Pulumi's to change, not people's; the
+            # system namespace's reaper holds sandbox-operator rights, which a pod created there could borrow.
+            charted = namespace in (naming.gpu_namespace(spec), naming.ingress_namespace(spec), naming.system_namespace(spec))
             role = observe if charted else operate
             k8s.rbac.v1.RoleBinding(
                 f"{name}-{namespace}-architects",

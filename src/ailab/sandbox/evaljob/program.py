@@ -97,7 +97,7 @@ class EvaluationJob(pulumi.ComponentResource):
         import pulumi_kubernetes as k8s
 
         from ailab.infra.k8s import meta, mlflow, network, pods
-        from ailab.infra.k8s.job import run_once_job
+        from ailab.infra.k8s.jobs import run_once_job
         from ailab.services.mlflow.local_server import NO_TELEMETRY
         from ailab.spec.model import Resources
 

@@ -48,6 +48,14 @@ class AccessSpec(StrictModel):
         min_length=1, description="OIDC groups of auditors: list namespaces; each sandbox grants its team more inside it."
     )
     reviewers: list[str] = Field(min_length=1, description="OIDC groups of security reviewers: read-only, Secrets excluded.")
+    sandbox_operators: list[str] = Field(
+        default_factory=list,
+        description=(
+            "OIDC groups that may create and destroy sandboxes (ailab sandbox create/destroy/reap) without cluster-admin: "
+            "namespaces named audit-* and what a sandbox holds inside them. On AWS, also whoever assumes the "
+            "sandbox-operator IAM role (aws.sandbox_operator_principals)."
+        ),
+    )
 
     def kubernetes_user(self, name: str) -> str:
         """The user name the API server sees for a person of the identity provider (the prefix when there is one)."""
@@ -59,7 +67,12 @@ class AccessSpec(StrictModel):
 
     @model_validator(mode="after")
     def _separation_of_duties(self) -> AccessSpec:
-        personas = {"architects": self.architects, "auditors": self.auditors, "reviewers": self.reviewers}
+        personas = {
+            "architects": self.architects,
+            "auditors": self.auditors,
+            "reviewers": self.reviewers,
+            "sandbox_operators": self.sandbox_operators,
+        }
         seen: dict[str, str] = {}
         for persona, groups in personas.items():
             for index, group in enumerate(groups):

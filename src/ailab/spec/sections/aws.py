@@ -119,6 +119,16 @@ class AwsSettings(StrictModel):
         ),
     )
 
+    sandbox_operator_principals: list[
+        Annotated[str, Field(pattern=r"^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$")]
+    ] = Field(
+        default_factory=list,
+        description=(
+            "IAM roles or users that may assume the lab's sandbox-operator role (an EKS access entry with the "
+            "sandbox-operator group, no access policy): sandbox operations without cluster-admin. Empty: no such role."
+        ),
+    )
+
     @field_validator("vpc_cidr")
     @classmethod
     def _vpc_size(cls, value: IPv4Network) -> IPv4Network:

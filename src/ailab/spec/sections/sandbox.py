@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from ailab.spec.sections.common import LocatedValueError, PinnedImage, StrictModel, check_image
+from ailab.spec.sections.common import LocatedValueError, PinnedImage, Resources, StrictModel, check_image
 from ailab.spec.types import CpuQuantity, DnsLabel, Duration, SizeQuantity
 
 
@@ -74,6 +74,73 @@ class EgressRule(StrictModel):
         return value
 
 
+class ReaperSettings(StrictModel):
+    """The in-cluster reaper: a CronJob that destroys expired sandboxes even when no workstation runs ``ailab sandbox reap``."""
+
+    image: DigestImage = Field(
+        description=(
+            "The ailab operator image (docker/ailab-operator: ailab, the Pulumi CLI and its plugins), pinned by "
+            "@sha256 digest: the reaper runs with sandbox-operator rights."
+        )
+    )
+    every_minutes: Literal[5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 720] = Field(
+        default=15,
+        description=(
+            "How often the reaper runs (a divisor of an hour or of a day, so runs are evenly spaced); a sandbox "
+            "outlives its expiry by about this much at most."
+        ),
+    )
+    state_backend: str = Field(
+        pattern=r"^s3://[^\s]+$",
+        description=(
+            "The sandboxes' Pulumi state backend (what auditors set as AILAB_BACKEND_URL), e.g. "
+            "s3://ailab-sandbox-state/sandboxes?region=eu-central-1; on-premises an S3-compatible store "
+            "reachable from the cluster (add &endpoint=...&s3ForcePathStyle=true)."
+        ),
+    )
+    state_kms_key_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$",
+        description="AWS: the KMS key that encrypts the state bucket (SSE-KMS); the reaper's role may use it, nothing else.",
+    )
+    state_networks: list[IPv4Network] = Field(
+        default_factory=list,
+        description=(
+            "Where the state backend answers on 443, for the reaper's egress policy. AWS: empty means the VPC (the "
+            "S3 and STS interface endpoints); on-premises: the S3-compatible store's addresses (required)."
+        ),
+    )
+    passphrase_secret: DnsLabel = Field(
+        default="sandbox-state-passphrase",
+        description=(
+            "Secret (key 'passphrase') in the lab's system namespace holding the sandbox stacks' passphrase; "
+            "made by an operator with kubectl, so the passphrase never enters the lab's state."
+        ),
+    )
+    state_credentials_secret: DnsLabel | None = Field(
+        default=None,
+        description=(
+            "On-premises: Secret in the lab's system namespace with the S3-compatible store's access_key_id and "
+            "secret_access_key, made with kubectl. AWS: leave unset (the reaper's IRSA role has the access)."
+        ),
+    )
+    resources: Resources = Field(
+        default_factory=lambda: Resources(cpu="500m", memory="1Gi"),
+        description="CPU and memory of the reaper's pod (the Pulumi engine and its plugins).",
+    )
+
+    def schedule(self) -> str:
+        """The CronJob schedule of ``every_minutes``."""
+        if self.every_minutes < 60:
+            return f"*/{self.every_minutes} * * * *"
+        return f"0 */{self.every_minutes // 60} * * *"
+
+    def state_location(self) -> tuple[str, str]:
+        """The bucket and the key prefix (no trailing '/') of ``state_backend``."""
+        bucket, _, prefix = self.state_backend.removeprefix("s3://").split("?", 1)[0].partition("/")
+        return bucket, prefix.strip("/")
+
+
 class SandboxSettings(StrictModel):
     profiles: dict[DnsLabel, SandboxProfile] = Field(
         min_length=1, description="Named sandbox sizes (names are DNS labels); at least one."
@@ -90,5 +157,12 @@ class SandboxSettings(StrictModel):
         description=(
             "Image of the evaluation Job (`ailab eval run PLAN --stack LAB`), built from docker/eval-runner and pinned "
             "by digest (registry/ailab-eval@sha256:...); a tag alone is refused. Unset: the in-sandbox mode is off."
+        ),
+    )
+    reaper: ReaperSettings | None = Field(
+        default=None,
+        description=(
+            "The in-cluster reaper (CronJob ailab-reaper in <name>-system); None leaves expiry to `ailab sandbox reap` "
+            "run from a workstation."
         ),
     )

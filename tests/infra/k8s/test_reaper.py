@@ -1,0 +1,195 @@
+"""The reaper CronJob: `ailab sandbox reap` in the cluster, as a sandbox operator, restricted, one run at a time."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from typer.testing import CliRunner
+
+from ailab.cli.app import app
+from ailab.infra.k8s import reaper
+from ailab.plan.lab import plan_lab
+from ailab.spec import labels, naming
+from ailab.spec.model import ReaperSettings
+from ailab.spec.stackfile import find_project
+
+REPO = Path(__file__).resolve().parents[3]
+CRON_JOB = "kubernetes:batch/v1:CronJob"
+NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+DIGEST = "registry.example.europa.eu/ailab/ailab-operator:0.1.0@sha256:" + "ab" * 32
+
+
+def cron_job(lab):
+    return lab.one(CRON_JOB, "ailab-reaper", "ailab-system")
+
+
+def pod_of(lab):
+    return cron_job(lab)["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+
+def test_runs_reap_every_n_minutes_one_run_at_a_time(lab):
+    spec = cron_job(lab)["spec"]
+    assert spec["schedule"] == "*/15 * * * *" and spec["timeZone"] == "Etc/UTC"
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert spec["startingDeadlineSeconds"] == 900 and spec["jobTemplate"]["spec"]["activeDeadlineSeconds"] == 1800
+    pod = pod_of(lab)
+    (container,) = pod["containers"]
+    assert container["command"] == ["ailab", "sandbox", "reap"]
+    assert pod["restartPolicy"] == "Never" and spec["jobTemplate"]["spec"]["backoffLimit"] == 0
+
+
+def test_the_command_is_the_real_cli():
+    result = CliRunner().invoke(app, ["sandbox", "reap", "--help"])
+    assert result.exit_code == 0 and "Destroy every expired sandbox" in result.output
+
+
+def test_image_pinned_by_digest_and_own_service_account(lab):
+    pod = pod_of(lab)
+    (container,) = pod["containers"]
+    assert container["image"] == lab.spec.sandbox.reaper.image and "@sha256:" in container["image"]
+    assert pod["serviceAccountName"] == "ailab-reaper"
+    account = lab.one("kubernetes:core/v1:ServiceAccount", "ailab-reaper", "ailab-system")
+    assert account["automountServiceAccountToken"] is False
+
+
+def test_restricted_pod_in_a_restricted_namespace(lab):
+    namespace = lab.one("kubernetes:core/v1:Namespace", "ailab-system")
+    assert namespace["metadata"]["labels"][labels.PSA_ENFORCE] == "restricted"
+    pod = pod_of(lab)
+    (container,) = pod["containers"]
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] and not security["allowPrivilegeEscalation"]
+    assert security["capabilities"] == {"drop": ["ALL"]} and pod["securityContext"]["runAsNonRoot"]
+    assert lab.one("kubernetes:core/v1:ResourceQuota", "platform-quota", "ailab-system")["spec"]["hard"]["pods"] == "1"
+
+
+def test_environment_state_passphrase_and_service_urls(lab, env):
+    (container,) = pod_of(lab)["containers"]
+    values = env(container)
+    settings = lab.spec.sandbox.reaper
+    assert values["AILAB_BACKEND_URL"] == settings.state_backend
+    assert values["AILAB_MLFLOW_ADMIN_URL"] == naming.mlflow_url(lab.spec) == "http://mlflow.ailab-mlflow.svc.cluster.local:5000"
+    assert values["AILAB_QDRANT_ADMIN_URL"] == naming.qdrant_url(lab.spec)
+    passphrase = values["PULUMI_CONFIG_PASSPHRASE_FILE"]
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    assert passphrase == f"{mounts['passphrase']['mountPath']}/passphrase" and mounts["passphrase"]["readOnly"]
+    volumes = {v["name"]: v for v in pod_of(lab)["volumes"]}
+    assert volumes["passphrase"]["secret"]["secretName"] == "sandbox-state-passphrase"
+    assert values["AILAB_HOME"].startswith("/tmp/") and "/tmp" in {m["mountPath"] for m in container["volumeMounts"]}
+    assert ("KUBECONFIG" in values) == (lab.spec.target == "onprem")
+    if lab.spec.target == "onprem":
+        for variable, key in (("AWS_ACCESS_KEY_ID", "access_key_id"), ("AWS_SECRET_ACCESS_KEY", "secret_access_key")):
+            assert values[variable] == {"secretKeyRef": {"name": "sandbox-state-credentials", "key": key}}
+    else:
+        assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} & values.keys()  # IRSA, no stored keys
+
+
+def test_onprem_kubeconfig_names_the_labs_context_and_uses_the_pods_own_token(onprem, env):
+    (container,) = pod_of(onprem)["containers"]
+    config = json.loads(onprem.one(CONFIG_MAP, "ailab-reaper-kubeconfig", "ailab-system")["data"]["config"])
+    assert config["current-context"] == onprem.spec.onprem_settings().kubeconfig_context
+    assert config["clusters"][0]["cluster"]["server"] == "https://kubernetes.default.svc"
+    token_file = config["users"][0]["user"]["tokenFile"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert (
+        token_file == f"{mounts['kubernetes-token']}/token" and env(container)["KUBECONFIG"] == f"{mounts['kubeconfig']}/config"
+    )
+    volumes = {v["name"]: v for v in pod_of(onprem)["volumes"]}
+    sources = volumes["kubernetes-token"]["projected"]["sources"]
+    assert sources[0]["serviceAccountToken"] == {"path": "token", "expirationSeconds": 3600}
+
+
+def test_waits_for_the_operator_roles_and_the_services(lab):
+    (job,) = [r for r in lab.plan.of_type(CRON_JOB) if r.inputs["metadata"]["name"] == "ailab-reaper"]
+    names = {r.urn: r.name for r in lab.plan.resources}
+    depends = {names[urn] for urn in job.dependencies}
+    operator = {"ailab-platform-sandbox-operator", "ailab-platform-sandbox-operator-scope"}
+    assert operator | {"ailab-platform-mlflow-deployment", "ailab-platform-qdrant-statefulset"} <= depends
+
+
+def egress_ports(policy):
+    return {
+        (json.dumps(rule["to"], sort_keys=True), tuple(p["port"] for p in rule["ports"])) for rule in policy["spec"]["egress"]
+    }
+
+
+def test_reaches_mlflow_qdrant_the_api_server_and_the_state_backend(lab):
+    policy = lab.one(NETPOL, "ailab-reaper", "ailab-system")
+    assert policy["spec"]["podSelector"]["matchLabels"][labels.NAME] == "ailab-reaper"
+    rules = policy["spec"]["egress"]
+    ports = [tuple(p["port"] for p in rule["ports"]) for rule in rules]
+    assert ports == [(5000,), (6333,), (443, 6443), (443,)]
+    assert rules[0]["to"][0]["namespaceSelector"]["matchLabels"][labels.NAMESPACE_NAME] == "ailab-mlflow"
+    assert rules[1]["to"][0]["namespaceSelector"]["matchLabels"][labels.NAMESPACE_NAME] == "ailab-vectordb"
+    state = [peer["ipBlock"]["cidr"] for peer in rules[3]["to"]]
+    expected = lab.spec.sandbox.reaper.state_networks or [lab.spec.aws_settings().vpc_cidr]
+    assert state == [str(network) for network in expected]
+
+
+def test_admitted_at_mlflow_and_qdrant(lab):
+    for namespace, port in (("ailab-mlflow", 5000), ("ailab-vectordb", 6333)):
+        policy = lab.one(NETPOL, "ailab-reaper-ingress", namespace)
+        (rule,) = policy["spec"]["ingress"]
+        (peer,) = rule["from"]
+        assert peer["namespaceSelector"]["matchLabels"][labels.NAMESPACE_NAME] == "ailab-system"
+        assert peer["podSelector"]["matchLabels"][labels.NAME] == "ailab-reaper"
+        assert [p["port"] for p in rule["ports"]] == [port]
+
+
+def test_irsa_annotation_on_aws_and_the_operator_role_exported():
+    """The real lab program: the reaper's ServiceAccount names its IRSA role; the lab exports the operator role."""
+    plan = plan_lab("aws-eu", find_project(REPO))
+    (account,) = [r for r in plan.of_type("kubernetes:core/v1:ServiceAccount") if r.inputs["metadata"]["name"] == "ailab-reaper"]
+    (role,) = [r for r in plan.of_type("aws:iam/role:Role") if r.name == "ailab-operators-reaper"]
+    annotation = account.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+    assert annotation == "arn:aws:iam::123456789012:role/ailab-operators-reaper" and role.urn in account.dependencies
+    assert plan.outputs["sandboxOperatorRoleArn"] == "arn:aws:iam::123456789012:role/ailab-operators-sandbox-operator"
+
+
+@pytest.mark.parametrize(("minutes", "cron"), [(5, "*/5 * * * *"), (60, "0 */1 * * *"), (120, "0 */2 * * *")])
+def test_schedules(minutes, cron):
+    settings = ReaperSettings(image=DIGEST, state_backend="s3://b/p", every_minutes=minutes)
+    assert settings.schedule() == cron
+    assert reaper.schedule(settings).starting_deadline_seconds == minutes * 60
+
+
+def test_spec_refuses_a_tag_only_image_and_an_uneven_period():
+    with pytest.raises(ValidationError, match="has no digest"):
+        ReaperSettings(image="registry.example.europa.eu/ailab/ailab-operator:0.1.0", state_backend="s3://b/p")
+    with pytest.raises(ValidationError):
+        ReaperSettings(image=DIGEST, state_backend="s3://b/p", every_minutes=7)
+
+
+def test_state_location():
+    settings = ReaperSettings(image=DIGEST, state_backend="s3://bucket/a/b/?region=eu-central-1")
+    assert settings.state_location() == ("bucket", "a/b")
+    assert ReaperSettings(image=DIGEST, state_backend="s3://bucket").state_location() == ("bucket", "")
+
+
+def test_onprem_reaper_must_say_where_the_state_store_answers(onprem):
+    data = onprem.spec.model_dump(mode="python", exclude_unset=True)
+    data["sandbox"]["reaper"]["state_networks"] = []
+    with pytest.raises(ValidationError, match="where the S3-compatible state store answers"):
+        type(onprem.spec).model_validate(data)
+
+
+def test_stored_state_keys_on_premises_only(onprem, aws):
+    data = onprem.spec.model_dump(mode="python", exclude_unset=True)
+    del data["sandbox"]["reaper"]["state_credentials_secret"]
+    with pytest.raises(ValidationError, match="access_key_id and secret_access_key"):
+        type(onprem.spec).model_validate(data)
+    data = aws.spec.model_dump(mode="python", exclude_unset=True)
+    data["sandbox"]["reaper"]["state_credentials_secret"] = "keys"
+    with pytest.raises(ValidationError, match="IRSA role, no stored keys"):
+        type(aws.spec).model_validate(data)
+
+
+def test_a_group_is_either_sandbox_operators_or_another_persona(onprem):
+    data = onprem.spec.model_dump(mode="python", exclude_unset=True)
+    data["access"]["sandbox_operators"] = list(data["access"]["auditors"])
+    with pytest.raises(ValidationError, match="separation of duties"):
+        type(onprem.spec).model_validate(data)
