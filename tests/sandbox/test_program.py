@@ -294,10 +294,12 @@ def test_mlflow_experiment_and_qdrant_collection(mig_plan: Plan) -> None:
     experiment = only(mig_plan, EXPERIMENT).inputs
     assert experiment["experiment_name"] == "audit/2025-017-chatbot"
     assert experiment["members"] == ["alice", "bob@example.europa.eu"]
-    assert experiment["tracking_url"] == "http://mlflow.ailab-mlflow.svc.cluster.local:5000"
+    # Recorded for the operator's machine, which runs create: the lab's ingress, not the cluster-local Service.
+    assert experiment["tracking_url"] == "https://mlflow.ailab.example.europa.eu"
     assert experiment["tags"][labels.DATA_CLASSIFICATION] == "confidential"
     collection = only(mig_plan, COLLECTION).inputs
     assert collection["collection"] == "audit_2025_017_chatbot"
+    assert collection["url"] == "https://qdrant.ailab.example.europa.eu"
     assert collection["expires_at"] == "2025-03-17T09:30:00+00:00"
     token = only(mig_plan, SECRET).inputs
     assert token["metadata"]["name"] == "qdrant-token"
@@ -395,7 +397,8 @@ def test_deployed_program_reads_the_lab_stack(aws_lab: LabSpec, monkeypatch: pyt
     plan = run_program(program, project=SANDBOX_PROJECT, stack="2025-017-chatbot", kind="sandbox")
     assert references == [lab_stack_reference_name("aws-eu")] == ["organization/ailab/aws-eu"]
     experiment = only(plan, EXPERIMENT).inputs
-    assert experiment["tracking_url"] == "http://mlflow.from-stack:5000"
+    # The lab's exported ingress URL, what the operator's machine reaches (the lab stack exports no Qdrant one here).
+    assert experiment["tracking_url"] == "https://mlflow.from-stack"
     assert experiment["admin_username"] == "root-admin"
     egress = _policies(plan)["allow-lab-services"]["egress"]
     assert [rule["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for rule in egress] == [
