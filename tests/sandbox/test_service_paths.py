@@ -11,11 +11,14 @@ from typing import Any
 
 import pytest
 from tests.sandbox.conftest import FakePulumi
+from tests.sandbox.helpers import make_spec
 
 from ailab.errors import EXIT_BAD_INPUT, BadInputError
 from ailab.sandbox import lifecycle, operations
 from ailab.sandbox.auditlog import AuditLog
+from ailab.sandbox.gate import check
 from ailab.sandbox.operations import Request
+from ailab.sandbox.program import plan_sandbox
 from ailab.services.endpoint import MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV
 from ailab.spec.model import LabSpec
 
@@ -82,3 +85,15 @@ def test_the_environment_of_the_process_wins(clean_environment: None, monkeypatc
     stack = _Stack({"mlflowExternalUrl": "https://mlflow.lab.example", "qdrantExternalUrl": None})
     lifecycle._use_recorded_endpoints(stack)  # type: ignore[arg-type]
     assert stack.workspace.env_vars == {}
+
+
+def test_the_gate_refuses_a_sandbox_recording_cluster_local_endpoints(aws_lab: LabSpec) -> None:
+    """Without an ingress, the plan falls back to the Services' cluster-local names: AILAB-DEP-006 blocks it."""
+    offline = aws_lab.model_copy(update={"ingress": None})
+    gate = check(plan_sandbox(make_spec(offline), offline), offline)
+    blocking = sorted((finding.rule.id, finding.evidence[0].path, finding.evidence[0].value) for finding in gate.blocking)
+    assert blocking == [
+        ("AILAB-DEP-006", "tracking_url", "http://mlflow.ailab-mlflow.svc.cluster.local:5000"),
+        ("AILAB-DEP-006", "url", "http://qdrant.ailab-vectordb.svc.cluster.local:6333"),
+    ]
+    assert check(plan_sandbox(make_spec(aws_lab), aws_lab), aws_lab).passed
