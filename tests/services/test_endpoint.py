@@ -75,13 +75,28 @@ def test_mlflow_over_https_trusts_the_lab_ca_and_nothing_else(tmp_path: Path, mo
         # Without the lab's CA the certificate is refused: the request never reaches the server.
         with (
             MlflowAdmin(url, "admin", "pw", retries=0, tls=lab_tls()) as mlflow,
-            pytest.raises(OperationFailedError, match="unreachable"),
+            pytest.raises(OperationFailedError, match=r"unreachable.*CERTIFICATE_VERIFY_FAILED"),
         ):
             mlflow.get_experiment("1")
         (tmp_path / "lab-ca.pem").write_bytes(ca.pem)
         monkeypatch.setenv(CA_BUNDLE_ENV, str(tmp_path / "lab-ca.pem"))
         with MlflowAdmin(url, "admin", "pw", retries=0, tls=lab_tls()) as mlflow:
             assert mlflow.get_experiment("1") is None
+
+
+def test_qdrant_over_https_trusts_the_lab_ca_and_nothing_else(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ca = _Ca.make()
+    with _https_server(tmp_path, ca) as url:
+        with (
+            pytest.raises(OperationFailedError, match=r"unreachable.*CERTIFICATE_VERIFY_FAILED"),
+            session(url, API_KEY, tls=lab_tls()) as client,
+        ):
+            client.collection_exists("audit_a1")
+        (tmp_path / "lab-ca.pem").write_bytes(ca.pem)
+        monkeypatch.setenv(CA_BUNDLE_ENV, str(tmp_path / "lab-ca.pem"))
+        # Past TLS, the server's answer (a 404 here) is what fails: the certificate was accepted.
+        with pytest.raises(OperationFailedError, match=r"failed \(HTTP 404\)"), session(url, API_KEY, tls=lab_tls()) as client:
+            client.collection_exists("audit_a1")
 
 
 def test_mlflow_delete_calls_the_endpoint_of_this_process(scripted_server, closed_url, monkeypatch) -> None:

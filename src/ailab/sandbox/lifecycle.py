@@ -92,10 +92,9 @@ def _use_recorded_endpoints(stack: Stack) -> None:
     kind: the program hands the resources the lab's current ingress URLs, and create and update use those.
     """
     outputs = stack.outputs()
-    for env_name, output in ADMIN_URL_OUTPUTS.items():
-        recorded = outputs.get(output)
-        if env_name not in os.environ and recorded is not None and isinstance(recorded.value, str) and recorded.value:
-            stack.workspace.env_vars[env_name] = recorded.value
+    recorded = {env_name: outputs[output].value for env_name, output in ADMIN_URL_OUTPUTS.items() if output in outputs}
+    chosen = {name: url for name, url in recorded.items() if name not in os.environ and isinstance(url, str) and url}
+    stack.workspace.env_vars = {**stack.workspace.env_vars, **chosen}
 
 
 def _project_settings() -> Any:

@@ -11,6 +11,7 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
+from typing import Any
 
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
@@ -86,7 +87,8 @@ def _client(url: str, api_key: str | None, timeout: int, tls: ssl.SSLContext | N
     if not url.startswith(("http://", "https://")):
         raise not_a_url(SERVICE, url)
     # No version probe at connect time: it costs a round trip and only warns.
-    verify = {} if tls is None else {"verify": tls}
+    # qdrant-client hands extra keyword arguments to its httpx client.
+    verify: dict[str, Any] = {} if tls is None else {"verify": tls}
     return QdrantClient(url=url, api_key=api_key, timeout=timeout, check_compatibility=False, **verify)
 
 
