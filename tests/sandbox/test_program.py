@@ -366,10 +366,12 @@ def test_mlflow_experiment_and_qdrant_collection(mig_plan: Plan) -> None:
     experiment = only(mig_plan, EXPERIMENT).inputs
     assert experiment["experiment_name"] == "audit/2025-017-chatbot"
     assert experiment["members"] == ["alice", "bob@example.europa.eu"]
-    assert experiment["tracking_url"] == "http://mlflow.ailab-mlflow.svc.cluster.local:5000"
+    # Recorded for the operator's machine, which runs create: the lab's ingress, not the cluster-local Service.
+    assert experiment["tracking_url"] == "https://mlflow.ailab.example.europa.eu"
     assert experiment["tags"][labels.DATA_CLASSIFICATION] == "confidential"
     collection = only(mig_plan, COLLECTION).inputs
     assert collection["collection"] == "audit_2025_017_chatbot"
+    assert collection["url"] == "https://qdrant.ailab.example.europa.eu"
     assert collection["expires_at"] == "2025-03-17T09:30:00+00:00"
     token = only(mig_plan, SECRET).inputs
     assert token["metadata"]["name"] == "qdrant-token"
@@ -445,10 +447,11 @@ def test_deployed_program_reads_the_lab_plans_outputs(
     peers = [rule["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for rule in egress]
     assert peers == [exported["namespaces"]["mlflow"], exported["namespaces"]["vectorDb"]]
     experiment = only(plan, EXPERIMENT).inputs
-    assert experiment["tracking_url"] == exported["mlflowUrl"]
+    # The operator's machine reaches the services through the lab's ingress: the exported external URLs.
+    assert experiment["tracking_url"] == exported["mlflowExternalUrl"]
     assert experiment["admin_username"] == exported["mlflowAdminUsername"]
     assert experiment["admin_password"] == only(plan, COLLECTION).inputs["api_key"] == "[secret]"
-    assert only(plan, COLLECTION).inputs["url"] == exported["qdrantUrl"]
+    assert only(plan, COLLECTION).inputs["url"] == exported["qdrantExternalUrl"]
     env = {item["name"]: item.get("value") for item in _pod(plan)["containers"][0]["env"]}
     assert env["MLFLOW_TRACKING_URI"] == exported["mlflowUrl"]
     assert plan.outputs["mlflowExternalUrl"] == exported["mlflowExternalUrl"]

@@ -28,7 +28,7 @@ OUTPUTS = {**INPUTS, "experiment_id": "7", "generated_passwords": {"alice": "pw"
 @pytest.mark.parametrize(
     ("change", "replaces"),
     [
-        ({"tracking_url": "http://mlflow.other:5000"}, ["tracking_url"]),
+        ({"tracking_url": "https://mlflow.lab.example"}, []),
         ({"audit_id": "b2", "experiment_name": "audit/b2"}, ["audit_id", "experiment_name"]),
         ({"members": ["alice"]}, []),
         ({"members": ["alice", "bob", "carol"]}, []),

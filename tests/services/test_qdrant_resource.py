@@ -65,7 +65,7 @@ def test_create_adopts_a_collection_left_by_an_interrupted_run(props) -> None:
 @pytest.mark.parametrize(
     ("change", "replaces"),
     [
-        ({"url": "http://qdrant.other:6333"}, ["url"]),
+        ({"url": "https://qdrant.lab.example"}, []),
         ({"collection": "audit_b2"}, ["collection"]),
         ({"vector_size": 768}, ["vector_size"]),
         ({"distance": "Dot"}, ["distance"]),

@@ -20,6 +20,10 @@ from ailab.spec.model import LabSpec
 MLFLOW_SERVICE_ACCOUNT = "mlflow"
 """The ServiceAccount MLflow's pods run as: the platform layer creates it, the AWS layer's IRSA role trusts exactly it."""
 
+DATABASE_CA_FILE = "/etc/ailab/database-ca/ca.pem"
+"""Where MLflow's pods find the CAs of an external database: the platform layer mounts them there, the AWS
+layer's backend store URI names it (libpq's ``sslrootcert``)."""
+
 _TEN = IPv4Network("10.0.0.0/8")
 _SERVICE_NETWORK_BESIDE_TEN = IPv4Network("172.20.0.0/16")
 _SERVICE_NETWORK_ELSEWHERE = IPv4Network("10.100.0.0/16")
@@ -40,6 +44,8 @@ class ExternalMlflowStorage:
     """Annotations for MLflow's ServiceAccount, e.g. the IRSA role ARN."""
     s3_endpoint_url: pulumi.Input[str] | None = None
     """Where MLflow's S3 client sends requests (``MLFLOW_S3_ENDPOINT_URL``): the VPC's S3 interface endpoint."""
+    database_ca_bundle: str | None = None
+    """PEM of the CAs that sign the database's certificate, mounted at :data:`DATABASE_CA_FILE` (AWS: RDS's bundle)."""
 
 
 def eks_service_network(vpc_cidr: IPv4Network) -> IPv4Network:

@@ -104,7 +104,7 @@ class AuditSandbox(pulumi.ComponentResource):
 
         experiment = AuditExperiment(
             f"{name}-mlflow",
-            tracking_url=services.mlflow_url,
+            tracking_url=_operator_url(connection.mlflow_external_url, services.mlflow_url),
             admin_username=connection.mlflow_admin_username,
             admin_password=connection.mlflow_admin_password,
             audit_id=spec.audit_id,
@@ -119,7 +119,7 @@ class AuditSandbox(pulumi.ComponentResource):
         )
         collection = AuditCollection(
             f"{name}-qdrant",
-            url=services.qdrant_url,
+            url=_operator_url(connection.qdrant_external_url, services.qdrant_url),
             api_key=connection.qdrant_api_key,
             audit_id=spec.audit_id,
             vector_size=QDRANT_VECTOR_SIZE,
@@ -191,3 +191,12 @@ def _operator_binding(
         ],
         opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True),
     )
+
+
+def _operator_url(external: pulumi.Input[str | None], in_cluster: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The URL that ``ailab sandbox create`` (on the operator's machine) records for a service: the lab's ingress.
+
+    Without an ingress, the cluster-local URL, which that machine cannot resolve: the gate refuses it
+    (AILAB-DEP-006) and ``create`` names the missing ``lab.ingress`` before that.
+    """
+    return pulumi.Output.all(external, in_cluster).apply(lambda urls: str(urls[0] or urls[1]))

@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from ailab.errors import MissingPrerequisiteError, OperationFailedError
+from ailab.errors import BadInputError, MissingPrerequisiteError, OperationFailedError
 from ailab.home import BACKEND_ENV, backend_url, sub_dir
 from ailab.sandbox.program import EVAL_PROJECT, SANDBOX_PROJECT
 from ailab.sandbox.request import SandboxSpec
+from ailab.services.endpoint import MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV
+from ailab.spec.model import LabSpec
 
 if TYPE_CHECKING:
     from pulumi.automation import Stack
@@ -99,6 +101,39 @@ def lab_stack_deployed(project: str, stack: str) -> bool | None:
         return None
     stacks = Path(url.removeprefix("file://").split("?", 1)[0]).expanduser() / ".pulumi" / "stacks"
     return any((base / f"{stack}{suffix}").is_file() for base in (stacks / project, stacks) for suffix in CHECKPOINT_SUFFIXES)
+
+
+ADMIN_URL_OUTPUTS = {MLFLOW_ADMIN_URL_ENV: "mlflowExternalUrl", QDRANT_ADMIN_URL_ENV: "qdrantExternalUrl"}
+"""The environment variable naming each service's admin endpoint for the engine's dynamic providers, and the
+stack output (the lab's ingress URL, as the sandbox's last deployment read it from the lab) that fills it here."""
+
+
+def require_service_paths(lab: LabSpec, lab_stack: str, operation: str) -> None:
+    """Refuse, before anything runs, a lab whose MLflow and Qdrant this machine cannot reach.
+
+    The experiment and the collection are made by the engine's dynamic providers on this machine,
+    which reaches MLflow and Qdrant only through the lab's ingress (over the VPN): their Service
+    names resolve inside the cluster alone (see docs/architecture.md, "Network paths of sandbox operations").
+    """
+    if lab.ingress is None:
+        raise BadInputError(
+            f"stacks/Pulumi.{lab_stack}.yaml: lab.ingress is not set, so ailab sandbox {operation} cannot reach MLflow "
+            "and Qdrant from this machine; declare lab.ingress (docs/ingress.md) and deploy the lab, then run it again"
+        )
+
+
+def _use_recorded_endpoints(stack: Stack) -> None:
+    """For a destroy: point the engine's providers at the lab's ingress URLs this sandbox last recorded, unless
+    this process's environment already names the endpoints (the in-cluster reaper sets the cluster-local ones).
+
+    A delete sees only what the resources recorded at their last update, and sandboxes made before this
+    release recorded the cluster-local URLs, which this machine cannot resolve. ``up`` needs nothing of the
+    kind: the program hands the resources the lab's current ingress URLs, and create and update use those.
+    """
+    outputs = stack.outputs()
+    recorded = {env_name: outputs[output].value for env_name, output in ADMIN_URL_OUTPUTS.items() if output in outputs}
+    chosen = {name: url for name, url in recorded.items() if name not in os.environ and isinstance(url, str) and url}
+    stack.workspace.env_vars = {**stack.workspace.env_vars, **chosen}
 
 
 def _project_settings(project: str) -> Any:
@@ -203,6 +238,7 @@ def destroy(audit_id: str, on_output: Printer) -> bool:
     except auto.StackNotFoundError:
         return False
     try:
+        _use_recorded_endpoints(stack)
         stack.destroy(on_output=on_output, color="never", remove=True)
     except auto.ConcurrentUpdateError as err:
         raise _concurrent(audit_id, err) from None

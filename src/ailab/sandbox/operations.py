@@ -177,6 +177,7 @@ def create(request: Request, on_output: Printer, project: Project | None = None)
         project = project or find_project()
         lab_stack, lab = request.lab(project)
         spec = request.build(lab_stack, lab)
+        lifecycle.require_service_paths(lab, lab_stack, "create")
         lifecycle.require_engine("create", (project.name, lab_stack))
         with lock.sandbox_lock(audit_id, f"ailab sandbox create {audit_id}"):
             previous = state.load(audit_id)
@@ -287,6 +288,7 @@ def extend(audit_id: str, by: str, on_output: Printer, project: Project | None =
                     f"extend it by more, or destroy it"
                 )
             lab, _ = load_stack_spec(spec.lab_stack, project)
+            lifecycle.require_service_paths(lab, spec.lab_stack, "extend")
             _gated(spec, lab, op)
             deployed = lifecycle.up(spec, _deployed_program(spec, lab, project), resume=False, on_output=on_output)
             record_reverted_renames(audit_id, deployed.outputs)

@@ -62,15 +62,18 @@ def test_exported_logs_land_in_groups_created_first(lab):
         assert group.urn in db.dependencies
 
 
-def test_backend_store_uri_requires_tls(lab):
+def test_backend_store_uri_verifies_the_server(lab):
     uri = lab.values["backend_store_uri"]
     host = "ailab-mlflow-db.abcdefghijkl.eu-central-1.rds.amazonaws.com"
     password = lab.spec.mlflow.database.password.get_secret_value()
-    assert uri == f"postgresql://mlflow:{password}@{host}:5432/mlflow?sslmode=require"
+    tls = "sslmode=verify-full&sslrootcert=/etc/ailab/database-ca/ca.pem"
+    assert uri == f"postgresql://mlflow:{password}@{host}:5432/mlflow?{tls}"
 
 
 def test_password_is_url_encoded_in_the_uri():
-    assert backend_store_uri("db", "a:b%c#d?e") == "postgresql://mlflow:a%3Ab%25c%23d%3Fe@db:5432/mlflow?sslmode=require"
+    assert backend_store_uri("db", "a:b%c#d?e").startswith(
+        "postgresql://mlflow:a%3Ab%25c%23d%3Fe@db:5432/mlflow?sslmode=verify-full&"
+    )
 
 
 def test_parameter_group_family_of_minor_versions():

@@ -66,8 +66,18 @@ def test_rule_type_tokens_exist(rule_id: str) -> None:
             assert token in aws_types(), f"unknown AWS type {token}"
         elif token.startswith("kubernetes:"):
             assert _kubernetes_type_exists(token), f"unknown Kubernetes type {token}"
+        elif token.startswith("pulumi-python:dynamic/"):
+            assert token in _ailab_dynamic_types(), f"no dynamic resource of ailab registers {token}"
         else:
             assert token == "pulumi:providers:aws", f"unexpected token {token}"
+
+
+def _ailab_dynamic_types() -> set[str]:
+    """The type tokens of ailab's own dynamic resources (``pulumi-python:dynamic/<module>:<name>``)."""
+    from ailab.services.mlflow import AuditExperiment
+    from ailab.services.qdrant import AuditCollection
+
+    return {f"pulumi-python:dynamic/ailab:{resource.__name__}" for resource in (AuditExperiment, AuditCollection)}
 
 
 def test_the_scan_finds_the_provider_types() -> None:

@@ -1,22 +1,39 @@
-"""MLflow's backend store: RDS PostgreSQL, private, encrypted, TLS only, backed up, hard to delete."""
+"""MLflow's backend store: RDS PostgreSQL, private, encrypted, TLS only and verified, backed up, hard to delete."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import quote
+from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from ailab.errors import MissingPrerequisiteError, OperationFailedError
 from ailab.infra.aws.logs import encrypted_log_group
+from ailab.infra.contracts import DATABASE_CA_FILE
 from ailab.spec.model import MlflowDatabase as DatabaseSpec
 from ailab.spec.naming import POSTGRES_PORT
 
 DB_NAME = "mlflow"
 DB_USER = "mlflow"
 _PERFORMANCE_INSIGHTS_DAYS = 7  # the free tier
+RDS_CA_BUNDLE = Path(__file__).with_name("rds_ca") / "global-bundle.pem"
+"""RDS's global CA bundle, vendored (provenance and refresh: ``rds_ca/README.md``)."""
+RDS_CA_BUNDLE_SHA256 = "2c151768edd48e9ef6719de74fdcbdebe290d1e87bc02ce9014ea6eea557d2a0"
+RDS_CA_REGIONS = frozenset(
+    {
+        *("af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2"),
+        *("ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ca-central-1", "eu-central-1"),
+        *("eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1"),
+        *("me-central-1", "me-south-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2"),
+    }
+)
+"""Regions whose RDS root CAs (RSA2048, RSA4096, ECC384 G1) the vendored bundle holds (checked by the tests).
+Not the European Sovereign Cloud (``eusc-de-east-1``): its RDS CAs are another partition's."""
 
 
 def parameter_group_family(engine_version: str) -> str:
@@ -25,8 +42,28 @@ def parameter_group_family(engine_version: str) -> str:
 
 
 def backend_store_uri(host: str, password: str) -> str:
-    """MLflow's ``--backend-store-uri``; TLS is required (the server refuses plain connections anyway)."""
-    return f"postgresql://{DB_USER}:{quote(password, safe='')}@{host}:{POSTGRES_PORT}/{DB_NAME}?sslmode=require"
+    """MLflow's ``--backend-store-uri``: TLS with the server's certificate checked against RDS's CAs and its
+    name against ``host`` (``sslmode=require`` would accept any certificate, a man in the middle's included)."""
+    tls = urlencode({"sslmode": "verify-full", "sslrootcert": DATABASE_CA_FILE}, safe="/")
+    return f"postgresql://{DB_USER}:{quote(password, safe='')}@{host}:{POSTGRES_PORT}/{DB_NAME}?{tls}"
+
+
+def rds_ca_bundle(region: str) -> str:
+    """The vendored RDS CA bundle, refused if it is not the file whose SHA-256 this module records, or if it
+    holds no CA of ``region`` (MLflow could not verify the database, so it could not start)."""
+    if region not in RDS_CA_REGIONS:
+        raise MissingPrerequisiteError(
+            f"lab.aws.region {region}: the RDS CA bundle ailab ships ({RDS_CA_BUNDLE.name}) holds no CA of this region, so "
+            f"MLflow could not verify its database; add the region's RDS CA bundle from AWS to {RDS_CA_BUNDLE} "
+            "(see rds_ca/README.md next to it)"
+        )
+    data = RDS_CA_BUNDLE.read_bytes()
+    if hashlib.sha256(data).hexdigest() != RDS_CA_BUNDLE_SHA256:
+        raise OperationFailedError(
+            f"{RDS_CA_BUNDLE} is not the RDS CA bundle ailab was released with (SHA-256 differs): restore it, or after "
+            "replacing it with AWS's current file update RDS_CA_BUNDLE_SHA256 in ailab/infra/aws/database.py"
+        )
+    return data.decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -49,7 +86,7 @@ class Database(pulumi.ComponentResource):
 
     instance: aws.rds.Instance
     backend_store_uri: pulumi.Output[str]
-    """``postgresql://mlflow:<password>@<host>:5432/mlflow?sslmode=require``, secret."""
+    """``postgresql://mlflow:<password>@<host>:5432/mlflow?sslmode=verify-full&sslrootcert=...``, secret."""
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:aws:Database", name, None, opts)

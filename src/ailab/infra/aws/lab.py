@@ -17,7 +17,7 @@ from ailab.infra.aws import names
 from ailab.infra.aws.account import AwsAccount
 from ailab.infra.aws.addons import EbsCsiDriver, EbsCsiDriverArgs, network_policy_cni
 from ailab.infra.aws.api_path import TransitGatewayPath, TransitGatewayPathArgs
-from ailab.infra.aws.database import Database, DatabaseArgs
+from ailab.infra.aws.database import Database, DatabaseArgs, rds_ca_bundle
 from ailab.infra.aws.eks import Cluster, ClusterArgs
 from ailab.infra.aws.evidence import EvidenceStore, EvidenceStoreArgs
 from ailab.infra.aws.iam import IrsaRole, IrsaRoleArgs
@@ -220,6 +220,7 @@ class AwsLab(pulumi.ComponentResource):
             artifacts_destination=bucket.destination,
             service_account_annotations={IRSA_ROLE_ANNOTATION: mlflow_role.role.arn},
             s3_endpoint_url=network.s3_endpoint_url,
+            database_ca_bundle=rds_ca_bundle(settings.region),
         )
         self.register_outputs(
             {

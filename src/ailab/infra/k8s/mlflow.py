@@ -46,7 +46,8 @@ STS endpoints are set here (the webhook keeps values already present) so credent
 obtained from the lab's EU region, not the global STS endpoint.
 
 **Backend and artifacts.** AWS: RDS PostgreSQL and ``--artifacts-destination s3://...``
-(:class:`~ailab.infra.contracts.ExternalMlflowStorage`). On-premises: the in-cluster PostgreSQL
+(:class:`~ailab.infra.contracts.ExternalMlflowStorage`), reached with ``sslmode=verify-full`` against
+RDS's CA bundle, which a ConfigMap mounts at ``DATABASE_CA_FILE``. On-premises: the in-cluster PostgreSQL
 (:mod:`.postgres`) and a PersistentVolumeClaim at ``/mlartifacts``. Either way MLflow proxies
 artifact traffic (``--serve-artifacts``): clients never get storage credentials.
 """
@@ -57,13 +58,13 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from ailab.errors import BadInputError
-from ailab.infra.contracts import MLFLOW_SERVICE_ACCOUNT
+from ailab.infra.contracts import DATABASE_CA_FILE, MLFLOW_SERVICE_ACCOUNT
 from ailab.infra.k8s import meta, pods
 from ailab.infra.k8s.quota import Footprint
 from ailab.spec import naming
@@ -75,6 +76,7 @@ AUTH_CONFIG_DIR = "/etc/mlflow"
 AUTH_CONFIG_FILE = "basic_auth.ini"
 ARTIFACTS_DIR = "/mlartifacts"
 ARTIFACTS_CLAIM = "mlflow-artifacts"
+DATABASE_CA_CONFIGMAP = "mlflow-database-ca"
 RUN_AS = pods.RunAs(uid=10001, gid=10001)
 # Proxied uploads and downloads of large artifacts are buffered in /tmp.
 TMP = pods.Scratch("tmp", "/tmp", size_limit="4Gi")
@@ -185,6 +187,8 @@ class MlflowArgs:
     """E.g. ``eks.amazonaws.com/role-arn`` for IRSA."""
     s3_endpoint_url: pulumi.Input[str] | None = None
     """``MLFLOW_S3_ENDPOINT_URL``: the S3 endpoint MLflow's boto3 client uses (AWS: the VPC's interface endpoint)."""
+    database_ca_bundle: str | None = None
+    """PEM of the external database's CAs (AWS: RDS's bundle), mounted where ``backend_store_uri``'s ``sslrootcert`` points."""
 
 
 class Mlflow(pulumi.ComponentResource):
@@ -201,6 +205,10 @@ class Mlflow(pulumi.ComponentResource):
             "flask-secret-key": meta.secret(flask_secret_key(spec)),
             AUTH_MODULE_FILE: auth_module_source(),
         }
+        # The CA bundle joins the checksum: a refreshed bundle rolls the pods onto it.
+        checksummed = dict(config_data)
+        if args.database_ca_bundle is not None:
+            checksummed["database-ca"] = args.database_ca_bundle
         config = k8s.core.v1.Secret(
             f"{name}-config",
             metadata=meta.object_meta(spec, CONFIG_SECRET, meta.EXPERIMENT_TRACKING, namespace),
@@ -231,6 +239,8 @@ class Mlflow(pulumi.ComponentResource):
                 ),
             ),
         ]
+        if args.database_ca_bundle is not None:
+            volumes.append(self._database_ca_volume(name, spec, namespace, args.database_ca_bundle))
         if isinstance(args.artifacts, ArtifactVolume):
             claim = self._artifact_claim(name, spec, namespace, args.artifacts)
             volumes.append(
@@ -260,7 +270,7 @@ class Mlflow(pulumi.ComponentResource):
                         None,
                         meta.EXPERIMENT_TRACKING,
                         extra_labels=selector,
-                        extra_annotations=meta.config_checksum(config_data),
+                        extra_annotations=meta.config_checksum(checksummed),
                     ),
                     spec=pods.hardened_pod_spec(
                         run_as=RUN_AS,
@@ -294,6 +304,19 @@ class Mlflow(pulumi.ComponentResource):
             )
         self.register_outputs({"url": naming.mlflow_url(spec)})
 
+    def _database_ca_volume(self, name: str, spec: LabSpec, namespace: pulumi.Input[str], bundle: str) -> k8s.core.v1.VolumeArgs:
+        """The database's CAs as a ConfigMap (public certificates, nothing secret) and the volume that mounts it."""
+        ca = k8s.core.v1.ConfigMap(
+            f"{name}-database-ca",
+            metadata=meta.object_meta(spec, DATABASE_CA_CONFIGMAP, meta.EXPERIMENT_TRACKING, namespace),
+            data={PurePosixPath(DATABASE_CA_FILE).name: bundle},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return k8s.core.v1.VolumeArgs(
+            name="database-ca",
+            config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=meta.name_of(ca), default_mode=0o444),
+        )
+
     def _artifact_claim(
         self, name: str, spec: LabSpec, namespace: pulumi.Input[str], volume: ArtifactVolume
     ) -> k8s.core.v1.PersistentVolumeClaim:
@@ -315,6 +338,12 @@ class Mlflow(pulumi.ComponentResource):
             TMP.mount(),
             k8s.core.v1.VolumeMountArgs(name="auth-config", mount_path=AUTH_CONFIG_DIR, read_only=True),
         ]
+        if args.database_ca_bundle is not None:
+            mounts.append(
+                k8s.core.v1.VolumeMountArgs(
+                    name="database-ca", mount_path=str(PurePosixPath(DATABASE_CA_FILE).parent), read_only=True
+                )
+            )
         destination: pulumi.Input[str]
         if isinstance(args.artifacts, ArtifactVolume):
             destination = ARTIFACTS_DIR

@@ -87,6 +87,7 @@ class LabPlatform(pulumi.ComponentResource):
                 external.artifacts_destination,
                 external.service_account_annotations,
                 external.s3_endpoint_url,
+                external.database_ca_bundle,
             )
         tracking_server = mlflow.Mlflow(f"{name}-mlflow", tracking, child)
 

@@ -18,6 +18,7 @@ from ailab.policy.rules import (  # noqa: F401  (imported to register their rule
     rbac,
     residency,
     retention,
+    service_endpoints,
     services,
     supply_chain,
 )

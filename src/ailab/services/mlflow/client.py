@@ -16,6 +16,7 @@ instead of adopting the experiment that holds it: a name proves nothing about wh
 from __future__ import annotations
 
 import secrets
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -67,7 +68,8 @@ class MlflowAdmin:
     """Experiments, users and experiment permissions on one MLflow server, as its admin.
 
     ``timeout`` is per request in seconds; a connection failure is retried ``retries`` times,
-    waiting ``backoff``, then twice that, and so on. Raises :class:`ailab.errors.BadInputError`
+    waiting ``backoff``, then twice that, and so on. ``tls`` checks an https server's certificate
+    (:func:`ailab.services.endpoint.lab_tls` for the lab's). Raises :class:`ailab.errors.BadInputError`
     for a bad URL, rejected admin credentials (401) or a non-admin account (403), and
     :class:`ailab.errors.OperationFailedError` when the server is unreachable or fails.
     """
@@ -81,11 +83,12 @@ class MlflowAdmin:
         timeout: float = 10.0,
         retries: int = 3,
         backoff: float = 0.5,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         # Imported here: httpx is not needed to plan a sandbox, only to talk to MLflow.
         from ailab.services.mlflow.transport import MlflowTransport
 
-        self._http = MlflowTransport(base_url, username, password, timeout=timeout, retries=retries, backoff=backoff)
+        self._http = MlflowTransport(base_url, username, password, timeout=timeout, retries=retries, backoff=backoff, tls=tls)
 
     @property
     def base_url(self) -> str:

@@ -14,8 +14,11 @@
   out of ``audit/<id>`` and deleted (softly: runs stay on the server until ``mlflow gc``). Users
   are kept: they may belong to other audits.
 
-A new URL or audit id replaces the resource (old one deleted first); new members, tags or admin
-credentials update it. ``generated_passwords`` holds only the passwords made by the latest
+A new audit id replaces the resource (old one deleted first); new members, tags, admin
+credentials or a new ``tracking_url`` update it. ``tracking_url`` is where the experiment is
+reached from the operator's machine (the lab's ingress), recorded as the fallback: every operation
+calls the URL in ``AILAB_MLFLOW_ADMIN_URL`` when the process has it, so the in-cluster reaper, with the
+cluster-local URL there, deletes what a workstation created (see :mod:`ailab.services.endpoint`). ``generated_passwords`` holds only the passwords made by the latest
 create or update; store them with :mod:`ailab.services.credentials` when they appear.
 ``delete`` runs with the admin credentials recorded at the last create/update: after rotating
 the admin password, run an update (``pulumi up``) before a destroy.
@@ -32,13 +35,14 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, Resource, Reso
 
 from ailab.errors import AilabError, BadInputError
 from ailab.services.dynamic import diff_inputs, require_text
+from ailab.services.endpoint import MLFLOW_ADMIN_URL_ENV, admin_endpoint
 from ailab.services.mlflow import ownership
 from ailab.services.mlflow.client import Experiment, MlflowAdmin, Permission
 from ailab.spec import labels, naming
 
 MEMBER_PERMISSION = Permission.EDIT
-REPLACE_ON = ("tracking_url", "audit_id", "experiment_name")
-UPDATE_ON = ("admin_username", "admin_password", "members", "tags")
+REPLACE_ON = ("audit_id", "experiment_name")
+UPDATE_ON = ("tracking_url", "admin_username", "admin_password", "members", "tags")
 SECRET_OUTPUTS = ["admin_password", "generated_passwords"]
 OUTPUTS = ("experiment_id", "artifact_location", "generated_passwords", "reverted_renames")
 
@@ -131,7 +135,8 @@ class AuditExperiment(Resource, module="ailab", name="AuditExperiment"):
 
 
 def _admin(props: Mapping[str, Any]) -> MlflowAdmin:
-    return MlflowAdmin(props["tracking_url"], props["admin_username"], props["admin_password"])
+    endpoint = admin_endpoint(MLFLOW_ADMIN_URL_ENV, props["tracking_url"])
+    return MlflowAdmin(endpoint.url, props["admin_username"], props["admin_password"], tls=endpoint.tls)
 
 
 def _admit_members(mlflow: MlflowAdmin, experiment_id: str, members: Sequence[str]) -> dict[str, str]:

@@ -7,6 +7,7 @@ safe to repeat); an answer, whatever its status, is final. MLflow answers errors
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -36,6 +37,7 @@ class MlflowTransport:
         timeout: float = 10.0,
         retries: int = 3,
         backoff: float = 0.5,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise not_a_url(SERVICE, base_url)
@@ -44,7 +46,9 @@ class MlflowTransport:
         self._password = password
         self._retries = retries
         self._backoff = backoff
-        self._client = httpx.Client(base_url=self.base_url, auth=(username, password), timeout=timeout)
+        # None: httpx's default verification (certifi); callers reaching the lab pass its verifying context.
+        verify: ssl.SSLContext | bool = True if tls is None else tls
+        self._client = httpx.Client(base_url=self.base_url, auth=(username, password), timeout=timeout, verify=verify)
 
     def close(self) -> None:
         self._client.close()

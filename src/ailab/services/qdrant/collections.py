@@ -7,9 +7,11 @@ tests. Local mode keeps no API key and checks no token: it is for one user on on
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
+from typing import Any
 
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
@@ -24,9 +26,15 @@ MEMORY = ":memory:"
 
 
 @contextmanager
-def session(url: str, api_key: str | None = None, *, timeout: int = 10) -> Iterator[QdrantClient]:
-    """A client for ``url``, closed on exit; Qdrant failures inside the block become ailab errors naming ``url``."""
-    client = _client(url, api_key, timeout)
+def session(
+    url: str, api_key: str | None = None, *, timeout: int = 10, tls: ssl.SSLContext | None = None
+) -> Iterator[QdrantClient]:
+    """A client for ``url``, closed on exit; Qdrant failures inside the block become ailab errors naming ``url``.
+
+    ``tls`` checks an https server's certificate (qdrant-client hands it to httpx as ``verify``);
+    None keeps qdrant-client's default.
+    """
+    client = _client(url, api_key, timeout, tls)
     try:
         yield client
     except ResponseHandlingException as error:
@@ -71,7 +79,7 @@ def vector_params(vector_size: int, distance: str) -> models.VectorParams:
     return models.VectorParams(size=vector_size, distance=models.Distance(distance))
 
 
-def _client(url: str, api_key: str | None, timeout: int) -> QdrantClient:
+def _client(url: str, api_key: str | None, timeout: int, tls: ssl.SSLContext | None) -> QdrantClient:
     if url == MEMORY:
         return QdrantClient(location=MEMORY)
     if url.startswith(LOCAL_PREFIX):
@@ -79,7 +87,9 @@ def _client(url: str, api_key: str | None, timeout: int) -> QdrantClient:
     if not url.startswith(("http://", "https://")):
         raise not_a_url(SERVICE, url)
     # No version probe at connect time: it costs a round trip and only warns.
-    return QdrantClient(url=url, api_key=api_key, timeout=timeout, check_compatibility=False)
+    # qdrant-client hands extra keyword arguments to its httpx client.
+    verify: dict[str, Any] = {} if tls is None else {"verify": tls}
+    return QdrantClient(url=url, api_key=api_key, timeout=timeout, check_compatibility=False, **verify)
 
 
 def _failure(url: str, error: UnexpectedResponse, api_key: str | None) -> AilabError:

@@ -5,8 +5,11 @@
 - update: a new expiry, access mode or API key signs a new token (the collection is untouched);
 - delete: the collection and its points.
 
-A new URL, collection, vector size or distance replaces the resource, old one deleted first: Qdrant
-cannot change a collection's vectors in place, so the points go with it.
+A new collection, vector size or distance replaces the resource, old one deleted first: Qdrant
+cannot change a collection's vectors in place, so the points go with it. A new ``url`` only updates
+the recorded fallback: every operation calls the URL in ``AILAB_QDRANT_ADMIN_URL`` when the process
+has it (the in-cluster reaper's cluster-local one, the CLI's ingress one; see
+:mod:`ailab.services.endpoint`), so moving the endpoint never deletes an audit's collection.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 from ailab.errors import BadInputError
 from ailab.services.dynamic import diff_inputs, require_text, unknown
+from ailab.services.endpoint import QDRANT_ADMIN_URL_ENV, admin_endpoint
 from ailab.services.qdrant.tokens import CollectionAccess, collection_token
 from ailab.services.qdrant.vectors import check_vectors
 from ailab.spec import naming
 
-REPLACE_ON = ("url", "collection", "vector_size", "distance")
-UPDATE_ON = ("api_key", "expires_at", "access")
+REPLACE_ON = ("collection", "vector_size", "distance")
+UPDATE_ON = ("url", "api_key", "expires_at", "access")
 SECRET_OUTPUTS = ["api_key", "token"]
 
 
@@ -46,7 +50,8 @@ class AuditCollectionProvider(ResourceProvider):
         # builds this resource but never calls it) has a few seconds in all.
         from ailab.services.qdrant.collections import create_collection, session
 
-        with session(props["url"], props["api_key"]) as client:
+        endpoint = admin_endpoint(QDRANT_ADMIN_URL_ENV, props["url"])
+        with session(endpoint.url, props["api_key"], tls=endpoint.tls) as client:
             create_collection(client, props["collection"], int(props["vector_size"]), props["distance"])
         return CreateResult(props["collection"], _outputs(props))
 
@@ -59,7 +64,8 @@ class AuditCollectionProvider(ResourceProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         from ailab.services.qdrant.collections import delete_collection, session
 
-        with session(props["url"], props["api_key"]) as client:
+        endpoint = admin_endpoint(QDRANT_ADMIN_URL_ENV, props["url"])
+        with session(endpoint.url, props["api_key"], tls=endpoint.tls) as client:
             delete_collection(client, id_)
 
 

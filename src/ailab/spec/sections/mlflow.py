@@ -19,6 +19,13 @@ def rds_password_problem(password: str) -> str | None:
     return None
 
 
+POSTGRES_IMAGE = (
+    "docker.io/library/postgres:16.15-bookworm@sha256:efedf3595f1d6f415c08568ba171029bf54052e754cc9f030e3f2412b21f3d67"
+)
+"""PostgreSQL 16.15 (the latest 16.x whose published digest could be read when this was pinned, Dec 2026: the image
+index Docker Hub served for the tag on 2026-09-19, as recorded by docker-library/repo-info)."""
+
+
 class MlflowDatabase(StrictModel):
     """MLflow's backend store: RDS PostgreSQL on AWS, an in-cluster PostgreSQL on-premises."""
 
@@ -41,7 +48,13 @@ class MlflowDatabase(StrictModel):
         default_factory=Resources,
         description="On-premises only: CPU and memory of the PostgreSQL container (requests equal limits).",
     )
-    image: PinnedImage = Field(default="docker.io/library/postgres:16.6-bookworm", description="On-premises only.")
+    image: PinnedImage = Field(
+        default=POSTGRES_IMAGE,
+        description=(
+            "On-premises only: the PostgreSQL image, pinned by tag and digest. Stay on the 16 line for an existing "
+            "database: a new major release cannot open its data directory without pg_upgrade."
+        ),
+    )
 
     _strong = field_validator("password")(classmethod(lambda cls, value: check_password(value)))
 

@@ -14,9 +14,12 @@ class VectorDbSpec(StrictModel):
     """Qdrant, with an API key and JWT role-based access control."""
 
     qdrant_version: str = Field(
-        default="v1.13.4",
+        default="v1.19.0",
         pattern=r"^v[0-9]+\.[0-9]+\.[0-9]+$",
-        description="Qdrant release, e.g. v1.13.4; the image is docker.io/qdrant/qdrant:<version>.",
+        description=(
+            "Qdrant release, e.g. v1.19.0; the image is docker.io/qdrant/qdrant:<version>. Upgrade an existing "
+            "deployment one minor release at a time (Qdrant migrates its storage only from the previous minor)."
+        ),
     )
     replicas: int = Field(default=1, ge=1, le=9, description="Qdrant replicas.")
     storage_size: SizeQuantity = Field(default="50Gi", description="Volume size of each Qdrant replica.")
