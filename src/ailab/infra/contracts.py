@@ -10,6 +10,8 @@ import pulumi
 
 MLFLOW_SERVICE_ACCOUNT = "mlflow"
 """The ServiceAccount MLflow's pods run as: the platform layer creates it, the AWS layer's IRSA role trusts exactly it."""
+IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+"""The ServiceAccount annotation that names the IRSA role: the AWS layer sets it, the platform's MLflow carries it."""
 
 _TEN = IPv4Network("10.0.0.0/8")
 _SERVICE_NETWORK_BESIDE_TEN = IPv4Network("172.20.0.0/16")
@@ -48,3 +50,61 @@ def eks_service_network(vpc_cidr: IPv4Network) -> IPv4Network:
 def kubernetes_service_ip(service_network: IPv4Network) -> IPv4Address:
     """The ClusterIP of the ``default/kubernetes`` Service: Kubernetes gives it the network's first address."""
     return service_network.network_address + 1
+
+
+@dataclass(frozen=True)
+class KubernetesLayerInputs:
+    """What the Kubernetes layer takes from the AWS layer, when they are two stacks (``aws.kubernetes_layer``).
+
+    The infrastructure stack exports it (:meth:`export`); the Kubernetes layer's stack reads it back through a
+    ``StackReference`` (:meth:`from_reference`). The output names are written here only, so the two sides
+    cannot drift; the kubeconfig and the database URI (it holds the password) stay secrets on both sides.
+    """
+
+    kubeconfig: pulumi.Input[str]
+    """Authenticates with ``aws eks get-token`` as whoever runs the Kubernetes layer."""
+    volume_key_arn: pulumi.Input[str]
+    mlflow_storage: ExternalMlflowStorage
+
+    def export(self) -> None:
+        """Export every value as a stack output of the infrastructure stack."""
+        storage = self.mlflow_storage
+        values: dict[str, pulumi.Input[str] | None] = {
+            _KUBECONFIG: pulumi.Output.secret(self.kubeconfig),
+            _VOLUME_KEY: self.volume_key_arn,
+            _BACKEND_STORE: pulumi.Output.secret(storage.backend_store_uri),
+            _ARTIFACTS: storage.artifacts_destination,
+            _MLFLOW_ROLE: storage.service_account_annotations[IRSA_ROLE_ANNOTATION],
+            _S3_ENDPOINT: storage.s3_endpoint_url,
+        }
+        for name, value in values.items():
+            pulumi.export(name, value)
+
+    @classmethod
+    def from_reference(cls, reference: pulumi.StackReference) -> KubernetesLayerInputs:
+        """The values the infrastructure stack exported; a missing one fails the run naming it (``require_output``)."""
+
+        def text(name: str) -> pulumi.Output[str]:
+            return reference.require_output(name).apply(str)
+
+        return cls(
+            # Secret already when the engine reads them (secretOutputNames); wrapped again so no path can print them.
+            kubeconfig=pulumi.Output.secret(text(_KUBECONFIG)),
+            volume_key_arn=text(_VOLUME_KEY),
+            mlflow_storage=ExternalMlflowStorage(
+                backend_store_uri=pulumi.Output.secret(text(_BACKEND_STORE)),
+                artifacts_destination=text(_ARTIFACTS),
+                service_account_annotations={IRSA_ROLE_ANNOTATION: text(_MLFLOW_ROLE)},
+                s3_endpoint_url=text(_S3_ENDPOINT),
+            ),
+        )
+
+
+_KUBECONFIG = "kubeconfig"
+_VOLUME_KEY = "volumeKeyArn"
+_BACKEND_STORE = "mlflowBackendStoreUri"
+_ARTIFACTS = "mlflowArtifactsDestination"
+_MLFLOW_ROLE = "mlflowRoleArn"
+_S3_ENDPOINT = "mlflowS3EndpointUrl"
+KUBERNETES_LAYER_OUTPUTS = (_KUBECONFIG, _VOLUME_KEY, _BACKEND_STORE, _ARTIFACTS, _MLFLOW_ROLE, _S3_ENDPOINT)
+"""The infrastructure stack's outputs the Kubernetes layer reads."""

@@ -2,15 +2,21 @@
 
 ``run_lab_program`` is what ``pulumi up`` runs (``src/__main__.py``) and what the offline
 plan runs under the mock monitor; both read the spec from the stack's ``ailab:lab`` config.
+One stack builds the whole lab, unless ``aws.kubernetes_layer`` splits an AWS lab into two stacks
+of the project: the infrastructure layer, which exports :class:`~ailab.infra.contracts.KubernetesLayerInputs`,
+and the Kubernetes layer, which reads them through a ``StackReference`` (docs/deploy.md).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ailab.errors import AilabError
-from ailab.infra.contracts import ExternalMlflowStorage
+from ailab.errors import AilabError, BadInputError
+from ailab.infra.contracts import ExternalMlflowStorage, KubernetesLayerInputs
 from ailab.spec import naming
 from ailab.spec.gpu_sharing import resource_name
 from ailab.spec.model import LabSpec
@@ -29,44 +35,103 @@ def run_lab_program() -> None:
         raise pulumi.RunError(str(err)) from None
 
 
-def lab_program(spec: LabSpec) -> None:
-    """Declare the whole lab for ``spec`` and export what sandboxes and operators need."""
-    storage: ExternalMlflowStorage | None = None
-    volume_key_arn: pulumi.Output[str] | None = None
-    if spec.target == "aws":
-        from ailab.infra.aws.lab import AwsLab, AwsLabArgs
+Layer = Literal["whole", "infrastructure", "kubernetes"]
+"""What one stack builds: the whole lab, or one layer of an AWS lab split by ``aws.kubernetes_layer``."""
 
-        aws_lab = AwsLab(spec.name, AwsLabArgs(spec=spec))
-        provider = k8s.Provider(
-            f"{spec.name}-eks",
-            kubeconfig=aws_lab.kubeconfig,
-            enable_server_side_apply=True,
-            # Every Kubernetes object uses this provider, so every one waits for what it needs.
-            opts=pulumi.ResourceOptions(parent=aws_lab, depends_on=aws_lab.kubernetes_ready),
+
+def stack_layer(spec: LabSpec, stack: str) -> Layer:
+    """The layer ``stack`` builds; a stack the spec's ``kubernetes_layer`` does not name is refused."""
+    layers = spec.aws_settings().kubernetes_layer if spec.target == "aws" else None
+    if layers is None:
+        return "whole"
+    if stack == layers.infrastructure_stack:
+        return "infrastructure"
+    if stack == layers.kubernetes_stack:
+        return "kubernetes"
+    raise BadInputError(
+        f"stack {stack}: lab.aws.kubernetes_layer names the stacks {layers.infrastructure_stack} and "
+        f"{layers.kubernetes_stack}; run one of them, or rename them there"
+    )
+
+
+def stack_reference_name(project: str, stack: str) -> str:
+    """A stack of ``project`` as a ``StackReference`` names it on a DIY backend (file:// or s3://), which ailab uses."""
+    return f"organization/{project}/{stack}"
+
+
+def lab_program(spec: LabSpec) -> None:
+    """Declare what the running stack builds of ``spec``'s lab and export what sandboxes and operators need."""
+    target = _platform_target(spec, stack_layer(spec, pulumi.get_stack()))
+    if target is not None:
+        from ailab.infra.k8s.platform import LabPlatform, LabPlatformArgs
+
+        LabPlatform(
+            f"{spec.name}-platform",
+            LabPlatformArgs(spec=spec, external_storage=target.storage, volume_key_arn=target.volume_key_arn),
+            opts=pulumi.ResourceOptions(providers={"kubernetes": target.provider}),
         )
-        storage = aws_lab.mlflow_storage
-        volume_key_arn = aws_lab.volume_key_arn
-        pulumi.export("kubeconfig", aws_lab.kubeconfig)
-        pulumi.export("region", spec.region)
-        pulumi.export("clusterName", aws_lab.cluster_name)
-        pulumi.export("artifactBucket", aws_lab.artifact_bucket)
-        pulumi.export("vpcId", aws_lab.vpc_id)
-        pulumi.export("evidenceBucket", aws_lab.evidence_bucket)
-        pulumi.export("trailSigningKey", aws_lab.trail_signing_key)
-    else:
+    _export_service_endpoints(spec)
+
+
+@dataclass(frozen=True)
+class _PlatformTarget:
+    """Where the platform goes: the cluster's provider and, on AWS, the stores and volume key the cloud provides."""
+
+    provider: k8s.Provider
+    storage: ExternalMlflowStorage | None = None
+    volume_key_arn: pulumi.Input[str] | None = None
+
+
+def _platform_target(spec: LabSpec, layer: Layer) -> _PlatformTarget | None:
+    """The platform's target for ``layer``; None for the infrastructure layer, which builds no platform."""
+    if spec.target != "aws":
         kube_context = spec.onprem_settings().kubeconfig_context
-        provider = k8s.Provider(f"{spec.name}-onprem", context=kube_context, enable_server_side_apply=True)
         pulumi.export("kubeContext", kube_context)
         pulumi.export("clusterName", spec.cluster.name)
+        provider = k8s.Provider(f"{spec.name}-onprem", context=kube_context, enable_server_side_apply=True)
+        return _PlatformTarget(provider)
+    if layer == "kubernetes":
+        return _from_infrastructure_stack(spec)
+    from ailab.infra.aws.lab import AwsLab, AwsLabArgs
 
-    from ailab.infra.k8s.platform import LabPlatform, LabPlatformArgs
-
-    LabPlatform(
-        f"{spec.name}-platform",
-        LabPlatformArgs(spec=spec, external_storage=storage, volume_key_arn=volume_key_arn),
-        opts=pulumi.ResourceOptions(providers={"kubernetes": provider}),
+    aws_lab = AwsLab(spec.name, AwsLabArgs(spec=spec))
+    pulumi.export("kubeconfig", aws_lab.kubeconfig)
+    pulumi.export("region", spec.region)
+    pulumi.export("clusterName", aws_lab.cluster_name)
+    pulumi.export("artifactBucket", aws_lab.artifact_bucket)
+    pulumi.export("vpcId", aws_lab.vpc_id)
+    pulumi.export("evidenceBucket", aws_lab.evidence_bucket)
+    pulumi.export("trailSigningKey", aws_lab.trail_signing_key)
+    if layer == "infrastructure":
+        KubernetesLayerInputs(aws_lab.kubeconfig, aws_lab.volume_key_arn, aws_lab.mlflow_storage).export()
+        return None
+    provider = k8s.Provider(
+        f"{spec.name}-eks",
+        kubeconfig=aws_lab.kubeconfig,
+        enable_server_side_apply=True,
+        # Every Kubernetes object uses this provider, so every one waits for what it needs.
+        opts=pulumi.ResourceOptions(parent=aws_lab, depends_on=aws_lab.kubernetes_ready),
     )
-    _export_service_endpoints(spec)
+    return _PlatformTarget(provider, aws_lab.mlflow_storage, aws_lab.volume_key_arn)
+
+
+def _from_infrastructure_stack(spec: LabSpec) -> _PlatformTarget:
+    """The Kubernetes layer's own stack: every platform input is an output of the infrastructure stack.
+
+    That stack was deployed to the end before this one runs, so its node groups, storage driver, access
+    entries and network path exist: the provider needs no explicit order beyond reading its outputs.
+    """
+    layers = spec.aws_settings().kubernetes_layer
+    assert layers is not None  # stack_layer returned "kubernetes"
+    infrastructure = pulumi.StackReference(
+        f"{spec.name}-infrastructure", stack_reference_name(pulumi.get_project(), layers.infrastructure_stack)
+    )
+    inputs = KubernetesLayerInputs.from_reference(infrastructure)
+    pulumi.export("kubeconfig", inputs.kubeconfig)
+    pulumi.export("region", spec.region)
+    pulumi.export("clusterName", infrastructure.require_output("clusterName"))
+    provider = k8s.Provider(f"{spec.name}-eks", kubeconfig=inputs.kubeconfig, enable_server_side_apply=True)
+    return _PlatformTarget(provider, inputs.mlflow_storage, inputs.volume_key_arn)
 
 
 def _export_service_endpoints(spec: LabSpec) -> None:
