@@ -9,17 +9,18 @@ naming the right stack, with the secrets still secret, and the deployability rul
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import SecretStr
+from tests.infra.layers import INFRA, K8S, LAYERS, REPO, split_project
 
 from ailab.errors import BadInputError
 from ailab.formats import SECRET
 from ailab.infra.contracts import KUBERNETES_LAYER_OUTPUTS
-from ailab.infra.program import run_lab_program
+from ailab.infra.program import check_same_spec, run_lab_program, spec_digest
 from ailab.plan.graph import Plan, PlannedResource
 from ailab.plan.lab import plan_lab
 from ailab.plan.mocks import StackExports
@@ -29,26 +30,9 @@ from ailab.policy.model import Record, RecordSet, RuleContext, StackRule, all_ru
 from ailab.policy.run import Crash, run_rule
 from ailab.spec import find_project, load_stack_spec, parse_lab
 
-REPO = Path(__file__).resolve().parents[2]
-INFRA, K8S = "aws-eu", "aws-eu-k8s"
-LAYERS = {"infrastructure_stack": INFRA, "kubernetes_stack": K8S}
 PLATFORM = "ailab:k8s:Platform"
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
-
-
-def _split_project(root: Path, layers: dict[str, str] | None = None, *, api_access: bool = True) -> Path:
-    """A copy of the project whose aws-eu lab is split, with both layers' stack files (one spec)."""
-    (root / "stacks").mkdir(parents=True)
-    shutil.copy(REPO / "Pulumi.yaml", root)
-    document = yaml.safe_load((REPO / "stacks" / f"Pulumi.{INFRA}.yaml").read_text())
-    aws = document["config"]["ailab:lab"]["aws"]
-    aws["kubernetes_layer"] = layers or LAYERS
-    if not api_access:
-        del aws["api_access"]
-    for stack in (INFRA, K8S):
-        (root / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
-    return root
 
 
 def _stack(resource: PlannedResource) -> str:
@@ -71,7 +55,7 @@ def _platform(plan: Plan) -> dict[tuple[str, str], dict[str, object]]:
 
 @pytest.fixture(scope="module")
 def split_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _split_project(tmp_path_factory.mktemp("split"))
+    return split_project(tmp_path_factory.mktemp("split"))
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +127,13 @@ SENTINELS = {
 }
 
 
-def _kubernetes_layer(root: Path, exports: StackExports | None) -> Plan:
+def _exports(root: Path, secret: frozenset[str] = frozenset({"kubeconfig", "mlflowBackendStoreUri"})) -> StackExports:
+    """What a deployed infrastructure stack would hand over: the sentinels, and the digest of the spec it was built from."""
+    spec = load_stack_spec(INFRA, find_project(root))[0]
+    return StackExports({**SENTINELS, "labSpecDigest": spec_digest(spec)}, secret)
+
+
+def _kubernetes_layer(root: Path, exports: StackExports) -> Plan:
     spec, config = load_stack_spec(K8S, find_project(root))
     return run_program(
         run_lab_program,
@@ -153,12 +143,12 @@ def _kubernetes_layer(root: Path, exports: StackExports | None) -> Plan:
         config=config.config,
         secret_keys=config.secret_keys,
         region=spec.region,
-        references={f"organization/ailab/{INFRA}": exports} if exports else None,
+        references={f"organization/ailab/{INFRA}": exports},
     )
 
 
 def test_every_platform_input_comes_from_the_reference(split_root: Path) -> None:
-    plan = _kubernetes_layer(split_root, StackExports(SENTINELS, frozenset({"kubeconfig", "mlflowBackendStoreUri"})))
+    plan = _kubernetes_layer(split_root, _exports(split_root))
     text = json.dumps(plan.to_json())
     for name in ("volumeKeyArn", "mlflowArtifactsDestination", "mlflowRoleArn", "mlflowS3EndpointUrl"):
         assert SENTINELS[name] in text, name
@@ -169,13 +159,44 @@ def test_every_platform_input_comes_from_the_reference(split_root: Path) -> None
 
 
 def test_secrets_stay_secret_even_when_the_reference_does_not_flag_them(split_root: Path) -> None:
-    plan = _kubernetes_layer(split_root, StackExports(SENTINELS, frozenset()))
+    plan = _kubernetes_layer(split_root, _exports(split_root, secret=frozenset()))
     text = json.dumps(plan.to_json())
     assert SENTINELS["kubeconfig"] not in text and "sentinel-password" not in text
 
 
+def test_a_missing_output_fails_the_layer_naming_it(split_root: Path) -> None:
+    exports = _exports(split_root)
+    partial = StackExports({k: v for k, v in exports.values.items() if k != "mlflowRoleArn"}, exports.secret_names)
+    with pytest.raises(KeyError, match="mlflowRoleArn"):
+        _kubernetes_layer(split_root, partial)
+
+
+def test_no_kubernetes_object_is_planned_from_another_spec_than_the_infrastructures(split_root: Path) -> None:
+    exports = _exports(split_root)
+    other = StackExports({**exports.values, "labSpecDigest": "0" * 64}, exports.secret_names)
+    with pytest.raises(BadInputError, match=f"infrastructure stack {INFRA} was deployed from another ailab:lab"):
+        _kubernetes_layer(split_root, other)
+
+
+def test_the_kubernetes_layer_refuses_a_cluster_built_from_another_spec(split_root: Path) -> None:
+    spec = load_stack_spec(K8S, find_project(split_root))[0]
+    other = spec.model_copy(update={"cluster": spec.cluster.model_copy(update={"name": "ailab-other"})})
+    assert spec_digest(other) != spec_digest(spec)
+    check_same_spec(spec_digest(spec), spec_digest(spec), INFRA)
+    with pytest.raises(BadInputError, match=f"infrastructure stack {INFRA} was deployed from another ailab:lab"):
+        check_same_spec(spec_digest(other), spec_digest(spec), INFRA)
+
+
+def test_the_spec_digest_leaves_secrets_out(split_root: Path) -> None:
+    spec = load_stack_spec(K8S, find_project(split_root))[0]
+    rotated = spec.model_copy(
+        update={"mlflow": spec.mlflow.model_copy(update={"admin_password": SecretStr("another-password-0123")})}
+    )
+    assert spec_digest(rotated) == spec_digest(spec)
+
+
 def test_a_stack_the_spec_does_not_name_is_refused(tmp_path: Path) -> None:
-    root = _split_project(tmp_path, {"infrastructure_stack": "aws-eu-infra", "kubernetes_stack": K8S})
+    root = split_project(tmp_path, {"infrastructure_stack": "aws-eu-infra", "kubernetes_stack": K8S})
     with pytest.raises(
         BadInputError, match=r"stack aws-eu: lab\.aws\.kubernetes_layer names the stacks aws-eu-infra and aws-eu-k8s"
     ):
@@ -183,7 +204,7 @@ def test_a_stack_the_spec_does_not_name_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_two_stack_files_must_hold_one_spec(tmp_path: Path) -> None:
-    root = _split_project(tmp_path)
+    root = split_project(tmp_path)
     k8s_file = root / "stacks" / f"Pulumi.{K8S}.yaml"
     k8s_file.write_text(k8s_file.read_text().replace("name: ailab-eu", "name: ailab-other"))
     with pytest.raises(
@@ -244,7 +265,7 @@ def test_without_the_reference_the_kubernetes_layer_is_unordered(split: Plan) ->
 
 
 def test_a_private_endpoint_only_the_vpc_reaches_is_a_path_for_a_layer_of_its_own(tmp_path: Path) -> None:
-    split = plan_lab(INFRA, find_project(_split_project(tmp_path, api_access=False)))
+    split = plan_lab(INFRA, find_project(split_project(tmp_path, api_access=False)))
     records = records_from_plan(split.to_json(), INFRA)
     assert _findings("AILAB-DEP-003", records) == []
     infrastructure_only = [r for r in records if _stack_of_record(r) == INFRA]
@@ -257,3 +278,16 @@ def test_a_private_endpoint_only_the_vpc_reaches_is_a_path_for_a_layer_of_its_ow
 
 def _stack_of_record(record: Record) -> str:
     return record.urn.split("::")[0].removeprefix("urn:pulumi:")
+
+
+def test_the_plan_view_shows_each_layer_and_counts_what_is_created(whole: Plan, split: Plan) -> None:
+    from rich.console import Console
+
+    from ailab.cli.plan_view import plan_tree, summary, type_counts
+
+    console = Console(width=200, record=True)
+    console.print(plan_tree(split))
+    text = console.export_text()
+    assert f"stack {INFRA}\n" in text and f"stack {K8S}\n" in text
+    assert summary(split) == summary(whole)  # the StackReference is read, not created
+    assert type_counts(split) == type_counts(whole)

@@ -65,6 +65,8 @@ class KubernetesLayerInputs:
     """Authenticates with ``aws eks get-token`` as whoever runs the Kubernetes layer."""
     volume_key_arn: pulumi.Input[str]
     mlflow_storage: ExternalMlflowStorage
+    lab_spec_digest: pulumi.Input[str]
+    """The digest of the spec the infrastructure was built from (secrets left out): both stacks' files hold one spec."""
 
     def export(self) -> None:
         """Export every value as a stack output of the infrastructure stack."""
@@ -76,6 +78,7 @@ class KubernetesLayerInputs:
             _ARTIFACTS: storage.artifacts_destination,
             _MLFLOW_ROLE: storage.service_account_annotations[IRSA_ROLE_ANNOTATION],
             _S3_ENDPOINT: storage.s3_endpoint_url,
+            _SPEC_DIGEST: self.lab_spec_digest,
         }
         for name, value in values.items():
             pulumi.export(name, value)
@@ -97,6 +100,7 @@ class KubernetesLayerInputs:
                 service_account_annotations={IRSA_ROLE_ANNOTATION: text(_MLFLOW_ROLE)},
                 s3_endpoint_url=text(_S3_ENDPOINT),
             ),
+            lab_spec_digest=text(_SPEC_DIGEST),
         )
 
 
@@ -106,5 +110,6 @@ _BACKEND_STORE = "mlflowBackendStoreUri"
 _ARTIFACTS = "mlflowArtifactsDestination"
 _MLFLOW_ROLE = "mlflowRoleArn"
 _S3_ENDPOINT = "mlflowS3EndpointUrl"
-KUBERNETES_LAYER_OUTPUTS = (_KUBECONFIG, _VOLUME_KEY, _BACKEND_STORE, _ARTIFACTS, _MLFLOW_ROLE, _S3_ENDPOINT)
+_SPEC_DIGEST = "labSpecDigest"
+KUBERNETES_LAYER_OUTPUTS = (_KUBECONFIG, _VOLUME_KEY, _BACKEND_STORE, _ARTIFACTS, _MLFLOW_ROLE, _S3_ENDPOINT, _SPEC_DIGEST)
 """The infrastructure stack's outputs the Kubernetes layer reads."""

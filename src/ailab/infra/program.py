@@ -9,8 +9,9 @@ and the Kubernetes layer, which reads them through a ``StackReference`` (docs/de
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -103,7 +104,7 @@ def _platform_target(spec: LabSpec, layer: Layer) -> _PlatformTarget | None:
     pulumi.export("evidenceBucket", aws_lab.evidence_bucket)
     pulumi.export("trailSigningKey", aws_lab.trail_signing_key)
     if layer == "infrastructure":
-        KubernetesLayerInputs(aws_lab.kubeconfig, aws_lab.volume_key_arn, aws_lab.mlflow_storage).export()
+        KubernetesLayerInputs(aws_lab.kubeconfig, aws_lab.volume_key_arn, aws_lab.mlflow_storage, spec_digest(spec)).export()
         return None
     provider = k8s.Provider(
         f"{spec.name}-eks",
@@ -130,8 +131,31 @@ def _from_infrastructure_stack(spec: LabSpec) -> _PlatformTarget:
     pulumi.export("kubeconfig", inputs.kubeconfig)
     pulumi.export("region", spec.region)
     pulumi.export("clusterName", infrastructure.require_output("clusterName"))
-    provider = k8s.Provider(f"{spec.name}-eks", kubeconfig=inputs.kubeconfig, enable_server_side_apply=True)
+    # The kubeconfig passes the spec check, so no Kubernetes object is sent to a cluster built from another spec.
+    expected = spec_digest(spec)
+
+    def checked(values: list[Any]) -> str:
+        check_same_spec(str(values[1]), expected, layers.infrastructure_stack)
+        return str(values[0])
+
+    kubeconfig = pulumi.Output.all(inputs.kubeconfig, inputs.lab_spec_digest).apply(checked)
+    provider = k8s.Provider(f"{spec.name}-eks", kubeconfig=kubeconfig, enable_server_side_apply=True)
     return _PlatformTarget(provider, inputs.mlflow_storage, inputs.volume_key_arn)
+
+
+def spec_digest(spec: LabSpec) -> str:
+    """SHA-256 of the spec as JSON, secrets masked (pydantic writes ``**********``): rotating one changes nothing."""
+    return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()
+
+
+def check_same_spec(found: str, expected: str, infrastructure_stack: str) -> None:
+    """Refuse to install the platform from a spec other than the one the infrastructure stack was deployed with."""
+    if found != expected:
+        raise BadInputError(
+            f"the infrastructure stack {infrastructure_stack} was deployed from another ailab:lab than this stack's: "
+            f"copy it again (pulumi config cp -s {infrastructure_stack} --dest {pulumi.get_stack()}), or pulumi up "
+            f"-s {infrastructure_stack} first"
+        )
 
 
 def _export_service_endpoints(spec: LabSpec) -> None:

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ailab.errors import AilabError, BadInputError
+from ailab.errors import BadInputError
 from ailab.formats import SECRET
 from ailab.plan.graph import Plan
 from ailab.plan.monitor import RecordingMonitor, plain
@@ -92,10 +92,11 @@ def _run(
     try:
         pulumi_runtime.run_stack_function(program)
         exports = _stack_exports()
-    except AilabError:
+    except BaseException as err:
+        pulumi_runtime.abandon_failed_run()
+        if isinstance(err, pulumi.RunError):
+            raise BadInputError(f"stack {stack}: {err}") from None
         raise
-    except pulumi.RunError as err:
-        raise BadInputError(f"stack {stack}: {err}") from None
     outputs = {name: SECRET if name in exports.secret_names else plain(value) for name, value in exports.values.items()}
     return Plan(project, stack, kind, tuple(monitor.recorded), outputs), exports
 

@@ -61,7 +61,9 @@ WORLD = IPv4Network("0.0.0.0/0")
     ),
     remediation=(
         "Make the Kubernetes provider depend on the system node group and the aws-ebs-csi-driver add-on "
-        "(pulumi.ResourceOptions(depends_on=[...]) on the provider; ailab's AwsLab.kubernetes_ready)."
+        "(pulumi.ResourceOptions(depends_on=[...]) on the provider; ailab's AwsLab.kubernetes_ready), or install "
+        "the Kubernetes layer from a stack of its own that reads the cluster's stack through a StackReference "
+        "(lab.aws.kubernetes_layer): that stack is deployed to the end first."
     ),
     types=[EKS_CLUSTER, EKS_NODE_GROUP, EKS_ADDON, DEPLOYMENT, STATEFUL_SET, HELM_RELEASE, STACK_REFERENCE],
     controls=[*_AVAILABILITY],
@@ -161,7 +163,8 @@ def cluster_after_role_grants(records: RecordSet, ctx: RuleContext) -> Iterator[
     remediation=(
         "Declare lab.aws.api_access: {kind: transit_gateway, transit_gateway_id, networks} (ailab attaches the "
         "VPC and adds a Route to each network in each private route table) or {kind: public, public_cidrs} "
-        "(never 0.0.0.0/0); see docs/deploy.md, 'The network path to the API'."
+        "(never 0.0.0.0/0), or install the Kubernetes layer from a stack of its own, run from inside the VPC "
+        "(lab.aws.kubernetes_layer); see docs/deploy.md, 'The network path to the API'."
     ),
     types=[
         EKS_CLUSTER,
