@@ -12,6 +12,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pulumi
 import pytest
 import yaml
 from pydantic import SecretStr
@@ -20,7 +21,8 @@ from tests.infra.layers import INFRA, K8S, LAYERS, REPO, split_project
 from ailab.errors import BadInputError
 from ailab.formats import SECRET
 from ailab.infra.contracts import KUBERNETES_LAYER_OUTPUTS
-from ailab.infra.program import check_same_spec, run_lab_program, spec_digest
+from ailab.infra.layers import check_same_spec, spec_digest
+from ailab.infra.program import run_lab_program
 from ailab.plan.graph import Plan, PlannedResource
 from ailab.plan.lab import plan_lab
 from ailab.plan.mocks import StackExports
@@ -174,7 +176,7 @@ def test_a_missing_output_fails_the_layer_naming_it(split_root: Path) -> None:
 def test_no_kubernetes_object_is_planned_from_another_spec_than_the_infrastructures(split_root: Path) -> None:
     exports = _exports(split_root)
     other = StackExports({**exports.values, "labSpecDigest": "0" * 64}, exports.secret_names)
-    with pytest.raises(BadInputError, match=f"infrastructure stack {INFRA} was deployed from another ailab:lab"):
+    with pytest.raises(BadInputError, match=f"^stack {K8S}: the infrastructure stack {INFRA} was deployed from another"):
         _kubernetes_layer(split_root, other)
 
 
@@ -183,7 +185,7 @@ def test_the_kubernetes_layer_refuses_a_cluster_built_from_another_spec(split_ro
     other = spec.model_copy(update={"cluster": spec.cluster.model_copy(update={"name": "ailab-other"})})
     assert spec_digest(other) != spec_digest(spec)
     check_same_spec(spec_digest(spec), spec_digest(spec), INFRA)
-    with pytest.raises(BadInputError, match=f"infrastructure stack {INFRA} was deployed from another ailab:lab"):
+    with pytest.raises(pulumi.RunError, match=f"infrastructure stack {INFRA} was deployed from another ailab:lab"):
         check_same_spec(spec_digest(other), spec_digest(spec), INFRA)
 
 

@@ -28,7 +28,7 @@ from pulumi import automation as auto
 from tests.infra.layers import INFRA, K8S, REPO, split_project
 
 from ailab.infra.contracts import IRSA_ROLE_ANNOTATION, ExternalMlflowStorage, KubernetesLayerInputs
-from ailab.infra.program import spec_digest, stack_reference_name
+from ailab.infra.layers import spec_digest, stack_reference_name
 from ailab.spec import find_project, load_stack_spec
 
 pytestmark = pytest.mark.pulumi_cli

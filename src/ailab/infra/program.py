@@ -3,20 +3,19 @@
 ``run_lab_program`` is what ``pulumi up`` runs (``src/__main__.py``) and what the offline
 plan runs under the mock monitor; both read the spec from the stack's ``ailab:lab`` config.
 One stack builds the whole lab, unless ``aws.kubernetes_layer`` splits an AWS lab into two stacks
-of the project: the infrastructure layer, which exports :class:`~ailab.infra.contracts.KubernetesLayerInputs`,
-and the Kubernetes layer, which reads them through a ``StackReference`` (docs/deploy.md).
+of the project (:mod:`ailab.infra.layers`): the infrastructure layer, which exports
+:class:`~ailab.infra.contracts.KubernetesLayerInputs`, and the Kubernetes layer, which reads them.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ailab.errors import AilabError, BadInputError
+from ailab.errors import AilabError
+from ailab.infra import layers
 from ailab.infra.contracts import ExternalMlflowStorage, KubernetesLayerInputs
 from ailab.spec import naming
 from ailab.spec.gpu_sharing import resource_name
@@ -36,33 +35,9 @@ def run_lab_program() -> None:
         raise pulumi.RunError(str(err)) from None
 
 
-Layer = Literal["whole", "infrastructure", "kubernetes"]
-"""What one stack builds: the whole lab, or one layer of an AWS lab split by ``aws.kubernetes_layer``."""
-
-
-def stack_layer(spec: LabSpec, stack: str) -> Layer:
-    """The layer ``stack`` builds; a stack the spec's ``kubernetes_layer`` does not name is refused."""
-    layers = spec.aws_settings().kubernetes_layer if spec.target == "aws" else None
-    if layers is None:
-        return "whole"
-    if stack == layers.infrastructure_stack:
-        return "infrastructure"
-    if stack == layers.kubernetes_stack:
-        return "kubernetes"
-    raise BadInputError(
-        f"stack {stack}: lab.aws.kubernetes_layer names the stacks {layers.infrastructure_stack} and "
-        f"{layers.kubernetes_stack}; run one of them, or rename them there"
-    )
-
-
-def stack_reference_name(project: str, stack: str) -> str:
-    """A stack of ``project`` as a ``StackReference`` names it on a DIY backend (file:// or s3://), which ailab uses."""
-    return f"organization/{project}/{stack}"
-
-
 def lab_program(spec: LabSpec) -> None:
     """Declare what the running stack builds of ``spec``'s lab and export what sandboxes and operators need."""
-    target = _platform_target(spec, stack_layer(spec, pulumi.get_stack()))
+    target = _platform_target(spec, layers.stack_layer(spec, pulumi.get_stack()))
     if target is not None:
         from ailab.infra.k8s.platform import LabPlatform, LabPlatformArgs
 
@@ -83,7 +58,7 @@ class _PlatformTarget:
     volume_key_arn: pulumi.Input[str] | None = None
 
 
-def _platform_target(spec: LabSpec, layer: Layer) -> _PlatformTarget | None:
+def _platform_target(spec: LabSpec, layer: layers.Layer) -> _PlatformTarget | None:
     """The platform's target for ``layer``; None for the infrastructure layer, which builds no platform."""
     if spec.target != "aws":
         kube_context = spec.onprem_settings().kubeconfig_context
@@ -92,7 +67,9 @@ def _platform_target(spec: LabSpec, layer: Layer) -> _PlatformTarget | None:
         provider = k8s.Provider(f"{spec.name}-onprem", context=kube_context, enable_server_side_apply=True)
         return _PlatformTarget(provider)
     if layer == "kubernetes":
-        return _from_infrastructure_stack(spec)
+        kubeconfig, inputs = layers.from_infrastructure_stack(spec)
+        provider = k8s.Provider(f"{spec.name}-eks", kubeconfig=kubeconfig, enable_server_side_apply=True)
+        return _PlatformTarget(provider, inputs.mlflow_storage, inputs.volume_key_arn)
     from ailab.infra.aws.lab import AwsLab, AwsLabArgs
 
     aws_lab = AwsLab(spec.name, AwsLabArgs(spec=spec))
@@ -104,7 +81,9 @@ def _platform_target(spec: LabSpec, layer: Layer) -> _PlatformTarget | None:
     pulumi.export("evidenceBucket", aws_lab.evidence_bucket)
     pulumi.export("trailSigningKey", aws_lab.trail_signing_key)
     if layer == "infrastructure":
-        KubernetesLayerInputs(aws_lab.kubeconfig, aws_lab.volume_key_arn, aws_lab.mlflow_storage, spec_digest(spec)).export()
+        KubernetesLayerInputs(
+            aws_lab.kubeconfig, aws_lab.volume_key_arn, aws_lab.mlflow_storage, layers.spec_digest(spec)
+        ).export()
         return None
     provider = k8s.Provider(
         f"{spec.name}-eks",
@@ -114,48 +93,6 @@ def _platform_target(spec: LabSpec, layer: Layer) -> _PlatformTarget | None:
         opts=pulumi.ResourceOptions(parent=aws_lab, depends_on=aws_lab.kubernetes_ready),
     )
     return _PlatformTarget(provider, aws_lab.mlflow_storage, aws_lab.volume_key_arn)
-
-
-def _from_infrastructure_stack(spec: LabSpec) -> _PlatformTarget:
-    """The Kubernetes layer's own stack: every platform input is an output of the infrastructure stack.
-
-    That stack was deployed to the end before this one runs, so its node groups, storage driver, access
-    entries and network path exist: the provider needs no explicit order beyond reading its outputs.
-    """
-    layers = spec.aws_settings().kubernetes_layer
-    assert layers is not None  # stack_layer returned "kubernetes"
-    infrastructure = pulumi.StackReference(
-        f"{spec.name}-infrastructure", stack_reference_name(pulumi.get_project(), layers.infrastructure_stack)
-    )
-    inputs = KubernetesLayerInputs.from_reference(infrastructure)
-    pulumi.export("kubeconfig", inputs.kubeconfig)
-    pulumi.export("region", spec.region)
-    pulumi.export("clusterName", infrastructure.require_output("clusterName"))
-    # The kubeconfig passes the spec check, so no Kubernetes object is sent to a cluster built from another spec.
-    expected = spec_digest(spec)
-
-    def checked(values: list[Any]) -> str:
-        check_same_spec(str(values[1]), expected, layers.infrastructure_stack)
-        return str(values[0])
-
-    kubeconfig = pulumi.Output.all(inputs.kubeconfig, inputs.lab_spec_digest).apply(checked)
-    provider = k8s.Provider(f"{spec.name}-eks", kubeconfig=kubeconfig, enable_server_side_apply=True)
-    return _PlatformTarget(provider, inputs.mlflow_storage, inputs.volume_key_arn)
-
-
-def spec_digest(spec: LabSpec) -> str:
-    """SHA-256 of the spec as JSON, secrets masked (pydantic writes ``**********``): rotating one changes nothing."""
-    return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()
-
-
-def check_same_spec(found: str, expected: str, infrastructure_stack: str) -> None:
-    """Refuse to install the platform from a spec other than the one the infrastructure stack was deployed with."""
-    if found != expected:
-        raise BadInputError(
-            f"the infrastructure stack {infrastructure_stack} was deployed from another ailab:lab than this stack's: "
-            f"copy it again (pulumi config cp -s {infrastructure_stack} --dest {pulumi.get_stack()}), or pulumi up "
-            f"-s {infrastructure_stack} first"
-        )
 
 
 def _export_service_endpoints(spec: LabSpec) -> None:

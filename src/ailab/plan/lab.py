@@ -23,7 +23,7 @@ def plan_lab(stack: str, project: Project | None = None) -> Plan:
     stack's planned outputs. The plan holds both layers' resources (each URN names its stack), so the
     policy rules see the whole lab, and ``stack``'s own outputs.
     """
-    from ailab.infra.program import stack_layer, stack_reference_name
+    from ailab.infra.layers import stack_layer, stack_reference_name
 
     project = project or find_project()
     spec, stack_config = load_stack_spec(stack, project)
