@@ -26,7 +26,7 @@ from ailab.infra.program import run_lab_program
 from ailab.plan.graph import Plan, PlannedResource
 from ailab.plan.lab import plan_lab
 from ailab.plan.mocks import StackExports
-from ailab.plan.runner import run_program
+from ailab.plan.runner import run_program, run_program_with_exports
 from ailab.policy.loaders.plan import records_from_plan
 from ailab.policy.model import Record, RecordSet, RuleContext, StackRule, all_rules
 from ailab.policy.run import Crash, run_rule
@@ -293,3 +293,32 @@ def test_the_plan_view_shows_each_layer_and_counts_what_is_created(whole: Plan, 
     assert f"stack {INFRA}\n" in text and f"stack {K8S}\n" in text
     assert summary(split) == summary(whole)  # the StackReference is read, not created
     assert type_counts(split) == type_counts(whole)
+
+
+def test_a_sandbox_reads_the_split_labs_infrastructure_stack(split_root: Path) -> None:
+    """Sandboxes name the lab by its infrastructure stack (docs/deploy.md): it exports what they read."""
+    from tests.sandbox.helpers import make_spec
+
+    from ailab.sandbox.program import SANDBOX_PROJECT, connection_from_stack, sandbox_program
+
+    spec, config = load_stack_spec(INFRA, find_project(split_root))
+    _, exports = run_program_with_exports(
+        run_lab_program,
+        project="ailab",
+        stack=INFRA,
+        kind="lab",
+        config=config.config,
+        secret_keys=config.secret_keys,
+        region=spec.region,
+    )
+    program = sandbox_program(make_spec(spec), spec, lambda: connection_from_stack(spec, INFRA))
+    plan = run_program(
+        program,
+        project=SANDBOX_PROJECT,
+        stack="2025-017-chatbot",
+        kind="sandbox",
+        references={f"organization/ailab/{INFRA}": exports},
+    )
+    assert plan.of_type(STACK_REFERENCE)[0].inputs == {"name": f"organization/ailab/{INFRA}"}
+    assert plan.outputs["namespace"] == "audit-2025-017-chatbot"
+    assert plan.outputs["mlflowCredentials"] == SECRET
