@@ -9,6 +9,7 @@ naming the right stack, with the secrets still secret, and the deployability rul
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -322,3 +323,25 @@ def test_a_sandbox_reads_the_split_labs_infrastructure_stack(split_root: Path) -
     assert plan.of_type(STACK_REFERENCE)[0].inputs == {"name": f"organization/ailab/{INFRA}"}
     assert plan.outputs["namespace"] == "audit-2025-017-chatbot"
     assert plan.outputs["mlflowCredentials"] == SECRET
+
+
+def test_lab_validate_names_each_layer_and_refuses_a_stack_of_neither(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from ailab.cli.app import app
+
+    root = split_project(tmp_path)
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("AILAB_PROJECT_DIR", raising=False)
+    result = CliRunner().invoke(app, ["lab", "validate"])
+    assert result.exit_code == 0, result.output
+    lines = " ".join(result.output.split())  # the console wraps at 80 columns
+    assert f"ok {INFRA}: aws eu-central-1, 2 GPU pool(s), 3 profile(s), the infrastructure layer" in lines
+    assert f"ok {K8S}: aws eu-central-1, 2 GPU pool(s), 3 profile(s), the kubernetes layer" in lines
+    shutil.copy(root / "stacks" / f"Pulumi.{INFRA}.yaml", root / "stacks" / "Pulumi.aws-eu-other.yaml")
+    result = CliRunner().invoke(app, ["lab", "validate", "--stack", "aws-eu-other"])
+    assert result.exit_code == 2
+    assert "stack aws-eu-other: lab.aws.kubernetes_layer names the stacks aws-eu and aws-eu-k8s" in " ".join(
+        result.output.split()
+    )
+    assert "Traceback" not in result.output
