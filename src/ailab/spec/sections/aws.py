@@ -98,7 +98,7 @@ class KubernetesLayer(StrictModel):
         pattern=STACK_NAME_PATTERN,
         description=(
             "The stack of the same project that installs the platform (MLflow, Qdrant, GPU operator, policies) "
-            "from a machine that reaches the private API, e.g. aws-eu-k8s; see docs/deploy.md, 'The Kubernetes layer in its own stack'."
+            "from a machine that reaches the private API, e.g. aws-eu-k8s; see docs/deploy.md, 'Choice 3: the Kubernetes layer in a stack of its own'."
         ),
     )
 
