@@ -91,3 +91,21 @@ def test_planning_works_after_asyncio_run_elsewhere_in_the_process() -> None:
 
     asyncio.run(asyncio.sleep(0))
     assert len(plan_lab("onprem").resources) > 30
+
+
+def test_a_program_failing_in_an_apply_leaves_the_next_run_alone() -> None:
+    """Its pending outputs outlive it (on the thread's loop, in the SDK's shared set); the next run must not await them."""
+
+    def failing() -> None:
+        namespace = k8s.core.v1.Namespace("ns", metadata={"name": "box"})
+
+        def refuse(name: str) -> str:
+            raise BadInputError(f"namespace {name}: refused")
+
+        k8s.core.v1.ConfigMap("settings", metadata={"namespace": namespace.metadata.name.apply(refuse)})
+        for index in range(20):  # outputs still pending when the failure ends the run
+            k8s.core.v1.ConfigMap(f"more-{index}", metadata={"namespace": namespace.metadata.name})
+
+    with pytest.raises(BadInputError, match="namespace box: refused"):
+        run_program(failing, project="ailab", stack="dev", kind="lab")
+    assert len(_plan().resources) == 4

@@ -55,15 +55,17 @@ def validate(stack: list[str] = typer.Option(None, "--stack", "-s", help="Stack(
     from rich.markup import escape
 
     from ailab.cli.console import out, warn_example_secrets
+    from ailab.infra.layers import stack_layer
     from ailab.spec.stackfile import find_project, load_stack_spec
 
     project = find_project()
     for name in stack or project.stacks():
         spec, stack_config = load_stack_spec(name, project)
+        layer = stack_layer(spec, name)  # a split lab's stack file must be one of the two it names
         warn_example_secrets(stack_config)
         out().print(
             f"[green]ok[/] {name}: {spec.target} {escape(_location(spec))}, {len(spec.gpu_pools)} GPU pool(s), "
-            f"{len(spec.sandbox.profiles)} profile(s)"
+            f"{len(spec.sandbox.profiles)} profile(s)" + ("" if layer == "whole" else f", the {layer} layer")
         )
 
 

@@ -38,8 +38,10 @@ def plan_tree(plan: Plan) -> Tree:
             add(node, child)
 
     for root in roots:
+        # A lab split into layers (lab.aws.kubernetes_layer) has one stack per layer: a branch each.
+        branch = tree if len(roots) == 1 else tree.add(f"[bold]stack {escape(root.name.removeprefix(plan.project + '-'))}[/]")
         for child in plan.children(root.urn):
-            add(tree, child)
+            add(branch, child)
     return tree
 
 
@@ -49,7 +51,7 @@ PROVIDER_PREFIX = "pulumi:providers:"
 def type_counts(plan: Plan) -> list[str]:
     """Resources to create by type (components and providers apart: the numbers ``policy check`` reports too),
     as lines with the count first, so a long type token never wraps or pushes its count off an 80-column screen."""
-    resources = Counter(r.type for r in plan.custom_resources() if not r.type.startswith(PROVIDER_PREFIX))
+    resources = Counter(r.type for r in _created(plan) if not r.type.startswith(PROVIDER_PREFIX))
     width = len(str(sum(resources.values())))
     lines = [
         f"  {count:>{width}}  {type_token}"
@@ -58,9 +60,14 @@ def type_counts(plan: Plan) -> list[str]:
     return ["Resources to create, by type:", *lines, f"  {sum(resources.values()):>{width}}  in all"]
 
 
+def _created(plan: Plan) -> list[PlannedResource]:
+    """What a provider would create: not what the program only reads (a StackReference to another layer's stack)."""
+    return [r for r in plan.custom_resources() if not r.options.get("read")]
+
+
 def summary(plan: Plan) -> str:
     """The preview's closing line: ``+ N to create`` and what else the graph holds."""
-    custom = [r for r in plan.custom_resources()]
+    custom = _created(plan)
     providers = sum(r.type.startswith(PROVIDER_PREFIX) for r in custom)
     components = sum(1 for r in plan.resources if not r.custom and r.type != STACK_TYPE)
     return (

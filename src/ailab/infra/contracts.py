@@ -19,6 +19,8 @@ from ailab.spec.model import LabSpec
 
 MLFLOW_SERVICE_ACCOUNT = "mlflow"
 """The ServiceAccount MLflow's pods run as: the platform layer creates it, the AWS layer's IRSA role trusts exactly it."""
+IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+"""The ServiceAccount annotation that names the IRSA role: the AWS layer sets it, the platform's MLflow carries it."""
 
 DATABASE_CA_FILE = "/etc/ailab/database-ca/ca.pem"
 """Where MLflow's pods find the CAs of an external database: the platform layer mounts them there, the AWS
@@ -177,3 +179,75 @@ def read_lab_outputs(reference: pulumi.StackReference, target: str) -> LabOutput
 
 def _key(mapping: pulumi.Output[Any], key: str) -> pulumi.Output[str]:
     return mapping.apply(lambda found: str(found[key]))
+
+
+@dataclass(frozen=True)
+class KubernetesLayerInputs:
+    """What the Kubernetes layer takes from the AWS layer, when they are two stacks (``aws.kubernetes_layer``).
+
+    The infrastructure stack exports it (:meth:`export`); the Kubernetes layer's stack reads it back through a
+    ``StackReference`` (:meth:`from_reference`). The output names are written here only, so the two sides
+    cannot drift; the kubeconfig and the database URI (it holds the password) stay secrets on both sides.
+    """
+
+    kubeconfig: pulumi.Input[str]
+    """Authenticates with ``aws eks get-token`` as whoever runs the Kubernetes layer."""
+    volume_key_arn: pulumi.Input[str]
+    mlflow_storage: ExternalMlflowStorage
+    lab_spec_digest: pulumi.Input[str]
+    """The digest of the spec the infrastructure was built from (secrets left out): both stacks' files hold one spec."""
+    reaper_role_arn: pulumi.Input[str] | None = None
+    """The in-cluster reaper's IRSA role (``sandbox.reaper``); None without a reaper."""
+
+    def export(self) -> None:
+        """Export every value as a stack output of the infrastructure stack."""
+        storage = self.mlflow_storage
+        values: dict[str, pulumi.Input[str] | None] = {
+            _KUBECONFIG: pulumi.Output.secret(self.kubeconfig),
+            _VOLUME_KEY: self.volume_key_arn,
+            _BACKEND_STORE: pulumi.Output.secret(storage.backend_store_uri),
+            _ARTIFACTS: storage.artifacts_destination,
+            _MLFLOW_ROLE: storage.service_account_annotations[IRSA_ROLE_ANNOTATION],
+            _S3_ENDPOINT: storage.s3_endpoint_url,
+            _SPEC_DIGEST: self.lab_spec_digest,
+            _REAPER_ROLE: self.reaper_role_arn,
+        }
+        for name, value in values.items():
+            if value is not None:
+                pulumi.export(name, value)
+
+    @classmethod
+    def from_reference(cls, reference: pulumi.StackReference, *, with_reaper: bool) -> KubernetesLayerInputs:
+        """The values the infrastructure stack exported; a missing one fails the run naming it (``require_output``).
+
+        ``with_reaper``: the lab has an in-cluster reaper, whose IRSA role the infrastructure stack made.
+        """
+
+        def text(name: str) -> pulumi.Output[str]:
+            return reference.require_output(name).apply(str)
+
+        return cls(
+            # Secret already when the engine reads them (secretOutputNames); wrapped again so no path can print them.
+            kubeconfig=pulumi.Output.secret(text(_KUBECONFIG)),
+            volume_key_arn=text(_VOLUME_KEY),
+            mlflow_storage=ExternalMlflowStorage(
+                backend_store_uri=pulumi.Output.secret(text(_BACKEND_STORE)),
+                artifacts_destination=text(_ARTIFACTS),
+                service_account_annotations={IRSA_ROLE_ANNOTATION: text(_MLFLOW_ROLE)},
+                s3_endpoint_url=text(_S3_ENDPOINT),
+            ),
+            lab_spec_digest=text(_SPEC_DIGEST),
+            reaper_role_arn=text(_REAPER_ROLE) if with_reaper else None,
+        )
+
+
+_KUBECONFIG = "kubeconfig"
+_VOLUME_KEY = "volumeKeyArn"
+_BACKEND_STORE = "mlflowBackendStoreUri"
+_ARTIFACTS = "mlflowArtifactsDestination"
+_MLFLOW_ROLE = "mlflowRoleArn"
+_S3_ENDPOINT = "mlflowS3EndpointUrl"
+_SPEC_DIGEST = "labSpecDigest"
+_REAPER_ROLE = "reaperRoleArn"
+KUBERNETES_LAYER_OUTPUTS = (_KUBECONFIG, _VOLUME_KEY, _BACKEND_STORE, _ARTIFACTS, _MLFLOW_ROLE, _S3_ENDPOINT, _SPEC_DIGEST)
+"""The infrastructure stack's outputs the Kubernetes layer requires (and ``reaperRoleArn`` where there is a reaper)."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
@@ -163,13 +164,41 @@ class UnmockedInvokeError(LookupError):
         self.token = token
 
 
-class LabMocks(Mocks):
-    """Mocks for the lab and sandbox programs; ``region`` is the AWS region invokes report."""
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
-    def __init__(self, region: str | None = None) -> None:
+
+@dataclass(frozen=True)
+class StackExports:
+    """A planned stack's outputs as a ``StackReference`` to it reads them: values in clear, in memory only."""
+
+    values: dict[str, Any]
+    secret_names: frozenset[str]
+    """Outputs the engine would report in ``secretOutputNames``: a reference hands them on as secrets."""
+
+
+class UnmockedStackReferenceError(LookupError):
+    """A program read a stack the offline plan did not plan first: a gap in ailab, not bad input."""
+
+    def __init__(self, stack: str) -> None:
+        super().__init__(f"the offline plan has no outputs of the stack {stack}: plan it first and pass its exports")
+        self.stack = stack
+
+
+class LabMocks(Mocks):
+    """Mocks for the lab and sandbox programs; ``region`` is the AWS region invokes report.
+
+    ``references`` answers the program's ``StackReference`` reads, by the referenced stack's full name
+    (``organization/<project>/<stack>``): the planned outputs of that stack, so a layer planned after
+    another reads what the other really exported.
+    """
+
+    def __init__(self, region: str | None = None, references: Mapping[str, StackExports] | None = None) -> None:
         self.region = region or "eu-central-1"
+        self.references = dict(references or {})
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.typ == STACK_REFERENCE:
+            return self._stack_reference(str(args.resource_id or args.inputs.get("name")))
         outputs = dict(args.inputs)
         if args.typ.startswith("aws:"):
             service = args.typ.split(":")[1].split("/")[0]
@@ -181,6 +210,12 @@ class LabMocks(Mocks):
         if factory is not None:
             outputs.update(factory(args, self.region))
         return f"{args.name}-id", outputs
+
+    def _stack_reference(self, stack: str) -> tuple[str, dict[str, Any]]:
+        exports = self.references.get(stack)
+        if exports is None:
+            raise UnmockedStackReferenceError(stack)
+        return stack, {"name": stack, "outputs": exports.values, "secretOutputNames": sorted(exports.secret_names)}
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         """The answer to a data-source call; one without an answer in :data:`INVOKES` raises.

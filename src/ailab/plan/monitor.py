@@ -47,6 +47,25 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.recorded: list[PlannedResource] = []
 
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        """A read (a ``StackReference``, a ``get``) is in the plan too: the policy rules see what a layer reads from where."""
+        read: Callable[[MockMonitor, Any], Any] = MockMonitor.ReadResource
+        response = read(self, request)
+        self.recorded.append(
+            PlannedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                custom=True,
+                parent=request.parent or None,
+                provider=request.provider or None,
+                dependencies=tuple(sorted(set(request.dependencies))),
+                inputs={"name": request.id},  # what the engine records as a StackReference's input
+                options={"read": True},
+            )
+        )
+        return response
+
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         # The SDK's MockMonitor is untyped: its answer is taken through a typed reference.
         register: Callable[[MockMonitor, Any], Any] = MockMonitor.RegisterResource

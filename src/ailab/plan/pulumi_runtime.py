@@ -34,6 +34,25 @@ def ensure_event_loop() -> None:
         asyncio.set_event_loop(asyncio.new_event_loop())
 
 
+def abandon_failed_run() -> None:
+    """Leave what a failed program left pending behind: a fresh event loop, and the SDK's record of it cleared.
+
+    Both outlive the run: the tasks stay on the thread's event loop, which every plan run shares, and the
+    SDK's set of outstanding outputs is a context variable's default, shared by runs in fresh contexts
+    (its own ``pulumi.runtime.test`` clears it first). Left there, the next run in the process would await
+    them and raise the failed run's error again. They are not cancelled: cancelling hundreds of chained
+    tasks recurses deep enough to trip CPython 3.11's recursion accounting. Nor are they reported when
+    collected ("Task was destroyed but it is pending", "Task exception was never retrieved" go to their
+    loop's exception handler): a failed plan ends with its one-line error only.
+    """
+    from pulumi.runtime.settings import SETTINGS
+
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+    asyncio.get_event_loop_policy().get_event_loop().set_exception_handler(lambda _loop, _context: None)
+    asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 def set_stack_config(config: Mapping[str, str], secret_keys: frozenset[str]) -> None:
     """Make ``config`` (``namespace:key`` -> raw string) the stack config the program reads."""
     from pulumi.runtime.config import set_all_config

@@ -44,8 +44,10 @@ class LabConnection:
 
 
 def lab_stack_reference_name(lab_stack: str, lab_project: str = LAB_PROJECT) -> str:
-    """The lab stack's name as a ``StackReference`` on a DIY backend (file:// or s3://), which ailab uses."""
-    return f"organization/{lab_project}/{lab_stack}"
+    """The lab stack's name as a ``StackReference`` (:func:`ailab.infra.layers.stack_reference_name`)."""
+    from ailab.infra.layers import stack_reference_name
+
+    return stack_reference_name(lab_project, lab_stack)
 
 
 def connection_from_outputs(outputs: LabOutputs) -> LabConnection:

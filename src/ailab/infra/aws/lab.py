@@ -26,13 +26,11 @@ from ailab.infra.aws.network import Network, NetworkArgs, zone_names
 from ailab.infra.aws.nodegroups import NodeGroups, NodeGroupsArgs
 from ailab.infra.aws.sandbox_operator import SandboxOperators, SandboxOperatorsArgs
 from ailab.infra.aws.storage import ArtifactBucket, ArtifactBucketArgs
-from ailab.infra.contracts import MLFLOW_SERVICE_ACCOUNT, ExternalMlflowStorage, eks_service_network
+from ailab.infra.contracts import IRSA_ROLE_ANNOTATION, MLFLOW_SERVICE_ACCOUNT, ExternalMlflowStorage, eks_service_network
 from ailab.infra.tagging import aws_tags
 from ailab.spec import naming
 from ailab.spec.constants import ZONE_COUNT
 from ailab.spec.model import AwsSettings, LabSpec, TransitGatewayAccess
-
-IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from ailab.policy.rules.helpers.tokens import (
     INGRESS_CLASS,
     K3S_HELM_CHART_CONFIG,
     K8S_PROVIDER,
+    STACK_REFERENCE,
     STATEFUL_SET,
     TGW_VPC_ATTACHMENT,
     VPC_PEERING,
@@ -60,19 +61,26 @@ WORLD = IPv4Network("0.0.0.0/0")
     ),
     remediation=(
         "Make the Kubernetes provider depend on the system node group and the aws-ebs-csi-driver add-on "
-        "(pulumi.ResourceOptions(depends_on=[...]) on the provider; ailab's AwsLab.kubernetes_ready)."
+        "(pulumi.ResourceOptions(depends_on=[...]) on the provider; ailab's AwsLab.kubernetes_ready), or install "
+        "the Kubernetes layer from a stack of its own that reads the cluster's stack through a StackReference "
+        "(lab.aws.kubernetes_layer): that stack is deployed to the end first."
     ),
-    types=[EKS_CLUSTER, EKS_NODE_GROUP, EKS_ADDON, DEPLOYMENT, STATEFUL_SET, HELM_RELEASE],
+    types=[EKS_CLUSTER, EKS_NODE_GROUP, EKS_ADDON, DEPLOYMENT, STATEFUL_SET, HELM_RELEASE, STACK_REFERENCE],
     controls=[*_AVAILABILITY],
 )
 def kubernetes_after_nodes_and_storage(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
-    if not records.of_type(EKS_CLUSTER):
+    clusters = records.of_type(EKS_CLUSTER)
+    if not clusters:
         return
+    # The Kubernetes layer in a stack of its own (lab.aws.kubernetes_layer) reads the cluster's stack through a
+    # StackReference: that stack was deployed to the end before, node groups and add-on included.
+    cluster_stacks = {_stack_of(cluster.urn) for cluster in clusters}
+    later_layers = {stack for stack, read in _stack_reads(records).items() if read & cluster_stacks}
     order = DeploymentOrder(records)
     node_groups = {record.urn for record in records.of_type(EKS_NODE_GROUP)}
     storage = {record.urn for record in records.of_type(EKS_ADDON) if record.properties.get("addonName") == EBS_CSI_ADDON}
     for record in records:
-        if not (record.type.startswith("kubernetes:") or record.type == K8S_PROVIDER):
+        if not (record.type.startswith("kubernetes:") or record.type == K8S_PROVIDER) or _stack_of(record.urn) in later_layers:
             continue
         before = order.waits_for(record)
         if not (before & node_groups and (not storage or before & storage)) and not order.fully_known(record):
@@ -89,6 +97,22 @@ def kubernetes_after_nodes_and_storage(records: RecordSet, ctx: RuleContext) -> 
                 (ev("dependencies", sorted(before) or MISSING),),
                 record,
             )
+
+
+def _stack_of(urn: str) -> str:
+    """``project/stack`` of a URN (``urn:pulumi:<stack>::<project>::...``); the URN itself when it is not one."""
+    parts = urn.removeprefix("urn:pulumi:").split("::")
+    return f"{parts[1]}/{parts[0]}" if urn.startswith("urn:pulumi:") and len(parts) > 2 else urn
+
+
+def _stack_reads(records: RecordSet) -> dict[str, set[str]]:
+    """``project/stack`` of each stack in the records -> those it reads through a StackReference (DIY or Cloud names)."""
+    reads: dict[str, set[str]] = {}
+    for reference in records.of_type(STACK_REFERENCE):
+        name = reference.properties.get("name", MISSING)
+        if isinstance(name, str) and not is_unknown(name):
+            reads.setdefault(_stack_of(reference.urn), set()).add("/".join(name.split("/")[-2:]))
+    return reads
 
 
 @stack_rule(
@@ -139,9 +163,19 @@ def cluster_after_role_grants(records: RecordSet, ctx: RuleContext) -> Iterator[
     remediation=(
         "Declare lab.aws.api_access: {kind: transit_gateway, transit_gateway_id, networks} (ailab attaches the "
         "VPC and adds a Route to each network in each private route table) or {kind: public, public_cidrs} "
-        "(never 0.0.0.0/0); see docs/deploy.md, 'The network path to the API'."
+        "(never 0.0.0.0/0), or install the Kubernetes layer from a stack of its own, run from inside the VPC "
+        "(lab.aws.kubernetes_layer); see docs/deploy.md, 'The network path to the API'."
     ),
-    types=[EKS_CLUSTER, EC2_SECURITY_GROUP, EC2_ROUTE, TGW_VPC_ATTACHMENT, VPN_GATEWAY, VPC_PEERING, CLIENT_VPN_ENDPOINT],
+    types=[
+        EKS_CLUSTER,
+        EC2_SECURITY_GROUP,
+        EC2_ROUTE,
+        TGW_VPC_ATTACHMENT,
+        VPN_GATEWAY,
+        VPC_PEERING,
+        CLIENT_VPN_ENDPOINT,
+        K8S_PROVIDER,
+    ],
     controls=[*_AVAILABILITY, c.ISO_NETWORKS, c.CIS_EKS_ENDPOINT_RESTRICT, c.NSA_CONTROL_PLANE],
 )
 def api_reachable(records: RecordSet, ctx: RuleContext) -> Iterator[Violation]:
@@ -179,6 +213,8 @@ def _private_path(cluster: Record, records: RecordSet) -> Iterator[Violation]:
     if admitted is None or any(vpc is None for vpc in vpcs):
         return  # a hidden rule or network: nothing can be concluded
     outside = [network for network in admitted if not any(vpc is not None and network.subnet_of(vpc) for vpc in vpcs)]
+    if not outside and not _kubernetes_in_stack(cluster, records):
+        return  # nothing in the cluster's own stack talks to the API: its Kubernetes layer runs later, from inside the VPC
     if not outside:
         yield Violation(
             f"EKS cluster {cluster.name} has a private-only endpoint and admits no network outside the VPC: "
@@ -198,6 +234,11 @@ def _private_path(cluster: Record, records: RecordSet) -> Iterator[Violation]:
                 (ev("vpcConfig.endpointPublicAccess", False), ev("routes", str(network))),
                 cluster,
             )
+
+
+def _kubernetes_in_stack(cluster: Record, records: RecordSet) -> bool:
+    stack = _stack_of(cluster.urn)
+    return any(_stack_of(record.urn) == stack for record in records.of_type(K8S_PROVIDER))
 
 
 def _admitted_on_443(cluster: Record, records: RecordSet) -> list[IPv4Network] | None:

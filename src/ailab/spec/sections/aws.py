@@ -78,6 +78,39 @@ class PublicEndpointAccess(StrictModel):
 
 ApiAccess = Annotated[TransitGatewayAccess | PublicEndpointAccess, Field(discriminator="kind")]
 
+STACK_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,100}$"
+
+
+class KubernetesLayer(StrictModel):
+    """The Kubernetes layer in a stack of its own, reading the infrastructure stack's outputs through a StackReference.
+
+    Both stacks' files hold this same spec; the stack being run says which layer it builds.
+    """
+
+    infrastructure_stack: str = Field(
+        pattern=STACK_NAME_PATTERN,
+        description=(
+            "The stack that builds the AWS layer (VPC, EKS, node groups, RDS, S3, IAM) and exports what the "
+            "Kubernetes layer needs; usually the stack this file belongs to, e.g. aws-eu."
+        ),
+    )
+    kubernetes_stack: str = Field(
+        pattern=STACK_NAME_PATTERN,
+        description=(
+            "The stack of the same project that installs the platform (MLflow, Qdrant, GPU operator, policies) "
+            "from a machine that reaches the private API, e.g. aws-eu-k8s; see docs/deploy.md, 'Choice 3: the Kubernetes layer in a stack of its own'."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _two_stacks(self) -> KubernetesLayer:
+        if self.infrastructure_stack == self.kubernetes_stack:
+            raise LocatedValueError(
+                ("kubernetes_stack",),
+                f"{self.kubernetes_stack!r} is also the infrastructure stack; name a second stack, e.g. {self.infrastructure_stack}-k8s",
+            )
+        return self
+
 
 class AwsSettings(StrictModel):
     """AWS account-level settings of an ``aws`` lab."""
@@ -107,6 +140,15 @@ class AwsSettings(StrictModel):
             "institution's networks through its Transit Gateway; {kind: public, public_cidrs} opens the public "
             "endpoint to listed networks only. Required: a private endpoint nothing can reach fails every "
             "Kubernetes resource (docs/deploy.md, 'The network path to the API')."
+        ),
+    )
+    kubernetes_layer: KubernetesLayer | None = Field(
+        default=None,
+        description=(
+            "Omitted: one pulumi up builds the AWS layer and then the Kubernetes layer. "
+            "{infrastructure_stack, kubernetes_stack}: two stacks of the project, run one after the other; the second "
+            "reads the first's outputs through a StackReference and runs from a machine that reaches the API (a runner "
+            "in the VPC, or behind api_access), so api_access may then be omitted."
         ),
     )
     deployer_role_arn: str | None = Field(
@@ -168,12 +210,13 @@ class AwsSettings(StrictModel):
                 f"{self.region!r} is not in the EU; use one of {allowed} "
                 "(or add region_override with a justification and approver)",
             )
-        if self.api_access is None:
+        if self.api_access is None and self.kubernetes_layer is None:
             raise LocatedValueError(
                 ("api_access",),
                 "the private EKS endpoint has no declared path from the deployer: add api_access "
-                "({kind: transit_gateway, transit_gateway_id: tgw-..., networks: [...]} or {kind: public, public_cidrs: [...]}); "
-                "see docs/deploy.md, 'The network path to the API'",
+                "({kind: transit_gateway, transit_gateway_id: tgw-..., networks: [...]} or {kind: public, public_cidrs: [...]}), "
+                "or run the Kubernetes layer in its own stack from inside the VPC (kubernetes_layer: "
+                "{infrastructure_stack: ..., kubernetes_stack: ...}); see docs/deploy.md, 'The network path to the API'",
             )
         zones = self.availability_zones
         if zones is not None:
