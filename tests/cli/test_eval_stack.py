@@ -173,7 +173,7 @@ def test_a_blocking_gate_exits_1_with_the_findings(tmp_path: Path, plan_file: Pa
     state.save(SandboxEntry(spec=spec, status=Status.READY, updated_at=spec.created_at))
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "a-password-of-sixteen")
-    monkeypatch.setattr(submit, "require_prerequisites", lambda: None)
+    monkeypatch.setattr(submit, "require_prerequisites", lambda job: None)
     submitted: list[Any] = []
     monkeypatch.setattr(submit, "run", lambda *args, **kwargs: submitted.append(args))
     for extra in (["--plan-only"], []):
@@ -192,7 +192,7 @@ def test_a_gated_run_prints_the_jobs_result_and_records_it(
     """The cluster stood in for by the runner's result document: the CLI prints and returns what --local would."""
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "bob")
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "a-password-of-sixteen")
-    monkeypatch.setattr(submit, "require_prerequisites", lambda: None)
+    monkeypatch.setattr(submit, "require_prerequisites", lambda job: None)
     summary = {
         "schema": "ailab.eu/eval-run/v1",
         "verdict": "fail",
@@ -211,7 +211,7 @@ def test_a_gated_run_prints_the_jobs_result_and_records_it(
         ],
     }
     members: list[str] = []
-    monkeypatch.setattr(submit, "run", lambda job, member, on_output: members.append(member.username) or summary)
+    monkeypatch.setattr(submit, "run", lambda job, member, on_output, key: members.append(member.username) or summary)
     out = tmp_path / "result.json"
     result = invoke(str(plan_file), "--stack", "aws-eu", "--json", str(out))
     assert result.exit_code == 1, result.output
