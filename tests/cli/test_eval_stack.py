@@ -43,12 +43,12 @@ checks:
 runner = CliRunner()
 
 
-def write_project(root: Path, image: str | None, allow: bool = True) -> Path:
-    """A copy of the repository's project with the aws-eu stack's sandbox section given ``image`` (and its registry)."""
+def write_project(root: Path, image: str | None, allow: bool = True, stack: str = "aws-eu") -> Path:
+    """A copy of the repository's project with ``stack``'s sandbox section given ``image`` (and its registry)."""
     (root / "stacks").mkdir(parents=True)
     shutil.copy(REPO / "Pulumi.yaml", root / "Pulumi.yaml")
     lines = []
-    for line in (REPO / "stacks" / "Pulumi.aws-eu.yaml").read_text(encoding="utf-8").splitlines():
+    for line in (REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8").splitlines():
         if line == "    sandbox:":
             if allow:
                 lines += ["    supply_chain:", "      allowed_registries: [ghcr.io/mlflow, docker.io/qdrant, docker.io/library,"]
@@ -58,7 +58,7 @@ def write_project(root: Path, image: str | None, allow: bool = True) -> Path:
                 lines.append(f"      eval_runner_image: {image}")
             continue
         lines.append(line)
-    (root / "stacks" / "Pulumi.aws-eu.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (root / "stacks" / f"Pulumi.{stack}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
 
 
