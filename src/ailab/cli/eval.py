@@ -314,7 +314,7 @@ def _run_in_sandbox(plan: Path, lab_stack: str, *, plan_only: bool, json_file: P
     show_plan(planned.plan, json_file if plan_only else None, tree=True)
     print_gate(planned.gate, full=not planned.gate.passed)
     if job.route is not None:
-        err().print(job.route.summary(), markup=False)
+        err().print(job.route.summary(), markup=False, soft_wrap=True)
     if member is None:
         if not planned.gate.passed:
             raise typer.Exit(1)
