@@ -7,7 +7,6 @@ imported at module level: pandas, scikit-learn, fairlearn, ART and MLflow load i
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,8 @@ import typer
 from ailab.cli.base import new_group
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ailab.eval.data import EvaluationData
     from ailab.eval.plan import EvaluationPlan, LoadedPlan
     from ailab.eval.result import Evaluation
@@ -309,7 +310,8 @@ def _run_in_sandbox(plan: Path, lab_stack: str, *, plan_only: bool, json_file: P
     if not plan_only:
         submit.require_prerequisites(job)
         member = submit.login(job)
-        key = submit.api_key(job)
+        # Read as --local reads it (unset: exit 3); it reaches only the Job's own Secret.
+        key = spec.target.endpoint.api_key() if spec.target.endpoint is not None else None
     planned = submit.plan(job)
     show_plan(planned.plan, json_file if plan_only else None, tree=True)
     print_gate(planned.gate, full=not planned.gate.passed)

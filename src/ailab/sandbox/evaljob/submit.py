@@ -93,7 +93,7 @@ def missing_prerequisites(job: EvalJob) -> list[str]:
             f"your MLflow login for the audit's experiment: set {USERNAME_ENV} and {PASSWORD_ENV} "
             "(the password ailab sandbox create gave the team member)"
         )
-    key_env = _key_env(job)
+    key_env = job.route.endpoint.key_env if job.route is not None else None
     if key_env is not None and not os.environ.get(key_env):
         missing.append(f"the endpoint's API key in {key_env} (target.endpoint.api_key_env), which the Job gets in a Secret")
     return missing
@@ -119,21 +119,6 @@ def login(job: EvalJob) -> MlflowLogin:
             "set the login of a team member"
         )
     return MlflowLogin(username, password)
-
-
-def api_key(job: EvalJob) -> str | None:
-    """An endpoint plan's API key, from the auditor's environment variable that ``api_key_env`` names."""
-    key_env = _key_env(job)
-    if key_env is None:
-        return None
-    key = os.environ.get(key_env)
-    if not key:
-        raise MissingPrerequisiteError(f"target.endpoint.api_key_env: {key_env} is not set; export the endpoint's API key in it")
-    return key
-
-
-def _key_env(job: EvalJob) -> str | None:
-    return job.route.endpoint.key_env if job.route is not None else None
 
 
 def run(
