@@ -44,12 +44,12 @@ checks:
 runner = CliRunner()
 
 
-def write_project(root: Path, image: str | None, allow: bool = True) -> Path:
-    """A copy of the repository's project with the aws-eu stack's sandbox section given ``image`` (and its registry)."""
+def write_project(root: Path, image: str | None, allow: bool = True, stack: str = "aws-eu") -> Path:
+    """A copy of the repository's project with ``stack``'s sandbox section given ``image`` (and its registry)."""
     (root / "stacks").mkdir(parents=True)
     shutil.copy(REPO / "Pulumi.yaml", root / "Pulumi.yaml")
     lines = []
-    for line in (REPO / "stacks" / "Pulumi.aws-eu.yaml").read_text(encoding="utf-8").splitlines():
+    for line in (REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8").splitlines():
         if line == f"        - {REGISTRY}" and not allow:
             continue
         if line == "    sandbox:":
@@ -58,7 +58,7 @@ def write_project(root: Path, image: str | None, allow: bool = True) -> Path:
                 lines.append(f"      eval_runner_image: {image}")
             continue
         lines.append(line)
-    (root / "stacks" / "Pulumi.aws-eu.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (root / "stacks" / f"Pulumi.{stack}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
 
 
@@ -173,7 +173,7 @@ def test_a_blocking_gate_exits_1_with_the_findings(tmp_path: Path, plan_file: Pa
     state.save(SandboxEntry(spec=spec, status=Status.READY, updated_at=spec.created_at))
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "a-password-of-sixteen")
-    monkeypatch.setattr(submit, "require_prerequisites", lambda: None)
+    monkeypatch.setattr(submit, "require_prerequisites", lambda job: None)
     submitted: list[Any] = []
     monkeypatch.setattr(submit, "run", lambda *args, **kwargs: submitted.append(args))
     for extra in (["--plan-only"], []):
@@ -192,7 +192,7 @@ def test_a_gated_run_prints_the_jobs_result_and_records_it(
     """The cluster stood in for by the runner's result document: the CLI prints and returns what --local would."""
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "bob")
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "a-password-of-sixteen")
-    monkeypatch.setattr(submit, "require_prerequisites", lambda: None)
+    monkeypatch.setattr(submit, "require_prerequisites", lambda job: None)
     summary = {
         "schema": "ailab.eu/eval-run/v1",
         "verdict": "fail",
@@ -211,7 +211,7 @@ def test_a_gated_run_prints_the_jobs_result_and_records_it(
         ],
     }
     members: list[str] = []
-    monkeypatch.setattr(submit, "run", lambda job, member, on_output: members.append(member.username) or summary)
+    monkeypatch.setattr(submit, "run", lambda job, member, on_output, key: members.append(member.username) or summary)
     out = tmp_path / "result.json"
     result = invoke(str(plan_file), "--stack", "aws-eu", "--json", str(out))
     assert result.exit_code == 1, result.output

@@ -274,12 +274,12 @@ def test_collect_refuses_what_a_secret_cannot_hold(tmp_path: Path) -> None:
         collect("a-1", "p", tmp_path / "plan.yml", ["big.csv"])
 
 
-def test_missing_prerequisites_are_named_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_prerequisites_are_named_at_once(monkeypatch: pytest.MonkeyPatch, job: EvalJob) -> None:
     monkeypatch.setattr("shutil.which", lambda name: None)
     for name in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", submit.USERNAME_ENV, submit.PASSWORD_ENV):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(MissingPrerequisiteError) as caught:
-        submit.require_prerequisites()
+        submit.require_prerequisites(job)
     message = str(caught.value)
     for needed in ("the Pulumi CLI", "a passphrase", "kubectl on PATH", "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"):
         assert needed in message

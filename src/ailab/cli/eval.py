@@ -15,8 +15,10 @@ import typer
 from ailab.cli.base import new_group
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ailab.eval.data import EvaluationData
-    from ailab.eval.plan import LoadedPlan
+    from ailab.eval.plan import EvaluationPlan, LoadedPlan
     from ailab.eval.result import Evaluation
     from ailab.eval.tracking import RecordedRun, Tracking
 
@@ -142,7 +144,6 @@ def run(
     from ailab.cli.console import emit_json, err
     from ailab.errors import AilabError, BadInputError
     from ailab.eval import tracking
-    from ailab.eval.data import load_data
     from ailab.eval.plan import load_plan
     from ailab.eval.result import run_summary
 
@@ -157,15 +158,7 @@ def run(
         raise BadInputError("give --local (on this machine) or --stack LAB (as a Job in the audit's sandbox)")
     loaded = load_plan(plan)
     spec = loaded.plan
-    if spec.target.endpoint is None:
-        data = load_data(loaded)
-    else:
-        from ailab.eval.endpoint_checks import evaluate_endpoint, load_inputs
-        from ailab.eval.llm.client import EndpointClient
-
-        # Unreadable probes and an unset API key stop the run here, before anything is recorded.
-        probes = load_inputs(loaded)
-        client = EndpointClient(spec.target.endpoint)
+    evaluate = _evaluator(loaded)
     err().print(f"starting (or reusing) the local MLflow server for audit {spec.metadata.audit}", markup=False)
     target = tracking.local_tracking()
     experiment_id = tracking.audit_experiment(target, spec.metadata.audit)
@@ -174,10 +167,7 @@ def run(
         with tracking.client_environment(target), tracking.RecordedRun(target, experiment_id, loaded) as recorded:
             run_id = recorded.run_id
             err().print(f"MLflow run {run_id} in audit/{spec.metadata.audit}: evaluating {len(spec.checks)} checks", markup=False)
-            if spec.target.endpoint is None:
-                evaluation = _evaluate_recorded(loaded, data, recorded)
-            else:
-                evaluation = _log_with_reports(recorded, evaluate_endpoint(loaded, probes, client))
+            evaluation = evaluate(recorded)
     except AilabError as error:
         _record(loaded, run_id, None, "error", str(error).splitlines()[0])
         raise
@@ -191,6 +181,25 @@ def run(
         emit_json(summary, json_file)
     if evaluation.verdict != "pass":
         raise typer.Exit(1)
+
+
+def _evaluator(loaded: LoadedPlan) -> Callable[[RecordedRun], Evaluation]:
+    """What evaluates the plan in an open MLflow run, its inputs read first.
+
+    Unreadable data or probes and an unset API key stop the run here, before anything is recorded.
+    """
+    endpoint = loaded.plan.target.endpoint
+    if endpoint is None:
+        from ailab.eval.data import load_data
+
+        data = load_data(loaded)
+        return lambda recorded: _evaluate_recorded(loaded, data, recorded)
+    from ailab.eval.endpoint_checks import evaluate_endpoint, load_inputs
+    from ailab.eval.llm.client import EndpointClient
+
+    probes = load_inputs(loaded)
+    client = EndpointClient(endpoint)
+    return lambda recorded: _log_with_reports(recorded, evaluate_endpoint(loaded, probes, client))
 
 
 def _evaluate_recorded(loaded: LoadedPlan, data: EvaluationData, recorded: RecordedRun) -> Evaluation:
@@ -277,27 +286,37 @@ def _run_in_sandbox(plan: Path, lab_stack: str, *, plan_only: bool, json_file: P
 
     loaded = load_plan(plan)
     spec = loaded.plan
+    endpoint = None
     if spec.target.endpoint is not None:
-        raise BadInputError(
-            f"{loaded.where(('target', 'endpoint'))}: an endpoint plan runs with --local from a machine that reaches "
-            "the endpoint; the sandbox's evaluation Job runs model plans"
-        )
-    load_data(loaded)  # the data's columns and label are checked here, before anything reaches the cluster
-    if spec.target.is_local:
-        raise BadInputError(
-            f"{loaded.where(('target', 'model'))}: a local model directory does not reach the sandbox; register the model "
-            "in the audit's MLflow and give models:/<name>/<version>"
-        )
-    dataset = spec.model_dataset
-    data_paths = [dataset.path, *([dataset.train_path] if dataset.train_path else [])]
-    job = submit.prepare(bundle.collect(spec.metadata.audit, spec.metadata.name, plan, data_paths), lab_stack)
-    member = None
+        from ailab.eval.endpoint_checks import load_inputs
+        from ailab.sandbox.evaljob.endpoint import Endpoint
+
+        load_inputs(loaded)  # probes, questions and the request budget are checked here, before anything reaches the cluster
+        settings = spec.target.endpoint
+        endpoint = Endpoint(settings.url, settings.api_key_env, loaded.where(("target", "endpoint", "url")))
+        data_paths = _endpoint_files(spec)
+    else:
+        load_data(loaded)  # the data's columns and label are checked here, before anything reaches the cluster
+        if spec.target.is_local:
+            raise BadInputError(
+                f"{loaded.where(('target', 'model'))}: a local model directory does not reach the sandbox; register the model "
+                "in the audit's MLflow and give models:/<name>/<version>"
+            )
+        dataset = spec.model_dataset
+        data_paths = [dataset.path, *([dataset.train_path] if dataset.train_path else [])]
+    collected = bundle.collect(spec.metadata.audit, spec.metadata.name, plan, data_paths)
+    job = submit.prepare(collected, lab_stack, endpoint=endpoint)
+    member, key = None, None
     if not plan_only:
-        submit.require_prerequisites()
+        submit.require_prerequisites(job)
         member = submit.login(job)
+        # Read as --local reads it (unset: exit 3); it reaches only the Job's own Secret.
+        key = spec.target.endpoint.api_key() if spec.target.endpoint is not None else None
     planned = submit.plan(job)
     show_plan(planned.plan, json_file if plan_only else None, tree=True)
     print_gate(planned.gate, full=not planned.gate.passed)
+    if job.route is not None:
+        err().print(job.route.summary(), markup=False, soft_wrap=True)
     if member is None:
         if not planned.gate.passed:
             raise typer.Exit(1)
@@ -308,7 +327,7 @@ def _run_in_sandbox(plan: Path, lab_stack: str, *, plan_only: bool, json_file: P
             f"submitting Job {job.name} in {job.namespace}; waiting for it to finish (at most {DEADLINE_SECONDS // 60} min)",
             markup=False,
         )
-        summary = submit.run(job, member, pulumi_output)
+        summary = submit.run(job, member, pulumi_output, key)
     except AilabError as error:
         outcome = "blocked" if isinstance(error, GateBlockedError) else "error"
         _record(loaded, None, None, outcome, str(error).splitlines()[0], mode="stack")
@@ -320,6 +339,14 @@ def _run_in_sandbox(plan: Path, lab_stack: str, *, plan_only: bool, json_file: P
         emit_json(summary, json_file)
     if summary["verdict"] != "pass":
         raise typer.Exit(1)
+
+
+def _endpoint_files(spec: EvaluationPlan) -> list[str]:
+    """What an endpoint plan reads beside itself: its checks' probe files and QA datasets, each once."""
+    from ailab.eval.plan import QaQualityCheck
+
+    paths = [check.dataset if isinstance(check, QaQualityCheck) else check.probes for check in spec.endpoint_checks]
+    return list(dict.fromkeys(path for path in paths if path is not None))
 
 
 @app.command("run-in-job", hidden=True)
@@ -336,7 +363,6 @@ def run_in_job(
 
     from ailab.errors import AilabError, MissingPrerequisiteError
     from ailab.eval import tracking
-    from ailab.eval.data import load_data
     from ailab.eval.plan import load_plan
     from ailab.eval.result import run_summary
 
@@ -347,11 +373,11 @@ def run_in_job(
             raise MissingPrerequisiteError(f"the evaluation Job needs {', '.join(missing)} in its environment")
         target = tracking.Tracking(*(os.environ[name] for name in names))
         loaded = load_plan(plan)
-        data = load_data(loaded)
+        evaluate = _evaluator(loaded)
         with tracking.client_environment(target):
             experiment_id = _experiment_id(target, loaded.plan.metadata.audit)
             with tracking.RecordedRun(target, experiment_id, loaded) as recorded:
-                evaluation = _evaluate_recorded(loaded, data, recorded)
+                evaluation = evaluate(recorded)
     except Exception as error:
         reason = str(error).splitlines()[0] if isinstance(error, AilabError) else f"{type(error).__name__}: {error}"
         result.write_text(_fitted({"error": reason[:2000]}), encoding="utf-8")

@@ -2,8 +2,9 @@
 
 In the sandbox's namespace, built with the platform's builders: a ServiceAccount of its own
 without token, the plan and data in a Secret, the submitting member's MLflow login in another
-(never the admin's), a NetworkPolicy letting the Job's pods reach DNS and MLflow only (the
-namespace's own allowances leave them out, see :data:`~ailab.sandbox.manifests.EVAL_RUNNER`), and
+(never the admin's), an endpoint plan's API key in a third, a NetworkPolicy letting the Job's pods
+reach DNS, MLflow and an endpoint plan's system under audit only (the namespace's own allowances
+leave them out, see :data:`~ailab.sandbox.manifests.EVAL_RUNNER`), and
 a run-once Job whose pod is hardened to Pod Security ``restricted`` and sized within the
 sandbox's quota. Like the sandbox program, it runs for real (lab values from the lab stack's
 outputs) and offline (derived from the spec) for the plan and the policy gate.
@@ -21,6 +22,7 @@ import pulumi
 from ailab.plan.graph import Plan
 from ailab.sandbox import manifests
 from ailab.sandbox.evaljob.bundle import MOUNT, PLAN_FILE, EvalBundle, secret_items
+from ailab.sandbox.evaljob.endpoint import EndpointRoute
 from ailab.sandbox.program import EVAL_PROJECT, OFFLINE_SECRET, LabConnection, connection_from_spec
 from ailab.sandbox.request import SandboxSpec
 from ailab.spec import labels, naming
@@ -51,12 +53,13 @@ class MlflowLogin:
 
 @dataclass(frozen=True)
 class EvalJob:
-    """What to run where: a plan bundle, in a sandbox of a lab, with the lab's runner image."""
+    """What to run where: a plan bundle, in a sandbox of a lab, with the lab's runner image (and an endpoint plan's route)."""
 
     sandbox: SandboxSpec
     lab: LabSpec
     bundle: EvalBundle
     image: str
+    route: EndpointRoute | None = None
 
     @property
     def name(self) -> str:
@@ -91,6 +94,7 @@ class EvaluationJob(pulumi.ComponentResource):
         job: EvalJob,
         connection: LabConnection,
         login: MlflowLogin,
+        api_key: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("ailab:sandbox:EvaluationJob", name, None, opts)
@@ -132,17 +136,34 @@ class EvaluationJob(pulumi.ComponentResource):
             string_data={"username": login.username, "password": pulumi.Output.secret(login.password)},
             opts=child,
         )
+        secrets = [files, mlflow_login]
+        key_env: list[k8s.core.v1.EnvVarArgs] = []
+        route = job.route
+        if route is not None and route.endpoint.key_env is not None:
+            if api_key is None:
+                raise ValueError(f"the endpoint's key ({route.endpoint.key_env}) was not given to the Job")
+            # The Job's own Secret, never the plan bundle's: the bundle is the plan as written, which holds no key.
+            endpoint_key = k8s.core.v1.Secret(
+                f"{name}-endpoint-key",
+                metadata=metadata("-endpoint-key"),
+                type="Opaque",
+                string_data={"key": pulumi.Output.secret(api_key)},
+                opts=child,
+            )
+            secrets.append(endpoint_key)
+            key_env.append(pods.secret_env(route.endpoint.key_env, meta.name_of(endpoint_key), "key"))
         mlflow_pods = network.namespace_peer(connection.services.mlflow_namespace, meta.selector_labels(lab, mlflow.APP))
+        egress = [
+            network.dns_egress(),
+            k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[mlflow_pods], ports=network.tcp(naming.MLFLOW_PORT)),
+        ]
+        if route is not None:
+            peers = [network.namespace_peer(route.namespace)] if route.namespace else network.cidr_peers(route.networks)
+            egress.append(k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=peers, ports=network.tcp(route.port)))
         policy = k8s.networking.v1.NetworkPolicy(
             f"{name}-egress",
             metadata=metadata("-egress"),
-            spec=network.isolating_spec(
-                job.selector(),
-                egress=[
-                    network.dns_egress(),
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[mlflow_pods], ports=network.tcp(naming.MLFLOW_PORT)),
-                ],
-            ),
+            spec=network.isolating_spec(job.selector(), egress=egress),
             opts=child,
         )
 
@@ -164,6 +185,7 @@ class EvaluationJob(pulumi.ComponentResource):
                 *pods.plain_env(env),
                 pods.secret_env("MLFLOW_TRACKING_USERNAME", meta.name_of(mlflow_login), "username"),
                 pods.secret_env("MLFLOW_TRACKING_PASSWORD", meta.name_of(mlflow_login), "password"),
+                *key_env,
             ],
             resources=pods.guaranteed_resources(Resources(**manifests.default_share(job.sandbox))),
             security_context=pods.container_security_context(run_as),
@@ -198,14 +220,19 @@ class EvaluationJob(pulumi.ComponentResource):
             deadline_seconds=DEADLINE_SECONDS,
             ttl_seconds=TTL_SECONDS,
             # Admitted only once it is fenced: its egress policy and its identity exist first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, account, files, mlflow_login]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, account, *secrets]),
         )
         self.job_name = meta.name_of(created)
         self.register_outputs({"job": self.job_name})
 
 
-def eval_job_program(job: EvalJob, connect: Callable[[], LabConnection], login: MlflowLogin) -> Callable[[], None]:
-    """The Pulumi program for ``job``; ``connect`` is called inside it (a StackReference is a resource)."""
+def eval_job_program(
+    job: EvalJob, connect: Callable[[], LabConnection], login: MlflowLogin, api_key: pulumi.Input[str] | None = None
+) -> Callable[[], None]:
+    """The Pulumi program for ``job``; ``connect`` is called inside it (a StackReference is a resource).
+
+    ``api_key``: the endpoint's key, for a plan whose endpoint names ``api_key_env``.
+    """
 
     def program() -> None:
         import pulumi_kubernetes as k8s
@@ -215,7 +242,7 @@ def eval_job_program(job: EvalJob, connect: Callable[[], LabConnection], login: 
             "lab-cluster", kubeconfig=connection.kubeconfig, context=connection.kube_context, enable_server_side_apply=True
         )
         created = EvaluationJob(
-            job.stack_name, job, connection, login, opts=pulumi.ResourceOptions(providers={"kubernetes": provider})
+            job.stack_name, job, connection, login, api_key, opts=pulumi.ResourceOptions(providers={"kubernetes": provider})
         )
         pulumi.export("namespace", job.namespace)
         pulumi.export("job", created.job_name)
@@ -226,9 +253,9 @@ def eval_job_program(job: EvalJob, connect: Callable[[], LabConnection], login: 
 
 
 def plan_job(job: EvalJob) -> Plan:
-    """The Job's offline plan: the real program under the mock monitor, the login a secret placeholder."""
+    """The Job's offline plan: the real program under the mock monitor, the login and any key secret placeholders."""
     from ailab.plan.runner import run_program
 
     login = MlflowLogin(job.sandbox.lead, pulumi.Output.secret(OFFLINE_SECRET))
-    program = eval_job_program(job, lambda: connection_from_spec(job.lab), login)
+    program = eval_job_program(job, lambda: connection_from_spec(job.lab), login, pulumi.Output.secret(OFFLINE_SECRET))
     return run_program(program, project=EVAL_PROJECT, stack=job.stack_name, kind="evaluation", region=job.lab.region)

@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from ailab.errors import BadInputError, MissingPrerequisiteError, OperationFaile
 from ailab.plan.graph import Plan
 from ailab.sandbox import lifecycle, state
 from ailab.sandbox.evaljob.bundle import EvalBundle
+from ailab.sandbox.evaljob.endpoint import ALLOWLIST, Endpoint, route
 from ailab.sandbox.evaljob.program import CONTAINER, EvalJob, MlflowLogin, eval_job_program, plan_job
 from ailab.sandbox.gate import GateBlockedError, GateResult, check
 from ailab.sandbox.lifecycle import Printer
@@ -39,8 +40,11 @@ class PlannedJob:
     gate: GateResult
 
 
-def prepare(bundle: EvalBundle, lab_stack: str, project: Project | None = None) -> EvalJob:
-    """The Job for ``bundle`` in its audit's sandbox (created on this machine), with the lab's runner image."""
+def prepare(bundle: EvalBundle, lab_stack: str, project: Project | None = None, endpoint: Endpoint | None = None) -> EvalJob:
+    """The Job for ``bundle`` in its audit's sandbox (created on this machine), with the lab's runner image.
+
+    ``endpoint``: an endpoint plan's system under audit, which the Job's NetworkPolicy must let it reach.
+    """
     project = project or find_project()
     lab, _ = load_stack_spec(lab_stack, project)
     image = lab.sandbox.eval_runner_image
@@ -60,7 +64,11 @@ def prepare(bundle: EvalBundle, lab_stack: str, project: Project | None = None) 
             f"--stack {lab_stack}: the sandbox of audit {bundle.audit_id} is on lab stack {entry.spec.lab_stack}; give --stack "
             f"{entry.spec.lab_stack}"
         )
-    return EvalJob(entry.spec, lab, bundle, image)
+    job = EvalJob(entry.spec, lab, bundle, image)
+    if endpoint is None:
+        return job
+    setting = f"{project.stack_file(lab_stack)}: {ALLOWLIST}"
+    return replace(job, route=route(endpoint, lab, job.namespace, setting))
 
 
 def plan(job: EvalJob) -> PlannedJob:
@@ -74,8 +82,9 @@ def require_gate(planned: PlannedJob) -> None:
         raise GateBlockedError(planned.job.stack_name, planned.gate, what="evaluation")
 
 
-def missing_prerequisites() -> list[str]:
-    """The engine's needs (:func:`~ailab.sandbox.lifecycle.missing_engine`), kubectl, and the member's MLflow login."""
+def missing_prerequisites(job: EvalJob) -> list[str]:
+    """The engine's needs (:func:`~ailab.sandbox.lifecycle.missing_engine`), kubectl, the member's MLflow login, and
+    an endpoint plan's API key."""
     missing = lifecycle.missing_engine()
     if shutil.which("kubectl") is None:
         missing.append("kubectl on PATH, which reads the Job's result (https://kubernetes.io/docs/tasks/tools/)")
@@ -84,11 +93,14 @@ def missing_prerequisites() -> list[str]:
             f"your MLflow login for the audit's experiment: set {USERNAME_ENV} and {PASSWORD_ENV} "
             "(the password ailab sandbox create gave the team member)"
         )
+    key_env = job.route.endpoint.key_env if job.route is not None else None
+    if key_env is not None and not os.environ.get(key_env):
+        missing.append(f"the endpoint's API key in {key_env} (target.endpoint.api_key_env), which the Job gets in a Secret")
     return missing
 
 
-def require_prerequisites() -> None:
-    missing = missing_prerequisites()
+def require_prerequisites(job: EvalJob) -> None:
+    missing = missing_prerequisites(job)
     if missing:
         raise MissingPrerequisiteError(f"ailab eval run --stack needs {'; and '.join(missing)}")
 
@@ -109,12 +121,15 @@ def login(job: EvalJob) -> MlflowLogin:
     return MlflowLogin(username, password)
 
 
-def run(job: EvalJob, member: MlflowLogin, on_output: Printer, project: Project | None = None) -> dict[str, Any]:
-    """Deploy the Job, wait for it, return the runner's result document, and destroy the stack."""
+def run(
+    job: EvalJob, member: MlflowLogin, on_output: Printer, key: str | None = None, project: Project | None = None
+) -> dict[str, Any]:
+    """Deploy the Job (with the endpoint's API ``key`` for an endpoint plan), wait for it, return the runner's result
+    document, and destroy the stack."""
     from pulumi import automation as auto
 
     project = project or find_project()
-    program = eval_job_program(job, lambda: connection_from_stack(job.lab, job.sandbox.lab_stack, project.name), member)
+    program = eval_job_program(job, lambda: connection_from_stack(job.lab, job.sandbox.lab_stack, project.name), member, key)
     stack = lifecycle.open_stack(job.stack_name, program, create=True, project=EVAL_PROJECT)
     failure: str | None = None
     outputs: dict[str, Any] = {}
