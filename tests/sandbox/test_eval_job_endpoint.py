@@ -16,7 +16,7 @@ from ailab.plan.mocks import LabMocks
 from ailab.plan.runner import run_program
 from ailab.sandbox.evaljob import submit
 from ailab.sandbox.evaljob.bundle import EvalBundle, collect
-from ailab.sandbox.evaljob.endpoint import Endpoint, EndpointRoute, route
+from ailab.sandbox.evaljob.endpoint import JOB_ENV, Endpoint, EndpointRoute, route
 from ailab.sandbox.evaljob.program import EvalJob, MlflowLogin, eval_job_program, plan_job
 from ailab.sandbox.program import EVAL_PROJECT, connection_from_spec
 from ailab.spec.model import LabSpec
@@ -201,3 +201,19 @@ def test_the_gate_passes_each_kind_of_route(lab: LabSpec, url: str) -> None:
     planned = submit.plan(job_for(lab, url))
     assert planned.gate.passed, planned.gate.verdict()
     assert planned.gate.verdict()["failed"] == {}
+
+
+@pytest.mark.parametrize("name", ["MLFLOW_TRACKING_PASSWORD", "HOME"])
+def test_a_key_variable_the_job_already_sets_is_refused(lab: LabSpec, name: str) -> None:
+    """Two env entries of one name: the Job would get one of them, the key or its own MLflow password."""
+    clashing = Endpoint("https://assistant.audited.example/v1", name, "plan.yaml:12: plan.target.endpoint.url")
+    with pytest.raises(BadInputError) as caught:
+        route(clashing, lab, OWN, SETTING)
+    assert str(caught.value).startswith(f"plan.yaml:12: plan.target.endpoint.api_key_env: {name} is set by the evaluation Job")
+
+
+def test_the_refused_names_are_the_jobs_own_environment(lab: LabSpec) -> None:
+    """JOB_ENV follows the container: a variable added to the Job without it could be shadowed by an endpoint key."""
+    job = only(plan_job(job_for(lab, "https://10.60.3.7/v1")), "kubernetes:batch/v1:Job").inputs
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert {item["name"] for item in container["env"]} - {KEY_ENV} <= JOB_ENV

@@ -27,6 +27,13 @@ IN_CLUSTER_SUFFIXES = (".svc.cluster.local", ".svc")
 ALLOWLIST = "lab.sandbox.egress_allowlist"
 
 
+JOB_ENV = frozenset(
+    {"MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK"}
+    | {"HOME", "MPLCONFIGDIR", "PATH"}
+)
+"""What the Job's container environment already holds (:mod:`.program`): an endpoint key may not take one of these names."""
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """The system under audit as the plan names it: ``target.endpoint``'s URL and key variable, and where the URL is."""
@@ -70,6 +77,11 @@ def ip_literal(host: str) -> bool:
 
 def route(endpoint: Endpoint, lab: LabSpec, own_namespace: str, setting: str) -> EndpointRoute:
     """The route to ``endpoint`` from a Job in ``own_namespace``; ``setting`` locates the lab's allowlist for refusals."""
+    if endpoint.key_env is not None and endpoint.key_env in JOB_ENV:
+        raise BadInputError(
+            f"{endpoint.where.rsplit('.url', 1)[0]}.api_key_env: {endpoint.key_env} is set by the evaluation Job itself; "
+            "name another variable for the endpoint's key (e.g. AUDITED_API_KEY)"
+        )
     parts = urlsplit(endpoint.url)
     host = (parts.hostname or "").lower().rstrip(".")
     port = parts.port or DEFAULT_PORTS[parts.scheme]
