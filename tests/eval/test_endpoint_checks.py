@@ -162,6 +162,7 @@ def test_the_plans_bootstrap_settings_are_used_and_recorded(tmp_path: Path, base
     assert (first.bootstrap_samples, first.confidence) == (60, 0.9) and run_params(first)["bootstrap_samples"] == "60"
     assert (default.bootstrap_samples, default.confidence) == (200, 0.95) and run_params(default)["bootstrap_samples"] == "200"
     assert first.checks[0].interval == again.checks[0].interval  # the same seed, the same interval
+    assert "60 bootstrap resamples" in report.markdown(first) and "90% interval" in report.markdown(first)
     # The rate's Wilson interval is at the plan's confidence too: 0 of 10 at 90 % is narrower than at 95 %.
     assert first.checks[1].interval is not None and default.checks[1].interval is not None
     assert 0 < first.checks[1].interval[1] < default.checks[1].interval[1]

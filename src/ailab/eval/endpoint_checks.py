@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -288,7 +288,7 @@ def _unjudged(check: EndpointCheck, exchanges: list[Exchange], techniques: dict[
     )
 
 
-def _lines(check: EndpointCheck, judged: list[tuple[Exchange, str | None, str]], techniques: dict[str, str]) -> str:
+def _lines(check: EndpointCheck, judged: Sequence[tuple[Exchange, str | None, str]], techniques: dict[str, str]) -> str:
     records = [
         {
             "check": check.id,
