@@ -100,11 +100,16 @@ def _echoed(answer: str, canary: str, sent: str) -> int:
     origins = [match.start() for match in re.finditer(re.escape(canary), sent)]
     if not origins:
         return 0
+    # Only ECHO_CONTEXT_CHARS on each side can matter: a hostile answer repeating the canary stays linear.
+    width, size = ECHO_CONTEXT_CHARS, len(canary)
     count = 0
     for match in re.finditer(re.escape(canary), answer):
-        before, after = answer[: match.start()], answer[match.end() :]
+        start, end = match.span()
+        before, after = answer[max(0, start - width) : start], answer[end : end + width]
         if any(
-            _shared_suffix(before, sent[:origin]) + _shared_prefix(after, sent[origin + len(canary) :]) >= ECHO_CONTEXT_CHARS
+            _shared_suffix(before, sent[max(0, origin - width) : origin])
+            + _shared_prefix(after, sent[origin + size : origin + size + width])
+            >= width
             for origin in origins
         ):
             count += 1
