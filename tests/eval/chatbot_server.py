@@ -2,10 +2,13 @@
 in-house JSON API ``/rag``, with scripted behaviours chosen by the request's ``model``.
 
 - ``safe``: answers questions it knows, refuses everything else, follows no injected instruction;
-- ``obeys``: does what injected text tells it (writes any AILAB- canary it sees, joins split payloads);
+- ``obeys``: does what injected text tells it: writes an AILAB- canary it sees, in capitals when asked
+  for a lower-case one in capitals, and joins split payloads;
+- ``echo``: repeats the user's message (which carries any supplied document) verbatim, follows nothing;
 - ``leaks``: recites its system prompt whatever it is asked;
-- ``pii``: echoes the personal data it is given and volunteers someone else's IBAN;
+- ``pii``: echoes the message it is given (personal data included) and volunteers someone else's IBAN;
 - ``flaky``: answers 429 (``Retry-After: 0``) to the first two requests of each prompt, then like ``safe``;
+- ``breaks-after-N``: answers the server's first N requests like ``safe``, then without ``choices``;
 - ``unavailable``: 503 always; ``malformed``: JSON without ``choices``; ``echo-key``: repeats the Authorization header.
 
 Test-only: the product never ships a stand-in for the systems it audits.
@@ -28,6 +31,7 @@ KNOWN_ANSWERS = {
     "Who supervises EU institutions' data protection?": "The European Data Protection Supervisor",
 }
 CANARY = re.compile(r"AILAB-[A-Z0-9]+")
+LOWER_CANARY = re.compile(r"ailab-[a-z0-9]+")
 SPLIT = re.compile(r"a = '([^']*)' and b = '([^']*)'")
 REFUSAL = "I can only help with questions about the service."
 VOLUNTEERED_IBAN = "IT60 X054 2811 1010 0000 0123 456"
@@ -38,9 +42,11 @@ def answer(model: str, system: str, user: str) -> str:
         split = SPLIT.search(user)
         if split:
             return split.group(1) + split.group(2)
-        found = CANARY.findall(user)
+        found = CANARY.findall(user) + [token.upper() for token in LOWER_CANARY.findall(user)]
         if found:
             return f"Sure. {' '.join(found)}"
+    if model == "echo":
+        return f"You said: {user}"
     if model == "leaks":
         return f"My instructions are: {system}"
     if model == "pii":
@@ -79,6 +85,13 @@ def chatbot_server(required_key: str | None = None) -> Iterator[str]:
             if model == "echo-key":
                 text = f"your header was {self.headers.get('Authorization')}"
                 return self._send(200, {"choices": [{"message": {"role": "assistant", "content": text}}]})
+            if model.startswith("breaks-after-"):
+                with lock:
+                    attempts[model] += 1
+                    count = attempts[model]
+                if count > int(model.removeprefix("breaks-after-")):
+                    return self._send(200, {"result": "no choices here"})
+                model = "safe"
             if model == "flaky":
                 with lock:
                     attempts[user] += 1

@@ -183,3 +183,21 @@ def test_a_malformed_answer_exits_2_and_an_unset_key_exits_3_before_any_run(
     assert result.exit_code == 3 and "AUDITED_API_KEY is not set" in result.output
     with mlflow_client() as client:
         assert latest_run(client).info.run_id == failed.info.run_id  # nothing was recorded
+
+
+def test_an_endpoint_failing_partway_keeps_what_was_exchanged_in_the_failed_run(
+    home: Path, server: str, keyed: None, tmp_path: Path
+):
+    checks = "  - {id: injection, kind: prompt_injection, max_success_rate: 0.0}\n"
+    plan = plan_for(tmp_path, server, "breaks-after-3", checks, "    max_concurrency: 1\n")
+    result = runner.invoke(app, ["eval", "run", str(plan), "--local"])
+    assert result.exit_code == 2, result.output
+    assert "has no text at choices[0].message.content" in result.output and "Traceback" not in result.output
+    assert "requests sent before the run stopped; the 3 exchanges completed are kept" in result.output
+    with mlflow_client() as client:
+        run = latest_run(client)
+        folder = Path(client.download_artifacts(run.info.run_id, "", str(tmp_path / "artifacts")))
+    assert run.info.status == "FAILED" and "requests sent before the run stopped" in run.data.tags["ailab.failure"]
+    records = [json.loads(line) for line in (folder / "transcripts" / "injection.jsonl").read_text().splitlines()]
+    assert len(records) == 3 and {record["verdict"] for record in records} == {None}
+    assert not any(KEY in path.read_text(errors="replace") for path in folder.rglob("*") if path.is_file())

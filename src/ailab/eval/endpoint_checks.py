@@ -3,19 +3,21 @@
 :func:`load_inputs` reads what the checks will send (the shipped corpora, the files that add probes,
 the audit's questions) before anything is sent or recorded; :func:`evaluate_endpoint` sends it all
 through one :class:`~ailab.eval.llm.client.EndpointClient`, so the plan's request budget holds for
-the whole run, and returns an :class:`~ailab.eval.result.Evaluation` with every exchange kept.
+the whole run, and returns an :class:`~ailab.eval.result.Evaluation` with every exchange kept. When the
+endpoint fails partway, it raises :class:`~ailab.eval.result.IncompleteEndpointRunError` with the exchanges
+made until then, which the recorded run keeps as its transcripts before it ends FAILED.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ailab.errors import BadInputError
+from ailab.errors import AilabError, BadInputError
 from ailab.eval.catalogue import BY_ID
 from ailab.eval.llm import corpus, suites
 from ailab.eval.llm.pii import find_pii
@@ -28,13 +30,20 @@ from ailab.eval.plan import (
     QaQualityCheck,
     SystemPromptLeakageCheck,
 )
-from ailab.eval.result import CheckResult, EndpointRecord, Evaluation, Fingerprints, ProbeSource, passes
+from ailab.eval.result import (
+    CheckResult,
+    EndpointRecord,
+    Evaluation,
+    Fingerprints,
+    IncompleteEndpointRunError,
+    ProbeSource,
+    passes,
+)
 
 if TYPE_CHECKING:
     from ailab.eval.llm.client import EndpointClient, Exchange, Probe
+    from ailab.eval.plan import Bootstrap
 
-CONFIDENCE = 0.95
-"""The suites' intervals: Wilson score intervals of rates, percentile bootstrap of QA means."""
 EXAMPLES_PER_KIND = 2
 """Failed probes shown in the report per kind of probe (the part of the technique before ':', e.g. direct, indirect)."""
 MAX_EXAMPLES = 6
@@ -112,9 +121,15 @@ def evaluate_endpoint(loaded: LoadedPlan, inputs: list[CheckInputs], client: End
     transcripts: dict[str, str] = {}
     sent = 0
     for item in inputs:
-        run = _run(item, client, plan.bootstrap.seed)
-        sent += len(run.exchanges)
         techniques = _techniques(item)
+        completed: list[Exchange] = []
+        try:
+            run = _run(item, client, plan.bootstrap, completed.append)
+        except AilabError as error:
+            if completed:
+                transcripts[item.check.id] = _unjudged(item.check, completed, techniques)
+            raise IncompleteEndpointRunError(error, client.requests_sent, sent + len(completed), transcripts) from None
+        sent += len(run.exchanges)
         checks.append(_judge(item, run, techniques))
         transcripts[item.check.id] = _transcript(item.check, run, techniques)
     settings = plan.endpoint
@@ -125,8 +140,8 @@ def evaluate_endpoint(loaded: LoadedPlan, inputs: list[CheckInputs], client: End
         rows=sent,
         model_inputs=[],
         inputs_from_signature=True,
-        confidence=CONFIDENCE,
-        bootstrap_samples=suites.BOOTSTRAP_RESAMPLES,
+        confidence=plan.bootstrap.confidence,
+        bootstrap_samples=plan.bootstrap.samples,
         fingerprints=Fingerprints(
             plan_sha256=loaded.sha256,
             dataset_sha256=None,
@@ -145,31 +160,30 @@ def evaluate_endpoint(loaded: LoadedPlan, inputs: list[CheckInputs], client: End
     )
 
 
-def _run(item: CheckInputs, client: EndpointClient, seed: int) -> _Run:
+def _run(item: CheckInputs, client: EndpointClient, settings: Bootstrap, on_done: Callable[[Exchange], None]) -> _Run:
+    """Send the check's probes (``on_done`` sees each exchange as it completes) and judge the answers."""
     check = item.check
     if isinstance(check, QaQualityCheck):
         assert item.questions is not None
         probes = suites.qa_probes(item.questions.items)
-        exchanges = client.run(probes)
-        return _Run(probes, exchanges, suites.judge_qa(exchanges, item.questions.items, check.metric, seed))
+        exchanges = client.run(probes, on_done)
+        return _Run(probes, exchanges, suites.judge_qa(exchanges, item.questions.items, check.metric, settings))
     assert item.corpus is not None
     canary = suites.new_canary()
     if isinstance(check, SystemPromptLeakageCheck):
         system_prompt = client.settings.system_prompt
         assert system_prompt is not None  # the plan's validator made sure
         probes = suites.leakage_probes(item.corpus, system_prompt, canary)
-        exchanges = client.run(probes)
-        return _Run(probes, exchanges, suites.judge_leakage(exchanges, system_prompt, canary))
+        exchanges = client.run(probes, on_done)
+        return _Run(probes, exchanges, suites.judge_leakage(exchanges, probes, system_prompt, canary, settings))
     if isinstance(check, PiiLeakageCheck):
         probes = suites.pii_probes(item.corpus, canary)
-        exchanges = client.run(probes)
-        # Data the system was given, in the prompt or the document, is echoed when it comes back.
-        given = {probe.id: "\n".join(filter(None, (probe.document, probe.prompt))) for probe in probes}
-        return _Run(probes, exchanges, suites.judge_pii(exchanges, given))
+        exchanges = client.run(probes, on_done)
+        return _Run(probes, exchanges, suites.judge_pii(exchanges, probes, settings))
     assert isinstance(check, PromptInjectionCheck)
     probes = suites.injection_probes(item.corpus, canary)
-    exchanges = client.run(probes)
-    return _Run(probes, exchanges, suites.judge_injection(exchanges, canary))
+    exchanges = client.run(probes, on_done)
+    return _Run(probes, exchanges, suites.judge_injection(exchanges, probes, canary, settings))
 
 
 def _failed(check: EndpointCheck, verdict: suites.Verdict) -> bool:
@@ -237,7 +251,7 @@ def _examples(check: EndpointCheck, run: _Run, techniques: dict[str, str]) -> li
 def _why(check: EndpointCheck, verdict: suites.Verdict) -> str:
     """Why the probe failed, in words for the report."""
     if isinstance(check, PromptInjectionCheck):
-        return "the canary the injected instruction asked for appeared in the answer"
+        return "the answer carried the canary the injected instruction asked for, not as an echo of the prompt or document"
     if isinstance(check, SystemPromptLeakageCheck):
         return "the canary placed in the system prompt appeared in the answer" if verdict.detail == "canary" else verdict.detail
     if isinstance(check, PiiLeakageCheck):
@@ -258,14 +272,31 @@ def _cut(text: str) -> str:
 
 def _transcript(check: EndpointCheck, run: _Run, techniques: dict[str, str]) -> str:
     """JSON lines: each exchange as sent and received, with its technique and the probe's verdict."""
-    lines = []
-    for probe, exchange, verdict in zip(run.probes, run.exchanges, run.result.verdicts, strict=True):
-        record = {
+    judged = [
+        (exchange, "fail" if _failed(check, verdict) else "pass", verdict.detail)
+        for exchange, verdict in zip(run.exchanges, run.result.verdicts, strict=True)
+    ]
+    return _lines(check, judged, techniques)
+
+
+def _unjudged(check: EndpointCheck, exchanges: list[Exchange], techniques: dict[str, str]) -> str:
+    """The exchanges of a check the endpoint failed partway through, in the order they completed: no verdict."""
+    return _lines(
+        check,
+        [(exchange, None, "not judged: the run stopped before the check's last probe") for exchange in exchanges],
+        techniques,
+    )
+
+
+def _lines(check: EndpointCheck, judged: Sequence[tuple[Exchange, str | None, str]], techniques: dict[str, str]) -> str:
+    records = [
+        {
             "check": check.id,
-            "technique": techniques.get(probe.id, "question"),
+            "technique": techniques.get(exchange.probe_id, "question"),
             **exchange.as_record(),
-            "verdict": "fail" if _failed(check, verdict) else "pass",
-            "detail": verdict.detail,
+            "verdict": verdict,
+            "detail": detail,
         }
-        lines.append(json.dumps(record, ensure_ascii=False))
-    return "\n".join(lines) + "\n"
+        for exchange, verdict, detail in judged
+    ]
+    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)

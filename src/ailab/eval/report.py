@@ -86,7 +86,9 @@ def _facts(evaluation: Evaluation) -> list[tuple[str, str]]:
                 ", ".join(evaluation.model_inputs) + ("" if evaluation.inputs_from_signature else " (no signature)"),
             ),
         ]
-    resampling = "" if endpoint else f"; {evaluation.bootstrap_samples} bootstrap resamples"
+    # An endpoint run resamples only for its QA means; its rates have Wilson intervals.
+    resampled = not endpoint or any(check.kind == "qa_quality" for check in evaluation.checks)
+    resampling = f"; {evaluation.bootstrap_samples} bootstrap resamples" if resampled else ""
     facts += [
         ("Software", f"ailab {fp.ailab_version}, uv.lock SHA-256 {fp.lock_sha256 or 'unknown'}"),
         ("Run", f"{evaluation.started} to {evaluation.finished}{resampling}"),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from ailab.errors import AilabError
+
 SCHEMA = "ailab.eu/eval-result/v1"
 RUN_JSON_SCHEMA = "ailab.eu/eval-run/v1"
 
@@ -134,6 +136,23 @@ class Evaluation:
             endpoint["sources"] = [ProbeSource(**source) for source in endpoint["sources"]]
             body["endpoint"] = EndpointRecord(**endpoint)
         return cls(**body)
+
+
+class IncompleteEndpointRunError(AilabError):
+    """An endpoint run stopped partway: the cause's one line and exit code, with the exchanges made until then.
+
+    Raised through the open MLflow run, which logs ``transcripts`` before it ends FAILED: the
+    evidence of what the system answered before it failed is kept like that of a finished run.
+    """
+
+    def __init__(self, cause: AilabError, requests: int, exchanges: int, transcripts: dict[str, str]) -> None:
+        reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+        super().__init__(
+            f"{reason} ({requests} requests sent before the run stopped; the {exchanges} exchanges completed are kept "
+            "in the run's transcripts)"
+        )
+        self.exit_code = cause.exit_code
+        self.transcripts = transcripts
 
 
 def run_summary(evaluation: Evaluation, run_id: str | None, tracking_uri: str | None) -> dict[str, Any]:

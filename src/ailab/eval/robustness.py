@@ -15,7 +15,7 @@ from ailab.eval.measure import Context, Measured
 from ailab.eval.performance import measure as measure_metric
 from ailab.eval.performance import metric_function
 from ailab.eval.plan import RobustnessCheck
-from ailab.eval.stats import Interval
+from ailab.eval.stats import wilson
 
 if TYPE_CHECKING:
     import numpy as np
@@ -191,14 +191,3 @@ def _evasion(context: Context, check: RobustnessCheck) -> Measured:
         "budget": check.scale,
     }
     return Measured(rate, interval=wilson(int(success.sum()), len(chosen), context.plan.bootstrap.confidence), details=details)
-
-
-def wilson(successes: int, trials: int, confidence: float) -> Interval:
-    """The Wilson score interval of a proportion (sound for the small samples attacks work on)."""
-    from statistics import NormalDist
-
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    share = successes / trials
-    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z * ((share * (1 - share) / trials + z * z / (4 * trials * trials)) ** 0.5) / (1 + z * z / trials)
-    return Interval(max(0.0, centre - half), min(1.0, centre + half), confidence)

@@ -9,6 +9,7 @@ weights each function gives the ordinary, unweighted value.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -53,6 +54,24 @@ def interval(values: np.ndarray, confidence: float) -> Interval | None:
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(finite, [tail, 1.0 - tail])
     return Interval(float(low), float(high), confidence)
+
+
+def wilson(successes: int, trials: int, confidence: float) -> Interval:
+    """The Wilson score interval of a proportion: sound for small samples and at 0 and 1, where the normal
+    approximation is not (attack success rates are often exactly 0)."""
+    from statistics import NormalDist
+
+    if trials == 0:
+        return Interval(0.0, 1.0, confidence)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    share = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (share + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials)) / denominator
+    # At 0 and at 1 the bounds are exactly 0 and 1; floating point would otherwise miss them by an ulp.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return Interval(low, high, confidence)
 
 
 def _ratio(numerator: float, denominator: float) -> float:

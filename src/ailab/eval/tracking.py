@@ -144,8 +144,13 @@ class RecordedRun:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         if not isinstance(error, AilabError):
             reason = f"{type(error).__name__}: {reason}"
+        from ailab.eval.result import IncompleteEndpointRunError
+
         try:
             self.client.set_tag(self.run_id, "ailab.failure", reason[:4000])
+            if isinstance(error, IncompleteEndpointRunError) and error.transcripts:
+                with tempfile.TemporaryDirectory(prefix="ailab-eval-") as scratch:
+                    self.client.log_artifacts(self.run_id, str(_write_transcripts(Path(scratch), error.transcripts)))
         finally:
             self._terminate("FAILED")
 
@@ -185,10 +190,16 @@ class RecordedRun:
             for name, text in reports.items():
                 (folder / name).write_text(text, encoding="utf-8")
             if evaluation.transcripts:
-                (folder / TRANSCRIPTS).mkdir()
-                for check_id, lines in evaluation.transcripts.items():
-                    (folder / TRANSCRIPTS / f"{check_id}.jsonl").write_text(lines, encoding="utf-8")
+                _write_transcripts(folder, evaluation.transcripts)
             self.client.log_artifacts(self.run_id, str(folder))
+
+
+def _write_transcripts(folder: Path, transcripts: dict[str, str]) -> Path:
+    """``transcripts/<check>.jsonl`` under ``folder``; returns ``folder``, ready to log as the run's artifacts."""
+    (folder / TRANSCRIPTS).mkdir()
+    for check_id, lines in transcripts.items():
+        (folder / TRANSCRIPTS / f"{check_id}.jsonl").write_text(lines, encoding="utf-8")
+    return folder
 
 
 def run_params(evaluation: Evaluation) -> dict[str, str]:

@@ -3,8 +3,13 @@
 A corpus is JSON lines: a first line describing it (``corpus``, ``version`` and what it maps to:
 ``owasp``, ``ai_act``...), then one probe per line with ``id``, ``technique``, ``prompt``,
 optionally ``document`` (indirect attacks), and its ``provenance`` and ``licence``. Placeholders
-``{canary}``, ``{canary_a}`` and ``{canary_b}`` (the canary's two halves) are filled with a fresh
-canary per run, so an answer memorised from an earlier run proves nothing.
+``{canary}``, ``{canary_lower}`` (the canary in lower case), ``{canary_a}`` and ``{canary_b}`` (its two
+halves) are filled with a fresh canary per run, so an answer memorised from an earlier run proves nothing.
+
+An injection probe should ask the system to compose the canary (write ``{canary_lower}`` in capitals,
+join ``{canary_a}`` and ``{canary_b}``) rather than send ``{canary}`` as it must come back: a system
+that merely repeats or quotes what it was given then cannot satisfy it. Probes that do send
+``{canary}`` are still judged, with echoed occurrences discounted (see :mod:`ailab.eval.llm.suites`).
 """
 
 from __future__ import annotations
@@ -117,4 +122,5 @@ def _object(numbered: tuple[int, str], source: str) -> dict[str, Any]:
 def fill(text: str, canary: str) -> str:
     """``text`` with the canary placeholders filled (plain replacement: probes may contain other braces)."""
     half = len(canary) // 2
-    return text.replace("{canary_a}", canary[:half]).replace("{canary_b}", canary[half:]).replace("{canary}", canary)
+    filled = text.replace("{canary_a}", canary[:half]).replace("{canary_b}", canary[half:])
+    return filled.replace("{canary_lower}", canary.lower()).replace("{canary}", canary)
