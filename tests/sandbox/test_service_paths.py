@@ -19,8 +19,8 @@ from ailab.sandbox.auditlog import AuditLog
 from ailab.sandbox.gate import check
 from ailab.sandbox.operations import Request
 from ailab.sandbox.program import plan_sandbox
-from ailab.services.endpoint import MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV
 from ailab.spec.model import LabSpec
+from ailab.spec.service_env import MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV
 
 REQUEST = Request(audit_id="2025-017-chatbot", team="alice,bob", profile="gpu-mig", lab_stack="aws-eu", ttl="24h")
 

@@ -19,10 +19,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ailab.errors import BadInputError, OperationFailedError
-from ailab.services.endpoint import CA_BUNDLE_ENV, MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV, admin_endpoint, lab_tls
+from ailab.services.endpoint import admin_endpoint, lab_tls
 from ailab.services.mlflow import AuditExperimentProvider, MlflowAdmin
 from ailab.services.qdrant import AuditCollectionProvider
 from ailab.services.qdrant.collections import create_collection, session
+from ailab.spec.service_env import CA_BUNDLE_ENV, MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV
 
 API_KEY = "lab-qdrant-api-key-0123456789abcdef"
 

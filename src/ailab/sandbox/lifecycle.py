@@ -27,8 +27,8 @@ from ailab.errors import BadInputError, MissingPrerequisiteError, OperationFaile
 from ailab.home import BACKEND_ENV, backend_url, sub_dir
 from ailab.sandbox.program import EVAL_PROJECT, SANDBOX_PROJECT
 from ailab.sandbox.request import SandboxSpec
-from ailab.services.endpoint import MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV
 from ailab.spec.model import LabSpec
+from ailab.spec.service_env import MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV
 
 if TYPE_CHECKING:
     from pulumi.automation import Stack
