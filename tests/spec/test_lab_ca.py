@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from tests.lab_ca import LabCa
 
 from ailab.errors import BadInputError
 from ailab.spec import load_stack_spec
@@ -18,26 +14,6 @@ from ailab.spec.lab_ca import CA_BUNDLE_MAX_BYTES, lab_ca_bundle
 from ailab.spec.stackfile import Project
 
 RANGES = "      source_ranges: [10.200.0.0/24]\n"
-
-
-def ca_pem() -> tuple[bytes, bytes]:
-    """A self-signed CA certificate and its key, both PEM."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Lab CA")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
 @pytest.fixture
@@ -55,7 +31,7 @@ def with_bundle(project: Project, write_stack: Callable[[str, str], Path], aws_t
 
 def test_a_pem_ca_is_read_from_the_project(project: Project, with_bundle: Callable[[str], Path]) -> None:
     pem = with_bundle()
-    pem.write_bytes(ca_pem()[0] * 2)  # a bundle: several certificates
+    pem.write_bytes(LabCa.make().pem + LabCa.make().pem)  # a bundle: several certificates
     lab, _ = load_stack_spec("aws-eu", project)
     assert lab.ingress is not None and lab.ingress.ca_bundle == "certs/lab-ca.pem"
     assert lab_ca_bundle(lab, project.root) == pem
@@ -82,8 +58,8 @@ def test_a_wrong_file_is_refused_in_one_located_line(
 ) -> None:
     pem = with_bundle()
     if content == "key":
-        cert, key = ca_pem()
-        pem.write_bytes(cert + key)
+        ca = LabCa.make()
+        pem.write_bytes(ca.pem + ca.key_pem())
     elif isinstance(content, bytes):
         pem.write_bytes(content)
     with pytest.raises(BadInputError) as failure:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cryptography import x509
-
 from ailab.errors import BadInputError
 from ailab.safeload import read_text
 from ailab.spec.model import LabSpec
@@ -42,6 +40,9 @@ def ca_bundle_problem(path: Path) -> str | None:
         return f"{path}: holds a private key; keep only the CA's certificates in it, and the key out of the project"
     if labels - {"CERTIFICATE"}:
         return f"{path}: holds {', '.join(sorted(labels - {'CERTIFICATE'}))}; keep only the CA's PEM certificates"
+    # Imported here: only a lab that names a bundle pays for it (an offline plan loads no cryptography).
+    from cryptography import x509
+
     try:
         x509.load_pem_x509_certificates(text.encode("ascii"))
     except (ValueError, UnicodeEncodeError):
