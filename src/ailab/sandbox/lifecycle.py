@@ -329,6 +329,11 @@ def _last_error_line(err: Exception) -> str:
 _STREAM_LABEL = re.compile(r"^\s*(stdout|stderr):\s*")
 
 
+_AS_OPERATOR = (
+    "the group <lab name>:sandbox-operators: on AWS assume the role of the lab's sandboxOperatorRoleArn output, e.g. "
+    "aws sso login then AWS_PROFILE=ailab-sandbox-operator; on-premises an account of an OIDC group in "
+    "lab.access.sandbox_operators; see docs/deploy.md, 'Sandbox operators and the reaper'"
+)
 # Causes the engine reports often, by a phrase of its message, and what to do about each.
 _HINTS: tuple[tuple[str, str], ...] = (
     (
@@ -341,7 +346,15 @@ _HINTS: tuple[tuple[str, str], ...] = (
     ),
     ("failed to log in", f"check the state backend ({BACKEND_ENV}) is reachable and you may write to it"),
     ("no credentials", f"the state backend needs cloud credentials ({BACKEND_ENV} is s3://...): configure them and retry"),
-    ("unauthorized", "the cluster refused the deployer's credentials: refresh them (aws sso login, or the kubeconfig) and retry"),
+    (
+        "unauthorized",
+        f"the cluster did not accept your credentials: sign in again as the sandbox operator ({_AS_OPERATOR}) and retry",
+    ),
+    (
+        "forbidden",
+        f"the cluster refused this identity: sandbox operations run as the sandbox operator ({_AS_OPERATOR}), "
+        "which may act in audit-* namespaces only; not the deployer, nor cluster-admin",
+    ),
     (
         "connection refused",
         "a service the sandbox needs (the cluster API, MLflow, Qdrant) is unreachable: run from a machine on the lab's network",
