@@ -57,11 +57,15 @@ _ALWAYS_ESCALATING = ("impersonate",)
 
 
 def _names_roles(rule: Mapping[str, Any]) -> bool | None:
-    """Whether the rule's ``resourceNames`` lists the roles it applies to; None when a placeholder hides them."""
+    """Whether the rule's ``resourceNames`` limits it to roles of the lab's own; None when a placeholder hides them.
+
+    Binding a built-in such as cluster-admin or a ``system:`` role by name is no limit at all.
+    """
     names = rule.get("resourceNames")
     if hides(names):
         return None
-    return any(name for name in strings(names))
+    named = [name for name in strings(names) if name]
+    return bool(named) and not any(name in _BUILTIN_SECRET_READERS or name.startswith("system:") for name in named)
 
 
 @resource_rule(
@@ -75,8 +79,8 @@ def _names_roles(rule: Mapping[str, Any]) -> bool | None:
         "(Kubernetes RBAC documentation, 'Restrictions on role binding creation or update')."
     ),
     remediation=(
-        "Remove impersonate from the role; limit bind and escalate with resourceNames to the roles the persona may "
-        "bind, or grant the specific roles a persona needs instead."
+        "Remove impersonate from the role; limit bind and escalate with resourceNames to the lab's own roles the "
+        "persona may bind (never cluster-admin, admin, edit or a system: role), or grant the roles it needs instead."
     ),
     types=_ROLES,
     controls=[*_ACCESS, c.CIS_K8S_BIND_ESCALATE, c.CIS_EKS_BIND_ESCALATE, c.NSA_RBAC],
