@@ -113,7 +113,7 @@ def _with_ca(lab: LabSpec) -> LabSpec:
     return lab.model_copy(update={"ingress": lab.ingress.model_copy(update={"ca_bundle": "certs/lab-ca.pem"})})
 
 
-def test_create_and_extend_hand_the_engine_the_lab_ca(
+def test_create_extend_and_destroy_hand_the_engine_the_lab_ca(
     fake_pulumi: FakePulumi, monkeypatch: pytest.MonkeyPatch, clean_environment: None
 ) -> None:
     real = operations.load_stack_spec
@@ -122,6 +122,10 @@ def test_create_and_extend_hand_the_engine_the_lab_ca(
     operations.extend(REQUEST.audit_id, "1d", on_output=lambda _line: None)
     bundle = find_project().root / "certs" / "lab-ca.pem"
     assert fake_pulumi.ca_bundles == [bundle, bundle]
+    # destroy reads the lab the sandbox recorded (aws-eu) again, through sandbox_lab_ca
+    monkeypatch.setattr(lifecycle, "sandbox_lab_ca", lambda lab_stack: Path(f"/labs/{lab_stack}/lab-ca.pem"))
+    operations.destroy(REQUEST.audit_id, on_output=lambda _line: None)
+    assert fake_pulumi.ca_bundles[-1] == Path("/labs/aws-eu/lab-ca.pem")
 
 
 def test_the_engine_is_told_the_lab_ca_unless_the_environment_names_one(
