@@ -74,14 +74,25 @@ class FakePulumi:
     def __init__(self) -> None:
         self.ups: list[tuple[SandboxSpec, bool]] = []
         self.destroys: list[str] = []
+        self.ca_bundles: list[Path | None] = []
+        """The lab CA each up and destroy was given, in order."""
         self.fail_up: Exception | None = None
         self.stacks: set[str] = set()
         self.passwords = {"alice": "generated-password-of-alice-0123"}
         self.extra_outputs: dict[str, object] = {}
         """Merged into every up's plain outputs (e.g. what the MLflow experiment reports)."""
 
-    def up(self, spec: SandboxSpec, program: Callable[[], None], *, resume: bool, on_output: Callable[[str], None]) -> Deployed:
+    def up(
+        self,
+        spec: SandboxSpec,
+        program: Callable[[], None],
+        *,
+        resume: bool,
+        on_output: Callable[[str], None],
+        ca_bundle: Path | None = None,
+    ) -> Deployed:
         self.ups.append((spec, resume))
+        self.ca_bundles.append(ca_bundle)
         self.stacks.add(spec.audit_id)
         on_output(f"Updating ({spec.audit_id})")
         if self.fail_up is not None:
@@ -90,8 +101,9 @@ class FakePulumi:
         outputs |= self.extra_outputs
         return Deployed(outputs, {"mlflowCredentials": dict(self.passwords)})
 
-    def destroy(self, audit_id: str, on_output: Callable[[str], None]) -> bool:
+    def destroy(self, audit_id: str, on_output: Callable[[str], None], ca_bundle: Path | None = None) -> bool:
         self.destroys.append(audit_id)
+        self.ca_bundles.append(ca_bundle)
         existed = audit_id in self.stacks
         self.stacks.discard(audit_id)
         return existed

@@ -22,6 +22,16 @@ def _command_error(stderr: str) -> auto.CommandError:
             "warning: x\nerror: failed to log in to s3://bucket\n",
             "error: failed to log in to s3://bucket; check the state backend (AILAB_BACKEND_URL)",
         ),
+        (
+            "error: Unauthorized\n",
+            "error: Unauthorized; the cluster did not accept your credentials: sign in again as the sandbox operator "
+            "(the group <lab name>:sandbox-operators: on AWS assume the role of the lab's sandboxOperatorRoleArn output",
+        ),
+        (
+            'error: namespaces "audit-a1" is forbidden: User "bob" cannot create resource "namespaces"\n',
+            'error: namespaces "audit-a1" is forbidden: User "bob" cannot create resource "namespaces"; the cluster '
+            "refused this identity: sandbox operations run as the sandbox operator",
+        ),
         ("something odd happened\n", "something odd happened; the full engine output is above"),
         ("", "no message; the full engine output is above"),
     ],

@@ -49,3 +49,15 @@ def test_created_sandboxes_point_at_their_credentials_file_and_print_no_secret()
     text = "\n".join(line for step in steps for line in step.lines)
     assert "/home/a/.local/share/ailab/x.json (mode 0600)" in text
     assert "s3cret-password-value" not in text
+
+
+def test_a_lab_ca_is_named_for_the_auditors_clients():
+    lab_spec = lab("aws-eu")
+    assert lab_spec.ingress is not None
+    steps = {step.title: "\n".join(step.lines) for step in next_steps(make_spec(lab_spec), lab_spec)}
+    assert "CERT_PATH" not in steps["MLflow"] and "SSL_CERT_FILE" not in steps["Qdrant"]  # the system store trusts it
+    with_ca = lab_spec.model_copy(update={"ingress": lab_spec.ingress.model_copy(update={"ca_bundle": "certs/lab-ca.pem"})})
+    steps = {step.title: "\n".join(step.lines) for step in next_steps(make_spec(with_ca), with_ca)}
+    assert "MLFLOW_TRACKING_SERVER_CERT_PATH=<the lab CA's PEM file>" in steps["MLflow"]
+    assert "SSL_CERT_FILE=<the lab CA's PEM file>" in steps["Qdrant"] and "REQUESTS_CA_BUNDLE" in steps["Qdrant"]
+    assert "certs/lab-ca.pem" in steps["MLflow"] and "certs/lab-ca.pem" in steps["Qdrant"]

@@ -3,7 +3,6 @@ second, TLS verified against the lab's CA; and a moved endpoint never replaces a
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import ssl
 import threading
@@ -13,16 +12,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from tests.lab_ca import LabCa
 
 from ailab.errors import BadInputError, OperationFailedError
-from ailab.services.endpoint import CA_BUNDLE_ENV, MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV, admin_endpoint, lab_tls
+from ailab.services.endpoint import admin_endpoint, lab_tls
 from ailab.services.mlflow import AuditExperimentProvider, MlflowAdmin
 from ailab.services.qdrant import AuditCollectionProvider
 from ailab.services.qdrant.collections import create_collection, session
+from ailab.spec.service_env import CA_BUNDLE_ENV, MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV
 
 API_KEY = "lab-qdrant-api-key-0123456789abcdef"
 
@@ -49,7 +46,7 @@ def test_tls_is_always_verified(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def _with_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
-    ca = _Ca.make()
+    ca = LabCa.make()
     bundle = tmp_path / "lab-ca.pem"
     bundle.write_bytes(ca.pem)
     monkeypatch.setenv(CA_BUNDLE_ENV, str(bundle))
@@ -70,7 +67,7 @@ def test_a_bad_ca_bundle_is_one_line_naming_the_setting(tmp_path: Path, monkeypa
 
 
 def test_mlflow_over_https_trusts_the_lab_ca_and_nothing_else(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ca = _Ca.make()
+    ca = LabCa.make()
     with _https_server(tmp_path, ca) as url:
         # Without the lab's CA the certificate is refused: the request never reaches the server.
         with (
@@ -85,7 +82,7 @@ def test_mlflow_over_https_trusts_the_lab_ca_and_nothing_else(tmp_path: Path, mo
 
 
 def test_qdrant_over_https_trusts_the_lab_ca_and_nothing_else(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ca = _Ca.make()
+    ca = LabCa.make()
     with _https_server(tmp_path, ca) as url:
         with (
             pytest.raises(OperationFailedError, match=r"unreachable.*CERTIFICATE_VERIFY_FAILED"),
@@ -139,49 +136,6 @@ def test_a_moved_endpoint_updates_and_never_replaces() -> None:
     assert diff.changes is True and diff.replaces == []
 
 
-class _Ca:
-    def __init__(self, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> None:
-        self.key, self.cert = key, cert
-        self.pem = cert.public_bytes(serialization.Encoding.PEM)
-
-    @classmethod
-    def make(cls) -> _Ca:
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ailab test CA")])
-        cert = (
-            _builder(name, name, key.public_key())
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256())
-        )
-        return cls(key, cert)
-
-    def issue(self, host: str) -> tuple[bytes, bytes]:
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = (
-            _builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]), self.cert.subject, key.public_key())
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
-            .sign(self.key, hashes.SHA256())
-        )
-        key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-        return cert.public_bytes(serialization.Encoding.PEM), key_pem
-
-
-def _builder(subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey) -> x509.CertificateBuilder:
-    now = dt.datetime.now(dt.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-    )
-
-
 class _NotFound(BaseHTTPRequestHandler):
     """MLflow's answer to a missing experiment."""
 
@@ -198,7 +152,7 @@ class _NotFound(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def _https_server(tmp_path: Path, ca: _Ca) -> Iterator[str]:
+def _https_server(tmp_path: Path, ca: LabCa) -> Iterator[str]:
     """An https server for ``localhost`` on 127.0.0.1, its certificate issued by ``ca``."""
     cert, key = ca.issue("localhost")
     (tmp_path / "server.pem").write_bytes(cert)

@@ -27,8 +27,10 @@ from ailab.errors import BadInputError, MissingPrerequisiteError, OperationFaile
 from ailab.home import BACKEND_ENV, backend_url, sub_dir
 from ailab.sandbox.program import EVAL_PROJECT, SANDBOX_PROJECT
 from ailab.sandbox.request import SandboxSpec
-from ailab.services.endpoint import MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV
+from ailab.spec.lab_ca import lab_ca_bundle
 from ailab.spec.model import LabSpec
+from ailab.spec.service_env import CA_BUNDLE_ENV, MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV
+from ailab.spec.stackfile import find_project, load_stack_spec
 
 if TYPE_CHECKING:
     from pulumi.automation import Stack
@@ -136,6 +138,28 @@ def _use_recorded_endpoints(stack: Stack) -> None:
     stack.workspace.env_vars = {**stack.workspace.env_vars, **chosen}
 
 
+def _use_lab_ca(stack: Stack, ca_bundle: Path | None) -> None:
+    """Have the engine's providers verify MLflow and Qdrant against the lab's CA (``lab.ingress.ca_bundle``),
+    unless this process's environment already names a bundle (an operator's own, or none needed in the cluster)."""
+    if ca_bundle is not None and not os.environ.get(CA_BUNDLE_ENV):
+        stack.workspace.env_vars = {**stack.workspace.env_vars, CA_BUNDLE_ENV: str(ca_bundle)}
+
+
+def sandbox_lab_ca(lab_stack: str) -> Path | None:
+    """For a destroy: the CA bundle of the lab ``lab_stack`` in this machine's project.
+
+    None where there is no project here or it lacks that stack (the in-cluster reaper, which reaches the
+    services by their cluster-local URLs), or where the lab names no bundle (the system trust store).
+    """
+    try:
+        project = find_project()
+    except BadInputError:
+        return None
+    if not project.stack_file(lab_stack).is_file():
+        return None
+    return lab_ca_bundle(load_stack_spec(lab_stack, project)[0], project.root)
+
+
 def _project_settings(project: str) -> Any:
     from pulumi import automation as auto
 
@@ -211,11 +235,15 @@ def _split(outputs: Mapping[str, Any]) -> Deployed:
     return Deployed(plain, secret)
 
 
-def up(spec: SandboxSpec, program: Callable[[], None], *, resume: bool, on_output: Printer) -> Deployed:
-    """Create or update the sandbox's stack; ``resume`` first clears what an interrupted run left pending."""
+def up(
+    spec: SandboxSpec, program: Callable[[], None], *, resume: bool, on_output: Printer, ca_bundle: Path | None = None
+) -> Deployed:
+    """Create or update the sandbox's stack; ``resume`` first clears what an interrupted run left pending;
+    ``ca_bundle``: the lab's CA, which MLflow and Qdrant are verified against (:func:`lab_ca_bundle`)."""
     from pulumi import automation as auto
 
     stack = open_stack(spec.audit_id, program, create=True)
+    _use_lab_ca(stack, ca_bundle)
     try:
         stack.set_config(SPEC_KEY, auto.ConfigValue(spec.model_dump_json()))
         stack.workspace.install_plugin("kubernetes", f"v{version('pulumi-kubernetes')}")
@@ -229,8 +257,11 @@ def up(spec: SandboxSpec, program: Callable[[], None], *, resume: bool, on_outpu
     return _split(result.outputs)
 
 
-def destroy(audit_id: str, on_output: Printer) -> bool:
-    """Destroy every resource of the sandbox's stack and remove the stack; False when there was no stack."""
+def destroy(audit_id: str, on_output: Printer, ca_bundle: Path | None = None) -> bool:
+    """Destroy every resource of the sandbox's stack and remove the stack; False when there was no stack.
+
+    ``ca_bundle``: as for :func:`up` (:func:`sandbox_lab_ca` finds it for a sandbox's lab).
+    """
     from pulumi import automation as auto
 
     try:
@@ -239,6 +270,7 @@ def destroy(audit_id: str, on_output: Printer) -> bool:
         return False
     try:
         _use_recorded_endpoints(stack)
+        _use_lab_ca(stack, ca_bundle)
         stack.destroy(on_output=on_output, color="never", remove=True)
     except auto.ConcurrentUpdateError as err:
         raise _concurrent(audit_id, err) from None
@@ -297,6 +329,11 @@ def _last_error_line(err: Exception) -> str:
 _STREAM_LABEL = re.compile(r"^\s*(stdout|stderr):\s*")
 
 
+_AS_OPERATOR = (
+    "the group <lab name>:sandbox-operators: on AWS assume the role of the lab's sandboxOperatorRoleArn output, e.g. "
+    "aws sso login then AWS_PROFILE=ailab-sandbox-operator; on-premises an account of an OIDC group in "
+    "lab.access.sandbox_operators; see docs/deploy.md, 'Sandbox operators and the reaper'"
+)
 # Causes the engine reports often, by a phrase of its message, and what to do about each.
 _HINTS: tuple[tuple[str, str], ...] = (
     (
@@ -309,7 +346,15 @@ _HINTS: tuple[tuple[str, str], ...] = (
     ),
     ("failed to log in", f"check the state backend ({BACKEND_ENV}) is reachable and you may write to it"),
     ("no credentials", f"the state backend needs cloud credentials ({BACKEND_ENV} is s3://...): configure them and retry"),
-    ("unauthorized", "the cluster refused the deployer's credentials: refresh them (aws sso login, or the kubeconfig) and retry"),
+    (
+        "unauthorized",
+        f"the cluster did not accept your credentials: sign in again as the sandbox operator ({_AS_OPERATOR}) and retry",
+    ),
+    (
+        "forbidden",
+        f"the cluster refused this identity: sandbox operations run as the sandbox operator ({_AS_OPERATOR}), "
+        "which may act in audit-* namespaces only; not the deployer, nor cluster-admin",
+    ),
     (
         "connection refused",
         "a service the sandbox needs (the cluster API, MLflow, Qdrant) is unreachable: run from a machine on the lab's network",

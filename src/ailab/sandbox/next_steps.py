@@ -97,10 +97,13 @@ def _mlflow(spec: SandboxSpec, lab: LabSpec, outputs: Mapping[str, Any], credent
         else f"from the workbench, where MLFLOW_TRACKING_URI is set ({NO_INGRESS})"
     )
     where = f"shown once at creation and kept in {credentials_file} (mode 0600)" if credentials_file else "shown once at creation"
+    # MLflow's client reads this variable for requests' verify (mlflow.environment_variables).
+    trust = _lab_ca(lab, "MLFLOW_TRACKING_SERVER_CERT_PATH=<the lab CA's PEM file>") if external else ()
     return Step(
         "MLflow",
         (
             reach,
+            *trust,
             f"experiment {naming.mlflow_experiment(spec.audit_id)}; MLFLOW_TRACKING_USERNAME is your user name",
             f"MLFLOW_TRACKING_PASSWORD: the one-time password {where}; change it at first use "
             "(MLflow UI, or PATCH /api/2.0/mlflow/users/update-password)",
@@ -108,13 +111,28 @@ def _mlflow(spec: SandboxSpec, lab: LabSpec, outputs: Mapping[str, Any], credent
     )
 
 
+def _lab_ca(lab: LabSpec, setting: str) -> tuple[str, ...]:
+    """How a client trusts the lab's own CA, when the lab names one (else the system store already does)."""
+    if lab.ingress is None or lab.ingress.ca_bundle is None:
+        return ()
+    return (
+        f"{setting}  (the ingress certificate is signed by the lab's CA: {lab.ingress.ca_bundle} of the lab's "
+        "project; ask its architects for a copy)",
+    )
+
+
 def _qdrant(spec: SandboxSpec, lab: LabSpec, namespace: str, outputs: Mapping[str, Any]) -> Step:
     external = outputs.get("qdrantExternalUrl") or (f"https://{lab.ingress.qdrant_host}" if lab.ingress else None)
     reach = f"{external}  (over the lab's VPN)" if external else f"from the workbench, where QDRANT_URL is set ({NO_INGRESS})"
+    # qdrant-client speaks through httpx, which reads SSL_CERT_FILE; requests-based clients read REQUESTS_CA_BUNDLE.
+    trust = (
+        _lab_ca(lab, "SSL_CERT_FILE=<the lab CA's PEM file> (qdrant-client; REQUESTS_CA_BUNDLE for requests)") if external else ()
+    )
     return Step(
         "Qdrant",
         (
             reach,
+            *trust,
             f"collection {outputs.get('qdrantCollection') or naming.qdrant_collection(spec.audit_id)} (the token opens this one only)",
             f"token: kubectl get secret -n {namespace} {QDRANT_SECRET} -o jsonpath='{{.data.QDRANT_API_KEY}}' | base64 -d",
         ),

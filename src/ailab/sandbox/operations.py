@@ -23,6 +23,7 @@ from ailab.sandbox.lifecycle import Printer
 from ailab.sandbox.program import connection_from_stack, plan_sandbox, sandbox_program
 from ailab.sandbox.request import SandboxSpec, build_spec, parse_ttl, utc_now
 from ailab.sandbox.state import SandboxEntry, Status
+from ailab.spec.lab_ca import lab_ca_bundle
 from ailab.spec.model import LabSpec
 from ailab.spec.stackfile import Project, find_project, load_stack_spec
 
@@ -220,7 +221,13 @@ def _deploy(
     entry = SandboxEntry(spec=spec, status=Status.CREATING, updated_at=utc_now())
     state.save(entry)
     try:
-        deployed = lifecycle.up(spec, _deployed_program(spec, lab, project), resume=resume, on_output=on_output)
+        deployed = lifecycle.up(
+            spec,
+            _deployed_program(spec, lab, project),
+            resume=resume,
+            on_output=on_output,
+            ca_bundle=lab_ca_bundle(lab, project.root),
+        )
     except BaseException as error:
         state.save(entry.model_copy(update={"status": Status.FAILED, "updated_at": utc_now(), "last_error": str(error)}))
         raise
@@ -290,7 +297,13 @@ def extend(audit_id: str, by: str, on_output: Printer, project: Project | None =
             lab, _ = load_stack_spec(spec.lab_stack, project)
             lifecycle.require_service_paths(lab, spec.lab_stack, "extend")
             _gated(spec, lab, op)
-            deployed = lifecycle.up(spec, _deployed_program(spec, lab, project), resume=False, on_output=on_output)
+            deployed = lifecycle.up(
+                spec,
+                _deployed_program(spec, lab, project),
+                resume=False,
+                on_output=on_output,
+                ca_bundle=lab_ca_bundle(lab, project.root),
+            )
             record_reverted_renames(audit_id, deployed.outputs)
             extended = entry.model_copy(update={"spec": spec, "updated_at": utc_now(), "outputs": deployed.outputs})
             state.save(extended)
@@ -319,8 +332,11 @@ def forget(audit_id: str) -> SandboxEntry:
             return entry
 
 
-def destroy(audit_id: str, on_output: Printer, reason: str | None = None) -> bool:
-    """Destroy the sandbox's resources and stack and forget it locally; False when nothing was deployed."""
+def destroy(audit_id: str, on_output: Printer, reason: str | None = None, lab_stack: str | None = None) -> bool:
+    """Destroy the sandbox's resources and stack and forget it locally; False when nothing was deployed.
+
+    ``lab_stack``: the sandbox's lab, for a sandbox this machine has no record of (one reaped from the backend).
+    """
     arguments: dict[str, Any] = {"audit_id": audit_id}
     if reason:
         arguments["reason"] = reason
@@ -328,17 +344,18 @@ def destroy(audit_id: str, on_output: Printer, reason: str | None = None) -> boo
         ids.audit_id(audit_id)
         lifecycle.require_engine("destroy")
         with lock.sandbox_lock(audit_id, f"ailab sandbox destroy {audit_id}"):
-            return _destroy_locked(audit_id, on_output)
+            return _destroy_locked(audit_id, on_output, lab_stack)
 
 
-def _destroy_locked(audit_id: str, on_output: Printer) -> bool:
+def _destroy_locked(audit_id: str, on_output: Printer, lab_stack: str | None) -> bool:
     from ailab.services.credentials import credentials_path
 
     entry = state.load(audit_id)
     if entry is not None:
         state.save(entry.model_copy(update={"status": Status.DESTROYING, "updated_at": utc_now()}))
     try:
-        existed = lifecycle.destroy(audit_id, on_output)
+        lab = entry.spec.lab_stack if entry is not None else lab_stack
+        existed = lifecycle.destroy(audit_id, on_output, ca_bundle=lifecycle.sandbox_lab_ca(lab) if lab else None)
     except BaseException as error:
         if entry is not None:
             failed = {"status": Status.DESTROY_FAILED, "updated_at": utc_now(), "last_error": str(error)}
@@ -387,7 +404,8 @@ def reap(dry_run: bool, on_output: Printer, now: datetime | None = None) -> list
             lifecycle.require_engine("reap")
         expired, unreadable = expired_sandboxes(moment, include_backend=not dry_run)
         for audit_id, spec in expired.items():
-            results.append(Reaped(audit_id, spec.expires_at, "would destroy" if dry_run else _reap_one(audit_id, on_output)))
+            outcome = "would destroy" if dry_run else _reap_one(audit_id, spec.lab_stack, on_output)
+            results.append(Reaped(audit_id, spec.expires_at, outcome))
         results.extend(Reaped(name, None, f"failed: {reason}") for name, reason in sorted(unreadable.items()))
         op.detail = "; ".join(f"{r.audit_id}: {r.outcome}" for r in results) or "nothing expired"
         if any(r.outcome.startswith("failed") for r in results):
@@ -395,9 +413,9 @@ def reap(dry_run: bool, on_output: Printer, now: datetime | None = None) -> list
     return results
 
 
-def _reap_one(audit_id: str, on_output: Printer) -> str:
+def _reap_one(audit_id: str, lab_stack: str, on_output: Printer) -> str:
     try:
-        destroy(audit_id, on_output, reason="expired (reap)")
+        destroy(audit_id, on_output, reason="expired (reap)", lab_stack=lab_stack)
     except lock.LockHeldError:
         return "locked"
     except AilabError as error:

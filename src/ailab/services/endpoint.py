@@ -7,7 +7,7 @@ That process runs on the operator's workstation for ``ailab sandbox create/exten
 and Qdrant reached through the lab's ingress, over the VPN) and inside the cluster for the reaper
 (cluster-local Service URLs). A delete only sees the outputs recorded at the last create or update,
 so the URL recorded there cannot be trusted to work from the other place: the process's
-environment names the endpoint (:data:`MLFLOW_ADMIN_URL_ENV`, :data:`QDRANT_ADMIN_URL_ENV`), and the
+environment names the endpoint (:mod:`ailab.spec.service_env` names the variables), and the
 recorded URL is the fallback. The endpoint is no part of a resource's identity (the experiment id,
 the collection name), so a new URL never replaces (deletes) an audit's experiment or collection.
 
@@ -23,13 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ailab.errors import BadInputError
-
-MLFLOW_ADMIN_URL_ENV = "AILAB_MLFLOW_ADMIN_URL"
-"""The MLflow URL the provider process uses, whatever the resource recorded (set by the CLI and the reaper)."""
-QDRANT_ADMIN_URL_ENV = "AILAB_QDRANT_ADMIN_URL"
-"""The Qdrant URL the provider process uses, whatever the resource recorded (set by the CLI and the reaper)."""
-CA_BUNDLE_ENV = "AILAB_LAB_CA_BUNDLE"
-"""A PEM file of the CA that signed the lab's ingress certificate; unset: the system trust store."""
+from ailab.spec.service_env import CA_BUNDLE_ENV
 
 
 @dataclass(frozen=True)

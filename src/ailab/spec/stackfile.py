@@ -20,6 +20,7 @@ from ailab.errors import BadInputError
 from ailab.safeload import Document, load_yaml_file
 from ailab.spec import stack_secrets
 from ailab.spec.errors import format_errors, located_errors, render_path
+from ailab.spec.lab_ca import ca_bundle_problem, lab_ca_bundle
 from ailab.spec.model import LabSpec, Loc
 
 LAB_KEY = "ailab:lab"
@@ -209,7 +210,8 @@ def parse_lab(data: Any, document: Document | None = None, base: Loc = ()) -> La
 
 
 def lab_spec_from_stack(stack_config: StackConfig) -> LabSpec:
-    """The validated spec of a stack file; plain-text secrets and a conflicting ``aws:region`` are errors."""
+    """The validated spec of a stack file; plain-text secrets, a conflicting ``aws:region`` and a CA bundle that is
+    not the project's PEM certificates are errors."""
     document = stack_config.document
     base: Loc = ("config", _raw_lab_key(stack_config))
     spec = parse_lab(stack_config.lab_value(), document, base)
@@ -219,6 +221,11 @@ def lab_spec_from_stack(stack_config: StackConfig) -> LabSpec:
                 f"{document.source}:{document.line_of((*base, *loc))}: {render_path(loc)}: secret in plain text; encrypt it "
                 f"with pulumi config set --secret --path '{render_path(loc, LAB_KEY)}' -s {stack_config.stack}"
             )
+    bundle = lab_ca_bundle(spec, stack_config.project.root)
+    problem = ca_bundle_problem(bundle) if bundle is not None else None
+    if problem is not None:
+        where = document.line_of((*base, "ingress", "ca_bundle"))
+        raise BadInputError(f"{document.source}:{where}: ingress.ca_bundle: {problem}")
     provider_region = stack_config.config.get("aws:region")
     if provider_region is not None and spec.region is not None and provider_region != spec.region:
         raise BadInputError(

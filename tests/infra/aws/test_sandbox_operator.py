@@ -43,7 +43,7 @@ def test_the_reaper_role_trusts_exactly_its_service_account(lab):
 def test_both_roles_may_use_only_the_sandbox_state_prefix_and_its_key(lab):
     reaper = lab.spec.sandbox.reaper
     for name in (OPERATOR, f"{REAPER}"):
-        policy = next(p for p in lab.of_type(ROLE_POLICY) if p.name.startswith(name))
+        policy = next(p for p in lab.of_type(ROLE_POLICY) if p.name.startswith(name) and not p.name.endswith("-cluster"))
         statements = {s["Sid"]: s for s in lab.statements(policy)}
         assert statements["ListSandboxState"]["Resource"] == ["arn:aws:s3:::ailab-sandbox-state-123456789012"]
         assert statements["ListSandboxState"]["Condition"] == {"StringLike": {"s3:prefix": ["sandboxes/*"]}}
@@ -53,6 +53,17 @@ def test_both_roles_may_use_only_the_sandbox_state_prefix_and_its_key(lab):
         assert key["Resource"] == [reaper.state_kms_key_arn]
         assert key["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-central-1.amazonaws.com"}}
         assert set(statements) == {"ListSandboxState", "ReadWriteSandboxState", "UseTheStateKeyThroughS3"}
+
+
+def test_the_operator_role_may_describe_the_lab_cluster_only(lab):
+    """aws eks update-kubeconfig --role-arn calls DescribeCluster: without it an operator with only this role has no kubeconfig."""
+    policy = lab.one(ROLE_POLICY, f"{OPERATOR}-cluster")
+    (describe,) = lab.statements(policy)
+    (cluster,) = lab.of_type("aws:eks/cluster:Cluster")
+    assert describe["Action"] == ["eks:DescribeCluster"] and describe["Effect"] == "Allow"
+    assert describe["Resource"] == [f"arn:aws:eks:eu-central-1:123456789012:cluster/{cluster.inputs['name']}"]
+    assert cluster.inputs["name"] == lab.spec.cluster.name
+    assert not [p for p in lab.of_type(ROLE_POLICY) if p.name.startswith(REAPER) and "eks:" in str(p.inputs["policy"])]
 
 
 def test_no_principals_no_operator_role_and_no_reaper_no_irsa_role(plan_variant):

@@ -14,6 +14,7 @@ from ailab.infra.k8s import reaper
 from ailab.plan.lab import plan_lab
 from ailab.spec import labels, naming
 from ailab.spec.model import ReaperSettings
+from ailab.spec.service_env import MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV
 from ailab.spec.stackfile import find_project
 
 REPO = Path(__file__).resolve().parents[3]
@@ -72,8 +73,8 @@ def test_environment_state_passphrase_and_service_urls(lab, env):
     values = env(container)
     settings = lab.spec.sandbox.reaper
     assert values["AILAB_BACKEND_URL"] == settings.state_backend
-    assert values["AILAB_MLFLOW_ADMIN_URL"] == naming.mlflow_url(lab.spec) == "http://mlflow.ailab-mlflow.svc.cluster.local:5000"
-    assert values["AILAB_QDRANT_ADMIN_URL"] == naming.qdrant_url(lab.spec)
+    assert values[MLFLOW_ADMIN_URL_ENV] == naming.mlflow_url(lab.spec) == "http://mlflow.ailab-mlflow.svc.cluster.local:5000"
+    assert values[QDRANT_ADMIN_URL_ENV] == naming.qdrant_url(lab.spec)
     passphrase = values["PULUMI_CONFIG_PASSPHRASE_FILE"]
     mounts = {m["name"]: m for m in container["volumeMounts"]}
     assert passphrase == f"{mounts['passphrase']['mountPath']}/passphrase" and mounts["passphrase"]["readOnly"]

@@ -4,8 +4,9 @@ Both roles enter the cluster as the sandbox-operator group (``kubernetes_groups`
 platform layer binds to the operator's least-privilege ClusterRole
 (:mod:`ailab.infra.k8s.sandbox_operator`). Neither gets an EKS access policy: no
 ``AmazonEKSClusterAdminPolicy``, nothing beyond what RBAC grants the group. On AWS their only
-rights are the sandboxes' state: the backend's prefix of its bucket, and the bucket's KMS key
-through S3 only.
+rights are the sandboxes' state (the backend's prefix of its bucket, and the bucket's KMS key
+through S3 only) and, for the operator role, ``eks:DescribeCluster`` on the lab's cluster, which
+``aws eks update-kubeconfig`` needs to write a kubeconfig.
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ def state_access_policy(account: AwsAccount, reaper: ReaperSettings) -> pulumi.O
             )
         )
     return document(*statements)
+
+
+def cluster_lookup_policy(account: AwsAccount, cluster_name: pulumi.Input[str]) -> pulumi.Output[str]:
+    """Read the lab's cluster (its endpoint and CA), as ``aws eks update-kubeconfig --role-arn`` does; no other cluster."""
+    cluster_arn = pulumi.Output.format(
+        "arn:{0}:eks:{1}:{2}:cluster/{3}", account.partition, account.region, account.account_id, cluster_name
+    )
+    return document(statement("DescribeTheLabCluster", ["eks:DescribeCluster"], [cluster_arn]))
 
 
 def assumed_by(principals: Sequence[str]) -> pulumi.Output[str]:
@@ -91,6 +100,12 @@ class SandboxOperators(pulumi.ComponentResource):
                 assume_role_policy=assumed_by(args.principals),
                 max_session_duration=3600,
                 tags={"Name": f"{args.lab_name}-sandbox-operator"},
+                opts=child,
+            )
+            aws.iam.RolePolicy(
+                f"{name}-sandbox-operator-cluster",
+                role=role.id,
+                policy=cluster_lookup_policy(args.account, args.cluster_name),
                 opts=child,
             )
             if state is not None:

@@ -15,7 +15,7 @@ stacks from their state backend, and destroys each expired one as a sandbox oper
   Secret ``passphrase_secret``, which an operator makes with kubectl (it never enters the lab's
   state).
 * **Services**: the sandbox's MLflow and Qdrant resources are deleted through the services'
-  in-cluster admin URLs (``AILAB_MLFLOW_ADMIN_URL``, ``AILAB_QDRANT_ADMIN_URL``).
+  in-cluster admin URLs (the variables of :mod:`ailab.spec.service_env`).
 * **Network**: the system namespace denies everything (:mod:`.network`); the policies here let
   the reaper reach MLflow, Qdrant, the API server and the state backend, and admit it at MLflow
   and Qdrant.
@@ -47,6 +47,7 @@ from ailab.infra.k8s.network import (
 from ailab.infra.k8s.quota import Footprint
 from ailab.spec import naming
 from ailab.spec.model import LabSpec, ReaperSettings
+from ailab.spec.service_env import MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV
 
 APP = naming.REAPER
 RUN_AS = pods.RunAs(uid=10001, gid=10001)
@@ -76,8 +77,8 @@ def environment(spec: LabSpec, reaper: ReaperSettings) -> dict[str, str]:
     env = {
         "AILAB_BACKEND_URL": reaper.state_backend,
         "PULUMI_CONFIG_PASSPHRASE_FILE": f"{PASSPHRASE_MOUNT}/{PASSPHRASE_KEY}",
-        "AILAB_MLFLOW_ADMIN_URL": naming.mlflow_url(spec),
-        "AILAB_QDRANT_ADMIN_URL": naming.qdrant_url(spec),
+        MLFLOW_ADMIN_URL_ENV: naming.mlflow_url(spec),
+        QDRANT_ADMIN_URL_ENV: naming.qdrant_url(spec),
         "AILAB_HOME": f"{SCRATCH.mount_path}/ailab",
         "HOME": SCRATCH.mount_path,
         "PULUMI_SKIP_UPDATE_CHECK": "true",

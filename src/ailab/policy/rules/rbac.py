@@ -1,5 +1,5 @@
 """Least privilege in Kubernetes RBAC (and the EKS access entries that feed it): no wildcards, no
-cluster-admin, no bind/escalate/impersonate, no cluster-wide secret reads, no system:masters."""
+cluster-admin, no impersonate nor bind/escalate beyond named roles, no cluster-wide secret reads, no system:masters."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from ailab.policy.rules.helpers.tokens import (
     ROLE,
     ROLE_BINDING,
 )
-from ailab.policy.rules.helpers.values import ev, is_unknown, known_and_not, mapping, strings
+from ailab.policy.rules.helpers.values import ev, hides, is_unknown, known_and_not, mapping, strings
 
 _ACCESS = [c.EUDPR_CONFIDENTIALITY, c.GDPR_CONFIDENTIALITY, c.ISO_ACCESS_CONTROL, c.ISO_PRIVILEGED_ACCESS]
 _ROLES = [ROLE, CLUSTER_ROLE]
@@ -50,28 +50,53 @@ def rbac_wildcards(record: Record, ctx: RuleContext) -> Iterator[Violation]:
                 yield Violation(f"{record.name}: rules[{index}].{field} contains '*'", (ev(f"rules[{index}].{field}", values),))
 
 
-_ESCALATING_VERBS = ("bind", "escalate", "impersonate")
+_NAMEABLE_VERBS = ("bind", "escalate")
+"""Kubernetes checks these against the role being bound or edited, so ``resourceNames`` limits them to named roles."""
+_ALWAYS_ESCALATING = ("impersonate",)
+"""Limited by name it still lets the subject act as the users or groups named, so it is never accepted."""
+
+
+def _names_roles(rule: Mapping[str, Any]) -> bool | None:
+    """Whether the rule's ``resourceNames`` limits it to roles of the lab's own; None when a placeholder hides them.
+
+    Binding a built-in such as cluster-admin or a ``system:`` role by name is no limit at all.
+    """
+    names = rule.get("resourceNames")
+    if hides(names):
+        return None
+    named = [name for name in strings(names) if name]
+    return bool(named) and not any(name in _BUILTIN_SECRET_READERS or name.startswith("system:") for name in named)
 
 
 @resource_rule(
     id="AILAB-RBAC-002",
-    title="Roles grant no bind, escalate or impersonate",
+    title="Roles grant no impersonate, nor bind or escalate beyond named roles",
     severity="high",
     rationale=(
-        "bind and escalate let a subject grant itself any role; impersonate lets it act as any user or group, "
-        "including cluster administrators, so each is a path to every sandbox's data."
+        "bind and escalate on any role let a subject grant itself any role; impersonate lets it act as any user or "
+        "group, including cluster administrators, so each is a path to every sandbox's data. Kubernetes checks bind "
+        "and escalate against the role bound or edited, so limited by resourceNames they reach only the roles named "
+        "(Kubernetes RBAC documentation, 'Restrictions on role binding creation or update')."
     ),
-    remediation="Remove bind, escalate and impersonate from the role; grant the specific roles a persona needs instead.",
+    remediation=(
+        "Remove impersonate from the role; limit bind and escalate with resourceNames to the lab's own roles the "
+        "persona may bind (never cluster-admin, admin, edit or a system: role), or grant the roles it needs instead."
+    ),
     types=_ROLES,
     controls=[*_ACCESS, c.CIS_K8S_BIND_ESCALATE, c.CIS_EKS_BIND_ESCALATE, c.NSA_RBAC],
 )
 def rbac_escalation_verbs(record: Record, ctx: RuleContext) -> Iterator[Violation]:
     for index, rule in _rules(record):
         verbs = strings(rule.get("verbs"))
-        granted = [verb for verb in _ESCALATING_VERBS if verb in verbs]
+        named = _names_roles(rule)
+        # Where a placeholder hides resourceNames, which roles bind and escalate reach is not judged.
+        judged = (*_NAMEABLE_VERBS, *_ALWAYS_ESCALATING) if named is False else _ALWAYS_ESCALATING
+        granted = [verb for verb in judged if verb in verbs]
         if granted:
+            limited = " (resourceNames does not make impersonate safe)" if named else ""
             yield Violation(
-                f"{record.name}: rules[{index}] grants {', '.join(granted)}", (ev(f"rules[{index}].verbs", rule.get("verbs")),)
+                f"{record.name}: rules[{index}] grants {', '.join(granted)}{limited}",
+                (ev(f"rules[{index}].verbs", rule.get("verbs")),),
             )
 
 

@@ -35,10 +35,11 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, Resource, Reso
 
 from ailab.errors import AilabError, BadInputError
 from ailab.services.dynamic import diff_inputs, require_text
-from ailab.services.endpoint import MLFLOW_ADMIN_URL_ENV, admin_endpoint
+from ailab.services.endpoint import admin_endpoint
 from ailab.services.mlflow import ownership
 from ailab.services.mlflow.client import Experiment, MlflowAdmin, Permission
 from ailab.spec import labels, naming
+from ailab.spec.service_env import MLFLOW_ADMIN_URL_ENV
 
 MEMBER_PERMISSION = Permission.EDIT
 REPLACE_ON = ("audit_id", "experiment_name")

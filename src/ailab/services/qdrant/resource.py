@@ -22,10 +22,11 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 from ailab.errors import BadInputError
 from ailab.services.dynamic import diff_inputs, require_text, unknown
-from ailab.services.endpoint import QDRANT_ADMIN_URL_ENV, admin_endpoint
+from ailab.services.endpoint import admin_endpoint
 from ailab.services.qdrant.tokens import CollectionAccess, collection_token
 from ailab.services.qdrant.vectors import check_vectors
 from ailab.spec import naming
+from ailab.spec.service_env import QDRANT_ADMIN_URL_ENV
 
 REPLACE_ON = ("collection", "vector_size", "distance")
 UPDATE_ON = ("url", "api_key", "expires_at", "access")

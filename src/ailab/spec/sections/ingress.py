@@ -12,6 +12,7 @@ Secret from ``cluster_issuer``.
 from __future__ import annotations
 
 from ipaddress import IPv4Network
+from pathlib import PurePosixPath
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -85,6 +86,15 @@ class IngressSpec(StrictModel):
             "in the cluster; the lab does not install it). Without it the architects create the Secret."
         ),
     )
+    ca_bundle: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "PEM file of the CA that signed the ingress certificate, relative to the project directory (e.g. "
+            "certs/lab-ca.pem): ailab sandbox commands verify MLflow and Qdrant against it, and the next steps name it "
+            "for auditors' clients. Certificates only, never a key. Without it, the system trust store."
+        ),
+    )
     mlflow_host: str = Field(pattern=_HOST, description="Host name of MLflow behind the ingress.")
     qdrant_host: str = Field(pattern=_HOST, description="Host name of Qdrant behind the ingress.")
     annotations: dict[str, str] = Field(
@@ -98,6 +108,16 @@ class IngressSpec(StrictModel):
         for network in value:
             if network.prefixlen < 8:
                 raise ValueError(f"{network} opens the ingress too wide; list the VPN's networks (a /8 or narrower)")
+        return value
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _inside_the_project(cls, value: str | None) -> str | None:
+        # Relative and never climbing out: the file travels with the project's stack files, whoever runs ailab.
+        if value is not None and (PurePosixPath(value).is_absolute() or ".." in PurePosixPath(value).parts):
+            raise ValueError(
+                f"{value}: give the CA's PEM file relative to the project directory, inside it (e.g. certs/lab-ca.pem)"
+            )
         return value
 
     @field_validator("annotations")
