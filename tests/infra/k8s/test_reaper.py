@@ -14,13 +14,23 @@ from ailab.infra.k8s import reaper
 from ailab.plan.lab import plan_lab
 from ailab.spec import labels, naming
 from ailab.spec.model import ReaperSettings
-from ailab.spec.stackfile import find_project
+from ailab.spec.stackfile import find_project, load_stack_spec
+from ailab.trail.settings import signer_from_environment, store_from_environment
+from ailab.trail.signer import KmsSigner
+from ailab.trail.store import S3Store
 
 REPO = Path(__file__).resolve().parents[3]
 CRON_JOB = "kubernetes:batch/v1:CronJob"
 NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+PVC = "kubernetes:core/v1:PersistentVolumeClaim"
 DIGEST = "registry.example.europa.eu/ailab/ailab-operator:0.1.0@sha256:" + "ab" * 32
+
+
+@pytest.fixture(scope="module")
+def aws_whole():
+    """The whole AWS lab program (both layers) of the example stack."""
+    return plan_lab("aws-eu", find_project(REPO))
 
 
 def cron_job(lab):
@@ -79,13 +89,111 @@ def test_environment_state_passphrase_and_service_urls(lab, env):
     assert passphrase == f"{mounts['passphrase']['mountPath']}/passphrase" and mounts["passphrase"]["readOnly"]
     volumes = {v["name"]: v for v in pod_of(lab)["volumes"]}
     assert volumes["passphrase"]["secret"]["secretName"] == "sandbox-state-passphrase"
-    assert values["AILAB_HOME"].startswith("/tmp/") and "/tmp" in {m["mountPath"] for m in container["volumeMounts"]}
+    assert values["HOME"] == "/tmp" and "/tmp" in {m["mountPath"] for m in container["volumeMounts"]}
     assert ("KUBECONFIG" in values) == (lab.spec.target == "onprem")
     if lab.spec.target == "onprem":
         for variable, key in (("AWS_ACCESS_KEY_ID", "access_key_id"), ("AWS_SECRET_ACCESS_KEY", "secret_access_key")):
             assert values[variable] == {"secretKeyRef": {"name": "sandbox-state-credentials", "key": key}}
     else:
         assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} & values.keys()  # IRSA, no stored keys
+
+
+def test_the_trail_lives_on_a_volume_that_outlives_the_pod(lab, env):
+    """ailab's data directory (the trail's audit/ and keys/) on a small RWO claim of the platform's class."""
+    claim = lab.one(PVC, "ailab-reaper-data", "ailab-system")["spec"]
+    expected_class = lab.spec.onprem_settings().storage_class if lab.spec.target == "onprem" else "ailab-encrypted-gp3"
+    assert claim["accessModes"] == ["ReadWriteOnce"] and claim["storageClassName"] == expected_class
+    assert claim["resources"]["requests"] == {"storage": "1Gi"}
+    pod = pod_of(lab)
+    (container,) = pod["containers"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["data"]["persistentVolumeClaim"] == {"claimName": "ailab-reaper-data"}
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "data"]
+    assert not mount.get("readOnly") and not mount.get("subPath")
+    # Below the volume's root, which belongs to root: ailab makes its data directory 0700, which only an owner may.
+    home = env(container)["AILAB_HOME"]
+    assert home.startswith(mount["mountPath"] + "/") and home != mount["mountPath"]
+    # Restricted still; fsGroup makes the volume writable by the non-root user, once (OnRootMismatch keeps 0600 files).
+    security = pod["securityContext"]
+    assert security["runAsNonRoot"] and security["runAsUser"] == security["fsGroup"] == reaper.RUN_AS.gid
+    assert security["fsGroupChangePolicy"] == "OnRootMismatch"
+    assert container["securityContext"]["readOnlyRootFilesystem"]
+    hard = lab.one("kubernetes:core/v1:ResourceQuota", "platform-quota", "ailab-system")["spec"]["hard"]
+    assert hard["persistentvolumeclaims"] == "1" and hard["requests.storage"] == "1Gi"
+
+
+def test_aws_copies_the_trail_to_the_evidence_bucket_and_signs_with_the_trail_key(aws_whole, monkeypatch):
+    """The real lab program: the CronJob's trail settings are the AWS layer's evidence bucket, keys and S3 endpoint."""
+    (job,) = [r for r in aws_whole.of_type(CRON_JOB) if r.inputs["metadata"]["name"] == "ailab-reaper"]
+    (container,) = job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    values = {item["name"]: item.get("value") for item in container["env"]}
+    outputs = aws_whole.outputs
+    spec = load_stack_spec("aws-eu", find_project(REPO))[0]
+    assert values["AILAB_TRAIL_STORE"] == f"s3://{outputs['evidenceBucket']}/trail/reaper"
+    assert values["AILAB_TRAIL_SIGNING_KEY"] == outputs["trailSigningKey"]
+    assert values["AILAB_TRAIL_RETENTION_DAYS"] == str(spec.evidence.retention_days)
+    assert values["AILAB_TRAIL_KMS_KEY"].startswith("arn:aws:kms:eu-central-1:")
+    assert values["AILAB_TRAIL_S3_ENDPOINT"].startswith("https://bucket.vpce-")  # inside the VPC, which the egress admits
+    assert values["AWS_DEFAULT_REGION"] == "eu-central-1"
+    # What ailab.trail builds from them in the pod: an S3 copy of the evidence bucket, signatures by the KMS key.
+    for name in (
+        "AILAB_TRAIL_STORE",
+        "AILAB_TRAIL_S3_ENDPOINT",
+        "AILAB_TRAIL_KMS_KEY",
+        "AILAB_TRAIL_SIGNING_KEY",
+        "AILAB_TRAIL_RETENTION_DAYS",
+        "AWS_DEFAULT_REGION",
+    ):
+        monkeypatch.setenv(name, values[name])
+    store, signer = store_from_environment(), signer_from_environment()
+    assert isinstance(store, S3Store) and isinstance(signer, KmsSigner)
+    assert (store.bucket, store.prefix, store.kms_key_id) == (
+        outputs["evidenceBucket"],
+        "trail/reaper/",
+        values["AILAB_TRAIL_KMS_KEY"],
+    )
+    assert store.client.meta.endpoint_url == values["AILAB_TRAIL_S3_ENDPOINT"] and signer.key_id == outputs["trailSigningKey"]
+
+
+def test_onprem_keeps_the_trail_on_its_volume_unless_a_store_is_named(onprem, env):
+    (container,) = pod_of(onprem)["containers"]
+    assert onprem.spec.sandbox.reaper.trail_store is None
+    assert not [name for name in env(container) if name.startswith("AILAB_TRAIL_")]
+
+
+def test_onprem_trail_store_is_what_ailab_trail_reads(onprem, monkeypatch):
+    """The names the CronJob sets are the ones ailab.trail.settings reads: the store it builds is the spec's."""
+    settings = onprem.spec.sandbox.reaper.model_copy(
+        update={"trail_store": "s3://lab-evidence/trail/reaper", "trail_store_endpoint": "https://s3.lab.example.eu"}
+    )
+    values = reaper.trail_environment(onprem.spec, settings, None)
+    assert set(values) == {"AILAB_TRAIL_STORE", "AILAB_TRAIL_S3_ENDPOINT", "AILAB_TRAIL_RETENTION_DAYS"}
+    for name in ("AILAB_TRAIL_STORE", "AILAB_TRAIL_S3_ENDPOINT", "AILAB_TRAIL_RETENTION_DAYS", "AILAB_TRAIL_KMS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, str(value))
+    store = store_from_environment()
+    assert isinstance(store, S3Store)
+    assert (store.bucket, store.prefix, store.retention_days) == (
+        "lab-evidence",
+        "trail/reaper/",
+        onprem.spec.evidence.retention_days,
+    )
+    assert store.client.meta.endpoint_url == "https://s3.lab.example.eu" and store.kms_key_id is None
+
+
+def test_the_trail_store_settings_are_checked(onprem, aws):
+    data = onprem.spec.model_dump(mode="python", exclude_unset=True)
+    data["sandbox"]["reaper"]["trail_store_endpoint"] = "https://s3.lab.example.eu"
+    with pytest.raises(ValidationError, match="name the store too"):
+        type(onprem.spec).model_validate(data)
+    data["sandbox"]["reaper"]["trail_store"] = "https://s3.lab.example.eu/bucket"
+    with pytest.raises(ValidationError, match="trail_store"):
+        type(onprem.spec).model_validate(data)
+    data = aws.spec.model_dump(mode="python", exclude_unset=True)
+    data["sandbox"]["reaper"]["trail_store"] = "s3://elsewhere/trail"
+    with pytest.raises(ValidationError, match="copies its trail to the lab's evidence bucket"):
+        type(aws.spec).model_validate(data)
 
 
 def test_onprem_kubeconfig_names_the_labs_context_and_uses_the_pods_own_token(onprem, env):
@@ -140,9 +248,9 @@ def test_admitted_at_mlflow_and_qdrant(lab):
         assert [p["port"] for p in rule["ports"]] == [port]
 
 
-def test_irsa_annotation_on_aws_and_the_operator_role_exported():
+def test_irsa_annotation_on_aws_and_the_operator_role_exported(aws_whole):
     """The real lab program: the reaper's ServiceAccount names its IRSA role; the lab exports the operator role."""
-    plan = plan_lab("aws-eu", find_project(REPO))
+    plan = aws_whole
     (account,) = [r for r in plan.of_type("kubernetes:core/v1:ServiceAccount") if r.inputs["metadata"]["name"] == "ailab-reaper"]
     (role,) = [r for r in plan.of_type("aws:iam/role:Role") if r.name == "ailab-operators-reaper"]
     annotation = account.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]

@@ -16,12 +16,21 @@ stacks from their state backend, and destroys each expired one as a sandbox oper
   state).
 * **Services**: the sandbox's MLflow and Qdrant resources are deleted through the services'
   in-cluster admin URLs (``AILAB_MLFLOW_ADMIN_URL``, ``AILAB_QDRANT_ADMIN_URL``).
+* **Audit trail**: every destroy appends to ailab's trail (docs/audit-trail.md) in ailab's data
+  directory, which lives on a small ``ReadWriteOnce`` volume of the platform's (encrypted) class,
+  so the log and its signing key outlive the pod. The first run on a new volume creates both; a
+  run on another node finds them where the last one left them (the volume follows the pod; one
+  run at a time, so one writer). On AWS each run also copies its records and signed checkpoints
+  write-once to the evidence bucket under ``trail/reaper`` (Object Lock, the spec's evidence
+  retention) through the VPC's S3 endpoint, and the checkpoints are signed by the lab's trail KMS
+  key (:class:`~ailab.infra.contracts.ReaperTrail`); on-premises, to ``trail_store`` if set.
 * **Network**: the system namespace denies everything (:mod:`.network`); the policies here let
-  the reaper reach MLflow, Qdrant, the API server and the state backend, and admit it at MLflow
-  and Qdrant.
+  the reaper reach MLflow, Qdrant, the API server and the state backend (on AWS the VPC: the S3,
+  STS and KMS endpoints), and admit it at MLflow and Qdrant.
 
-The pod runs PSA-``restricted``: non-root, read-only root filesystem, no capabilities, writable
-``/tmp`` only (ailab's data directory and the Pulumi workspace live there, per run).
+The pod runs PSA-``restricted``: non-root, read-only root filesystem, no capabilities; writable are
+``/tmp`` (the Pulumi workspace's home, per run) and the data volume (``fsGroup`` makes it the
+``ailab`` user's).
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from ipaddress import IPv4Network
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ailab.infra.contracts import ReaperTrail
 from ailab.infra.k8s import jobs, meta, mlflow, pods, qdrant
 from ailab.infra.k8s.network import (
     API_SERVER_PORTS,
@@ -45,6 +55,7 @@ from ailab.infra.k8s.network import (
     tcp,
 )
 from ailab.infra.k8s.quota import Footprint
+from ailab.infra.k8s.storage import volume_claim
 from ailab.spec import naming
 from ailab.spec.model import LabSpec, ReaperSettings
 
@@ -57,12 +68,16 @@ PASSPHRASE_MOUNT = "/var/run/secrets/ailab/passphrase"
 PASSPHRASE_KEY = "passphrase"
 TOKEN_SECONDS = 3600
 SCRATCH = pods.Scratch("tmp", "/tmp", size_limit="2Gi")
-"""ailab's data directory and the Pulumi workspace of each run (plugins are in the image)."""
+"""``HOME``: the Pulumi CLI's files of each run (plugins are in the image)."""
+DATA_MOUNT = "/var/lib/ailab"
+DATA_CLAIM = f"{APP}-data"
+DATA_SIZE = "1Gi"
+"""The trail grows by a few kB per destroy; 1Gi is also the smallest gp3 volume."""
 
 
 def footprint(spec: LabSpec) -> Footprint:
     reaper = spec.sandbox.reaper
-    return Footprint.of_pods(1, reaper.resources) if reaper is not None else Footprint()
+    return Footprint.of_pods(1, reaper.resources) + Footprint.of_volumes(DATA_SIZE) if reaper is not None else Footprint()
 
 
 def schedule(reaper: ReaperSettings) -> jobs.Schedule:
@@ -78,12 +93,36 @@ def environment(spec: LabSpec, reaper: ReaperSettings) -> dict[str, str]:
         "PULUMI_CONFIG_PASSPHRASE_FILE": f"{PASSPHRASE_MOUNT}/{PASSPHRASE_KEY}",
         "AILAB_MLFLOW_ADMIN_URL": naming.mlflow_url(spec),
         "AILAB_QDRANT_ADMIN_URL": naming.qdrant_url(spec),
-        "AILAB_HOME": f"{SCRATCH.mount_path}/ailab",
+        # A directory of the volume, not its root: ailab makes its data directory 0700, which only its owner may.
+        "AILAB_HOME": f"{DATA_MOUNT}/home",
         "HOME": SCRATCH.mount_path,
         "PULUMI_SKIP_UPDATE_CHECK": "true",
     }
     if spec.target == "onprem":
         env["KUBECONFIG"] = f"{KUBECONFIG_MOUNT}/config"
+    return env
+
+
+def trail_environment(spec: LabSpec, reaper: ReaperSettings, trail: ReaperTrail | None) -> dict[str, pulumi.Input[str]]:
+    """Where ``ailab.trail.settings`` copies the reaper's trail and who signs it: AWS ``trail``, or ``trail_store``."""
+    if trail is not None:
+        return {
+            "AILAB_TRAIL_STORE": trail.store_url(),
+            "AILAB_TRAIL_S3_ENDPOINT": trail.s3_endpoint_url,
+            "AILAB_TRAIL_KMS_KEY": trail.bucket_key_arn,
+            "AILAB_TRAIL_SIGNING_KEY": trail.signing_key_arn,
+            "AILAB_TRAIL_RETENTION_DAYS": str(spec.evidence.retention_days),
+            # The S3 and KMS clients' region: boto3 reads AWS_DEFAULT_REGION, not AWS_REGION.
+            "AWS_DEFAULT_REGION": spec.region,
+        }
+    if reaper.trail_store is None:
+        return {}
+    env: dict[str, pulumi.Input[str]] = {
+        "AILAB_TRAIL_STORE": reaper.trail_store,
+        "AILAB_TRAIL_RETENTION_DAYS": str(spec.evidence.retention_days),
+    }
+    if reaper.trail_store_endpoint is not None:
+        env["AILAB_TRAIL_S3_ENDPOINT"] = reaper.trail_store_endpoint
     return env
 
 
@@ -134,14 +173,18 @@ class ReaperArgs:
     reaper: ReaperSettings
     namespaces: Mapping[str, pulumi.Input[str]]
     """Platform namespace name to its name as an Output of the Namespace (for ordering): the system namespace, MLflow's, Qdrant's."""
+    storage_class: pulumi.Input[str]
+    """The platform's StorageClass, for the data volume."""
     service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """AWS: the IRSA role annotation."""
+    trail: ReaperTrail | None = None
+    """AWS: the evidence bucket and signing key of the reaper's trail."""
     after: Sequence[pulumi.Resource] = ()
     """What the reaper needs first: the operator's roles and admission policy, MLflow, Qdrant."""
 
 
 class Reaper(pulumi.ComponentResource):
-    """ServiceAccount, kubeconfig (on-premises), CronJob and the network policies of the reaper."""
+    """ServiceAccount, data volume, kubeconfig (on-premises), CronJob and the network policies of the reaper."""
 
     def __init__(self, name: str, args: ReaperArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:k8s:Reaper", name, None, opts)
@@ -157,8 +200,22 @@ class Reaper(pulumi.ComponentResource):
             parent=self,
             annotations=args.service_account_annotations,
         )
+        data = volume_claim(
+            f"{name}-data",
+            spec,
+            claim_name=DATA_CLAIM,
+            component=meta.SANDBOX_EXPIRY,
+            namespace=namespace,
+            storage_class=args.storage_class,
+            size=DATA_SIZE,
+            parent=self,
+        )
         volumes = [
             SCRATCH.volume(),
+            k8s.core.v1.VolumeArgs(
+                name="data",
+                persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=meta.name_of(data)),
+            ),
             k8s.core.v1.VolumeArgs(
                 name="passphrase",
                 secret=k8s.core.v1.SecretVolumeSourceArgs(
@@ -170,6 +227,7 @@ class Reaper(pulumi.ComponentResource):
         ]
         mounts = [
             SCRATCH.mount(),
+            k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_MOUNT),
             k8s.core.v1.VolumeMountArgs(name="passphrase", mount_path=PASSPHRASE_MOUNT, read_only=True),
         ]
         depends: list[pulumi.Resource] = [account, *args.after]
@@ -197,7 +255,11 @@ class Reaper(pulumi.ComponentResource):
             image=reaper.image,
             image_pull_policy="IfNotPresent",
             command=["ailab", "sandbox", "reap"],
-            env=[*pods.plain_env(environment(spec, reaper)), *state_credentials(reaper)],
+            env=[
+                *pods.plain_env(environment(spec, reaper)),
+                *pods.plain_env(trail_environment(spec, reaper, args.trail)),
+                *state_credentials(reaper),
+            ],
             resources=pods.guaranteed_resources(reaper.resources),
             security_context=pods.container_security_context(RUN_AS),
             volume_mounts=mounts,
@@ -208,7 +270,7 @@ class Reaper(pulumi.ComponentResource):
             containers=[container],
             volumes=volumes,
             spec=spec,
-            # A failed run is retried by the next scheduled one, with fresh state, not inside this Job.
+            # A failed run is retried by the next scheduled one, in a fresh workspace (the trail stays), not inside this Job.
             restart_policy="Never",
         )
         jobs.cron_job(
