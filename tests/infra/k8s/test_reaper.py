@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -301,3 +305,40 @@ def test_a_group_is_either_sandbox_operators_or_another_persona(onprem):
     data["access"]["sandbox_operators"] = list(data["access"]["auditors"])
     with pytest.raises(ValidationError, match="separation of duties"):
         type(onprem.spec).model_validate(data)
+
+
+def test_two_runs_on_one_volume_extend_one_verifiable_trail(tmp_path, onprem):
+    """The real CLI, as the CronJob runs it: each run a fresh HOME (a new pod, maybe on another node), one data volume."""
+    pod_env = reaper.environment(onprem.spec, onprem.spec.sandbox.reaper)
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    home = Path(pod_env["AILAB_HOME"].replace(reaper.DATA_MOUNT, str(volume)))
+    # A directory store stands in for the write-once bucket (same copies, same keys).
+    base = {"PATH": os.environ["PATH"], "AILAB_HOME": str(home), "AILAB_TRAIL_STORE": str(tmp_path / "store")}
+
+    def ailab(*arguments: str, run: int) -> subprocess.CompletedProcess[str]:
+        scratch = tmp_path / f"tmp-{run}"
+        scratch.mkdir(exist_ok=True)
+        return subprocess.run(
+            [sys.executable, "-m", "ailab", *arguments],
+            env={**base, "HOME": str(scratch)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    first = ailab("sandbox", "reap", "--dry-run", run=1)
+    assert first.returncode == 0 and "no expired sandboxes" in first.stdout, first.stderr
+    key = (home / "keys" / "trail-ed25519.pem").read_bytes()  # the first run on a new volume made the key
+    assert stat.S_IMODE((home / "keys" / "trail-ed25519.pem").stat().st_mode) == 0o600
+    assert ailab("sandbox", "reap", "--dry-run", run=2).returncode == 0
+    records = [json.loads(line) for line in (home / "audit" / "records.jsonl").read_text().splitlines()]
+    assert [(r["seq"], r["action"], r["arguments"]) for r in records] == [
+        (1, "sandbox.reap", {"dry_run": True}),
+        (2, "sandbox.reap", {"dry_run": True}),
+    ]
+    assert (home / "keys" / "trail-ed25519.pem").read_bytes() == key  # the second run signed with the same key
+    assert sorted(p.name for p in (tmp_path / "store" / "records").iterdir()) == ["000000000001.json", "000000000002.json"]
+    verified = ailab("audit", "verify", run=3)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
