@@ -113,7 +113,7 @@ def trail_environment(spec: LabSpec, reaper: ReaperSettings, trail: ReaperTrail 
             "AILAB_TRAIL_SIGNING_KEY": trail.signing_key_arn,
             "AILAB_TRAIL_RETENTION_DAYS": str(spec.evidence.retention_days),
             # The S3 and KMS clients' region: boto3 reads AWS_DEFAULT_REGION, not AWS_REGION.
-            "AWS_DEFAULT_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.aws_settings().region,
         }
     if reaper.trail_store is None:
         return {}
