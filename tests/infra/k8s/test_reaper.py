@@ -52,7 +52,7 @@ def test_runs_reap_every_n_minutes_one_run_at_a_time(lab):
     assert spec["startingDeadlineSeconds"] == 900 and spec["jobTemplate"]["spec"]["activeDeadlineSeconds"] == 1800
     pod = pod_of(lab)
     (container,) = pod["containers"]
-    assert container["command"] == ["ailab", "sandbox", "reap"]
+    assert container["command"][:2] == ["/bin/sh", "-c"] and container["command"][2].endswith('exec ailab sandbox reap "$@"\n')
     assert pod["restartPolicy"] == "Never" and spec["jobTemplate"]["spec"]["backoffLimit"] == 0
 
 
@@ -93,7 +93,7 @@ def test_environment_state_passphrase_and_service_urls(lab, env):
     assert passphrase == f"{mounts['passphrase']['mountPath']}/passphrase" and mounts["passphrase"]["readOnly"]
     volumes = {v["name"]: v for v in pod_of(lab)["volumes"]}
     assert volumes["passphrase"]["secret"]["secretName"] == "sandbox-state-passphrase"
-    assert values["HOME"] == "/tmp" and "/tmp" in {m["mountPath"] for m in container["volumeMounts"]}
+    assert values["AILAB_HOME"].startswith("/tmp/") and "/tmp" in {m["mountPath"] for m in container["volumeMounts"]}
     assert ("KUBECONFIG" in values) == (lab.spec.target == "onprem")
     if lab.spec.target == "onprem":
         for variable, key in (("AWS_ACCESS_KEY_ID", "access_key_id"), ("AWS_SECRET_ACCESS_KEY", "secret_access_key")):
@@ -103,7 +103,7 @@ def test_environment_state_passphrase_and_service_urls(lab, env):
 
 
 def test_the_trail_lives_on_a_volume_that_outlives_the_pod(lab, env):
-    """ailab's data directory (the trail's audit/ and keys/) on a small RWO claim of the platform's class."""
+    """The trail's audit/ and keys/ on a small RWO claim of the platform's class."""
     claim = lab.one(PVC, "ailab-reaper-data", "ailab-system")["spec"]
     expected_class = lab.spec.onprem_settings().storage_class if lab.spec.target == "onprem" else "ailab-encrypted-gp3"
     assert claim["accessModes"] == ["ReadWriteOnce"] and claim["storageClassName"] == expected_class
@@ -113,10 +113,12 @@ def test_the_trail_lives_on_a_volume_that_outlives_the_pod(lab, env):
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["data"]["persistentVolumeClaim"] == {"claimName": "ailab-reaper-data"}
     (mount,) = [m for m in container["volumeMounts"] if m["name"] == "data"]
-    assert not mount.get("readOnly") and not mount.get("subPath")
-    # Below the volume's root, which belongs to root: ailab makes its data directory 0700, which only an owner may.
+    assert mount["mountPath"] == reaper.DATA_MOUNT and not mount.get("readOnly") and not mount.get("subPath")
+    # Each run links the volume's audit/ and keys/ into its data directory on /tmp (run for real below).
+    script = container["command"][2]
     home = env(container)["AILAB_HOME"]
-    assert home.startswith(mount["mountPath"] + "/") and home != mount["mountPath"]
+    assert home.startswith("/tmp/") and f'ln -s {reaper.DATA_MOUNT}/audit "$AILAB_HOME/audit"' in script
+    assert f'ln -s {reaper.DATA_MOUNT}/keys "$AILAB_HOME/keys"' in script
     # Restricted still; fsGroup makes the volume writable by the non-root user, once (OnRootMismatch keeps 0600 files).
     security = pod["securityContext"]
     assert security["runAsNonRoot"] and security["runAsUser"] == security["fsGroup"] == reaper.RUN_AS.gid
@@ -308,37 +310,48 @@ def test_a_group_is_either_sandbox_operators_or_another_persona(onprem):
 
 
 def test_two_runs_on_one_volume_extend_one_verifiable_trail(tmp_path, onprem):
-    """The real CLI, as the CronJob runs it: each run a fresh HOME (a new pod, maybe on another node), one data volume."""
-    pod_env = reaper.environment(onprem.spec, onprem.spec.sandbox.reaper)
+    """The CronJob's own command and ailab, run twice: each run a fresh /tmp (a new pod, maybe on another node),
+    one trail volume, which keeps the trail and its key and nothing else (no lock of a stopped run)."""
     volume = tmp_path / "volume"
     volume.mkdir()
-    home = Path(pod_env["AILAB_HOME"].replace(reaper.DATA_MOUNT, str(volume)))
-    # A directory store stands in for the write-once bucket (same copies, same keys).
-    base = {"PATH": os.environ["PATH"], "AILAB_HOME": str(home), "AILAB_TRAIL_STORE": str(tmp_path / "store")}
+    shell, flag, script, name = reaper.command()
+    script = script.replace(reaper.DATA_MOUNT, str(volume))
+    scratch_home = reaper.environment(onprem.spec, onprem.spec.sandbox.reaper)["AILAB_HOME"]
+    assert scratch_home.startswith(reaper.SCRATCH.mount_path + "/")
+    # ailab next to this interpreter, as on the image's PATH; a directory store stands in for the write-once bucket.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
 
-    def ailab(*arguments: str, run: int) -> subprocess.CompletedProcess[str]:
+    def pod(run: int, *arguments: str) -> tuple[subprocess.CompletedProcess[str], Path]:
         scratch = tmp_path / f"tmp-{run}"
-        scratch.mkdir(exist_ok=True)
-        return subprocess.run(
-            [sys.executable, "-m", "ailab", *arguments],
-            env={**base, "HOME": str(scratch)},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        scratch.mkdir()
+        home = Path(scratch_home.replace(reaper.SCRATCH.mount_path, str(scratch)))
+        environment = {"PATH": path, "HOME": str(scratch), "AILAB_HOME": str(home), "AILAB_TRAIL_STORE": str(tmp_path / "store")}
+        done = subprocess.run(
+            [shell, flag, script, name, *arguments], env=environment, capture_output=True, text=True, timeout=120, check=False
         )
+        return done, home
 
-    first = ailab("sandbox", "reap", "--dry-run", run=1)
+    first, _ = pod(1, "--dry-run")
     assert first.returncode == 0 and "no expired sandboxes" in first.stdout, first.stderr
-    key = (home / "keys" / "trail-ed25519.pem").read_bytes()  # the first run on a new volume made the key
-    assert stat.S_IMODE((home / "keys" / "trail-ed25519.pem").stat().st_mode) == 0o600
-    assert ailab("sandbox", "reap", "--dry-run", run=2).returncode == 0
-    records = [json.loads(line) for line in (home / "audit" / "records.jsonl").read_text().splitlines()]
+    key_file = volume / "keys" / "trail-ed25519.pem"
+    key = key_file.read_bytes()  # the first run on a new volume made the key, 0600 in a 0700 directory
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and stat.S_IMODE((volume / "audit").stat().st_mode) == 0o700
+    second, home = pod(2, "--dry-run")
+    assert second.returncode == 0, second.stderr
+    records = [json.loads(line) for line in (volume / "audit" / "records.jsonl").read_text().splitlines()]
     assert [(r["seq"], r["action"], r["arguments"]) for r in records] == [
         (1, "sandbox.reap", {"dry_run": True}),
         (2, "sandbox.reap", {"dry_run": True}),
     ]
-    assert (home / "keys" / "trail-ed25519.pem").read_bytes() == key  # the second run signed with the same key
+    assert key_file.read_bytes() == key  # the second run signed with the same key
+    assert sorted(p.name for p in volume.iterdir()) == list(reaper.KEPT)
     assert sorted(p.name for p in (tmp_path / "store" / "records").iterdir()) == ["000000000001.json", "000000000002.json"]
-    verified = ailab("audit", "verify", run=3)
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    verified = subprocess.run(
+        [sys.executable, "-m", "ailab", "audit", "verify"],
+        env={"PATH": path, "HOME": str(tmp_path), "AILAB_HOME": str(home), "AILAB_TRAIL_STORE": str(tmp_path / "store")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert verified.returncode == 0 and "2 records, 2 signed checkpoints: intact" in verified.stdout, verified.stderr

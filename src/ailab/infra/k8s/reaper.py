@@ -16,11 +16,12 @@ stacks from their state backend, and destroys each expired one as a sandbox oper
   state).
 * **Services**: the sandbox's MLflow and Qdrant resources are deleted through the services'
   in-cluster admin URLs (``AILAB_MLFLOW_ADMIN_URL``, ``AILAB_QDRANT_ADMIN_URL``).
-* **Audit trail**: every destroy appends to ailab's trail (docs/audit-trail.md) in ailab's data
-  directory, which lives on a small ``ReadWriteOnce`` volume of the platform's (encrypted) class,
-  so the log and its signing key outlive the pod. The first run on a new volume creates both; a
-  run on another node finds them where the last one left them (the volume follows the pod; one
-  run at a time, so one writer). On AWS each run also copies its records and signed checkpoints
+* **Audit trail**: every destroy appends to ailab's trail (docs/audit-trail.md). Its directories
+  (``audit/`` and the local key's ``keys/``) live on a small ``ReadWriteOnce`` volume of the
+  platform's (encrypted) class, linked into each run's data directory (:func:`command`), so the log
+  and its key outlive the pod. The first run on a new volume creates both; a run on another node
+  finds them where the last one left them (the volume follows the pod; one run at a time, so one
+  writer). On AWS each run also copies its records and signed checkpoints
   write-once to the evidence bucket under ``trail/reaper`` (Object Lock, the spec's evidence
   retention) through the VPC's S3 endpoint, and the checkpoints are signed by the lab's trail KMS
   key (:class:`~ailab.infra.contracts.ReaperTrail`); on-premises, to ``trail_store`` if set.
@@ -29,8 +30,8 @@ stacks from their state backend, and destroys each expired one as a sandbox oper
   STS and KMS endpoints), and admit it at MLflow and Qdrant.
 
 The pod runs PSA-``restricted``: non-root, read-only root filesystem, no capabilities; writable are
-``/tmp`` (the Pulumi workspace's home, per run) and the data volume (``fsGroup`` makes it the
-``ailab`` user's).
+``/tmp`` (ailab's data directory and the Pulumi workspace, per run) and the trail volume
+(``fsGroup`` makes it writable by the ``ailab`` user).
 """
 
 from __future__ import annotations
@@ -68,11 +69,14 @@ PASSPHRASE_MOUNT = "/var/run/secrets/ailab/passphrase"
 PASSPHRASE_KEY = "passphrase"
 TOKEN_SECONDS = 3600
 SCRATCH = pods.Scratch("tmp", "/tmp", size_limit="2Gi")
-"""``HOME``: the Pulumi CLI's files of each run (plugins are in the image)."""
+"""ailab's data directory and the Pulumi workspace of each run (plugins are in the image)."""
 DATA_MOUNT = "/var/lib/ailab"
 DATA_CLAIM = f"{APP}-data"
 DATA_SIZE = "1Gi"
 """The trail grows by a few kB per destroy; 1Gi is also the smallest gp3 volume."""
+KEPT = ("audit", "keys")
+"""What of ailab's data directory the volume keeps: the trail and its local signing key (``ailab.trail``).
+The rest stays per run: a sandbox's lock left by a run that was stopped must not block every later one."""
 
 
 def footprint(spec: LabSpec) -> Footprint:
@@ -93,14 +97,26 @@ def environment(spec: LabSpec, reaper: ReaperSettings) -> dict[str, str]:
         "PULUMI_CONFIG_PASSPHRASE_FILE": f"{PASSPHRASE_MOUNT}/{PASSPHRASE_KEY}",
         "AILAB_MLFLOW_ADMIN_URL": naming.mlflow_url(spec),
         "AILAB_QDRANT_ADMIN_URL": naming.qdrant_url(spec),
-        # A directory of the volume, not its root: ailab makes its data directory 0700, which only its owner may.
-        "AILAB_HOME": f"{DATA_MOUNT}/home",
+        "AILAB_HOME": f"{SCRATCH.mount_path}/ailab",
         "HOME": SCRATCH.mount_path,
         "PULUMI_SKIP_UPDATE_CHECK": "true",
     }
     if spec.target == "onprem":
         env["KUBECONFIG"] = f"{KUBECONFIG_MOUNT}/config"
     return env
+
+
+def command() -> list[str]:
+    """Link the trail's directories on the volume into this run's data directory, then reap.
+
+    Made by the ``ailab`` user (0700, like every ailab directory) the first time; the volume's root
+    belongs to root, which is why ailab's data directory itself cannot be there (ailab makes it 0700).
+    Arguments after the command go to ``ailab sandbox reap``.
+    """
+    kept = " ".join(f"{DATA_MOUNT}/{name}" for name in KEPT)
+    links = "".join(f'ln -s {DATA_MOUNT}/{name} "$AILAB_HOME/{name}"\n' for name in KEPT)
+    script = f'set -eu\numask 077\nmkdir -p "$AILAB_HOME" {kept}\n{links}exec ailab sandbox reap "$@"\n'
+    return ["/bin/sh", "-c", script, "ailab-reaper"]
 
 
 def trail_environment(spec: LabSpec, reaper: ReaperSettings, trail: ReaperTrail | None) -> dict[str, pulumi.Input[str]]:
@@ -254,7 +270,7 @@ class Reaper(pulumi.ComponentResource):
             name=APP,
             image=reaper.image,
             image_pull_policy="IfNotPresent",
-            command=["ailab", "sandbox", "reap"],
+            command=command(),
             env=[
                 *pods.plain_env(environment(spec, reaper)),
                 *pods.plain_env(trail_environment(spec, reaper, args.trail)),
