@@ -21,7 +21,7 @@ from tests.infra.layers import INFRA, K8S, LAYERS, REPO, split_project
 
 from ailab.errors import BadInputError
 from ailab.formats import SECRET
-from ailab.infra.contracts import KUBERNETES_LAYER_OUTPUTS
+from ailab.infra.contracts import KUBERNETES_LAYER_OUTPUTS, REAPER_OUTPUTS
 from ailab.infra.layers import check_same_spec, spec_digest
 from ailab.infra.program import run_lab_program
 from ailab.plan.graph import Plan, PlannedResource
@@ -107,7 +107,10 @@ def test_the_stack_reference_names_the_infrastructure_stack(split: Plan) -> None
 
 
 def test_the_infrastructure_stack_exports_the_contract_with_secrets_secret(split: Plan, whole: Plan) -> None:
-    assert set(KUBERNETES_LAYER_OUTPUTS) <= set(split.outputs)
+    assert set(KUBERNETES_LAYER_OUTPUTS) | set(REAPER_OUTPUTS) <= set(split.outputs)  # the example has a reaper
+    assert split.outputs["reaperTrailBucket"] == split.outputs["evidenceBucket"]
+    assert split.outputs["reaperTrailSigningKey"] == split.outputs["trailSigningKey"]
+    assert split.outputs["reaperTrailBucketKey"] == split.outputs["volumeKeyArn"]  # the lab's data key
     assert split.outputs["kubeconfig"] == split.outputs["mlflowBackendStoreUri"] == SECRET
     assert split.outputs["mlflowRoleArn"].startswith("arn:aws:iam::")
     assert "mlflowBackendStoreUri" not in whole.outputs  # in one stack the database URI is no stack output
@@ -128,6 +131,9 @@ SENTINELS = {
     "mlflowS3EndpointUrl": "https://bucket.vpce-sentinel.s3.eu-central-1.vpce.amazonaws.com",
     "clusterName": "sentinel-cluster",
     "reaperRoleArn": "arn:aws:iam::999999999999:role/sentinel-reaper",
+    "reaperTrailBucket": "sentinel-evidence",
+    "reaperTrailSigningKey": "arn:aws:kms:eu-central-1:999999999999:key/sentinel-signing",
+    "reaperTrailBucketKey": "arn:aws:kms:eu-central-1:999999999999:key/sentinel-evidence",
 }
 
 
@@ -154,7 +160,7 @@ def _kubernetes_layer(root: Path, exports: StackExports) -> Plan:
 def test_every_platform_input_comes_from_the_reference(split_root: Path) -> None:
     plan = _kubernetes_layer(split_root, _exports(split_root))
     text = json.dumps(plan.to_json())
-    for name in ("volumeKeyArn", "mlflowArtifactsDestination", "mlflowRoleArn", "mlflowS3EndpointUrl", "reaperRoleArn"):
+    for name in ("volumeKeyArn", "mlflowArtifactsDestination", "mlflowRoleArn", "mlflowS3EndpointUrl", *REAPER_OUTPUTS):
         assert SENTINELS[name] in text, name
     for name in ("kubeconfig", "mlflowBackendStoreUri"):
         assert SENTINELS[name] not in text, f"{name} printed in clear"
@@ -176,6 +182,25 @@ def test_a_missing_output_fails_the_layer_naming_it(split_root: Path) -> None:
     exports = _exports(split_root)
     partial = StackExports({k: v for k, v in exports.values.items() if k != "mlflowRoleArn"}, exports.secret_names)
     with pytest.raises(KeyError, match="mlflowRoleArn"):
+        _kubernetes_layer(split_root, partial)
+
+
+def test_the_reapers_trail_comes_from_the_reference(split_root: Path) -> None:
+    plan = _kubernetes_layer(split_root, _exports(split_root))
+    (job,) = [r for r in plan.of_type("kubernetes:batch/v1:CronJob") if r.inputs["metadata"]["name"] == "ailab-reaper"]
+    (container,) = job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert env["AILAB_TRAIL_STORE"] == "s3://sentinel-evidence/trail/reaper"
+    assert env["AILAB_TRAIL_SIGNING_KEY"] == SENTINELS["reaperTrailSigningKey"]
+    assert env["AILAB_TRAIL_KMS_KEY"] == SENTINELS["reaperTrailBucketKey"]
+    assert env["AILAB_TRAIL_S3_ENDPOINT"] == SENTINELS["mlflowS3EndpointUrl"]
+
+
+@pytest.mark.parametrize("missing", ["reaperTrailBucket", "reaperTrailSigningKey", "reaperTrailBucketKey"])
+def test_a_lab_with_a_reaper_requires_its_trail_outputs(split_root: Path, missing: str) -> None:
+    exports = _exports(split_root)
+    partial = StackExports({k: v for k, v in exports.values.items() if k != missing}, exports.secret_names)
+    with pytest.raises(KeyError, match=missing):
         _kubernetes_layer(split_root, partial)
 
 

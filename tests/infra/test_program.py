@@ -106,6 +106,7 @@ def test_mlflow_reaches_the_database_and_the_aws_endpoints_it_uses(aws):
     database_subnets = set(aws.one("aws:rds/subnetGroup:SubnetGroup", "ailab-mlflow-db").inputs["subnetIds"])
     endpoints = [e for e in aws.plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e.inputs["vpcEndpointType"] == "Interface"]
     assert sorted(e.inputs["serviceName"] for e in endpoints) == [
+        "com.amazonaws.eu-central-1.kms",
         "com.amazonaws.eu-central-1.s3",
         "com.amazonaws.eu-central-1.sts",
     ]

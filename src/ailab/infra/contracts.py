@@ -50,6 +50,29 @@ class ExternalMlflowStorage:
     """PEM of the CAs that sign the database's certificate, mounted at :data:`DATABASE_CA_FILE` (AWS: RDS's bundle)."""
 
 
+REAPER_TRAIL_PREFIX = "trail/reaper"
+"""Where the in-cluster reaper's trail is copied in the evidence bucket: the AWS layer grants the reaper's role this
+prefix only, the platform points its ``AILAB_TRAIL_STORE`` here. Its own prefix, because it is a trail of its own
+(an operator's trail under ``trail/`` numbers its records and checkpoints independently)."""
+
+
+@dataclass(frozen=True)
+class ReaperTrail:
+    """AWS: where the in-cluster reaper's audit trail is copied write-once, and the key that signs its checkpoints."""
+
+    evidence_bucket: pulumi.Input[str]
+    signing_key_arn: pulumi.Input[str]
+    """The lab's trail signing key (KMS, Ed25519)."""
+    bucket_key_arn: pulumi.Input[str]
+    """The evidence bucket's SSE-KMS key."""
+    s3_endpoint_url: pulumi.Input[str]
+    """The VPC's S3 interface endpoint: an address inside the VPC, which the reaper's egress policy admits."""
+
+    def store_url(self) -> pulumi.Output[str]:
+        """``AILAB_TRAIL_STORE``: the reaper's prefix of the evidence bucket."""
+        return pulumi.Output.format("s3://{0}/{1}", self.evidence_bucket, REAPER_TRAIL_PREFIX)
+
+
 def eks_service_network(vpc_cidr: IPv4Network) -> IPv4Network:
     """The Service (ClusterIP) network of the lab's EKS cluster: the one EKS would choose itself.
 
@@ -198,6 +221,8 @@ class KubernetesLayerInputs:
     """The digest of the spec the infrastructure was built from (secrets left out): both stacks' files hold one spec."""
     reaper_role_arn: pulumi.Input[str] | None = None
     """The in-cluster reaper's IRSA role (``sandbox.reaper``); None without a reaper."""
+    reaper_trail: ReaperTrail | None = None
+    """Where the reaper's trail goes (``sandbox.reaper``); None without a reaper. Its S3 endpoint is MLflow's."""
 
     def export(self) -> None:
         """Export every value as a stack output of the infrastructure stack."""
@@ -212,6 +237,12 @@ class KubernetesLayerInputs:
             _SPEC_DIGEST: self.lab_spec_digest,
             _REAPER_ROLE: self.reaper_role_arn,
         }
+        if self.reaper_trail is not None:
+            values |= {
+                _REAPER_TRAIL_BUCKET: self.reaper_trail.evidence_bucket,
+                _REAPER_TRAIL_SIGNING_KEY: self.reaper_trail.signing_key_arn,
+                _REAPER_TRAIL_BUCKET_KEY: self.reaper_trail.bucket_key_arn,
+            }
         for name, value in values.items():
             if value is not None:
                 pulumi.export(name, value)
@@ -220,12 +251,19 @@ class KubernetesLayerInputs:
     def from_reference(cls, reference: pulumi.StackReference, *, with_reaper: bool) -> KubernetesLayerInputs:
         """The values the infrastructure stack exported; a missing one fails the run naming it (``require_output``).
 
-        ``with_reaper``: the lab has an in-cluster reaper, whose IRSA role the infrastructure stack made.
+        ``with_reaper``: the lab has an in-cluster reaper, whose IRSA role and trail the infrastructure stack made.
         """
 
         def text(name: str) -> pulumi.Output[str]:
             return reference.require_output(name).apply(str)
 
+        trail = ReaperTrail(
+            evidence_bucket=text(_REAPER_TRAIL_BUCKET),
+            signing_key_arn=text(_REAPER_TRAIL_SIGNING_KEY),
+            bucket_key_arn=text(_REAPER_TRAIL_BUCKET_KEY),
+            # The same VPC endpoint as MLflow's: exported once.
+            s3_endpoint_url=text(_S3_ENDPOINT),
+        )
         return cls(
             # Secret already when the engine reads them (secretOutputNames); wrapped again so no path can print them.
             kubeconfig=pulumi.Output.secret(text(_KUBECONFIG)),
@@ -238,6 +276,7 @@ class KubernetesLayerInputs:
             ),
             lab_spec_digest=text(_SPEC_DIGEST),
             reaper_role_arn=text(_REAPER_ROLE) if with_reaper else None,
+            reaper_trail=trail if with_reaper else None,
         )
 
 
@@ -249,5 +288,10 @@ _MLFLOW_ROLE = "mlflowRoleArn"
 _S3_ENDPOINT = "mlflowS3EndpointUrl"
 _SPEC_DIGEST = "labSpecDigest"
 _REAPER_ROLE = "reaperRoleArn"
+_REAPER_TRAIL_BUCKET = "reaperTrailBucket"
+_REAPER_TRAIL_SIGNING_KEY = "reaperTrailSigningKey"
+_REAPER_TRAIL_BUCKET_KEY = "reaperTrailBucketKey"
 KUBERNETES_LAYER_OUTPUTS = (_KUBECONFIG, _VOLUME_KEY, _BACKEND_STORE, _ARTIFACTS, _MLFLOW_ROLE, _S3_ENDPOINT, _SPEC_DIGEST)
-"""The infrastructure stack's outputs the Kubernetes layer requires (and ``reaperRoleArn`` where there is a reaper)."""
+"""The infrastructure stack's outputs the Kubernetes layer requires (and :data:`REAPER_OUTPUTS` where there is a reaper)."""
+REAPER_OUTPUTS = (_REAPER_ROLE, _REAPER_TRAIL_BUCKET, _REAPER_TRAIL_SIGNING_KEY, _REAPER_TRAIL_BUCKET_KEY)
+"""The reaper's IRSA role and trail: required by the Kubernetes layer of a lab with ``sandbox.reaper``."""

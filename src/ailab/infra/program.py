@@ -22,6 +22,7 @@ from ailab.infra.contracts import (
     IRSA_ROLE_ANNOTATION,
     ExternalMlflowStorage,
     KubernetesLayerInputs,
+    ReaperTrail,
     export_lab_outputs,
     lab_outputs,
 )
@@ -54,6 +55,7 @@ def lab_program(spec: LabSpec) -> None:
                 external_storage=target.storage,
                 volume_key_arn=target.volume_key_arn,
                 reaper_service_account_annotations=dict(target.reaper_annotations),
+                reaper_trail=target.reaper_trail,
             ),
             opts=pulumi.ResourceOptions(providers={"kubernetes": target.provider}),
         )
@@ -71,6 +73,8 @@ class _PlatformTarget:
     volume_key_arn: pulumi.Input[str] | None = None
     reaper_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """The reaper ServiceAccount's IRSA annotation (empty without ``sandbox.reaper``)."""
+    reaper_trail: ReaperTrail | None = None
+    """AWS: the reaper's trail store and signing key (None without ``sandbox.reaper``)."""
 
 
 def _platform_target(spec: LabSpec, layer: layers.Layer) -> _PlatformTarget:
@@ -83,7 +87,9 @@ def _platform_target(spec: LabSpec, layer: layers.Layer) -> _PlatformTarget:
         kubeconfig, inputs = layers.from_infrastructure_stack(spec)
         provider = k8s.Provider(f"{spec.name}-eks", kubeconfig=kubeconfig, enable_server_side_apply=True)
         reaper = {} if inputs.reaper_role_arn is None else {IRSA_ROLE_ANNOTATION: inputs.reaper_role_arn}
-        return _PlatformTarget(provider, inputs.kubeconfig, inputs.mlflow_storage, inputs.volume_key_arn, reaper)
+        return _PlatformTarget(
+            provider, inputs.kubeconfig, inputs.mlflow_storage, inputs.volume_key_arn, reaper, inputs.reaper_trail
+        )
     from ailab.infra.aws.lab import AwsLab, AwsLabArgs
 
     aws_lab = AwsLab(spec.name, AwsLabArgs(spec=spec))
@@ -101,6 +107,7 @@ def _platform_target(spec: LabSpec, layer: layers.Layer) -> _PlatformTarget:
             aws_lab.mlflow_storage,
             layers.spec_digest(spec),
             reaper_role_arn=aws_lab.reaper_service_account_annotations.get(IRSA_ROLE_ANNOTATION),
+            reaper_trail=aws_lab.reaper_trail,
         ).export()
         return _PlatformTarget(None, aws_lab.kubeconfig)
     provider = k8s.Provider(
@@ -111,5 +118,10 @@ def _platform_target(spec: LabSpec, layer: layers.Layer) -> _PlatformTarget:
         opts=pulumi.ResourceOptions(parent=aws_lab, depends_on=aws_lab.kubernetes_ready),
     )
     return _PlatformTarget(
-        provider, aws_lab.kubeconfig, aws_lab.mlflow_storage, aws_lab.volume_key_arn, aws_lab.reaper_service_account_annotations
+        provider,
+        aws_lab.kubeconfig,
+        aws_lab.mlflow_storage,
+        aws_lab.volume_key_arn,
+        aws_lab.reaper_service_account_annotations,
+        aws_lab.reaper_trail,
     )

@@ -156,6 +156,11 @@ class LabSpec(StrictModel):
                     ("sandbox", "reaper", "state_credentials_secret"),
                     "target is aws: remove it; the reaper reaches the state bucket with its IRSA role, no stored keys",
                 )
+            if reaper is not None and reaper.trail_store is not None:
+                yield LocatedValueError(
+                    ("sandbox", "reaper", "trail_store"),
+                    "target is aws: remove it; the reaper copies its trail to the lab's evidence bucket (trail/reaper)",
+                )
             problem = rds_password_problem(self.mlflow.database.password.get_secret_value())
             if problem:
                 yield LocatedValueError(

@@ -78,6 +78,8 @@ def plan_lab_for(spec: LabSpec) -> LabPlan:
             "artifact_bucket": lab.artifact_bucket,
             "vpc_id": lab.vpc_id,
             "volume_key_arn": lab.volume_key_arn,
+            "evidence_bucket": lab.evidence_bucket,
+            "trail_signing_key": lab.trail_signing_key,
             "backend_store_uri": storage.backend_store_uri,
             "artifacts_destination": storage.artifacts_destination,
             "service_account_annotations": dict(storage.service_account_annotations),

@@ -48,11 +48,13 @@ def test_the_policy_denies_every_delete_and_plain_http(lab):
     assert all(s["Effect"] == "Deny" for s in statements.values())
 
 
-def test_the_signing_key_is_ed25519_and_nobody_signs_without_an_operators_role(lab):
+def test_the_signing_key_is_ed25519_and_nobody_signs_without_an_operators_role(lab, plan_variant):
     key = lab.one("aws:kms/key:Key", f"{NAME}-signing")
     assert key.inputs["customerMasterKeySpec"] == "ECC_NIST_EDWARDS25519" and key.inputs["keyUsage"] == "SIGN_VERIFY"
-    statements = {s["Sid"]: s for s in lab.statements(key)}
     assert lab.spec.evidence.signers_role_arn is None
+    # The example's in-cluster reaper signs its own trail (test_sandbox_operator); without it, nobody does.
+    no_reaper = plan_variant(**{"sandbox.reaper": None})
+    statements = {s["Sid"]: s for s in no_reaper.statements(no_reaper.one("aws:kms/key:Key", f"{NAME}-signing"))}
     assert statements["NobodySigns"]["Effect"] == "Deny" and statements["NobodySigns"]["Action"] == ["kms:Sign"]
     alias = lab.one("aws:kms/alias:Alias", f"{NAME}-signing")
     assert alias.inputs["name"] == "alias/ailab-trail"
@@ -65,6 +67,7 @@ def test_only_the_operators_role_signs(plan_variant, role):
     assert statements["OperatorsSign"] == {
         "Sid": "OperatorsSign", "Effect": "Allow", "Principal": {"AWS": role}, "Action": ["kms:Sign"], "Resource": ["*"]
     }  # fmt: skip
-    assert statements["NobodyElseSigns"]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": role}}
+    reaper = "arn:aws:iam::123456789012:role/ailab-operators-reaper"  # the example's reaper signs its own trail
+    assert statements["NobodyElseSigns"]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [role, reaper]}}
     lock = variant.named(NAME)["aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"].inputs
     assert lock["rule"]["defaultRetention"]["days"] == 2555

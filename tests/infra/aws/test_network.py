@@ -93,21 +93,23 @@ def test_s3_gateway_endpoint_serves_the_private_route_tables(lab):
     assert set(endpoint.inputs["routeTableIds"]) == private_tables
 
 
-def test_s3_and_sts_interface_endpoints_sit_in_the_private_subnets(lab):
+def test_s3_sts_and_kms_interface_endpoints_sit_in_the_private_subnets(lab):
     endpoints = _endpoints(lab)
     assert set(endpoints) == {
         ("com.amazonaws.eu-central-1.s3", "Gateway"),
         ("com.amazonaws.eu-central-1.s3", "Interface"),
         ("com.amazonaws.eu-central-1.sts", "Interface"),
+        ("com.amazonaws.eu-central-1.kms", "Interface"),
     }
     private = sorted(f"{subnet.name}-id" for subnet in _subnets(lab, "private"))
     group = lab.one("aws:ec2/securityGroup:SecurityGroup", "ailab-network-endpoints")
-    for service in ("s3", "sts"):
+    for service in ("s3", "sts", "kms"):
         endpoint = endpoints[f"com.amazonaws.eu-central-1.{service}", "Interface"]
         assert sorted(endpoint.inputs["subnetIds"]) == private
         assert endpoint.inputs["securityGroupIds"] == [f"{group.name}-id"]
         assert "routeTableIds" not in endpoint.inputs
-    assert endpoints["com.amazonaws.eu-central-1.sts", "Interface"].inputs["privateDnsEnabled"] is True
+    for service in ("sts", "kms"):  # the SDKs' regional names resolve inside the VPC
+        assert endpoints[f"com.amazonaws.eu-central-1.{service}", "Interface"].inputs["privateDnsEnabled"] is True
 
 
 def test_s3s_regional_names_stay_on_the_free_gateway_endpoint(lab):

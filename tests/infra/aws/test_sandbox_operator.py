@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ailab.spec import naming
 
 ROLE = "aws:iam/role:Role"
@@ -70,3 +72,52 @@ def test_no_principals_no_operator_role_and_no_reaper_no_irsa_role(plan_variant)
     plan = plan_variant(**{"aws.sandbox_operator_principals": [], "sandbox.reaper": None})
     assert not [r for r in plan.of_type(ROLE) if r.name in (OPERATOR, REAPER)]
     assert not [e for e in plan.of_type(ENTRY) if e.name in (OPERATOR, REAPER)]
+
+
+def test_the_reaper_may_copy_its_trail_write_once_and_sign_with_the_trail_key(lab):
+    """Exactly the calls of ailab.trail's S3Store and KmsSigner, on the reaper's prefix and the lab's keys, no delete."""
+    policy = lab.one(ROLE_POLICY, f"{REAPER}-trail")
+    assert policy.inputs["role"] == f"{REAPER}-id"  # the reaper's IRSA role, no other
+    bucket = lab.values["evidence_bucket"]
+    statements = {s["Sid"]: s for s in lab.statements(policy)}
+    prefix = f"arn:aws:s3:::{bucket}/trail/reaper/*"
+    assert statements == {
+        "ListReaperTrail": {
+            "Sid": "ListReaperTrail", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
+            "Resource": [f"arn:aws:s3:::{bucket}"], "Condition": {"StringLike": {"s3:prefix": ["trail/reaper/*"]}},
+        },
+        "CopyReaperTrailOnce": {
+            "Sid": "CopyReaperTrailOnce", "Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectRetention"],
+            "Resource": [prefix],
+        },
+        "ReadBackReaperTrail": {
+            "Sid": "ReadBackReaperTrail", "Effect": "Allow", "Action": ["s3:GetObjectVersion"], "Resource": [prefix],
+        },
+        "SignReaperCheckpoints": {
+            "Sid": "SignReaperCheckpoints", "Effect": "Allow", "Action": ["kms:Sign", "kms:GetPublicKey"],
+            "Resource": [lab.values["trail_signing_key"]],
+        },
+        "UseTheEvidenceKeyThroughS3": {
+            "Sid": "UseTheEvidenceKeyThroughS3", "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": [lab.values["volume_key_arn"]],  # the lab's data key, the evidence bucket's SSE-KMS key
+            "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-central-1.amazonaws.com"}},
+        },
+    }  # fmt: skip
+    assert not [p for p in lab.of_type(ROLE_POLICY) if p.name.startswith(OPERATOR) and "Trail" in json.dumps(p.inputs)]
+
+
+def test_the_signing_key_spares_only_the_reaper_from_its_deny(lab):
+    """Without an operators' role nobody else signs; the reaper's role is the one ARN the deny leaves out."""
+    key = lab.one("aws:kms/key:Key", "ailab-evidence-signing")
+    statements = {s["Sid"]: s for s in lab.statements(key)}
+    reaper_arn = "arn:aws:iam::123456789012:role/ailab-operators-reaper"  # the mock's ARN of the reaper's role
+    assert statements["NobodyElseSigns"]["Effect"] == "Deny" and statements["NobodyElseSigns"]["Action"] == ["kms:Sign"]
+    assert statements["NobodyElseSigns"]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": reaper_arn}}
+    assert "NobodySigns" not in statements and "OperatorsSign" not in statements
+
+
+def test_no_reaper_no_trail_grant_and_nobody_signs(plan_variant):
+    plan = plan_variant(**{"sandbox.reaper": None})
+    assert not [p for p in plan.of_type(ROLE_POLICY) if p.name == f"{REAPER}-trail"]
+    statements = {s["Sid"]: s for s in plan.statements(plan.one("aws:kms/key:Key", "ailab-evidence-signing"))}
+    assert "NobodySigns" in statements and "NobodyElseSigns" not in statements

@@ -139,7 +139,9 @@ def test_aws_uses_rds_s3_and_irsa(aws, secrets, env):
     assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == secrets.role_arn
     # IRSA's token is projected by the EKS webhook; the API token stays unmounted.
     assert deployment["template"]["spec"]["automountServiceAccountToken"] is False
-    assert not aws.of_type("kubernetes:core/v1:PersistentVolumeClaim")
+    # The only claim is the reaper's trail volume (MLflow's artifacts are in S3).
+    claims = aws.of_type("kubernetes:core/v1:PersistentVolumeClaim")
+    assert [c["metadata"]["name"] for c in claims] == ["ailab-reaper-data"]
     assert deployment["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,13 +19,23 @@ from ailab.plan.lab import plan_lab
 from ailab.spec import labels, naming
 from ailab.spec.model import ReaperSettings
 from ailab.spec.service_env import MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV
-from ailab.spec.stackfile import find_project
+from ailab.spec.stackfile import find_project, load_stack_spec
+from ailab.trail.settings import signer_from_environment, store_from_environment
+from ailab.trail.signer import KmsSigner
+from ailab.trail.store import S3Store
 
 REPO = Path(__file__).resolve().parents[3]
 CRON_JOB = "kubernetes:batch/v1:CronJob"
 NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+PVC = "kubernetes:core/v1:PersistentVolumeClaim"
 DIGEST = "registry.example.europa.eu/ailab/ailab-operator:0.1.0@sha256:" + "ab" * 32
+
+
+@pytest.fixture(scope="module")
+def aws_whole():
+    """The whole AWS lab program (both layers) of the example stack."""
+    return plan_lab("aws-eu", find_project(REPO))
 
 
 def cron_job(lab):
@@ -39,7 +53,7 @@ def test_runs_reap_every_n_minutes_one_run_at_a_time(lab):
     assert spec["startingDeadlineSeconds"] == 900 and spec["jobTemplate"]["spec"]["activeDeadlineSeconds"] == 1800
     pod = pod_of(lab)
     (container,) = pod["containers"]
-    assert container["command"] == ["ailab", "sandbox", "reap"]
+    assert container["command"][:2] == ["/bin/sh", "-c"] and container["command"][2].endswith('exec ailab sandbox reap "$@"\n')
     assert pod["restartPolicy"] == "Never" and spec["jobTemplate"]["spec"]["backoffLimit"] == 0
 
 
@@ -87,6 +101,106 @@ def test_environment_state_passphrase_and_service_urls(lab, env):
             assert values[variable] == {"secretKeyRef": {"name": "sandbox-state-credentials", "key": key}}
     else:
         assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} & values.keys()  # IRSA, no stored keys
+
+
+def test_the_trail_lives_on_a_volume_that_outlives_the_pod(lab, env):
+    """The trail's audit/ and keys/ on a small RWO claim of the platform's class."""
+    claim = lab.one(PVC, "ailab-reaper-data", "ailab-system")["spec"]
+    expected_class = lab.spec.onprem_settings().storage_class if lab.spec.target == "onprem" else "ailab-encrypted-gp3"
+    assert claim["accessModes"] == ["ReadWriteOnce"] and claim["storageClassName"] == expected_class
+    assert claim["resources"]["requests"] == {"storage": "1Gi"}
+    pod = pod_of(lab)
+    (container,) = pod["containers"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["data"]["persistentVolumeClaim"] == {"claimName": "ailab-reaper-data"}
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "data"]
+    assert mount["mountPath"] == reaper.DATA_MOUNT and not mount.get("readOnly") and not mount.get("subPath")
+    # Each run links the volume's audit/ and keys/ into its data directory on /tmp (run for real below).
+    script = container["command"][2]
+    home = env(container)["AILAB_HOME"]
+    assert home.startswith("/tmp/") and f'ln -s {reaper.DATA_MOUNT}/audit "$AILAB_HOME/audit"' in script
+    assert f'ln -s {reaper.DATA_MOUNT}/keys "$AILAB_HOME/keys"' in script
+    # Restricted still; fsGroup makes the volume writable by the non-root user, once (OnRootMismatch keeps 0600 files).
+    security = pod["securityContext"]
+    assert security["runAsNonRoot"] and security["runAsUser"] == security["fsGroup"] == reaper.RUN_AS.gid
+    assert security["fsGroupChangePolicy"] == "OnRootMismatch"
+    assert container["securityContext"]["readOnlyRootFilesystem"]
+    hard = lab.one("kubernetes:core/v1:ResourceQuota", "platform-quota", "ailab-system")["spec"]["hard"]
+    assert hard["persistentvolumeclaims"] == "1" and hard["requests.storage"] == "1Gi"
+
+
+def test_aws_copies_the_trail_to_the_evidence_bucket_and_signs_with_the_trail_key(aws_whole, monkeypatch):
+    """The real lab program: the CronJob's trail settings are the AWS layer's evidence bucket, keys and S3 endpoint."""
+    (job,) = [r for r in aws_whole.of_type(CRON_JOB) if r.inputs["metadata"]["name"] == "ailab-reaper"]
+    (container,) = job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    values = {item["name"]: item.get("value") for item in container["env"]}
+    outputs = aws_whole.outputs
+    spec = load_stack_spec("aws-eu", find_project(REPO))[0]
+    assert values["AILAB_TRAIL_STORE"] == f"s3://{outputs['evidenceBucket']}/trail/reaper"
+    assert values["AILAB_TRAIL_SIGNING_KEY"] == outputs["trailSigningKey"]
+    assert values["AILAB_TRAIL_RETENTION_DAYS"] == str(spec.evidence.retention_days)
+    assert values["AILAB_TRAIL_KMS_KEY"].startswith("arn:aws:kms:eu-central-1:")
+    assert values["AILAB_TRAIL_S3_ENDPOINT"].startswith("https://bucket.vpce-")  # inside the VPC, which the egress admits
+    assert values["AWS_DEFAULT_REGION"] == "eu-central-1"
+    # What ailab.trail builds from them in the pod: an S3 copy of the evidence bucket, signatures by the KMS key.
+    for name in (
+        "AILAB_TRAIL_STORE",
+        "AILAB_TRAIL_S3_ENDPOINT",
+        "AILAB_TRAIL_KMS_KEY",
+        "AILAB_TRAIL_SIGNING_KEY",
+        "AILAB_TRAIL_RETENTION_DAYS",
+        "AWS_DEFAULT_REGION",
+    ):
+        monkeypatch.setenv(name, values[name])
+    store, signer = store_from_environment(), signer_from_environment()
+    assert isinstance(store, S3Store) and isinstance(signer, KmsSigner)
+    assert (store.bucket, store.prefix, store.kms_key_id) == (
+        outputs["evidenceBucket"],
+        "trail/reaper/",
+        values["AILAB_TRAIL_KMS_KEY"],
+    )
+    assert store.client.meta.endpoint_url == values["AILAB_TRAIL_S3_ENDPOINT"] and signer.key_id == outputs["trailSigningKey"]
+
+
+def test_onprem_keeps_the_trail_on_its_volume_unless_a_store_is_named(onprem, env):
+    (container,) = pod_of(onprem)["containers"]
+    assert onprem.spec.sandbox.reaper.trail_store is None
+    assert not [name for name in env(container) if name.startswith("AILAB_TRAIL_")]
+
+
+def test_onprem_trail_store_is_what_ailab_trail_reads(onprem, monkeypatch):
+    """The names the CronJob sets are the ones ailab.trail.settings reads: the store it builds is the spec's."""
+    settings = onprem.spec.sandbox.reaper.model_copy(
+        update={"trail_store": "s3://lab-evidence/trail/reaper", "trail_store_endpoint": "https://s3.lab.example.eu"}
+    )
+    values = reaper.trail_environment(onprem.spec, settings, None)
+    assert set(values) == {"AILAB_TRAIL_STORE", "AILAB_TRAIL_S3_ENDPOINT", "AILAB_TRAIL_RETENTION_DAYS"}
+    for name in ("AILAB_TRAIL_STORE", "AILAB_TRAIL_S3_ENDPOINT", "AILAB_TRAIL_RETENTION_DAYS", "AILAB_TRAIL_KMS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, str(value))
+    store = store_from_environment()
+    assert isinstance(store, S3Store)
+    assert (store.bucket, store.prefix, store.retention_days) == (
+        "lab-evidence",
+        "trail/reaper/",
+        onprem.spec.evidence.retention_days,
+    )
+    assert store.client.meta.endpoint_url == "https://s3.lab.example.eu" and store.kms_key_id is None
+
+
+def test_the_trail_store_settings_are_checked(onprem, aws):
+    data = onprem.spec.model_dump(mode="python", exclude_unset=True)
+    data["sandbox"]["reaper"]["trail_store_endpoint"] = "https://s3.lab.example.eu"
+    with pytest.raises(ValidationError, match="name the store too"):
+        type(onprem.spec).model_validate(data)
+    data["sandbox"]["reaper"]["trail_store"] = "https://s3.lab.example.eu/bucket"
+    with pytest.raises(ValidationError, match="trail_store"):
+        type(onprem.spec).model_validate(data)
+    data = aws.spec.model_dump(mode="python", exclude_unset=True)
+    data["sandbox"]["reaper"]["trail_store"] = "s3://elsewhere/trail"
+    with pytest.raises(ValidationError, match="copies its trail to the lab's evidence bucket"):
+        type(aws.spec).model_validate(data)
 
 
 def test_onprem_kubeconfig_names_the_labs_context_and_uses_the_pods_own_token(onprem, env):
@@ -141,9 +255,9 @@ def test_admitted_at_mlflow_and_qdrant(lab):
         assert [p["port"] for p in rule["ports"]] == [port]
 
 
-def test_irsa_annotation_on_aws_and_the_operator_role_exported():
+def test_irsa_annotation_on_aws_and_the_operator_role_exported(aws_whole):
     """The real lab program: the reaper's ServiceAccount names its IRSA role; the lab exports the operator role."""
-    plan = plan_lab("aws-eu", find_project(REPO))
+    plan = aws_whole
     (account,) = [r for r in plan.of_type("kubernetes:core/v1:ServiceAccount") if r.inputs["metadata"]["name"] == "ailab-reaper"]
     (role,) = [r for r in plan.of_type("aws:iam/role:Role") if r.name == "ailab-operators-reaper"]
     annotation = account.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
@@ -194,3 +308,51 @@ def test_a_group_is_either_sandbox_operators_or_another_persona(onprem):
     data["access"]["sandbox_operators"] = list(data["access"]["auditors"])
     with pytest.raises(ValidationError, match="separation of duties"):
         type(onprem.spec).model_validate(data)
+
+
+def test_two_runs_on_one_volume_extend_one_verifiable_trail(tmp_path, onprem):
+    """The CronJob's own command and ailab, run twice: each run a fresh /tmp (a new pod, maybe on another node),
+    one trail volume, which keeps the trail and its key and nothing else (no lock of a stopped run)."""
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    shell, flag, script, name = reaper.command()
+    script = script.replace(reaper.DATA_MOUNT, str(volume))
+    scratch_home = reaper.environment(onprem.spec, onprem.spec.sandbox.reaper)["AILAB_HOME"]
+    assert scratch_home.startswith(reaper.SCRATCH.mount_path + "/")
+    # ailab next to this interpreter, as on the image's PATH; a directory store stands in for the write-once bucket.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+
+    def pod(run: int, *arguments: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+        scratch = tmp_path / f"tmp-{run}"
+        scratch.mkdir()
+        home = Path(scratch_home.replace(reaper.SCRATCH.mount_path, str(scratch)))
+        environment = {"PATH": path, "HOME": str(scratch), "AILAB_HOME": str(home), "AILAB_TRAIL_STORE": str(tmp_path / "store")}
+        done = subprocess.run(
+            [shell, flag, script, name, *arguments], env=environment, capture_output=True, text=True, timeout=120, check=False
+        )
+        return done, home
+
+    first, _ = pod(1, "--dry-run")
+    assert first.returncode == 0 and "no expired sandboxes" in first.stdout, first.stderr
+    key_file = volume / "keys" / "trail-ed25519.pem"
+    key = key_file.read_bytes()  # the first run on a new volume made the key, 0600 in a 0700 directory
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and stat.S_IMODE((volume / "audit").stat().st_mode) == 0o700
+    second, home = pod(2, "--dry-run")
+    assert second.returncode == 0, second.stderr
+    records = [json.loads(line) for line in (volume / "audit" / "records.jsonl").read_text().splitlines()]
+    assert [(r["seq"], r["action"], r["arguments"]) for r in records] == [
+        (1, "sandbox.reap", {"dry_run": True}),
+        (2, "sandbox.reap", {"dry_run": True}),
+    ]
+    assert key_file.read_bytes() == key  # the second run signed with the same key
+    assert sorted(p.name for p in volume.iterdir()) == list(reaper.KEPT)
+    assert sorted(p.name for p in (tmp_path / "store" / "records").iterdir()) == ["000000000001.json", "000000000002.json"]
+    verified = subprocess.run(
+        [sys.executable, "-m", "ailab", "audit", "verify"],
+        env={"PATH": path, "HOME": str(tmp_path), "AILAB_HOME": str(home), "AILAB_TRAIL_STORE": str(tmp_path / "store")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert verified.returncode == 0 and "2 records, 2 signed checkpoints: intact" in verified.stdout, verified.stderr

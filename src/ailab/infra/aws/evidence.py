@@ -6,8 +6,8 @@ blocked, TLS 1.2+ only, and a policy that denies every delete (and any change of
 everyone. Its lifecycle removes a copy the day after its retention has passed (storage limitation):
 nothing can remove it sooner. It is separate from the artifact bucket, whose lifecycle is the
 audit teams' working data's. The signing key is an asymmetric Ed25519 KMS key
-(``ECC_NIST_EDWARDS25519``); only the operators' role may ``kms:Sign`` with it, anyone in the
-account may read its public key to verify.
+(``ECC_NIST_EDWARDS25519``); only the operators' role and the in-cluster reaper's role may ``kms:Sign``
+with it, anyone in the account may read its public key to verify.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ class EvidenceStoreArgs:
     """The data key, for SSE-KMS of the copies."""
     settings: EvidenceSpec
     deletion_window_days: int
+    reaper_role_arn: pulumi.Input[str] | None = None
+    """The in-cluster reaper's IRSA role, which signs its own trail's checkpoints; None without a reaper."""
 
 
 class EvidenceStore(pulumi.ComponentResource):
@@ -111,7 +113,10 @@ class EvidenceStore(pulumi.ComponentResource):
         role = self._args.settings.signers_role_arn
         if role is not None:
             statements.append(statement("OperatorsSign", ["kms:Sign"], ["*"], principal={"AWS": role}))
-            condition = {"ArnNotEquals": {"aws:PrincipalArn": role}}
+        # The reaper's role signs through its IAM policy (AccountIamPolicies); it is only spared the deny.
+        signers = [arn for arn in (role, self._args.reaper_role_arn) if arn is not None]
+        if signers:
+            condition = {"ArnNotEquals": {"aws:PrincipalArn": signers[0] if len(signers) == 1 else signers}}
             statements.append(
                 statement("NobodyElseSigns", ["kms:Sign"], ["*"], effect="Deny", principal={"AWS": "*"}, condition=condition)
             )

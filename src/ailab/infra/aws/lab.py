@@ -26,7 +26,13 @@ from ailab.infra.aws.network import Network, NetworkArgs, zone_names
 from ailab.infra.aws.nodegroups import NodeGroups, NodeGroupsArgs
 from ailab.infra.aws.sandbox_operator import SandboxOperators, SandboxOperatorsArgs
 from ailab.infra.aws.storage import ArtifactBucket, ArtifactBucketArgs
-from ailab.infra.contracts import IRSA_ROLE_ANNOTATION, MLFLOW_SERVICE_ACCOUNT, ExternalMlflowStorage, eks_service_network
+from ailab.infra.contracts import (
+    IRSA_ROLE_ANNOTATION,
+    MLFLOW_SERVICE_ACCOUNT,
+    ExternalMlflowStorage,
+    ReaperTrail,
+    eks_service_network,
+)
 from ailab.infra.tagging import aws_tags
 from ailab.spec import naming
 from ailab.spec.constants import ZONE_COUNT
@@ -61,6 +67,8 @@ class AwsLab(pulumi.ComponentResource):
     """The IAM role sandbox operators assume instead of the deployer's (None without ``aws.sandbox_operator_principals``)."""
     reaper_service_account_annotations: dict[str, pulumi.Input[str]]
     """The reaper ServiceAccount's IRSA annotation (empty without ``sandbox.reaper``)."""
+    reaper_trail: ReaperTrail | None
+    """Where the reaper's audit trail is copied and who signs it (None without ``sandbox.reaper``)."""
 
     def __init__(self, name: str, args: AwsLabArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:aws:Lab", name, None, opts)
@@ -153,11 +161,44 @@ class AwsLab(pulumi.ComponentResource):
             ArtifactBucketArgs(spec.name, account, keys.data.arn, spec.mlflow.artifacts),
             opts=child,
         )
-        evidence = EvidenceStore(
-            f"{name}-evidence",
-            EvidenceStoreArgs(spec.name, account, keys.data.arn, spec.evidence, settings.kms_deletion_window_days),
+        # Before the evidence store: its signing key names the reaper's role as a signer.
+        operators = SandboxOperators(
+            f"{name}-operators",
+            SandboxOperatorsArgs(
+                lab_name=spec.name,
+                cluster_name=cluster.cluster.name,
+                account=account,
+                group=naming.sandbox_operator_group(spec),
+                principals=settings.sandbox_operator_principals,
+                reaper=spec.sandbox.reaper,
+                reaper_namespace=naming.system_namespace(spec),
+                reaper_service_account=naming.REAPER,
+                oidc_provider_arn=cluster.oidc_provider.arn,
+                oidc_issuer=cluster.oidc_issuer,
+            ),
             opts=child,
         )
+        evidence = EvidenceStore(
+            f"{name}-evidence",
+            EvidenceStoreArgs(
+                spec.name,
+                account,
+                keys.data.arn,
+                spec.evidence,
+                settings.kms_deletion_window_days,
+                reaper_role_arn=operators.reaper_role_arn,
+            ),
+            opts=child,
+        )
+        self.reaper_trail = None
+        if operators.reaper_role_arn is not None:
+            self.reaper_trail = ReaperTrail(
+                evidence_bucket=evidence.bucket.bucket,
+                signing_key_arn=evidence.signing_key.arn,
+                bucket_key_arn=keys.data.arn,
+                s3_endpoint_url=network.s3_endpoint_url,
+            )
+            operators.grant_reaper_trail(self.reaper_trail)
         database = Database(
             f"{name}-mlflow-db",
             DatabaseArgs(
@@ -182,22 +223,6 @@ class AwsLab(pulumi.ComponentResource):
                 oidc_issuer=cluster.oidc_issuer,
                 account=account,
                 policy=bucket.access_policy(),
-            ),
-            opts=child,
-        )
-        operators = SandboxOperators(
-            f"{name}-operators",
-            SandboxOperatorsArgs(
-                lab_name=spec.name,
-                cluster_name=cluster.cluster.name,
-                account=account,
-                group=naming.sandbox_operator_group(spec),
-                principals=settings.sandbox_operator_principals,
-                reaper=spec.sandbox.reaper,
-                reaper_namespace=naming.system_namespace(spec),
-                reaper_service_account=naming.REAPER,
-                oidc_provider_arn=cluster.oidc_provider.arn,
-                oidc_issuer=cluster.oidc_issuer,
             ),
             opts=child,
         )

@@ -20,8 +20,9 @@ takes its own path:
   address inside the VPC, which is what MLflow's egress NetworkPolicy admits (the VPC on 443);
   a gateway endpoint's public prefix list could not be written as a NetworkPolicy before deploy.
 
-STS (the IRSA web identity exchange) has an interface endpoint with private DNS: its regional
-name resolves inside the VPC. The endpoints' security group admits HTTPS from the VPC and
+STS (the IRSA web identity exchange) and KMS (the in-cluster reaper signs its trail's checkpoints
+with the lab's trail key) have interface endpoints with private DNS: their regional names resolve
+inside the VPC, which is all the reaper's egress policy admits. The endpoints' security group admits HTTPS from the VPC and
 nothing else.
 """
 
@@ -42,8 +43,9 @@ from ailab.spec.constants import ZONE_COUNT
 
 HTTPS_PORT = 443
 ANYWHERE = "0.0.0.0/0"
-INTERFACE_ENDPOINT_SERVICES = ("s3", "sts")
-"""AWS services the lab's pods call from the private subnets: MLflow's artifacts and the IRSA token exchange."""
+INTERFACE_ENDPOINT_SERVICES = ("s3", "sts", "kms")
+"""AWS services the lab's pods call from the private subnets: MLflow's artifacts and the reaper's trail copies, the
+IRSA token exchange, the reaper's checkpoint signatures."""
 
 
 def subnet_layout(vpc_cidr: IPv4Network) -> tuple[list[IPv4Network], list[IPv4Network]]:
@@ -88,7 +90,7 @@ class NetworkArgs:
 
 
 class Network(pulumi.ComponentResource):
-    """VPC, subnets, NAT gateways, route tables, S3 gateway endpoint, S3 and STS interface endpoints, VPC flow logs."""
+    """VPC, subnets, NAT gateways, route tables, S3 gateway endpoint, S3, STS and KMS interface endpoints, VPC flow logs."""
 
     vpc: aws.ec2.Vpc
     private_subnets: list[aws.ec2.Subnet]

@@ -6,7 +6,9 @@ platform layer binds to the operator's least-privilege ClusterRole
 ``AmazonEKSClusterAdminPolicy``, nothing beyond what RBAC grants the group. On AWS their only
 rights are the sandboxes' state (the backend's prefix of its bucket, and the bucket's KMS key
 through S3 only) and, for the operator role, ``eks:DescribeCluster`` on the lab's cluster, which
-``aws eks update-kubeconfig`` needs to write a kubeconfig.
+``aws eks update-kubeconfig`` needs to write a kubeconfig. The reaper also keeps its own audit trail
+(:func:`reaper_trail_policy`): write-once copies under its prefix of the evidence bucket, checkpoints
+signed with the lab's trail key.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pulumi_aws as aws
 from ailab.infra.aws.account import AwsAccount
 from ailab.infra.aws.iam import IrsaRole, IrsaRoleArgs
 from ailab.infra.aws.policies import Statement, document, statement
+from ailab.infra.contracts import REAPER_TRAIL_PREFIX, ReaperTrail
 from ailab.spec.model import ReaperSettings
 
 
@@ -57,6 +60,36 @@ def cluster_lookup_policy(account: AwsAccount, cluster_name: pulumi.Input[str]) 
     return document(statement("DescribeTheLabCluster", ["eks:DescribeCluster"], [cluster_arn]))
 
 
+def reaper_trail_policy(account: AwsAccount, trail: ReaperTrail) -> pulumi.Output[str]:
+    """What ``ailab.trail`` calls as the reaper, and nothing more (``trail/store.py``, ``trail/signer.py``).
+
+    S3Store: ``PutObject`` with a COMPLIANCE retention date (``s3:PutObjectRetention`` too) and SSE-KMS
+    (``kms:GenerateDataKey``); before copying, the store's latest checkpoint is read back to check the local trail
+    still extends it: ``ListObjectsV2``, ``ListObjectVersions`` and ``GetObject`` of its first version
+    (``s3:GetObjectVersion``, ``kms:Decrypt``). KmsSigner: ``GetPublicKey`` and ``Sign``. No delete of any kind
+    (the bucket policy denies them to everyone anyway).
+    """
+    bucket_arn = pulumi.Output.format("arn:{0}:s3:::{1}", account.partition, trail.evidence_bucket)
+    objects = pulumi.Output.concat(bucket_arn, f"/{REAPER_TRAIL_PREFIX}/*")
+    return document(
+        statement(
+            "ListReaperTrail",
+            ["s3:ListBucket", "s3:ListBucketVersions"],
+            [bucket_arn],
+            condition={"StringLike": {"s3:prefix": [f"{REAPER_TRAIL_PREFIX}/*"]}},
+        ),
+        statement("CopyReaperTrailOnce", ["s3:PutObject", "s3:PutObjectRetention"], [objects]),
+        statement("ReadBackReaperTrail", ["s3:GetObjectVersion"], [objects]),
+        statement("SignReaperCheckpoints", ["kms:Sign", "kms:GetPublicKey"], [trail.signing_key_arn]),
+        statement(
+            "UseTheEvidenceKeyThroughS3",
+            ["kms:GenerateDataKey", "kms:Decrypt"],
+            [trail.bucket_key_arn],
+            condition={"StringEquals": {"kms:ViaService": account.regional_service("s3")}},
+        ),
+    )
+
+
 def assumed_by(principals: Sequence[str]) -> pulumi.Output[str]:
     """A trust policy naming exactly ``principals`` (roles or users), nothing account-wide."""
     return document(statement("NamedOperatorsOnly", ["sts:AssumeRole"], principal={"AWS": sorted(principals)}))
@@ -86,9 +119,11 @@ class SandboxOperators(pulumi.ComponentResource):
     reaper_role_arn: pulumi.Output[str] | None
     """The reaper ServiceAccount's ``eks.amazonaws.com/role-arn``; None without a reaper."""
     access: list[pulumi.Resource]
+    _reaper_role: aws.iam.Role | None
 
     def __init__(self, name: str, args: SandboxOperatorsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:aws:SandboxOperators", name, None, opts)
+        self._name, self._account = name, args.account
         child = pulumi.ResourceOptions(parent=self)
         state = state_access_policy(args.account, args.reaper) if args.reaper is not None else None
         self.access = []
@@ -113,6 +148,7 @@ class SandboxOperators(pulumi.ComponentResource):
             self.access.append(self._entry(f"{name}-sandbox-operator", args, role.arn))
             self.operator_role_arn = role.arn
         self.reaper_role_arn = None
+        self._reaper_role = None
         if args.reaper is not None:
             reaper = IrsaRole(
                 f"{name}-reaper",
@@ -128,7 +164,21 @@ class SandboxOperators(pulumi.ComponentResource):
             )
             self.access.append(self._entry(f"{name}-reaper", args, reaper.role.arn))
             self.reaper_role_arn = reaper.role.arn
+            self._reaper_role = reaper.role
         self.register_outputs({"operatorRoleArn": self.operator_role_arn, "reaperRoleArn": self.reaper_role_arn})
+
+    def grant_reaper_trail(self, trail: ReaperTrail) -> aws.iam.RolePolicy:
+        """The reaper's role may keep its trail in ``trail`` (:func:`reaper_trail_policy`).
+
+        Granted after construction: the signing key's policy names the reaper's role, so the role exists first.
+        """
+        assert self._reaper_role is not None, "a reaper's trail needs sandbox.reaper"
+        return aws.iam.RolePolicy(
+            f"{self._name}-reaper-trail",
+            role=self._reaper_role.id,
+            policy=reaper_trail_policy(self._account, trail),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _entry(self, name: str, args: SandboxOperatorsArgs, role_arn: pulumi.Input[str]) -> aws.eks.AccessEntry:
         """A STANDARD access entry into the operator group; deliberately no AccessPolicyAssociation."""

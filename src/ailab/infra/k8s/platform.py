@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from ailab.infra.contracts import ExternalMlflowStorage
+from ailab.infra.contracts import ExternalMlflowStorage, ReaperTrail
 from ailab.infra.k8s import gpu, mlflow, postgres, postgres_backup, qdrant, reaper, storage, traefik
 from ailab.infra.k8s.ingress import Ingresses, IngressesArgs
 from ailab.infra.k8s.namespaces import PlatformNamespaces, PlatformNamespacesArgs
@@ -34,6 +34,8 @@ class LabPlatformArgs:
     """AWS: the KMS key that encrypts the platform's EBS volumes; None: the account's default EBS key."""
     reaper_service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """AWS: the reaper's IRSA role annotation; empty on-premises or without a reaper."""
+    reaper_trail: ReaperTrail | None = None
+    """AWS: where the reaper's audit trail is copied and who signs it; None on-premises or without a reaper."""
 
 
 def footprints(spec: LabSpec, external_storage: bool) -> dict[str, Footprint]:
@@ -104,7 +106,9 @@ class LabPlatform(pulumi.ComponentResource):
                     spec,
                     spec.sandbox.reaper,
                     namespaces,
+                    volume_class,
                     args.reaper_service_account_annotations,
+                    args.reaper_trail,
                     # It acts as operator, and destroys sandboxes' MLflow and Qdrant resources.
                     after=[*operator.ready, tracking_server, vector_db],
                 ),

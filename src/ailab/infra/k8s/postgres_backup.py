@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 
 from ailab.infra.k8s import jobs, meta, pods, postgres
 from ailab.infra.k8s.quota import Footprint
+from ailab.infra.k8s.storage import volume_claim
 from ailab.spec import naming
 from ailab.spec.model import LabSpec, Resources
 
@@ -61,15 +62,15 @@ class PostgresBackup(pulumi.ComponentResource):
     def __init__(self, name: str, args: PostgresBackupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:k8s:PostgresBackup", name, None, opts)
         spec, namespace = args.spec, args.namespace
-        claim = k8s.core.v1.PersistentVolumeClaim(
+        claim = volume_claim(
             f"{name}-volume",
-            metadata=meta.object_meta(spec, CLAIM, meta.DATABASE, namespace),
-            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
-                access_modes=["ReadWriteOnce"],
-                storage_class_name=args.storage_class,
-                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": volume_size(spec)}),
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+            spec,
+            claim_name=CLAIM,
+            component=meta.DATABASE,
+            namespace=namespace,
+            storage_class=args.storage_class,
+            size=volume_size(spec),
+            parent=self,
         )
         account = pods.workload_service_account(
             f"{name}-sa", spec, name=APP, namespace=namespace, component=meta.DATABASE, parent=self

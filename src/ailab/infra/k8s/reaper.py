@@ -16,12 +16,22 @@ stacks from their state backend, and destroys each expired one as a sandbox oper
   state).
 * **Services**: the sandbox's MLflow and Qdrant resources are deleted through the services'
   in-cluster admin URLs (the variables of :mod:`ailab.spec.service_env`).
+* **Audit trail**: every destroy appends to ailab's trail (docs/audit-trail.md). Its directories
+  (``audit/`` and the local key's ``keys/``) live on a small ``ReadWriteOnce`` volume of the
+  platform's (encrypted) class, linked into each run's data directory (:func:`command`), so the log
+  and its key outlive the pod. The first run on a new volume creates both; a run on another node
+  finds them where the last one left them (the volume follows the pod; one run at a time, so one
+  writer). On AWS each run also copies its records and signed checkpoints
+  write-once to the evidence bucket under ``trail/reaper`` (Object Lock, the spec's evidence
+  retention) through the VPC's S3 endpoint, and the checkpoints are signed by the lab's trail KMS
+  key (:class:`~ailab.infra.contracts.ReaperTrail`); on-premises, to ``trail_store`` if set.
 * **Network**: the system namespace denies everything (:mod:`.network`); the policies here let
-  the reaper reach MLflow, Qdrant, the API server and the state backend, and admit it at MLflow
-  and Qdrant.
+  the reaper reach MLflow, Qdrant, the API server and the state backend (on AWS the VPC: the S3,
+  STS and KMS endpoints), and admit it at MLflow and Qdrant.
 
-The pod runs PSA-``restricted``: non-root, read-only root filesystem, no capabilities, writable
-``/tmp`` only (ailab's data directory and the Pulumi workspace live there, per run).
+The pod runs PSA-``restricted``: non-root, read-only root filesystem, no capabilities; writable are
+``/tmp`` (ailab's data directory and the Pulumi workspace, per run) and the trail volume
+(``fsGroup`` makes it writable by the ``ailab`` user).
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ from ipaddress import IPv4Network
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ailab.infra.contracts import ReaperTrail
 from ailab.infra.k8s import jobs, meta, mlflow, pods, qdrant
 from ailab.infra.k8s.network import (
     API_SERVER_PORTS,
@@ -45,6 +56,7 @@ from ailab.infra.k8s.network import (
     tcp,
 )
 from ailab.infra.k8s.quota import Footprint
+from ailab.infra.k8s.storage import volume_claim
 from ailab.spec import naming
 from ailab.spec.model import LabSpec, ReaperSettings
 from ailab.spec.service_env import MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV
@@ -59,11 +71,18 @@ PASSPHRASE_KEY = "passphrase"
 TOKEN_SECONDS = 3600
 SCRATCH = pods.Scratch("tmp", "/tmp", size_limit="2Gi")
 """ailab's data directory and the Pulumi workspace of each run (plugins are in the image)."""
+DATA_MOUNT = "/var/lib/ailab"
+DATA_CLAIM = f"{APP}-data"
+DATA_SIZE = "1Gi"
+"""The trail grows by a few kB per destroy; 1Gi is also the smallest gp3 volume."""
+KEPT = ("audit", "keys")
+"""What of ailab's data directory the volume keeps: the trail and its local signing key (``ailab.trail``).
+The rest stays per run: a sandbox's lock left by a run that was stopped must not block every later one."""
 
 
 def footprint(spec: LabSpec) -> Footprint:
     reaper = spec.sandbox.reaper
-    return Footprint.of_pods(1, reaper.resources) if reaper is not None else Footprint()
+    return Footprint.of_pods(1, reaper.resources) + Footprint.of_volumes(DATA_SIZE) if reaper is not None else Footprint()
 
 
 def schedule(reaper: ReaperSettings) -> jobs.Schedule:
@@ -85,6 +104,42 @@ def environment(spec: LabSpec, reaper: ReaperSettings) -> dict[str, str]:
     }
     if spec.target == "onprem":
         env["KUBECONFIG"] = f"{KUBECONFIG_MOUNT}/config"
+    return env
+
+
+def command() -> list[str]:
+    """Link the trail's directories on the volume into this run's data directory, then reap.
+
+    Made by the ``ailab`` user (0700, like every ailab directory) the first time; the volume's root
+    belongs to root, which is why ailab's data directory itself cannot be there (ailab makes it 0700).
+    Arguments after the command go to ``ailab sandbox reap``.
+    """
+    kept = " ".join(f"{DATA_MOUNT}/{name}" for name in KEPT)
+    links = "".join(f'ln -s {DATA_MOUNT}/{name} "$AILAB_HOME/{name}"\n' for name in KEPT)
+    script = f'set -eu\numask 077\nmkdir -p "$AILAB_HOME" {kept}\n{links}exec ailab sandbox reap "$@"\n'
+    return ["/bin/sh", "-c", script, "ailab-reaper"]
+
+
+def trail_environment(spec: LabSpec, reaper: ReaperSettings, trail: ReaperTrail | None) -> dict[str, pulumi.Input[str]]:
+    """Where ``ailab.trail.settings`` copies the reaper's trail and who signs it: AWS ``trail``, or ``trail_store``."""
+    if trail is not None:
+        return {
+            "AILAB_TRAIL_STORE": trail.store_url(),
+            "AILAB_TRAIL_S3_ENDPOINT": trail.s3_endpoint_url,
+            "AILAB_TRAIL_KMS_KEY": trail.bucket_key_arn,
+            "AILAB_TRAIL_SIGNING_KEY": trail.signing_key_arn,
+            "AILAB_TRAIL_RETENTION_DAYS": str(spec.evidence.retention_days),
+            # The S3 and KMS clients' region: boto3 reads AWS_DEFAULT_REGION, not AWS_REGION.
+            "AWS_DEFAULT_REGION": spec.aws_settings().region,
+        }
+    if reaper.trail_store is None:
+        return {}
+    env: dict[str, pulumi.Input[str]] = {
+        "AILAB_TRAIL_STORE": reaper.trail_store,
+        "AILAB_TRAIL_RETENTION_DAYS": str(spec.evidence.retention_days),
+    }
+    if reaper.trail_store_endpoint is not None:
+        env["AILAB_TRAIL_S3_ENDPOINT"] = reaper.trail_store_endpoint
     return env
 
 
@@ -135,14 +190,18 @@ class ReaperArgs:
     reaper: ReaperSettings
     namespaces: Mapping[str, pulumi.Input[str]]
     """Platform namespace name to its name as an Output of the Namespace (for ordering): the system namespace, MLflow's, Qdrant's."""
+    storage_class: pulumi.Input[str]
+    """The platform's StorageClass, for the data volume."""
     service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """AWS: the IRSA role annotation."""
+    trail: ReaperTrail | None = None
+    """AWS: the evidence bucket and signing key of the reaper's trail."""
     after: Sequence[pulumi.Resource] = ()
     """What the reaper needs first: the operator's roles and admission policy, MLflow, Qdrant."""
 
 
 class Reaper(pulumi.ComponentResource):
-    """ServiceAccount, kubeconfig (on-premises), CronJob and the network policies of the reaper."""
+    """ServiceAccount, data volume, kubeconfig (on-premises), CronJob and the network policies of the reaper."""
 
     def __init__(self, name: str, args: ReaperArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ailab:k8s:Reaper", name, None, opts)
@@ -158,8 +217,22 @@ class Reaper(pulumi.ComponentResource):
             parent=self,
             annotations=args.service_account_annotations,
         )
+        data = volume_claim(
+            f"{name}-data",
+            spec,
+            claim_name=DATA_CLAIM,
+            component=meta.SANDBOX_EXPIRY,
+            namespace=namespace,
+            storage_class=args.storage_class,
+            size=DATA_SIZE,
+            parent=self,
+        )
         volumes = [
             SCRATCH.volume(),
+            k8s.core.v1.VolumeArgs(
+                name="data",
+                persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=meta.name_of(data)),
+            ),
             k8s.core.v1.VolumeArgs(
                 name="passphrase",
                 secret=k8s.core.v1.SecretVolumeSourceArgs(
@@ -171,6 +244,7 @@ class Reaper(pulumi.ComponentResource):
         ]
         mounts = [
             SCRATCH.mount(),
+            k8s.core.v1.VolumeMountArgs(name="data", mount_path=DATA_MOUNT),
             k8s.core.v1.VolumeMountArgs(name="passphrase", mount_path=PASSPHRASE_MOUNT, read_only=True),
         ]
         depends: list[pulumi.Resource] = [account, *args.after]
@@ -197,8 +271,12 @@ class Reaper(pulumi.ComponentResource):
             name=APP,
             image=reaper.image,
             image_pull_policy="IfNotPresent",
-            command=["ailab", "sandbox", "reap"],
-            env=[*pods.plain_env(environment(spec, reaper)), *state_credentials(reaper)],
+            command=command(),
+            env=[
+                *pods.plain_env(environment(spec, reaper)),
+                *pods.plain_env(trail_environment(spec, reaper, args.trail)),
+                *state_credentials(reaper),
+            ],
             resources=pods.guaranteed_resources(reaper.resources),
             security_context=pods.container_security_context(RUN_AS),
             volume_mounts=mounts,
@@ -209,7 +287,7 @@ class Reaper(pulumi.ComponentResource):
             containers=[container],
             volumes=volumes,
             spec=spec,
-            # A failed run is retried by the next scheduled one, with fresh state, not inside this Job.
+            # A failed run is retried by the next scheduled one, in a fresh workspace (the trail stays), not inside this Job.
             restart_policy="Never",
         )
         jobs.cron_job(

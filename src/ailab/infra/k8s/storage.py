@@ -41,3 +41,27 @@ def storage_class(name: str, spec: LabSpec, parent: pulumi.Resource, kms_key_arn
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return meta.name_of(created)
+
+
+def volume_claim(
+    name: str,
+    spec: LabSpec,
+    *,
+    claim_name: str,
+    component: str,
+    namespace: pulumi.Input[str],
+    storage_class: pulumi.Input[str],
+    size: str,
+    parent: pulumi.Resource,
+) -> k8s.core.v1.PersistentVolumeClaim:
+    """A ``ReadWriteOnce`` claim of ``size`` on the platform's class (one node at a time mounts it)."""
+    return k8s.core.v1.PersistentVolumeClaim(
+        name,
+        metadata=meta.object_meta(spec, claim_name, component, namespace),
+        spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+            access_modes=["ReadWriteOnce"],
+            storage_class_name=storage_class,
+            resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": size}),
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

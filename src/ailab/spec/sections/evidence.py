@@ -8,6 +8,8 @@ from ailab.spec.sections.common import StrictModel
 
 ARN_ROLE = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$"
 HTTP_URL = r"^https?://[^\s/$.?#][^\s]*$"
+S3_URL = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$"
+"""``s3://bucket/prefix`` of a trail store (an S3 bucket name, an optional prefix)."""
 
 
 class EvidenceSpec(StrictModel):
@@ -29,12 +31,12 @@ class EvidenceSpec(StrictModel):
     signers_role_arn: str | None = Field(
         default=None,
         pattern=ARN_ROLE,
-        description="AWS: the operators' IAM role, the only principal allowed kms:Sign with the trail's key. "
-        "Without it nobody may sign with the KMS key and the trail keeps its local key.",
+        description="AWS: the operators' IAM role, the only principal allowed kms:Sign with the trail's key besides the "
+        "in-cluster reaper's role. Without it no operator may sign with the KMS key and their trail keeps its local key.",
     )
     store_url: str | None = Field(
         default=None,
-        pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$",
+        pattern=S3_URL,
         description="On-prem: s3://bucket/prefix of an S3-compatible store with Object Lock. "
         "On AWS the lab creates the evidence bucket and this stays unset.",
     )

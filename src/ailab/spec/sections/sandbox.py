@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ailab.spec.sections.common import LocatedValueError, PinnedImage, Resources, StrictModel, check_image
+from ailab.spec.sections.evidence import HTTP_URL, S3_URL
 from ailab.spec.types import CpuQuantity, DnsLabel, Duration, SizeQuantity
 
 
@@ -128,6 +129,30 @@ class ReaperSettings(StrictModel):
         default_factory=lambda: Resources(cpu="500m", memory="1Gi"),
         description="CPU and memory of the reaper's pod (the Pulumi engine and its plugins).",
     )
+    trail_store: str | None = Field(
+        default=None,
+        pattern=S3_URL,
+        description=(
+            "On-premises: s3://bucket/prefix of an S3-compatible store with Object Lock, where each run copies its "
+            "audit trail write-once (AILAB_TRAIL_STORE), with the keys of state_credentials_secret; a prefix of its "
+            "own, apart from the operators' trail. Unset: the trail stays on the reaper's volume only. AWS: leave "
+            "unset (the lab copies it to its evidence bucket, under trail/reaper)."
+        ),
+    )
+    trail_store_endpoint: str | None = Field(
+        default=None,
+        pattern=HTTP_URL,
+        description=(
+            "On-premises: the endpoint URL of trail_store's S3-compatible store (AILAB_TRAIL_S3_ENDPOINT), answering "
+            "on 443 in state_networks."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _trail_store(self) -> ReaperSettings:
+        if self.trail_store_endpoint is not None and self.trail_store is None:
+            raise LocatedValueError(("trail_store",), "trail_store_endpoint is set: name the store too (s3://bucket/prefix)")
+        return self
 
     def schedule(self) -> str:
         """The CronJob schedule of ``every_minutes``."""
