@@ -7,13 +7,16 @@ import os
 import stat
 import subprocess
 import sys
+from ipaddress import IPv4Network
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from ailab.cli.app import app
+from ailab.infra.contracts import ReaperTrail
 from ailab.infra.k8s import reaper
 from ailab.plan.lab import plan_lab
 from ailab.spec import labels, naming
@@ -86,7 +89,7 @@ def test_environment_state_passphrase_and_service_urls(lab, env):
     (container,) = pod_of(lab)["containers"]
     values = env(container)
     settings = lab.spec.sandbox.reaper
-    assert values["AILAB_BACKEND_URL"] == settings.state_backend
+    assert values["AILAB_BACKEND_URL"].startswith(settings.state_backend)  # the endpoint: see the real program's test
     assert values[MLFLOW_ADMIN_URL_ENV] == naming.mlflow_url(lab.spec) == "http://mlflow.ailab-mlflow.svc.cluster.local:5000"
     assert values[QDRANT_ADMIN_URL_ENV] == naming.qdrant_url(lab.spec)
     passphrase = values["PULUMI_CONFIG_PASSPHRASE_FILE"]
@@ -141,6 +144,9 @@ def test_aws_copies_the_trail_to_the_evidence_bucket_and_signs_with_the_trail_ke
     assert values["AILAB_TRAIL_RETENTION_DAYS"] == str(spec.evidence.retention_days)
     assert values["AILAB_TRAIL_KMS_KEY"].startswith("arn:aws:kms:eu-central-1:")
     assert values["AILAB_TRAIL_S3_ENDPOINT"].startswith("https://bucket.vpce-")  # inside the VPC, which the egress admits
+    # The state backend too: S3's regional names are public addresses, which the egress policy refuses.
+    endpoint = quote(values["AILAB_TRAIL_S3_ENDPOINT"], safe="")
+    assert values["AILAB_BACKEND_URL"] == f"{spec.sandbox.reaper.state_backend}&endpoint={endpoint}"
     assert values["AWS_DEFAULT_REGION"] == "eu-central-1"
     # What ailab.trail builds from them in the pod: an S3 copy of the evidence bucket, signatures by the KMS key.
     for name in (
@@ -356,3 +362,22 @@ def test_two_runs_on_one_volume_extend_one_verifiable_trail(tmp_path, onprem):
         check=False,
     )
     assert verified.returncode == 0 and "2 records, 2 signed checkpoints: intact" in verified.stdout, verified.stderr
+
+
+@pytest.mark.parametrize(
+    ("backend", "expected"),
+    [
+        ("s3://state/sandboxes?region=eu-central-1", "s3://state/sandboxes?region=eu-central-1&endpoint=https%3A%2F%2Fe.example"),
+        ("s3://state/sandboxes", "s3://state/sandboxes?endpoint=https%3A%2F%2Fe.example"),
+        ("s3://state/sandboxes?endpoint=s3.site.example", "s3://state/sandboxes?endpoint=s3.site.example"),
+    ],
+)
+def test_the_state_backend_goes_through_the_given_endpoint_unless_it_names_its_own(backend, expected):
+    assert reaper.with_endpoint(backend, "https://e.example") == expected
+
+
+def test_a_backend_with_networks_of_its_own_or_without_the_vpc_is_used_as_written(lab):
+    settings = lab.spec.sandbox.reaper.model_copy(update={"state_networks": [IPv4Network("10.9.0.0/24")]})
+    trail = ReaperTrail("evidence", "arn:aws:kms:eu-central-1:1:key/s", "arn:aws:kms:eu-central-1:1:key/b", "https://e.example")
+    assert reaper.state_backend_url(lab.spec, settings, trail) == settings.state_backend
+    assert reaper.state_backend_url(lab.spec, lab.spec.sandbox.reaper, None) == lab.spec.sandbox.reaper.state_backend

@@ -40,6 +40,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
+from urllib.parse import quote
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -91,10 +92,31 @@ def schedule(reaper: ReaperSettings) -> jobs.Schedule:
     return jobs.Schedule(reaper.schedule(), starting_deadline_seconds=period, active_deadline_seconds=2 * period, backoff_limit=0)
 
 
-def environment(spec: LabSpec, reaper: ReaperSettings) -> dict[str, str]:
+def state_backend_url(spec: LabSpec, reaper: ReaperSettings, trail: ReaperTrail | None) -> pulumi.Input[str]:
+    """``AILAB_BACKEND_URL``: on AWS, by default, through the VPC's S3 interface endpoint.
+
+    The reaper's egress policy admits the VPC (:func:`state_networks`), and S3's regional names
+    resolve to public addresses (the interface endpoint has no private DNS, so that ECR layers keep
+    the free gateway endpoint): without ``endpoint=`` the Pulumi CLI's S3 client would be refused. The
+    bucket-style endpoint name is what AWS documents for SDKs; they put the bucket in front of it.
+    A backend that names its own endpoint, or networks of its own, is used as written.
+    """
+    if trail is None or reaper.state_networks:
+        return reaper.state_backend
+    return pulumi.Output.from_input(trail.s3_endpoint_url).apply(lambda url: with_endpoint(reaper.state_backend, str(url)))
+
+
+def with_endpoint(backend: str, endpoint: str) -> str:
+    """``backend`` (an ``s3://`` URL) sending its requests to ``endpoint``, unless it names an endpoint already."""
+    if "endpoint=" in backend:
+        return backend
+    return f"{backend}{'&' if '?' in backend else '?'}endpoint={quote(endpoint, safe='')}"
+
+
+def environment(spec: LabSpec, reaper: ReaperSettings, trail: ReaperTrail | None = None) -> dict[str, pulumi.Input[str]]:
     """What ``ailab sandbox reap`` reads in the pod (none of it secret)."""
-    env = {
-        "AILAB_BACKEND_URL": reaper.state_backend,
+    env: dict[str, pulumi.Input[str]] = {
+        "AILAB_BACKEND_URL": state_backend_url(spec, reaper, trail),
         "PULUMI_CONFIG_PASSPHRASE_FILE": f"{PASSPHRASE_MOUNT}/{PASSPHRASE_KEY}",
         MLFLOW_ADMIN_URL_ENV: naming.mlflow_url(spec),
         QDRANT_ADMIN_URL_ENV: naming.qdrant_url(spec),
@@ -273,7 +295,7 @@ class Reaper(pulumi.ComponentResource):
             image_pull_policy="IfNotPresent",
             command=command(),
             env=[
-                *pods.plain_env(environment(spec, reaper)),
+                *pods.plain_env(environment(spec, reaper, args.trail)),
                 *pods.plain_env(trail_environment(spec, reaper, args.trail)),
                 *state_credentials(reaper),
             ],

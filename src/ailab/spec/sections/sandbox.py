@@ -108,7 +108,8 @@ class ReaperSettings(StrictModel):
         default_factory=list,
         description=(
             "Where the state backend answers on 443, for the reaper's egress policy. AWS: empty means the VPC (the "
-            "S3 and STS interface endpoints); on-premises: the S3-compatible store's addresses (required)."
+            "S3 and STS interface endpoints), and the reaper's backend URL gets endpoint= the VPC's S3 interface "
+            "endpoint unless it names one; on-premises: the S3-compatible store's addresses (required)."
         ),
     )
     passphrase_secret: DnsLabel = Field(
