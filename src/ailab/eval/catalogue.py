@@ -39,6 +39,7 @@ ART_15_5 = "AI Act Art. 15(5): resilience against attempts to alter outputs by e
 GDPR_FAIRNESS = "GDPR Art. 5(1)(a) / EUDPR Art. 4(1)(a): lawfulness, fairness and transparency"
 GDPR_ACCURACY = "GDPR Art. 5(1)(d) / EUDPR Art. 4(1)(d): accuracy"
 GDPR_SECURITY = "GDPR Art. 5(1)(f), 32 / EUDPR Art. 4(1)(f), 33: integrity, confidentiality and security of processing"
+GDPR_BY_DESIGN = "GDPR Art. 25(1) / EUDPR Art. 27(1): data protection by design"
 
 
 @dataclass(frozen=True)
@@ -258,6 +259,19 @@ CHECK_TYPES: tuple[CheckType, ...] = (
         "the training data, from the model's answers (IBM ART: rule-based and black-box attacks; the larger counts).",
         "A model that reveals who was in its training data discloses personal data about them.",
         (ART_9, ART_15_5, GDPR_SECURITY),
+        Direction.LOWER,
+    ),
+    CheckType(
+        "attribute_inference",
+        Family.PRIVACY,
+        "Attribute inference",
+        "The advantage of an attacker guessing the `sensitive_feature` of people in the training data from their other "
+        "features and the model's decision, over a baseline attacker who sees the other features only (accuracy minus "
+        "accuracy, on training records neither attacker learnt from; IBM ART black-box attack and baseline, each method "
+        "a kind of attack model; the larger counts).",
+        "A model can encode a sensitive attribute it was never given, through proxies, and hand it to whoever sees its "
+        "answers: a disclosure of personal data, often of a kind the model was meant to keep out.",
+        (ART_9, ART_15_5, GDPR_SECURITY, GDPR_BY_DESIGN),
         Direction.LOWER,
     ),
     CheckType(
