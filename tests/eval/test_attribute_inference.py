@@ -120,3 +120,14 @@ def test_continuous_attribute_is_refused_against_the_data(tmp_path: Path):
         load_data(load_plan(plan))
     assert str(caught.value).startswith(f"{plan}:12: plan.checks[0].sensitive_feature: 'sex' has 200 distinct values")
     assert "name one with 2 to 20 values" in str(caught.value)
+
+
+def test_attribute_too_rare_to_learn_fails_with_the_reason(fair_setup: Path, tmp_path: Path):
+    train = pd.read_csv(fair_setup / "train.csv")
+    train["sex"] = ["f" if row < 2 else "m" for row in range(len(train))]  # two women among 2,000 records
+    train.to_csv(tmp_path / "train.csv", index=False)
+    shutil.copy(fair_setup / "test.csv", tmp_path / "test.csv")
+    shutil.copytree(fair_setup / "model", tmp_path / "model")
+    check = run(write_plan(tmp_path, CHECK.replace("sample: 1000", "sample: 50"))).checks[0]
+    assert check.value is None and check.verdict == "fail"
+    assert check.reason == "the 25 training records the attackers learn from hold one value of sex; raise sample"

@@ -48,13 +48,17 @@ def measure(context: Context, check: PrivacyCheck) -> Measured:
     matrix = np.column_stack([train.frame[others].to_numpy(dtype=np.float64)[rows], codes[rows].astype(np.float64)])
     half = size // 2
     known, attacked = matrix[:half], matrix[half:]
+    if len(np.unique(known[:, -1])) < 2:
+        return Measured(
+            None, reason=f"the {half} training records the attackers learn from hold one value of {sensitive}; raise sample"
+        )
     truth = attacked[:, -1]
     target = matrix.shape[1] - 1
 
     def answers(x: np.ndarray) -> np.ndarray:
         frame = pd.DataFrame(x[:, :-1], columns=others)
         if sensitive in context.model.input_columns:
-            frame[sensitive] = np.asarray(values, dtype=object)[x[:, -1].astype(np.intp)]
+            frame[sensitive] = values.to_numpy()[x[:, -1].astype(np.intp)]  # its own values and type, as the model knows it
         return context.answers(frame)
 
     classifier = BlackBoxClassifier(answers, input_shape=(matrix.shape[1],), nb_classes=2)
