@@ -36,9 +36,11 @@ ART_15_1 = "AI Act Art. 15(1): an appropriate level of accuracy"
 ART_15_3 = "AI Act Art. 15(3): levels of accuracy and the relevant accuracy metrics declared"
 ART_15_4 = "AI Act Art. 15(4): robustness against errors, faults or inconsistencies"
 ART_15_5 = "AI Act Art. 15(5): resilience against attempts to alter outputs by exploiting vulnerabilities"
+ART_15_5_CONFIDENTIALITY = "AI Act Art. 15(5): measures against AI-specific vulnerabilities, confidentiality attacks among them"
 GDPR_FAIRNESS = "GDPR Art. 5(1)(a) / EUDPR Art. 4(1)(a): lawfulness, fairness and transparency"
 GDPR_ACCURACY = "GDPR Art. 5(1)(d) / EUDPR Art. 4(1)(d): accuracy"
 GDPR_SECURITY = "GDPR Art. 5(1)(f), 32 / EUDPR Art. 4(1)(f), 33: integrity, confidentiality and security of processing"
+GDPR_BY_DESIGN = "GDPR Art. 25(1) / EUDPR Art. 27(1): data protection by design"
 
 
 @dataclass(frozen=True)
@@ -257,7 +259,20 @@ CHECK_TYPES: tuple[CheckType, ...] = (
         "The advantage (true-positive rate minus false-positive rate) of an attacker guessing whether a person's record was in "
         "the training data, from the model's answers (IBM ART: rule-based and black-box attacks; the larger counts).",
         "A model that reveals who was in its training data discloses personal data about them.",
-        (ART_9, ART_15_5, GDPR_SECURITY),
+        (ART_9, ART_15_5_CONFIDENTIALITY, GDPR_SECURITY),
+        Direction.LOWER,
+    ),
+    CheckType(
+        "attribute_inference",
+        Family.PRIVACY,
+        "Attribute inference",
+        "The advantage of an attacker guessing the `sensitive_feature` of people in the training data from their other "
+        "features and the model's decision, over a baseline attacker who sees the other features only (accuracy minus "
+        "accuracy, on training records neither attacker learnt from; IBM ART black-box attack and baseline, each method "
+        "a kind of attack model; the larger counts).",
+        "A model can encode a sensitive attribute it was never given, through proxies, and hand it to whoever sees its "
+        "answers: a disclosure of personal data, often of a kind the model was meant to keep out.",
+        (ART_9, ART_15_5_CONFIDENTIALITY, GDPR_SECURITY, GDPR_BY_DESIGN),
         Direction.LOWER,
     ),
     CheckType(

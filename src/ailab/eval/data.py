@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from ailab.errors import BadInputError
 from ailab.eval.catalogue import Task
-from ailab.eval.plan import FairnessCheck, LoadedPlan, RobustnessCheck
+from ailab.eval.plan import FairnessCheck, LoadedPlan, PrivacyCheck, RobustnessCheck
 
 if TYPE_CHECKING:
     import pandas as pd
 
 MAX_DATA_BYTES = 4 * 2**30
 MAX_ROWS = 50_000_000
+MAX_ATTRIBUTE_VALUES = 20
+"""Attribute inference guesses a categorical attribute: a column with more values is a measurement, not a category."""
 _HASH_CHUNK = 2**20
 
 
@@ -103,6 +105,8 @@ def load_data(loaded: LoadedPlan) -> EvaluationData:
                 _require_column(loaded, test, column, ("checks", index, "columns", position))
         if isinstance(check, FairnessCheck):
             _require_column(loaded, test, check.sensitive_feature, ("checks", index, "sensitive_feature"))
+        if isinstance(check, PrivacyCheck) and check.sensitive_feature is not None and train is not None:
+            _require_categorical(loaded, train, check.sensitive_feature, ("checks", index, "sensitive_feature"))
     y_true = labels(loaded, test)
     y_train = labels(loaded, train) if train is not None else None
     return EvaluationData(test, train, y_true, y_train)
@@ -151,3 +155,12 @@ def _require_column(loaded: LoadedPlan, table: Table, column: str, loc: tuple[st
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
         shown = ", ".join(list(table.frame.columns)[:20])
         raise BadInputError(f"{loaded.where(loc)}: {column!r} is not a column of {table.path}{suggestion}; its columns: {shown}")
+
+
+def _require_categorical(loaded: LoadedPlan, table: Table, column: str, loc: tuple[str | int, ...]) -> None:
+    count = int(table.frame[column].nunique(dropna=False))
+    if not 2 <= count <= MAX_ATTRIBUTE_VALUES:
+        raise BadInputError(
+            f"{loaded.where(loc)}: {column!r} has {count} distinct value{'s' if count != 1 else ''} in {table.path}; attribute "
+            f"inference guesses a categorical attribute: name one with 2 to {MAX_ATTRIBUTE_VALUES} values (bin a measurement first)"
+        )

@@ -37,6 +37,16 @@ class Context:
     def decide(self, raw: np.ndarray) -> np.ndarray:
         return decisions(raw, self.plan.target.positive_label) if self.plan.target.task == "binary_classification" else raw
 
+    def answers(self, frame: pd.DataFrame) -> np.ndarray:
+        """The model's answers on ``frame`` as the two class probabilities the ART attacks read: its scores, or its
+        0/1 decisions for a model without probabilities."""
+        import numpy as np
+
+        scores = self.model.scores(frame)
+        if scores is None:
+            scores = self.decide(self.model.predict(frame)).astype(np.float64)
+        return np.column_stack([1.0 - scores, scores])
+
 
 def decisions(raw: np.ndarray, positive: str | int | bool) -> np.ndarray:
     """A model's output as 0/1, 1 meaning the plan's positive label."""

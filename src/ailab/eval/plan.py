@@ -239,17 +239,45 @@ class RobustnessCheck(_Check):
         return value
 
 
-Method = Literal["rule_based", "black_box"]
-METHODS: tuple[Method, ...] = ("rule_based", "black_box")
+Attack = Literal["membership_inference", "attribute_inference"]
+Method = Literal["rule_based", "black_box", "random_forest", "logistic_regression"]
+METHODS: dict[str, tuple[Method, ...]] = {
+    "membership_inference": ("rule_based", "black_box"),
+    "attribute_inference": ("random_forest", "logistic_regression"),
+}
+"""The methods of each attack, all run by default: membership inference's ART attacks, or the model that
+attribute inference's attacker and baseline both train (IBM ART's ``attack_model_type``)."""
 
 
 class PrivacyCheck(_Check):
     kind: Literal["privacy"]
-    attack: Literal["membership_inference"]
+    attack: Attack
     max_advantage: float = Field(ge=0.0, le=1.0)
-    methods: list[Method] = Field(default_factory=lambda: list(METHODS), min_length=1)
+    methods: Annotated[list[Method], Field(min_length=1)] | None = None
+    """Default: every method of the attack."""
     sample: int = Field(default=1000, ge=50, le=MAX_PRIVACY_SAMPLE)
-    """Records drawn from each of the training and the evaluation data."""
+    """Membership inference: records drawn from each of the training and the evaluation data; attribute inference:
+    training records drawn, half of them teaching the attackers, half attacked."""
+    sensitive_feature: str | None = None
+    """Attribute inference only: the attribute guessed, one of ``dataset.sensitive_features``."""
+
+    @model_validator(mode="after")
+    def _fits_attack(self) -> PrivacyCheck:
+        words = self.attack.replace("_", " ")
+        if self.attack == "attribute_inference" and self.sensitive_feature is None:
+            raise LocatedError(("attack",), "attribute_inference guesses a sensitive feature: add sensitive_feature")
+        if self.attack != "attribute_inference" and self.sensitive_feature is not None:
+            raise LocatedError(("sensitive_feature",), f"{words} guesses no attribute: remove sensitive_feature")
+        wrong = [method for method in self.methods or () if method not in METHODS[self.attack]]
+        if wrong:
+            raise LocatedError(
+                ("methods",), f"{wrong[0]!r} is not a method of {words}; choose from {', '.join(METHODS[self.attack])}"
+            )
+        return self
+
+    @property
+    def attack_methods(self) -> list[Method]:
+        return list(self.methods or METHODS[self.attack])
 
     @property
     def threshold(self) -> float:
@@ -394,17 +422,20 @@ class EvaluationPlan(_Strict):
         metric = getattr(check, "metric_name", None) or getattr(check, "metric", None)
         if metric and self.target.task not in BY_ID[metric].tasks:
             raise LocatedError((*where, "metric"), f"{metric} does not apply to {self.target.task}; see ailab eval checks")
-        if isinstance(check, FairnessCheck) and check.sensitive_feature not in self.dataset.sensitive_features:
+        sensitive = check.sensitive_feature if isinstance(check, FairnessCheck | PrivacyCheck) else None
+        if sensitive is not None and sensitive not in self.dataset.sensitive_features:
             raise LocatedError(
                 (*where, "sensitive_feature"),
-                f"{check.sensitive_feature!r} is not in dataset.sensitive_features ({', '.join(self.dataset.sensitive_features) or 'none'}); add it there",
+                f"{sensitive!r} is not in dataset.sensitive_features ({', '.join(self.dataset.sensitive_features) or 'none'}); add it there",
             )
         if isinstance(check, FairnessCheck | PrivacyCheck) and self.target.task is not Task.BINARY:
             raise LocatedError((*where, "kind"), f"{check.kind} checks need target.task {Task.BINARY}")
         if isinstance(check, RobustnessCheck) and check.perturbation == "evasion" and self.target.task is not Task.BINARY:
             raise LocatedError((*where, "perturbation"), f"evasion needs target.task {Task.BINARY}")
         if isinstance(check, PrivacyCheck) and self.dataset.train_path is None:
-            raise LocatedError((*where, "attack"), "membership inference needs the training rows: set dataset.train_path")
+            raise LocatedError(
+                (*where, "attack"), f"{check.attack.replace('_', ' ')} needs the training rows: set dataset.train_path"
+            )
 
     def robustness_metric(self, check: RobustnessCheck) -> str:
         return check.metric or ("balanced_accuracy" if self.target.task is Task.BINARY else "rmse")

@@ -1,4 +1,4 @@
-"""Privacy checks: membership inference (IBM ART), rule-based and black-box.
+"""The membership inference privacy check (IBM ART), rule-based and black-box.
 
 Members are rows of the training data, non-members rows of the evaluation data (which must not
 overlap the training data). The advantage of an attack is its true-positive rate minus its
@@ -41,18 +41,14 @@ def measure(context: Context, check: PrivacyCheck) -> Measured:
     y_out = context.y[other_rows].astype(np.int64)
 
     def answers(x: np.ndarray) -> np.ndarray:
-        frame = pd.DataFrame(x, columns=columns)
-        scores = context.model.scores(frame)
-        if scores is None:
-            scores = context.decide(context.model.predict(frame)).astype(np.float64)
-        return np.column_stack([1.0 - scores, scores])
+        return context.answers(pd.DataFrame(x, columns=columns))
 
     classifier = BlackBoxClassifier(answers, input_shape=(len(columns),), nb_classes=2)
     guesses: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    if "rule_based" in check.methods:
+    if "rule_based" in check.attack_methods:
         rule = MembershipInferenceBlackBoxRuleBased(classifier)
         guesses["rule_based"] = (rule.infer(x_in, y_in).ravel(), rule.infer(x_out, y_out).ravel())
-    if "black_box" in check.methods:
+    if "black_box" in check.attack_methods:
         half = size // 2
         attack = MembershipInferenceBlackBox(classifier, input_type="prediction", attack_model_type="rf")
         attack.attack_model.set_params(random_state=context.seed)  # ART builds it unseeded: the run must be repeatable

@@ -117,7 +117,18 @@ def _detail_lines(check: CheckResult) -> list[str]:
             f"{details['attacked']} correctly decided cases were attacked; {details['flipped']} decisions were flipped, "
             f"{details['successful']} of them within the allowed change of {details['budget']:g} standard deviations."
         )
-    if "advantages" in details:
+    if "baseline_accuracy" in details:
+        shown = "; ".join(
+            f"{method.replace('_', ' ')} {details['attack_accuracy'][method]:.3f} with the model's answers, "
+            f"{details['baseline_accuracy'][method]:.3f} without"
+            for method in details["advantages"]
+        )
+        lines.append(
+            f"Accuracy guessing {details['sensitive_feature']} of {details['records_attacked']} training records "
+            f"(the attackers learnt from {details['records_known']} others): {shown}. Always guessing the most common "
+            f"value: {details['majority_rate']:.3f}."
+        )
+    elif "advantages" in details:
         shown = ", ".join(f"{method.replace('_', '-')} {value:.3f}" for method, value in details["advantages"].items())
         lines.append(
             f"Attack advantages: {shown}. Accuracy on training rows {details['train_accuracy']:.3f}, "

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ailab.eval import fairness, performance, privacy, robustness
+from ailab.eval import attribute_inference, fairness, performance, privacy, robustness
 from ailab.eval.catalogue import BY_ID, Direction
 from ailab.eval.measure import Context, Measured
 from ailab.eval.plan import FairnessCheck, LoadedPlan, ModelCheck, PerformanceCheck, PrivacyCheck, RobustnessCheck
@@ -93,6 +93,8 @@ def _measure(context: Context, check: ModelCheck) -> Measured:
     if isinstance(check, RobustnessCheck):
         return robustness.measure(context, check)
     assert isinstance(check, PrivacyCheck)
+    if check.attack == "attribute_inference":
+        return attribute_inference.measure(context, check)
     return privacy.measure(context, check)
 
 
