@@ -60,3 +60,39 @@ def test_audit_show_in_a_pipe_keeps_each_record_on_one_line(tmp_path, monkeypatc
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert len(lines) == 2 and lines[1].startswith("1  ") and lines[1].rstrip().endswith("a long reason")
+
+
+EVAL_SUMMARY = {
+    "verdict": "fail",
+    "mlflow_run_id": "0123abcd",
+    "tracking_uri": "http://127.0.0.1:5000",
+    "checks": [
+        {"id": "attribute-sex", "kind": "privacy", "value": -0.007, "interval": [-0.047, 0.027],
+         "threshold": {"max_advantage": 0.1}, "verdict": "pass"},
+        {"id": "opportunity-sex", "kind": "fairness", "value": 0.31, "interval": [0.2, 0.4],
+         "threshold": {"max": 0.1}, "verdict": "fail"},
+    ],
+}  # fmt: skip
+
+
+def test_an_evaluations_result_keeps_every_word_whole_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run table once cut ``max_advantage`` and ``attribute-sex`` in two at 80 columns."""
+    from ailab.cli.eval import _print_result
+
+    text = _terminal(monkeypatch, 80)
+    _print_result(EVAL_SUMMARY, "diabetes-demo", {}, to_stderr=False)
+    rendered = text.getvalue()
+    assert "diabetes-demo: FAIL" in rendered
+    assert "max_advantage 0.1" in rendered and "attribute-sex" in rendered
+    assert all(len(line) <= 80 for line in rendered.splitlines())
+
+
+def test_an_evaluations_result_in_a_pipe_is_plain_and_names_the_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    from ailab.cli.eval import _print_result
+
+    _print_result(EVAL_SUMMARY, "diabetes-demo", {"opportunity-sex": "above the threshold"}, to_stderr=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["check", "kind", "value", "interval", "threshold", "verdict"]
+    assert lines[1].split() == ["attribute-sex", "privacy", "-0.007", "-0.047..0.027", "max_advantage", "0.1", "pass"]
+    assert "diabetes-demo: FAIL (1 of 2 checks not passed)" in lines
+    assert all("│" not in line for line in lines)

@@ -49,8 +49,8 @@ def text_row(table: Table, *cells: str) -> None:
     table.add_row(*(escape(cell) for cell in cells))
 
 
-def print_rows(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Rows of data on stdout, readable at any width and in a pipe; nothing is ever cut.
+def print_rows(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], *, to: Console | None = None) -> None:
+    """Rows of data on stdout (or ``to``), readable at any width and in a pipe; nothing is ever cut.
 
     - In a pipe or a file: plain columns padded to their longest cell (no box characters), so
       ``grep`` and ``cut`` see whole values.
@@ -59,11 +59,11 @@ def print_rows(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]
       other column on a line of its own, rather than a table whose cells are cut or wrapped to a
       word per line.
     """
-    console = out()
+    console = to or out()
     widths = [max(len(header), *(len(row[index]) for row in rows)) for index, header in enumerate(headers)]
     if not console.is_terminal:
         for cells in (headers, *rows):
-            sys.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip() + "\n")
+            console.file.write("  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip() + "\n")
         return
     from rich.table import Table
 

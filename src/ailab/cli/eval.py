@@ -251,22 +251,23 @@ def _record(
 
 def _print_result(summary: dict[str, Any], plan_name: str, reasons: dict[str, str], *, to_stderr: bool) -> None:
     """The result table of a run's summary (``run_summary``), on stdout unless stdout carries the JSON."""
-    from rich.table import Table
-
-    from ailab.cli.console import err, out, text_row
+    from ailab.cli.console import err, out, print_rows
 
     console = err() if to_stderr else out()
-
-    table = Table(title=f"{plan_name}: {str(summary['verdict']).upper()}", expand=False)
-    for header in ("check", "kind", "value", "interval", "threshold", "verdict"):
-        table.add_column(header, overflow="fold")
+    rows = []
     for check in summary["checks"]:
         value = "-" if check.get("value") is None else f"{check['value']:.3f}"
         interval = check.get("interval")
         bounds = "-" if interval is None else f"{interval[0]:.3f}..{interval[1]:.3f}"
         threshold = " ".join(f"{key} {limit:g}" for key, limit in (check.get("threshold") or {}).items()) or "-"
-        text_row(table, check["id"], str(check.get("kind", "-")), value, bounds, threshold, check["verdict"])
-    console.print(table)
+        rows.append([check["id"], str(check.get("kind", "-")), value, bounds, threshold, str(check["verdict"])])
+    headers = ("check", "kind", "value", "interval", "threshold", "verdict")
+    # A table where it fits, a block per check at 80 columns, plain columns in a pipe: never a word cut in two.
+    verdict = f"{plan_name}: {str(summary['verdict']).upper()}"
+    print_rows(verdict, headers, rows, to=console)
+    if not console.is_terminal:  # the plain layout has no title: the verdict gets its own line
+        failed = sum(1 for row in rows if row[-1] != "pass")
+        console.print(f"{verdict} ({failed} of {len(rows)} checks not passed)", markup=False)
     for check_id, reason in reasons.items():
         console.print(f"{check_id}: {reason}", markup=False)
     console.print(f"MLflow run {summary['mlflow_run_id']} at {summary['tracking_uri']}", markup=False)
