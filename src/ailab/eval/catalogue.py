@@ -266,7 +266,7 @@ CHECK_TYPES: tuple[CheckType, ...] = (
         "attribute_inference",
         Family.PRIVACY,
         "Attribute inference",
-        "The advantage of an attacker guessing the `sensitive_feature` of people in the training data from their other "
+        "The advantage of an attacker guessing a sensitive attribute (the check's `sensitive_feature`, e.g. sex) of people in the training data from their other "
         "features and the model's decision, over a baseline attacker who sees the other features only (accuracy minus "
         "accuracy, on training records neither attacker learnt from; IBM ART black-box attack and baseline, each method "
         "a kind of attack model; the larger counts).",
