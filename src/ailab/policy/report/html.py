@@ -37,6 +37,7 @@ td.id code{white-space:nowrap;word-break:normal}
 .critical{background:#7a0019}.high{background:#c0392b}.medium{background:#d68910}.low{background:#5d6d7e}
 .st-waived{color:#5d6d7e}.st-error{color:#7a0019;font-weight:600}.blocking{font-weight:600}
 #findings table{width:100%}code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
+#waivers table{width:100%}#waivers td:nth-child(3){min-width:12em}#waivers td:nth-child(4){min-width:16em}#waivers td:nth-child(5){overflow-wrap:anywhere}#waivers td:nth-child(6){white-space:nowrap}#waivers td code{word-break:normal;overflow-wrap:anywhere}
 details summary{cursor:pointer;color:#1f3b5b}.more{margin-top:4px}.js .more{display:none}.js tr.open .more{display:block}
 button.toggle{font:inherit;font-size:12px;padding:0 6px;margin-left:6px;cursor:pointer;background:#eef1f4;border:1px solid #c9ced4;border-radius:3px}
 .actions button{font:inherit;padding:3px 10px;cursor:pointer}td.w{color:#5d6d7e}.inputs td{font-size:12px}.filters{display:flex;gap:12px;flex-wrap:wrap;align-items:center;margin:6px 0 10px}
@@ -208,7 +209,7 @@ def _waivers(report: Report) -> str:
         f'<tr><td class="st-{"error" if use.state.value in ("expired", "unused") else "waived"}">{use.state.value}</td>'
         f'<td class="id"><code>{escape(use.waiver.rule_id)}</code></td><td><code>{escape(use.waiver.selector.describe())}</code></td>'
         f"<td>{escape(use.waiver.justification)}</td><td>{escape(use.waiver.approver)}</td>"
-        f'<td>{use.waiver.expires.isoformat()}</td><td class="n">{use.matched}</td><td>{escape(use.waiver.location)}</td></tr>'
+        f'<td>{use.waiver.expires.isoformat()}</td><td class="n">{use.matched}</td><td><code>{escape(use.waiver.location)}</code></td></tr>'
         for use in report.waivers
     )
     return (
