@@ -63,9 +63,12 @@ def checks(
         return
     from rich.table import Table
 
+    # Ids and kinds whole (they are what `eval explain` and plans take); thresholds and titles wrap at words.
     table = Table(title="Evaluation checks", expand=False)
-    for header in ("check", "kind", "threshold", "title"):
-        table.add_column(header, overflow="fold")
+    table.add_column("check", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("threshold")
+    table.add_column("title")
     for entry in CHECK_TYPES:
         text_row(table, entry.id, str(entry.family), threshold_text(entry).replace("`", ""), entry.title)
     out().print(table)
