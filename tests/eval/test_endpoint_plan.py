@@ -104,6 +104,8 @@ def test_bad_endpoint_plans_are_one_line_naming_the_key(tmp_path: Path, checks: 
             r"plan.yaml:6: plan.target.endpoint.url: 'ftp://assistant.example/v1' is not an http\(s\) URL",
         ),
         ("https://user:secret@assistant.example/v1", r"plan.target.endpoint.url: the URL carries credentials"),
+        ("http://[::1/v1", r"plan.target.endpoint.url: 'http://\[::1/v1' is not a valid URL \(Invalid IPv6 URL\)"),
+        ("http://assistant.example:99999/v1", r"plan.target.endpoint.url: .* is not a valid URL \(Port out of range"),
     ],
 )
 def test_bad_urls(tmp_path: Path, url: str, expected: str):

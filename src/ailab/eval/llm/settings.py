@@ -54,7 +54,11 @@ class EndpointSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises on a port that is not a number or out of range
+        except ValueError as error:
+            raise ValueError(f"{value!r} is not a valid URL ({error}); write e.g. https://assistant.example/v1") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{value!r} is not an http(s) URL; write e.g. https://assistant.example/v1")
         if parts.username or parts.password:
