@@ -57,3 +57,12 @@ def test_relative_link_resolves(doc: Path, target: str) -> None:
     assert dest.exists(), f"{where}: {dest.relative_to(ROOT) if dest.is_relative_to(ROOT) else dest} does not exist"
     if anchor and dest.suffix == ".md":
         assert anchor in _anchors(dest), f"{where}: no heading with anchor #{anchor} in {dest.name}"
+
+
+def test_anchors_are_githubs_slugs(tmp_path: Path) -> None:
+    doc = tmp_path / "d.md"
+    doc.write_text(
+        "# The lab's CA\n## `ailab eval` (runs)\n## Choice 1: the gateway\n## Choice 1: the gateway\n```\n# not a heading\n```\n",
+        encoding="utf-8",
+    )
+    assert _anchors(doc) == {"the-labs-ca", "ailab-eval-runs", "choice-1-the-gateway", "choice-1-the-gateway-1"}
