@@ -157,10 +157,12 @@ def test_bad_value_names_path_and_fix(
     assert new.strip().split("\n")[-1].split(":")[0].strip() in stack_file.read_text().splitlines()[line - 1], (line, first)
 
 
+@pytest.mark.parametrize("password", ["a-plain-text-password-123", "hunter2hunter2", "x"])
 def test_plain_text_secret_is_refused_with_the_command_to_fix(
-    project: Project, write_stack: Callable[[str, str], Path], aws_text: str
+    project: Project, write_stack: Callable[[str, str], Path], aws_text: str, password: str
 ) -> None:
-    text = re.sub(r"admin_password:\n\s+secure: \S+", "admin_password: a-plain-text-password-123", aws_text)
+    """Said first, whatever else is wrong with the value: a short clear password once got only "at least 16 characters"."""
+    text = re.sub(r"admin_password:\n\s+secure: \S+", f"admin_password: {password}", aws_text)
     write_stack("plain", text)
     with pytest.raises(
         BadInputError,

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
@@ -198,15 +200,74 @@ def secret_field_paths(spec: LabSpec) -> list[Loc]:
     return found
 
 
-def parse_lab(data: Any, document: Document | None = None, base: Loc = ()) -> LabSpec:
-    """Validate ``data`` as a :class:`LabSpec`; errors are one line each, located when ``document`` is given."""
+def parse_lab(
+    data: Any, document: Document | None = None, base: Loc = (), plain_text: Callable[[Loc], bool] | None = None
+) -> LabSpec:
+    """Validate ``data`` as a :class:`LabSpec`; errors are one line each, located when ``document`` is given.
+
+    ``plain_text(loc)`` tells whether the value at ``loc`` was written in clear: a secret field so written is
+    reported as such first, not by what else is wrong with it (lengthening a clear password would not do).
+    """
     if not isinstance(data, dict):
         where = f"{document.source}:{document.line_of(base)}: " if document else ""
         raise BadInputError(f"{where}lab: the lab specification must be a mapping (target, cluster, gpu_pools, ...)")
     try:
         return LabSpec.model_validate(data)
     except ValidationError as err:
-        raise BadInputError(format_errors(list(located_errors(err, data)), document, base)) from None
+        errors = list(located_errors(err, data))
+        if plain_text is not None:
+            for loc, _ in errors:
+                if _secret_typed(LabSpec, loc) and plain_text(loc):
+                    raise PlainTextSecretError(loc) from None
+        raise BadInputError(format_errors(errors, document, base)) from None
+
+
+class PlainTextSecretError(Exception):
+    """A secret field written in clear (raised by :func:`parse_lab`, worded by the stack-file reader)."""
+
+    def __init__(self, loc: Loc) -> None:
+        super().__init__(render_path(loc))
+        self.loc = loc
+
+
+def _secret_typed(model: type[BaseModel], loc: Loc) -> bool:
+    """Whether ``loc`` names a secret-typed field of ``model`` (list indexes and mapping keys skipped)."""
+    annotation: Any = model
+    for part in loc:
+        fields = getattr(_model_of(annotation), "model_fields", None)
+        if isinstance(part, int) or fields is None or part not in fields:
+            if isinstance(part, int) or _model_of(annotation) is None:
+                annotation = _element_of(annotation)
+                continue
+            return False
+        annotation = fields[part].annotation
+    return SecretStr in _members(annotation)
+
+
+def _members(annotation: Any) -> tuple[Any, ...]:
+    """The types an annotation may hold (unions and Annotated unwrapped)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _members(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return tuple(member for arg in get_args(annotation) for member in _members(arg))
+    return (annotation,)
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    models = [m for m in _members(annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
+    return models[0] if len(models) == 1 else None
+
+
+def _element_of(annotation: Any) -> Any:
+    """A list's element or a mapping's value type, for the next part of a location."""
+    for member in _members(annotation):
+        args = get_args(member)
+        if get_origin(member) in (list, tuple, set, frozenset) and args:
+            return args[0]
+        if get_origin(member) is dict and len(args) == 2:
+            return args[1]
+    return None
 
 
 def lab_spec_from_stack(stack_config: StackConfig) -> LabSpec:
@@ -214,13 +275,23 @@ def lab_spec_from_stack(stack_config: StackConfig) -> LabSpec:
     not the project's PEM certificates are errors."""
     document = stack_config.document
     base: Loc = ("config", _raw_lab_key(stack_config))
-    spec = parse_lab(stack_config.lab_value(), document, base)
+
+    def plain_text(loc: Loc) -> bool:
+        return (LAB_KEY, *loc) not in stack_config.secret_paths
+
+    def refused(loc: Loc) -> BadInputError:
+        return BadInputError(
+            f"{document.source}:{document.line_of((*base, *loc))}: {render_path(loc)}: secret in plain text; encrypt it "
+            f"with pulumi config set --secret --path '{render_path(loc, LAB_KEY)}' -s {stack_config.stack}"
+        )
+
+    try:
+        spec = parse_lab(stack_config.lab_value(), document, base, plain_text)
+    except PlainTextSecretError as clear:
+        raise refused(clear.loc) from None
     for loc in secret_field_paths(spec):
-        if (LAB_KEY, *loc) not in stack_config.secret_paths:
-            raise BadInputError(
-                f"{document.source}:{document.line_of((*base, *loc))}: {render_path(loc)}: secret in plain text; encrypt it "
-                f"with pulumi config set --secret --path '{render_path(loc, LAB_KEY)}' -s {stack_config.stack}"
-            )
+        if plain_text(loc):
+            raise refused(loc)
     bundle = lab_ca_bundle(spec, stack_config.project.root)
     problem = ca_bundle_problem(bundle) if bundle is not None else None
     if problem is not None:
