@@ -280,8 +280,9 @@ def extend(audit_id: str, by: str, on_output: Printer, project: Project | None =
         ids.audit_id(audit_id)
         duration = parse_ttl("--by", by)
         project = project or find_project()
-        known = state.load(audit_id)
-        lifecycle.require_engine("extend", (project.name, known.spec.lab_stack) if known else None)
+        # Only a sandbox this machine made can be extended: say so before naming missing tools.
+        known = state.require(audit_id)
+        lifecycle.require_engine("extend", (project.name, known.spec.lab_stack))
         with lock.sandbox_lock(audit_id, f"ailab sandbox extend {audit_id} --by {by}"):
             entry = state.require(audit_id)
             if entry.status is not Status.READY:
