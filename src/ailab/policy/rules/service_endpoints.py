@@ -18,6 +18,7 @@ from ailab.policy.model import MISSING, Record, RecordSet, RuleContext, Violatio
 from ailab.policy.rules import controls as c
 from ailab.policy.rules.helpers.tokens import INGRESS, SERVICE
 from ailab.policy.rules.helpers.values import dig, elements, ev, hides, is_unknown
+from ailab.spec.service_env import MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV
 
 AUDIT_EXPERIMENT = "pulumi-python:dynamic/ailab:AuditExperiment"
 AUDIT_COLLECTION = "pulumi-python:dynamic/ailab:AuditCollection"
@@ -46,7 +47,7 @@ PART_OF = "app.kubernetes.io/part-of"
     remediation=(
         "Declare lab.ingress (docs/ingress.md) so that MLflow and Qdrant get Ingresses on the lab's internal "
         "controller, and record the lab's ingress URLs (its mlflowExternalUrl and qdrantExternalUrl outputs) in the "
-        "sandbox's resources; in-cluster jobs set AILAB_MLFLOW_ADMIN_URL and AILAB_QDRANT_ADMIN_URL instead."
+        f"sandbox's resources; in-cluster jobs set {MLFLOW_ADMIN_URL_ENV} and {QDRANT_ADMIN_URL_ENV} instead."
     ),
     types=[AUDIT_EXPERIMENT, AUDIT_COLLECTION, SERVICE, INGRESS],
     controls=[c.ISO_NETWORK_SERVICES, c.ISO_DELETION, c.AI_ACT_DELETION, c.ISO_CONTINUITY],
