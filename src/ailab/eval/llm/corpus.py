@@ -112,7 +112,7 @@ def _object(numbered: tuple[int, str], source: str) -> dict[str, Any]:
     number, line = numbered
     try:
         data = json.loads(line)
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: a line nested thousands deep
         raise BadInputError(f"{source}:{number}: not JSON ({err}); one JSON object per line") from None
     if not isinstance(data, dict):
         raise BadInputError(f"{source}:{number}: not a JSON object; one object per line")

@@ -49,7 +49,7 @@ def load_qa(path: Path) -> QaDataset:
 def _item(line: str, where: str, default_id: str) -> QaItem:
     try:
         data = json.loads(line)
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: a line nested thousands deep
         raise BadInputError(f"{where}: not JSON ({err}); one JSON object per line") from None
     if not isinstance(data, dict):
         raise BadInputError(f"{where}: not a JSON object; one object per line")
