@@ -92,7 +92,7 @@ class ReaperSettings(StrictModel):
         ),
     )
     state_backend: str = Field(
-        pattern=r"^s3://[^\s]+$",
+        pattern=r"^s3://[^\s@/?]+(?:[/?]\S*)?$",  # no user:key@ before the bucket: keys belong in a Secret
         description=(
             "The sandboxes' Pulumi state backend (what auditors set as AILAB_BACKEND_URL), e.g. "
             "s3://ailab-sandbox-state/sandboxes?region=eu-central-1; on-premises an S3-compatible store "
