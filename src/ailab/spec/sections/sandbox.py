@@ -92,7 +92,7 @@ class ReaperSettings(StrictModel):
         ),
     )
     state_backend: str = Field(
-        pattern=r"^s3://[^\s@/?]+(?:[/?]\S*)?$",  # no user:key@ before the bucket: keys belong in a Secret
+        pattern=r"^s3://[^\s]+$",
         description=(
             "The sandboxes' Pulumi state backend (what auditors set as AILAB_BACKEND_URL), e.g. "
             "s3://ailab-sandbox-state/sandboxes?region=eu-central-1; on-premises an S3-compatible store "
@@ -148,6 +148,14 @@ class ReaperSettings(StrictModel):
             "on 443 in state_networks."
         ),
     )
+
+    @field_validator("state_backend")
+    @classmethod
+    def _no_credentials(cls, value: str) -> str:
+        if "@" in value.removeprefix("s3://").split("/", 1)[0].split("?", 1)[0]:
+            # The value is not echoed: it holds a key.
+            raise ValueError("the URL carries credentials (user:key@) before the bucket; keep keys out of the stack file")
+        return value
 
     @model_validator(mode="after")
     def _trail_store(self) -> ReaperSettings:
