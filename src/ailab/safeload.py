@@ -126,6 +126,8 @@ def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         raise BadInputError(f"{path}: is a directory; give a file") from None
     except PermissionError:
         raise BadInputError(f"{path}: permission denied; make it readable") from None
+    except OSError as err:  # a symbolic link loop, a name too long, an I/O error
+        raise BadInputError(f"{path}: cannot be read ({err.strerror or err}); check the path") from None
     except ValueError:  # os.stat refuses a path with a NUL byte
         raise BadInputError(f"{str(path)!r}: not a valid path (it contains a NUL byte); check the path") from None
 

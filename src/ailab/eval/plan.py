@@ -484,7 +484,12 @@ class LoadedPlan:
         return str(self.resolve(model)) if self.plan.target.is_local else model
 
     def resolve(self, relative: str) -> Path:
-        return (self.path.parent / relative).resolve() if not Path(relative).is_absolute() else Path(relative)
+        if Path(relative).is_absolute():
+            return Path(relative)
+        try:
+            return (self.path.parent / relative).resolve()
+        except RuntimeError:  # a symbolic link loop (Python 3.11): reading the path then says so in one line
+            return self.path.parent / relative
 
 
 def render_path(loc: Loc) -> str:
