@@ -49,7 +49,7 @@ def collect(audit_id: str, plan_name: str, plan_path: Path, data_paths: Sequence
         except TooLargeError:
             raise BadInputError(
                 f"{plan_path}: the plan and its data are over {MAX_BUNDLE_BYTES // 1024} KiB ({source.name} did not fit); "
-                "a Job in the sandbox mounts at most that: evaluate a sample of the rows, or run it with --local"
+                f"a Job in the sandbox mounts at most {MAX_BUNDLE_BYTES // 1024} KiB: evaluate a sample of the rows, or run it with --local"
             ) from None
     return EvalBundle(audit_id, plan_name, files)
 
