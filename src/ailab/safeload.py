@@ -238,6 +238,27 @@ def load_json(text: str, source: str, *, track_lines: bool = False, max_bytes: i
         raise BadInputError(f"{source}: a number has more than 4,300 digits; refusing") from None
 
 
+def load_json_line(line: str, where: str) -> dict[str, Any]:
+    """One object of a JSON-lines file (``where`` is ``file:line``): duplicate keys and deep nesting are refused."""
+    try:
+        data = json.loads(line, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError) as err:  # RecursionError: a line nested thousands deep
+        raise BadInputError(f"{where}: not JSON ({err}); one JSON object per line") from None
+    if not isinstance(data, dict):
+        raise BadInputError(f"{where}: not a JSON object; one object per line")
+    return data
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads would keep the last of two equal keys silently, as PyYAML would.
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise ValueError(f"key {key!r} appears twice in one object; keep one")
+        data[key] = value
+    return data
+
+
 def load_json_file(path: Path, *, track_lines: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     return load_json(read_text(path, max_bytes), str(path), track_lines=track_lines, max_bytes=max_bytes)
 
