@@ -4,7 +4,8 @@
 - ``endless``: a chunked body that never ends (it stops when the client hangs up);
 - ``trickle``: a slow-loris answer, one byte every 50 ms, each read well within any per-read time-out;
 - ``deep``: JSON nested 100,000 deep; ``garbage``: not JSON; ``html``: an HTML page (text/html);
-- ``escapes``: a well-formed answer holding terminal escape sequences and rich markup.
+- ``escapes``: a well-formed answer holding terminal escape sequences and rich markup;
+- ``refuses``: 400 with a body of escape sequences and a line that looks like one of ailab's errors.
 
 Test-only: the product never ships a stand-in for the systems it audits.
 """
@@ -90,6 +91,13 @@ def hostile_server() -> Iterator[str]:
 
         def _html(self) -> None:
             self._whole(b"<html><body>Service temporarily moved</body></html>", "text/html")
+
+        def _refuses(self) -> None:
+            data = ESCAPES.encode() + b"\nerror: a second line\n"
+            self.send_response(400)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def _escapes(self) -> None:
             self._whole(_chat(ESCAPES))

@@ -382,6 +382,7 @@ def hostile_url() -> Iterator[str]:
         ("deep", BadInputError, "is not JSON"),
         ("garbage", BadInputError, "is not JSON"),
         ("html", BadInputError, "is not JSON"),
+        ("refuses", BadInputError, "(400: '\\x1b[2J"),
     ],
 )
 def test_a_hostile_answer_is_read_within_bounds_and_refused_in_one_line(
@@ -393,7 +394,7 @@ def test_a_hostile_answer_is_read_within_bounds_and_refused_in_one_line(
         EndpointClient(settings).run([Probe("p1", "What is the capital of Belgium?")])
     assert time.monotonic() - started < 10  # the trickle sends for 4 s; timeout_s bounds the whole answer to 1 s
     message = str(raised.value)
-    assert "\n" not in message and message.startswith("target.endpoint") and says in message
+    assert "\n" not in message and "\x1b" not in message and message.startswith("target.endpoint") and says in message
     assert "p1" in message or model == "trickle"
 
 

@@ -215,9 +215,10 @@ class EndpointClient:
                 "the service is not available for an evaluation now, try again later"
             )
         if status >= 400:
+            # Quoted with repr: the endpoint's text may hold line breaks and terminal escapes, the error stays one inert line.
+            excerpt = self._redact(response.content[:200].decode(errors="replace"))
             raise BadInputError(
-                f"target.endpoint: {self.url} refused probe {probe.id} ({status}: {self._redact(response.content[:200].decode(errors='replace'))}); "
-                "check url, api and model"
+                f"target.endpoint: {self.url} refused probe {probe.id} ({status}: {excerpt!r}); check url, api and model"
             )
         answer, contexts = self._parse(probe, response)
         return Exchange(probe.id, body, status, self._redact(answer), [self._redact(c) for c in contexts], attempts, latency)
