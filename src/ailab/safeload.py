@@ -91,7 +91,16 @@ class Document:
 
 
 def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
-    """Read a UTF-8 regular file, refusing one above ``max_bytes``.
+    """Read a UTF-8 regular file, refusing one above ``max_bytes`` (see :func:`read_bytes`)."""
+    data = read_bytes(path, max_bytes)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise BadInputError(f"{path}: not UTF-8 text (byte {err.start}); save it as UTF-8") from None
+
+
+def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read a regular file, refusing one above ``max_bytes``.
 
     The size is checked twice: by ``stat`` first (a clear message without reading), then by reading
     at most one byte more than allowed, since a file may grow, or lie about its size, in between.
@@ -110,19 +119,25 @@ def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
             data = stream.read(max_bytes + 1)
         if len(data) > max_bytes:
             raise _too_large(path, len(data), max_bytes)
-        return data.decode("utf-8")
+        return data
     except FileNotFoundError:
         raise BadInputError(f"{path}: no such file; check the path") from None
     except IsADirectoryError:
         raise BadInputError(f"{path}: is a directory; give a file") from None
-    except UnicodeDecodeError as err:
-        raise BadInputError(f"{path}: not UTF-8 text (byte {err.start}); save it as UTF-8") from None
     except PermissionError:
         raise BadInputError(f"{path}: permission denied; make it readable") from None
+    except OSError as err:  # a symbolic link loop, a name too long, an I/O error
+        raise BadInputError(f"{path}: cannot be read ({err.strerror or err}); check the path") from None
+    except ValueError:  # os.stat refuses a path with a NUL byte
+        raise BadInputError(f"{str(path)!r}: not a valid path (it contains a NUL byte); check the path") from None
+
+
+class TooLargeError(BadInputError):
+    """An input over its size limit: a caller that shares one limit among files says so in its own words."""
 
 
 def _too_large(path: Path, size: int, max_bytes: int) -> BadInputError:
-    return BadInputError(
+    return TooLargeError(
         f"{path}: {_human(size)} is over the {_human(max_bytes)} limit for one input; split it into smaller files"
     )
 
@@ -221,6 +236,27 @@ def load_json(text: str, source: str, *, track_lines: bool = False, max_bytes: i
         raise BadInputError(f"{source}: JSON nested too deeply; refusing") from None
     except ValueError:  # json.loads refuses integers of more than 4,300 digits with a plain ValueError
         raise BadInputError(f"{source}: a number has more than 4,300 digits; refusing") from None
+
+
+def load_json_line(line: str, where: str) -> dict[str, Any]:
+    """One object of a JSON-lines file (``where`` is ``file:line``): duplicate keys and deep nesting are refused."""
+    try:
+        data = json.loads(line, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError) as err:  # RecursionError: a line nested thousands deep
+        raise BadInputError(f"{where}: not JSON ({err}); one JSON object per line") from None
+    if not isinstance(data, dict):
+        raise BadInputError(f"{where}: not a JSON object; one object per line")
+    return data
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads would keep the last of two equal keys silently, as PyYAML would.
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise ValueError(f"key {key!r} appears twice in one object; keep one")
+        data[key] = value
+    return data
 
 
 def load_json_file(path: Path, *, track_lines: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:

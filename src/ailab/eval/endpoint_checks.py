@@ -11,6 +11,7 @@ made until then, which the recorded run keeps as its transcripts before it ends 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -266,7 +267,12 @@ def _mask(text: str) -> str:
     return text
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _cut(text: str) -> str:
+    """``text`` cut short, its control characters written as ``\\xNN``: a report read on a terminal runs no escape sequence."""
+    text = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
     return text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS] + f"… [{len(text) - EXAMPLE_CHARS} more characters]"
 
 

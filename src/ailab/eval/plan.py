@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ailab.errors import BadInputError
 from ailab.eval.catalogue import BY_ID, Direction, Family, Task, names
@@ -52,8 +52,19 @@ class Metadata(_Strict):
         return value
 
 
+def _no_nul(value: str) -> str:
+    # The operating system refuses a path with a NUL byte with a bare ValueError, long after validation.
+    if "\0" in value:
+        raise ValueError(f"{value!r} contains a NUL byte; give a file path")
+    return value
+
+
+FileName = Annotated[str, AfterValidator(_no_nul)]
+"""A path the plan names (relative to the plan file)."""
+
+
 class Target(_Strict):
-    model: str | None = None
+    model: FileName | None = None
     """``models:/<name>/<version>``, ``models:/<name>@<alias>``, ``runs:/<run id>/<path>``, or a local MLflow model directory."""
     endpoint: EndpointSettings | None = None
     """An LLM or RAG system behind an HTTP API, probed by the endpoint checks; instead of ``model``."""
@@ -84,11 +95,11 @@ class Target(_Strict):
 
 
 class Dataset(_Strict):
-    path: str
+    path: FileName
     """CSV or Parquet, relative to the plan file."""
     label: str
     sensitive_features: list[str] = Field(default_factory=list, max_length=20)
-    train_path: str | None = None
+    train_path: FileName | None = None
     """The training rows, needed by privacy checks only."""
 
     @field_validator("path", "train_path")
@@ -285,7 +296,7 @@ class PrivacyCheck(_Check):
 
 
 class _ProbeCheck(_Check):
-    probes: str | None = None
+    probes: FileName | None = None
     """A JSONL file of further probes (the shipped corpus's format), relative to the plan."""
 
     @field_validator("probes")
@@ -326,7 +337,7 @@ QaMetric = Literal["exact_match", "containment", "token_f1", "supported"]
 
 class QaQualityCheck(_Check):
     kind: Literal["qa_quality"]
-    dataset: str
+    dataset: FileName
     """JSONL of questions and reference answers, relative to the plan."""
     metric: QaMetric
     min: float = Field(ge=0.0, le=1.0)
@@ -473,7 +484,12 @@ class LoadedPlan:
         return str(self.resolve(model)) if self.plan.target.is_local else model
 
     def resolve(self, relative: str) -> Path:
-        return (self.path.parent / relative).resolve() if not Path(relative).is_absolute() else Path(relative)
+        if Path(relative).is_absolute():
+            return Path(relative)
+        try:
+            return (self.path.parent / relative).resolve()
+        except RuntimeError:  # a symbolic link loop (Python 3.11): reading the path then says so in one line
+            return self.path.parent / relative
 
 
 def render_path(loc: Loc) -> str:

@@ -29,7 +29,7 @@ from ailab.eval.llm.settings import EndpointSettings, fill
 RETRIED_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 30.0
 MAX_ANSWER_BYTES = 4 * 2**20
-"""One response body is read this far; a longer one is cut (and says so)."""
+"""One response body is read this far; a longer one is refused (an endpoint cannot exhaust the auditor's memory)."""
 REDACTED = "[redacted]"
 
 
@@ -41,6 +41,15 @@ class Probe:
     """A document handed to the system with the prompt (indirect injection): ``${document}``, or before the prompt."""
     system_prompt: str | None = None
     """Overrides the endpoint's system prompt for this probe (a canary-carrying one, for leakage probes)."""
+
+
+@dataclass(frozen=True)
+class _Response:
+    """What a run keeps of one HTTP answer: its body read within the bound."""
+
+    status: int
+    retry_after: str | None
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -166,8 +175,9 @@ class EndpointClient:
             budget.take(probe)
             last_try = attempt > self.settings.max_retries
             try:
-                response = await http.post(self.url, json=body)
-            except httpx.TransportError as err:
+                # timeout_s bounds the whole exchange: httpx's own time-out is per read, which a trickling body never hits.
+                response = await asyncio.wait_for(self._post(http, probe, body), self.settings.timeout_s)
+            except (httpx.TransportError, TimeoutError) as err:
                 if last_try:
                     raise MissingPrerequisiteError(
                         f"target.endpoint.url: {self.url} unreachable ({type(err).__name__}: {self._redact(str(err)) or 'no answer'}) "
@@ -175,14 +185,27 @@ class EndpointClient:
                     ) from None
                 await asyncio.sleep(self._delay(attempt, None))
                 continue
-            if response.status_code in RETRIED_STATUSES and not last_try:
-                await asyncio.sleep(self._delay(attempt, response.headers.get("Retry-After")))
+            if response.status in RETRIED_STATUSES and not last_try:
+                await asyncio.sleep(self._delay(attempt, response.retry_after))
                 continue
             return self._exchange(probe, body, response, attempt, time.monotonic() - started)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _exchange(self, probe: Probe, body: dict[str, Any], response: httpx.Response, attempts: int, latency: float) -> Exchange:
-        status = response.status_code
+    async def _post(self, http: httpx.AsyncClient, probe: Probe, body: dict[str, Any]) -> _Response:
+        """Send ``body`` and read at most ``MAX_ANSWER_BYTES`` of the answer."""
+        async with http.stream("POST", self.url, json=body) as response:
+            content = bytearray()
+            async for chunk in response.aiter_bytes():
+                content += chunk
+                if len(content) > MAX_ANSWER_BYTES:
+                    raise BadInputError(
+                        f"target.endpoint: the answer to probe {probe.id} is over {MAX_ANSWER_BYTES // 2**20} MiB; "
+                        "check url and api (this is not a chat answer)"
+                    )
+            return _Response(response.status_code, response.headers.get("Retry-After"), bytes(content))
+
+    def _exchange(self, probe: Probe, body: dict[str, Any], response: _Response, attempts: int, latency: float) -> Exchange:
+        status = response.status
         if status in (401, 403):
             variable = self.settings.api_key_env or "api_key_env"
             raise BadInputError(f"target.endpoint: {self.url} refused the key ({status}); check the key in {variable}")
@@ -192,17 +215,18 @@ class EndpointClient:
                 "the service is not available for an evaluation now, try again later"
             )
         if status >= 400:
+            # Quoted with repr: the endpoint's text may hold line breaks and terminal escapes, the error stays one inert line.
+            excerpt = self._redact(response.content[:200].decode(errors="replace"))
             raise BadInputError(
-                f"target.endpoint: {self.url} refused probe {probe.id} ({status}: {self._redact(response.text[:200])}); "
-                "check url, api and model"
+                f"target.endpoint: {self.url} refused probe {probe.id} ({status}: {excerpt!r}); check url, api and model"
             )
         answer, contexts = self._parse(probe, response)
         return Exchange(probe.id, body, status, self._redact(answer), [self._redact(c) for c in contexts], attempts, latency)
 
-    def _parse(self, probe: Probe, response: httpx.Response) -> tuple[str, list[str]]:
+    def _parse(self, probe: Probe, response: _Response) -> tuple[str, list[str]]:
         try:
-            document = json.loads(response.content[:MAX_ANSWER_BYTES])
-        except (ValueError, UnicodeDecodeError):
+            document = json.loads(response.content)
+        except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
             raise BadInputError(
                 f"target.endpoint: the answer to probe {probe.id} is not JSON; check url and api ({self.settings.api})"
             ) from None

@@ -15,14 +15,13 @@ that merely repeats or quotes what it was given then cannot satisfy it. Probes t
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ailab.errors import BadInputError
-from ailab.safeload import read_text
+from ailab.safeload import load_json_line, read_text
 
 SHIPPED = ("prompt_injection", "system_prompt_leakage", "pii_leakage")
 MAX_CORPUS_BYTES = 4 * 2**20
@@ -110,13 +109,7 @@ def parse(text: str, source: str, expected: str) -> Corpus:
 
 def _object(numbered: tuple[int, str], source: str) -> dict[str, Any]:
     number, line = numbered
-    try:
-        data = json.loads(line)
-    except ValueError as err:
-        raise BadInputError(f"{source}:{number}: not JSON ({err}); one JSON object per line") from None
-    if not isinstance(data, dict):
-        raise BadInputError(f"{source}:{number}: not a JSON object; one object per line")
-    return data
+    return load_json_line(line, f"{source}:{number}")
 
 
 def fill(text: str, canary: str) -> str:

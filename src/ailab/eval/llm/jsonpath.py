@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]|\[\*\]|\['([^'\]]+)'\]|\[\"([^\"\]]+)\"\]")
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[([0-9]{1,9})\]|\[\*\]|\['([^'\]]+)'\]|\[\"([^\"\]]+)\"\]")
 WILDCARD = "*"
 
 

@@ -8,13 +8,12 @@ stand for it, and ``id`` defaults to ``q<line>``.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ailab.errors import BadInputError
 from ailab.eval.llm.suites import QaItem
-from ailab.safeload import read_text
+from ailab.safeload import load_json_line, read_text
 
 MAX_QA_BYTES = 8 * 2**20
 MAX_QUESTIONS = 10_000
@@ -47,12 +46,7 @@ def load_qa(path: Path) -> QaDataset:
 
 
 def _item(line: str, where: str, default_id: str) -> QaItem:
-    try:
-        data = json.loads(line)
-    except ValueError as err:
-        raise BadInputError(f"{where}: not JSON ({err}); one JSON object per line") from None
-    if not isinstance(data, dict):
-        raise BadInputError(f"{where}: not a JSON object; one object per line")
+    data = load_json_line(line, where)
     unknown = sorted(set(data) - _KEYS)
     if unknown:
         raise BadInputError(f"{where}: unknown key {unknown[0]!r}; a question has id, question and answers (or answer)")

@@ -8,6 +8,7 @@ The API key stays in the environment (``api_key_env`` names the variable): a pla
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any, Literal
@@ -21,6 +22,9 @@ from ailab.eval.llm import jsonpath
 PLACEHOLDERS = ("${prompt}", "${system_prompt}", "${document}")
 """What a ``json`` request template may contain, inside any string value."""
 _PLACEHOLDER = re.compile(r"\$\{(prompt|system_prompt|document)\}")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
+"""An HTTP header name (RFC 9110 token)."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 MAX_TEMPLATE_DEPTH = 16
 
@@ -61,9 +65,38 @@ class EndpointSettings(BaseModel):
             raise ValueError(f"{value!r} is not a valid URL ({error}); write e.g. https://assistant.example/v1") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{value!r} is not an http(s) URL; write e.g. https://assistant.example/v1")
+        if _CONTROL.search(value) or " " in value:
+            raise ValueError(f"{value!r} contains spaces or control characters; percent-encode them in the URL")
         if parts.username or parts.password:
             raise ValueError("the URL carries credentials; put the key in the variable named by api_key_env")
         return value.rstrip("/")
+
+    @field_validator("api_key_header")
+    @classmethod
+    def _header(cls, value: str) -> str:
+        if not _HEADER_NAME.match(value):
+            raise ValueError(f"{value!r} is not an HTTP header name; use letters, digits and '-', e.g. X-Api-Key")
+        return value
+
+    @field_validator("api_key_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        # A line break here would end the header and start another one of the endpoint's choosing.
+        if _CONTROL.search(value):
+            raise ValueError(f"{value!r} contains control characters (a line break?); write e.g. 'Bearer '")
+        return value
+
+    @field_validator("request_template")
+    @classmethod
+    def _json(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # YAML also has dates, binary, sets and .nan, which no JSON body can carry: refuse them here, not at the first request.
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as error:
+            raise ValueError(
+                f"a value JSON cannot carry ({error}); use text, numbers, true/false, null, lists and mappings (quote dates)"
+            ) from None
+        return value
 
     @field_validator("answer_path", "contexts_path")
     @classmethod

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ailab.errors import BadInputError
+from ailab.safeload import TooLargeError, read_bytes
 
 MAX_BUNDLE_BYTES = 900 * 1024
 """The API server refuses a Secret whose data totals more than 1 MiB (decoded); the rest is headroom."""
@@ -39,14 +40,18 @@ def collect(audit_id: str, plan_name: str, plan_path: Path, data_paths: Sequence
                 "folder only: move the file beside the plan and give its relative path"
             )
         sources[str(inside)] = plan_path.parent / relative
-    # Sized before anything is read: a dataset of gigabytes is refused, not loaded.
-    size = sum(source.stat().st_size for source in sources.values())
-    if size > MAX_BUNDLE_BYTES:
-        raise BadInputError(
-            f"{plan_path}: the plan and its data are {size / 1024:,.0f} KiB; a Job in the sandbox mounts at most "
-            f"{MAX_BUNDLE_BYTES // 1024} KiB: evaluate a sample of the rows, or run it with --local"
-        )
-    return EvalBundle(audit_id, plan_name, {path: source.read_bytes() for path, source in sources.items()})
+    # Each file is read within what the bundle has left: a dataset of gigabytes, /dev/zero behind a symbolic link,
+    # a FIFO or a file that grows while read is refused, not loaded.
+    files: dict[str, bytes] = {}
+    for path, source in sources.items():
+        try:
+            files[path] = read_bytes(source, MAX_BUNDLE_BYTES - sum(map(len, files.values())))
+        except TooLargeError:
+            raise BadInputError(
+                f"{plan_path}: the plan and its data are over {MAX_BUNDLE_BYTES // 1024} KiB ({source.name} did not fit); "
+                f"a Job in the sandbox mounts at most {MAX_BUNDLE_BYTES // 1024} KiB: evaluate a sample of the rows, or run it with --local"
+            ) from None
+    return EvalBundle(audit_id, plan_name, files)
 
 
 def secret_items(bundle: EvalBundle) -> dict[str, str]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator, model_validator
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ailab.spec.sections.common import LocatedValueError, StrictModel
 
@@ -35,20 +38,36 @@ class OidcSpec(StrictModel):
         return value
 
 
+_GROUP = re.compile(r"^\S(?:[^\x00-\x1f\x7f]{0,254}\S)?$")
+
+
+def _group(value: str) -> str:
+    # Without an OIDC prefix the name is bound as it is: system:authenticated would give a persona to every user.
+    if not _GROUP.match(value) or value.startswith("system:"):
+        raise ValueError(
+            f"{value!r} is not an OIDC group name: give the identity provider's group, without control characters or "
+            "surrounding spaces, and not starting with system:"
+        )
+    return value
+
+
+Group = Annotated[str, AfterValidator(_group)]
+
+
 class AccessSpec(StrictModel):
     """The three personas, each bound to least-privilege roles through its OIDC groups."""
 
     oidc: OidcSpec | None = Field(
         default=None, description="AWS: registered on EKS. On-premises: configured on the API server already."
     )
-    architects: list[str] = Field(
+    architects: list[Group] = Field(
         min_length=1, description="OIDC groups of architects: manage the platform namespaces, read the cluster."
     )
-    auditors: list[str] = Field(
+    auditors: list[Group] = Field(
         min_length=1, description="OIDC groups of auditors: list namespaces; each sandbox grants its team more inside it."
     )
-    reviewers: list[str] = Field(min_length=1, description="OIDC groups of security reviewers: read-only, Secrets excluded.")
-    sandbox_operators: list[str] = Field(
+    reviewers: list[Group] = Field(min_length=1, description="OIDC groups of security reviewers: read-only, Secrets excluded.")
+    sandbox_operators: list[Group] = Field(
         default_factory=list,
         description=(
             "OIDC groups that may create and destroy sandboxes (ailab sandbox create/destroy/reap) without cluster-admin: "

@@ -149,6 +149,14 @@ class ReaperSettings(StrictModel):
         ),
     )
 
+    @field_validator("state_backend")
+    @classmethod
+    def _no_credentials(cls, value: str) -> str:
+        if "@" in value.removeprefix("s3://").split("/", 1)[0].split("?", 1)[0]:
+            # The value is not echoed: it holds a key.
+            raise ValueError("the URL carries credentials (user:key@) before the bucket; keep keys out of the stack file")
+        return value
+
     @model_validator(mode="after")
     def _trail_store(self) -> ReaperSettings:
         if self.trail_store_endpoint is not None and self.trail_store is None:
