@@ -378,7 +378,7 @@ def hostile_url() -> Iterator[str]:
     [
         ("giant", BadInputError, f"is over {MAX_ANSWER_BYTES // 2**20} MiB"),
         ("endless", BadInputError, f"is over {MAX_ANSWER_BYTES // 2**20} MiB"),
-        ("trickle", MissingPrerequisiteError, "unreachable (TimeoutError"),
+        ("trickle", MissingPrerequisiteError, "did not answer within timeout_s (1 s)"),
         ("deep", BadInputError, "is not JSON"),
         ("garbage", BadInputError, "is not JSON"),
         ("html", BadInputError, "is not JSON"),
@@ -449,7 +449,7 @@ def test_the_bundle_reads_the_plans_files_within_bounds(
     assert says in refused(result, str(plan_file)) and not out.exists()
 
 
-@pytest.mark.parametrize("outside", ["../outside.csv", "<absolute>"])
+@pytest.mark.parametrize("outside", ["../outside.csv", "<absolute>", "<link-out>"])
 def test_the_bundle_refuses_files_outside_the_plans_folder(
     project: Path,  # noqa: F811
     plan_file: Path,  # noqa: F811
@@ -459,9 +459,15 @@ def test_the_bundle_refuses_files_outside_the_plans_folder(
     # A readable CSV that passes the data checks: only the bundle's own rule refuses it.
     copy = tmp_path / "outside.csv"
     shutil.copy(plan_file.parent / "data" / "test.csv", copy)
-    path = str(copy) if outside == "<absolute>" else outside
     says = "not below the plan's folder"
-    plan_file.write_text(plan_file.read_text().replace("data/test.csv", path))
+    if outside == "<link-out>":  # the text stays below the folder, the symbolic link leads out of it
+        data = plan_file.parent / "data" / "test.csv"
+        data.unlink()
+        data.symlink_to(copy)
+        says = "leads outside the plan's folder"
+    else:
+        path = str(copy) if outside == "<absolute>" else outside
+        plan_file.write_text(plan_file.read_text().replace("data/test.csv", path))
     out = tmp_path / "job.json"
     result = runner.invoke(app, ["eval", "run", str(plan_file), "--stack", "aws-eu", "--plan-only", "--json", str(out)])
     assert says in refused(result, str(plan_file)) and not out.exists()
@@ -584,6 +590,14 @@ STACKS: list[tuple[str, str, Callable[[str], str], dict[str, str], str, str]] = 
         {},
         "lab.sandbox.reaper.state_networks[0]",
         "IPv4 network",
+    ),
+    (
+        "reaper-network-internet",
+        "onprem",
+        _replacing("[192.168.50.20/32]", "[0.0.0.0/0]"),
+        {},
+        "lab.sandbox.reaper.state_networks",
+        "opens the reaper's egress to most of the internet",
     ),
     ("reaper-trail-store", "onprem", _reaper("trail_store: 'not a url'"), {}, "lab.sandbox.reaper.trail_store", "pattern"),
     ("reaper-typo", "onprem", _reaper("evry_minutes: 5"), {}, "lab.sandbox.reaper.evry_minutes", "did you mean 'every_minutes'"),

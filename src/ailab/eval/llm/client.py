@@ -179,6 +179,11 @@ class EndpointClient:
                 response = await asyncio.wait_for(self._post(http, probe, body), self.settings.timeout_s)
             except (httpx.TransportError, TimeoutError) as err:
                 if last_try:
+                    if isinstance(err, TimeoutError):
+                        raise MissingPrerequisiteError(
+                            f"target.endpoint.url: {self.url} did not answer within timeout_s ({self.settings.timeout_s:g} s) "
+                            f"after {attempt} attempts; check that it is up, or raise target.endpoint.timeout_s"
+                        ) from None
                     raise MissingPrerequisiteError(
                         f"target.endpoint.url: {self.url} unreachable ({type(err).__name__}: {self._redact(str(err)) or 'no answer'}) "
                         f"after {attempt} attempts; check the URL and that this machine can reach it"

@@ -39,7 +39,18 @@ def collect(audit_id: str, plan_name: str, plan_path: Path, data_paths: Sequence
                 f"{plan_path}: data file {relative!r} is not below the plan's folder; the in-sandbox mode mounts the plan's "
                 "folder only: move the file beside the plan and give its relative path"
             )
-        sources[str(inside)] = plan_path.parent / relative
+        source = plan_path.parent / relative
+        # The text may stay below the folder while a symbolic link leads out of it: the resolved file must too.
+        try:
+            resolved = source.resolve()
+        except (OSError, RuntimeError) as error:  # RuntimeError: a loop of symbolic links (Python 3.11)
+            raise BadInputError(f"{plan_path}: data file {relative!r} cannot be resolved ({error}); give a regular file") from None
+        if not resolved.is_relative_to(plan_path.parent.resolve()):
+            raise BadInputError(
+                f"{plan_path}: data file {relative!r} leads outside the plan's folder (a symbolic link); the in-sandbox "
+                "mode bundles the plan's folder only: copy the file beside the plan"
+            )
+        sources[str(inside)] = source
     # Each file is read within what the bundle has left: a dataset of gigabytes, /dev/zero behind a symbolic link,
     # a FIFO or a file that grows while read is refused, not loaded.
     files: dict[str, bytes] = {}

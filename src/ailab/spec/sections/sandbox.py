@@ -157,6 +157,15 @@ class ReaperSettings(StrictModel):
             raise ValueError("the URL carries credentials (user:key@) before the bucket; keep keys out of the stack file")
         return value
 
+    @field_validator("state_networks")
+    @classmethod
+    def _bounded(cls, value: list[IPv4Network]) -> list[IPv4Network]:
+        for network in value:
+            if network.prefixlen < 8:
+                # The reaper runs with sandbox-operator rights: its egress names the store, not the internet.
+                raise ValueError(f"{network} opens the reaper's egress to most of the internet; list the store's own addresses")
+        return value
+
     @model_validator(mode="after")
     def _trail_store(self) -> ReaperSettings:
         if self.trail_store_endpoint is not None and self.trail_store is None:
