@@ -44,7 +44,9 @@ def collect(audit_id: str, plan_name: str, plan_path: Path, data_paths: Sequence
         try:
             resolved = source.resolve()
         except (OSError, RuntimeError) as error:  # RuntimeError: a loop of symbolic links (Python 3.11)
-            raise BadInputError(f"{plan_path}: data file {relative!r} cannot be resolved ({error}); give a regular file") from None
+            raise BadInputError(
+                f"{plan_path}: data file {relative!r} cannot be resolved ({error}); give a regular file"
+            ) from None
         if not resolved.is_relative_to(plan_path.parent.resolve()):
             raise BadInputError(
                 f"{plan_path}: data file {relative!r} leads outside the plan's folder (a symbolic link); the in-sandbox "
