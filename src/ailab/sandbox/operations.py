@@ -215,19 +215,24 @@ def _resumable(previous: SandboxEntry, requested: SandboxSpec) -> SandboxSpec:
     return previous.spec
 
 
+def _up(spec: SandboxSpec, lab: LabSpec, project: Project, *, resume: bool, on_output: Printer) -> lifecycle.Deployed:
+    """``pulumi up`` of the sandbox's stack, reading the lab's outputs, its services trusted through the lab's CA."""
+    return lifecycle.up(
+        spec,
+        _deployed_program(spec, lab, project),
+        resume=resume,
+        on_output=on_output,
+        ca_bundle=lab_ca_bundle(lab, project.root),
+    )
+
+
 def _deploy(
     spec: SandboxSpec, lab: LabSpec, project: Project, *, resume: bool, on_output: Printer
 ) -> tuple[SandboxEntry, lifecycle.Deployed]:
     entry = SandboxEntry(spec=spec, status=Status.CREATING, updated_at=utc_now())
     state.save(entry)
     try:
-        deployed = lifecycle.up(
-            spec,
-            _deployed_program(spec, lab, project),
-            resume=resume,
-            on_output=on_output,
-            ca_bundle=lab_ca_bundle(lab, project.root),
-        )
+        deployed = _up(spec, lab, project, resume=resume, on_output=on_output)
     except BaseException as error:
         state.save(entry.model_copy(update={"status": Status.FAILED, "updated_at": utc_now(), "last_error": str(error)}))
         raise
@@ -298,13 +303,7 @@ def extend(audit_id: str, by: str, on_output: Printer, project: Project | None =
             lab, _ = load_stack_spec(spec.lab_stack, project)
             lifecycle.require_service_paths(lab, spec.lab_stack, "extend")
             _gated(spec, lab, op)
-            deployed = lifecycle.up(
-                spec,
-                _deployed_program(spec, lab, project),
-                resume=False,
-                on_output=on_output,
-                ca_bundle=lab_ca_bundle(lab, project.root),
-            )
+            deployed = _up(spec, lab, project, resume=False, on_output=on_output)
             record_reverted_renames(audit_id, deployed.outputs)
             extended = entry.model_copy(update={"spec": spec, "updated_at": utc_now(), "outputs": deployed.outputs})
             state.save(extended)
