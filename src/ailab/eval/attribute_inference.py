@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ailab.eval.measure import Context, Measured
 from ailab.eval.plan import PrivacyCheck
-from ailab.eval.stats import bootstrap, interval
+from ailab.eval.stats import mean_interval
 
 if TYPE_CHECKING:
     import numpy as np
@@ -82,14 +82,7 @@ def measure(context: Context, check: PrivacyCheck) -> Measured:
     strongest = max(advantages, key=lambda method: advantages[method])
     gain = correct[strongest][0] - correct[strongest][1]
 
-    def advantage(weights: np.ndarray) -> float:
-        total = float(weights.sum())
-        return float(np.sum(weights * gain)) / total if total > 0 else float("nan")
-
-    bounds = interval(
-        bootstrap(len(gain), {"advantage": advantage}, context.plan.bootstrap.samples, context.seed)["advantage"],
-        context.plan.bootstrap.confidence,
-    )
+    bounds = mean_interval(gain, context.plan.bootstrap.samples, context.seed, context.plan.bootstrap.confidence)
     details: dict[str, Any] = {
         "sensitive_feature": sensitive,
         "advantages": advantages,

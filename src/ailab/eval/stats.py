@@ -56,6 +56,20 @@ def interval(values: np.ndarray, confidence: float) -> Interval | None:
     return Interval(float(low), float(high), confidence)
 
 
+def mean_interval(values: np.ndarray, samples: int, seed: int, confidence: float) -> Interval:
+    """The percentile bootstrap interval of the mean of ``values`` (finite, at least one)."""
+    import numpy as np
+
+    scores = np.asarray(values, dtype=np.float64)
+
+    def mean(weights: np.ndarray) -> float:
+        return float(weights @ scores) / len(scores)
+
+    found = interval(bootstrap(len(scores), {"mean": mean}, samples, seed)["mean"], confidence)
+    assert found is not None  # the values are finite, so is every resample's mean
+    return found
+
+
 def wilson(successes: int, trials: int, confidence: float) -> Interval:
     """The Wilson score interval of a proportion: sound for small samples and at 0 and 1, where the normal
     approximation is not (attack success rates are often exactly 0)."""

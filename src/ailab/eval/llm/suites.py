@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from ailab.eval.llm.client import Exchange, Probe
 from ailab.eval.llm.corpus import Corpus, fill
 from ailab.eval.llm.pii import split_echoed
-from ailab.eval.stats import Interval, bootstrap, interval, wilson
+from ailab.eval.stats import Interval, mean_interval, wilson
 
 if TYPE_CHECKING:
     from ailab.eval.plan import Bootstrap
@@ -287,12 +287,4 @@ def _bootstrap(values: Sequence[float], settings: Bootstrap) -> Interval:
 
     if not values:
         return Interval(0.0, 1.0, settings.confidence)
-    scores = np.asarray(values, dtype=np.float64)
-
-    def mean(weights: np.ndarray) -> float:
-        return float(weights @ scores) / len(scores)
-
-    draws = bootstrap(len(scores), {"mean": mean}, settings.samples, settings.seed)["mean"]
-    found = interval(draws, settings.confidence)
-    assert found is not None  # the scores are finite, so is every resample's mean
-    return found
+    return mean_interval(np.asarray(values, dtype=np.float64), settings.samples, settings.seed, settings.confidence)
