@@ -39,7 +39,7 @@ def _strip_union_tags(loc: Loc, data: Any) -> Loc:
     return tuple(kept)
 
 
-def _model_at(loc: Loc, data: Any) -> type[BaseModel] | None:
+def model_at(loc: Loc, data: Any) -> type[BaseModel] | None:
     """The model class that validates the mapping at ``loc`` (None if not a model)."""
     candidates: list[type[BaseModel]] = [LabSpec]
     current = data
@@ -76,7 +76,7 @@ def _message(error: Any, loc: Loc, data: Any) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        model = _model_at(loc[:-1], data)
+        model = model_at(loc[:-1], data)
         allowed = sorted(model.model_fields) if model else []
         hint = difflib.get_close_matches(key, allowed, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""

@@ -13,15 +13,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any, get_args
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from ailab.errors import BadInputError
 from ailab.safeload import Document, load_yaml_file
 from ailab.spec import stack_secrets
-from ailab.spec.errors import format_errors, located_errors, render_path
+from ailab.spec.errors import format_errors, located_errors, model_at, render_path
 from ailab.spec.lab_ca import ca_bundle_problem, lab_ca_bundle
 from ailab.spec.model import LabSpec, Loc
 
@@ -217,7 +216,7 @@ def parse_lab(
         errors = list(located_errors(err, data))
         if plain_text is not None:
             for loc, _ in errors:
-                if _secret_typed(LabSpec, loc) and plain_text(loc):
+                if _secret_typed(loc, data) and plain_text(loc):
                     raise PlainTextSecretError(loc) from None
         raise BadInputError(format_errors(errors, document, base)) from None
 
@@ -230,44 +229,16 @@ class PlainTextSecretError(Exception):
         self.loc = loc
 
 
-def _secret_typed(model: type[BaseModel], loc: Loc) -> bool:
-    """Whether ``loc`` names a secret-typed field of ``model`` (list indexes and mapping keys skipped)."""
-    annotation: Any = model
-    for part in loc:
-        fields = getattr(_model_of(annotation), "model_fields", None)
-        if isinstance(part, int) or fields is None or part not in fields:
-            if isinstance(part, int) or _model_of(annotation) is None:
-                annotation = _element_of(annotation)
-                continue
-            return False
-        annotation = fields[part].annotation
-    return SecretStr in _members(annotation)
+def _secret_typed(loc: Loc, data: Any) -> bool:
+    """Whether ``loc`` names a secret-typed field (found by the error module's walk through the models)."""
+    model = model_at(loc[:-1], data) if loc else None
+    field = model.model_fields.get(str(loc[-1])) if model is not None else None
+    return field is not None and _holds_secret(field.annotation)
 
 
-def _members(annotation: Any) -> tuple[Any, ...]:
-    """The types an annotation may hold (unions and Annotated unwrapped)."""
-    origin = get_origin(annotation)
-    if origin is Annotated:
-        return _members(get_args(annotation)[0])
-    if origin in (Union, UnionType):
-        return tuple(member for arg in get_args(annotation) for member in _members(arg))
-    return (annotation,)
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    models = [m for m in _members(annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
-    return models[0] if len(models) == 1 else None
-
-
-def _element_of(annotation: Any) -> Any:
-    """A list's element or a mapping's value type, for the next part of a location."""
-    for member in _members(annotation):
-        args = get_args(member)
-        if get_origin(member) in (list, tuple, set, frozenset) and args:
-            return args[0]
-        if get_origin(member) is dict and len(args) == 2:
-            return args[1]
-    return None
+def _holds_secret(annotation: Any) -> bool:
+    """``SecretStr``, or a union, ``Annotated`` or optional of it."""
+    return annotation is SecretStr or any(_holds_secret(arg) for arg in get_args(annotation))
 
 
 def lab_spec_from_stack(stack_config: StackConfig) -> LabSpec:
