@@ -26,10 +26,6 @@ class GpuModel:
     mig_unknown: bool = False
     """MIG-capable, but its profiles are not in ailab's table yet: a MIG pool on it is refused."""
 
-    @property
-    def supports_mig(self) -> bool:
-        return bool(self.mig_profiles) or self.mig_unknown
-
 
 def _profiles(*names: str) -> frozenset[str]:
     """Each profile, and its ``+me`` (media extensions) variant where NVIDIA offers one (the smallest slice)."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 EXAMPLE_PASSPHRASE = "ailab-example-passphrase"
@@ -102,8 +101,3 @@ def example_secret_warning(salt: Salt, stack: str) -> str | None:
             f"Before a real deployment: pulumi stack change-secrets-provider -s {stack} <your provider>, then set every secret again"
         )
     return None
-
-
-def malformed(values: Iterable[tuple[str, str]]) -> Iterable[tuple[str, str]]:
-    """The ``(path, text)`` pairs whose text is not a Pulumi ciphertext."""
-    return ((path, text) for path, text in values if parse_ciphertext(text) is None)

@@ -379,5 +379,5 @@ def test_the_state_backend_goes_through_the_given_endpoint_unless_it_names_its_o
 def test_a_backend_with_networks_of_its_own_or_without_the_vpc_is_used_as_written(lab):
     settings = lab.spec.sandbox.reaper.model_copy(update={"state_networks": [IPv4Network("10.9.0.0/24")]})
     trail = ReaperTrail("evidence", "arn:aws:kms:eu-central-1:1:key/s", "arn:aws:kms:eu-central-1:1:key/b", "https://e.example")
-    assert reaper.state_backend_url(lab.spec, settings, trail) == settings.state_backend
-    assert reaper.state_backend_url(lab.spec, lab.spec.sandbox.reaper, None) == lab.spec.sandbox.reaper.state_backend
+    assert reaper.state_backend_url(settings, trail) == settings.state_backend
+    assert reaper.state_backend_url(lab.spec.sandbox.reaper, None) == lab.spec.sandbox.reaper.state_backend

@@ -20,10 +20,6 @@ class JsonPath:
     text: str
     steps: tuple[str | int, ...]
 
-    @property
-    def has_wildcard(self) -> bool:
-        return WILDCARD in self.steps
-
     def find(self, document: Any) -> list[Any]:
         """Every value the path reaches (one without a wildcard), or [] where a step is missing."""
         current = [document]

@@ -19,9 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ailab.errors import MissingPrerequisiteError
 from ailab.eval.llm import jsonpath
 
-PLACEHOLDERS = ("${prompt}", "${system_prompt}", "${document}")
-"""What a ``json`` request template may contain, inside any string value."""
 _PLACEHOLDER = re.compile(r"\$\{(prompt|system_prompt|document)\}")
+"""What a ``json`` request template may contain, inside any string value."""
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
 """An HTTP header name (RFC 9110 token)."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -92,7 +92,7 @@ def schedule(reaper: ReaperSettings) -> jobs.Schedule:
     return jobs.Schedule(reaper.schedule(), starting_deadline_seconds=period, active_deadline_seconds=2 * period, backoff_limit=0)
 
 
-def state_backend_url(spec: LabSpec, reaper: ReaperSettings, trail: ReaperTrail | None) -> pulumi.Input[str]:
+def state_backend_url(reaper: ReaperSettings, trail: ReaperTrail | None) -> pulumi.Input[str]:
     """``AILAB_BACKEND_URL``: on AWS, by default, through the VPC's S3 interface endpoint.
 
     The reaper's egress policy admits the VPC (:func:`state_networks`), and S3's regional names
@@ -116,7 +116,7 @@ def with_endpoint(backend: str, endpoint: str) -> str:
 def environment(spec: LabSpec, reaper: ReaperSettings, trail: ReaperTrail | None = None) -> dict[str, pulumi.Input[str]]:
     """What ``ailab sandbox reap`` reads in the pod (none of it secret)."""
     env: dict[str, pulumi.Input[str]] = {
-        "AILAB_BACKEND_URL": state_backend_url(spec, reaper, trail),
+        "AILAB_BACKEND_URL": state_backend_url(reaper, trail),
         "PULUMI_CONFIG_PASSPHRASE_FILE": f"{PASSPHRASE_MOUNT}/{PASSPHRASE_KEY}",
         MLFLOW_ADMIN_URL_ENV: naming.mlflow_url(spec),
         QDRANT_ADMIN_URL_ENV: naming.qdrant_url(spec),
