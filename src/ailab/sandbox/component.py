@@ -17,6 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ailab.infra.k8s import meta, pods, sandbox_rbac
+from ailab.infra.k8s.rbac import sandbox_operator_subjects
 from ailab.sandbox import manifests
 from ailab.sandbox.ids import owner_label
 from ailab.sandbox.program import LabConnection
@@ -185,10 +186,7 @@ def _operator_binding(
         role_ref=k8s.rbac.v1.RoleRefArgs(
             api_group=naming.RBAC_API_GROUP, kind="ClusterRole", name=naming.sandbox_operator_namespaced_role(lab)
         ),
-        subjects=[
-            k8s.rbac.v1.SubjectArgs(kind=s.kind, name=s.name, api_group=s.api_group, namespace=s.namespace)
-            for s in naming.sandbox_operator_subjects(lab)
-        ],
+        subjects=sandbox_operator_subjects(lab),
         opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True),
     )
 

@@ -117,6 +117,14 @@ def group_subjects(spec: LabSpec, groups: Sequence[str]) -> list[k8s.rbac.v1.Sub
     ]
 
 
+def sandbox_operator_subjects(spec: LabSpec) -> list[k8s.rbac.v1.SubjectArgs]:
+    """Who acts as sandbox operator (:func:`ailab.spec.naming.sandbox_operator_subjects`), for both its bindings."""
+    return [
+        k8s.rbac.v1.SubjectArgs(kind=s.kind, name=s.name, api_group=s.api_group, namespace=s.namespace)
+        for s in naming.sandbox_operator_subjects(spec)
+    ]
+
+
 @dataclass(frozen=True)
 class PersonaRbacArgs:
     spec: LabSpec

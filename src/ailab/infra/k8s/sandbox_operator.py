@@ -25,7 +25,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ailab.infra.k8s import meta
-from ailab.infra.k8s.rbac import MANAGE, RBAC_API_GROUP, READ, Grant
+from ailab.infra.k8s.rbac import MANAGE, RBAC_API_GROUP, READ, Grant, sandbox_operator_subjects
 from ailab.spec import labels, naming
 from ailab.spec.constants import SANDBOX_NAMESPACE_PREFIX
 from ailab.spec.model import LabSpec
@@ -173,10 +173,7 @@ class SandboxOperator(pulumi.ComponentResource):
             name,
             metadata=meta.object_meta(spec, naming.sandbox_operator_role(spec), meta.ACCESS_CONTROL),
             role_ref=k8s.rbac.v1.RoleRefArgs(api_group=RBAC_API_GROUP, kind="ClusterRole", name=meta.name_of(cluster_role)),
-            subjects=[
-                k8s.rbac.v1.SubjectArgs(kind=s.kind, name=s.name, api_group=s.api_group, namespace=s.namespace)
-                for s in naming.sandbox_operator_subjects(spec)
-            ],
+            subjects=sandbox_operator_subjects(spec),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, binding, in_sandbox]),
         )
         self.ready = [in_sandbox, cluster_role, policy, binding, cluster_binding]
