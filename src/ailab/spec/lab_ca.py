@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from ailab.errors import BadInputError
-from ailab.safeload import read_text
+from ailab.safeload import TooLargeError, read_text
 from ailab.spec.model import LabSpec
 
 CA_BUNDLE_MAX_BYTES = 2**18
@@ -29,10 +29,10 @@ def lab_ca_bundle(lab: LabSpec, project_root: Path) -> Path | None:
 
 def ca_bundle_problem(path: Path) -> str | None:
     """Why ``path`` is not a usable CA bundle (one line, with the fix), or None when it is."""
-    if path.is_file() and path.stat().st_size > CA_BUNDLE_MAX_BYTES:
-        return f"{path}: too large for a CA bundle (over {CA_BUNDLE_MAX_BYTES} bytes); keep only the lab CA's certificates"
     try:
         text = read_text(path, max_bytes=CA_BUNDLE_MAX_BYTES)
+    except TooLargeError:
+        return f"{path}: too large for a CA bundle (over {CA_BUNDLE_MAX_BYTES} bytes); keep only the lab CA's certificates"
     except BadInputError as error:
         return str(error)
     labels = set(_PEM_LABEL.findall(text))
