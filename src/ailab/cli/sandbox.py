@@ -15,11 +15,12 @@ import typer
 from ailab.cli.base import new_group
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from rich.table import Table
 
     from ailab.sandbox.gate import GateResult
+    from ailab.sandbox.next_steps import Step
     from ailab.sandbox.operations import Request
     from ailab.sandbox.request import SandboxSpec
     from ailab.sandbox.state import SandboxEntry
@@ -81,13 +82,18 @@ def _print_next_steps(
     spec: SandboxSpec, lab: LabSpec, outputs: Mapping[str, Any] | None = None, credentials_file: str | None = None
 ) -> None:
     """What the auditor does next (stdout): one paragraph per step, commands on lines of their own."""
+    from ailab.sandbox.next_steps import next_steps
+
+    _print_steps(next_steps(spec, lab, outputs, credentials_file))
+
+
+def _print_steps(steps: Sequence[Step]) -> None:
     from rich.markup import escape
 
     from ailab.cli.console import out
-    from ailab.sandbox.next_steps import next_steps
 
     out().print("\n[bold]Next steps[/]")
-    for step in next_steps(spec, lab, outputs, credentials_file):
+    for step in steps:
         out().print(f"[bold]{escape(step.title)}[/]")
         for line in step.lines:
             # soft_wrap: a command stays one line to copy, whatever the terminal's width.
@@ -295,7 +301,7 @@ def show(audit_id: AuditId, as_json: bool = typer.Option(False, "--json", help="
         who = (record.get("actor") or {}).get("user")
         out().print(f"  {record.get('time')} {record.get('action')} {record.get('outcome')} ({who})", markup=False)
     if lab is not None and entry.status.value == "ready":
-        _print_next_steps(entry.spec, lab, entry.outputs, entry.credentials_file)
+        _print_steps(steps)
 
 
 def _lab_of(entry: SandboxEntry) -> LabSpec | None:
