@@ -18,6 +18,7 @@ from ailab.policy.model import MISSING, Record, RecordSet, RuleContext, Violatio
 from ailab.policy.rules import controls as c
 from ailab.policy.rules.helpers.tokens import INGRESS, SERVICE
 from ailab.policy.rules.helpers.values import dig, elements, ev, hides, is_unknown
+from ailab.spec import labels as keys
 from ailab.spec.service_env import MLFLOW_ADMIN_URL_ENV, QDRANT_ADMIN_URL_ENV
 
 AUDIT_EXPERIMENT = "pulumi-python:dynamic/ailab:AuditExperiment"
@@ -30,8 +31,6 @@ CLUSTER_LOCAL_SUFFIXES = (".svc", ".svc.cluster.local", ".cluster.local")
 
 SERVICE_APPS = {"mlflow": "MLflow", "qdrant": "Qdrant"}
 """The lab's admin-bearing services, by the ``app.kubernetes.io/name`` their Services select."""
-APP_NAME = "app.kubernetes.io/name"
-PART_OF = "app.kubernetes.io/part-of"
 
 
 @stack_rule(
@@ -85,18 +84,18 @@ def _services_without_ingress(records: RecordSet) -> Iterator[Violation]:
             yield Violation(
                 f"{SERVICE_APPS[app]} (Service {namespace}/{name}) has no Ingress: sandbox operations on the operator's "
                 "machine cannot reach it",
-                (ev(f'spec.selector["{APP_NAME}"]', app),),
+                (ev(f'spec.selector["{keys.NAME}"]', app),),
                 service,
             )
 
 
 def _admin_app(service: Record) -> str | None:
     """``mlflow`` or ``qdrant`` for the lab's own client-facing Service of that app (not a headless one); else None."""
-    app = dig(service.properties, "spec", "selector", APP_NAME)
+    app = dig(service.properties, "spec", "selector", keys.NAME)
     if not isinstance(app, str) or app not in SERVICE_APPS or is_unknown(service.labels):
         return None
     cluster_ip = dig(service.properties, "spec", "clusterIP")
-    if service.labels.get(PART_OF) != "ailab" or is_unknown(cluster_ip) or cluster_ip == "None":
+    if service.labels.get(keys.PART_OF) != "ailab" or is_unknown(cluster_ip) or cluster_ip == "None":
         return None  # a hidden clusterIP may be a headless Service's, which peers use and no Ingress needs
     return app
 
