@@ -257,12 +257,17 @@ class KubernetesLayerInputs:
         def text(name: str) -> pulumi.Output[str]:
             return reference.require_output(name).apply(str)
 
-        trail = ReaperTrail(
-            evidence_bucket=text(_REAPER_TRAIL_BUCKET),
-            signing_key_arn=text(_REAPER_TRAIL_SIGNING_KEY),
-            bucket_key_arn=text(_REAPER_TRAIL_BUCKET_KEY),
-            # The same VPC endpoint as MLflow's: exported once.
-            s3_endpoint_url=text(_S3_ENDPOINT),
+        s3_endpoint = text(_S3_ENDPOINT)
+        # Only a lab with a reaper has its outputs: a required one missing would fail the run.
+        trail = (
+            ReaperTrail(
+                evidence_bucket=text(_REAPER_TRAIL_BUCKET),
+                signing_key_arn=text(_REAPER_TRAIL_SIGNING_KEY),
+                bucket_key_arn=text(_REAPER_TRAIL_BUCKET_KEY),
+                s3_endpoint_url=s3_endpoint,  # the same VPC endpoint as MLflow's: exported once
+            )
+            if with_reaper
+            else None
         )
         return cls(
             # Secret already when the engine reads them (secretOutputNames); wrapped again so no path can print them.
@@ -272,11 +277,11 @@ class KubernetesLayerInputs:
                 backend_store_uri=pulumi.Output.secret(text(_BACKEND_STORE)),
                 artifacts_destination=text(_ARTIFACTS),
                 service_account_annotations={IRSA_ROLE_ANNOTATION: text(_MLFLOW_ROLE)},
-                s3_endpoint_url=text(_S3_ENDPOINT),
+                s3_endpoint_url=s3_endpoint,
             ),
             lab_spec_digest=text(_SPEC_DIGEST),
             reaper_role_arn=text(_REAPER_ROLE) if with_reaper else None,
-            reaper_trail=trail if with_reaper else None,
+            reaper_trail=trail,
         )
 
 
