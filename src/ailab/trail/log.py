@@ -182,19 +182,18 @@ class AuditLog:
             if record["seq"] % self.checkpoint_every == 0:
                 # Records reach the disk when a checkpoint signs them (every append by default).
                 _sync(self.path)
-                self._sign_checkpoint()
-                self._publish()
+                self._publish(self._sign_checkpoint())
             return record
 
     def checkpoint(self) -> SignedCheckpoint | None:
         """Sign a checkpoint over every record now (if any is not yet covered); return the latest."""
         with self._locked(fcntl.LOCK_EX):
             if self._sync_leaves():
-                self._sign_checkpoint()
-                self._publish()
+                self._publish(self._sign_checkpoint())
             return self._last_checkpoint()
 
-    def _sign_checkpoint(self) -> None:
+    def _sign_checkpoint(self) -> list[bytes]:
+        """Sign a checkpoint over every leaf unless the last one covers them all; the leaves, for :meth:`_publish`."""
         last = self._last_checkpoint()
         leaves = self._read_leaves()
         extended = _extension(last, leaves)
@@ -211,7 +210,7 @@ class AuditLog:
         new_root, proof = extended
         size = len(leaves)
         if last is not None and last.checkpoint.size == size:
-            return
+            return leaves
         checkpoint = Checkpoint(self.origin, size, new_root, utc_time())
         note = sign(checkpoint, self.signer)
         token = self.timestamper.stamp(note.encode()) if self.timestamper is not None else None
@@ -221,16 +220,16 @@ class AuditLog:
             "timestamp": None if token is None else base64.b64encode(token).decode(),
         }
         _append(self.checkpoints_path, canonicalize(entry) + b"\n", synced=True)
+        return leaves
 
-    def _publish(self) -> None:
-        """Copy the checkpoints the store lacks, and the records they cover, to the write-once store."""
+    def _publish(self, leaves: list[bytes]) -> None:
+        """Copy the checkpoints the store lacks, and the records they cover (``leaves``: the trail's), to the store."""
         if self.store is None:
             return
         stored = self.store_checkpoint()
         top = 0
         if stored is not None:
             witness = _parse_checkpoint(stored[1], self.signer.public_key(), self.origin).checkpoint
-            leaves = self._read_leaves()
             if witness.size > len(leaves) or merkle.root(leaves[: witness.size]) != witness.root:
                 raise TrailBrokenError(
                     f"{self.store.describe()}: the store's checkpoint of {witness.size} records is not a prefix of the "
