@@ -107,14 +107,14 @@ def test_raw_bytes_flipped_anywhere_in_the_zip_are_rejected(bundle: tuple[Path, 
 
 def test_a_rebagged_edit_is_still_caught_by_the_signed_record(bundle: tuple[Path, AuditLog], tmp_path: Path) -> None:
     """Editing the sandbox verdict and re-hashing every BagIt manifest: the signed bundle record still disagrees."""
-    from ailab.evidence.bagit import read_bag, write_bag
+    from ailab.evidence.bagit import bag_bytes, read_bag
 
     path, log = bundle
     bag = read_bag(str(path))
     payload = dict(bag.payload)
     payload["sandbox/requests.json"] = payload["sandbox/requests.json"].replace(b'"pass"', b'"fail"')
     info = {k: v for k, v in bag.info.items() if k != "Payload-Oxum"}
-    write_bag(str(tmp_path / "rebagged.zip"), bag.name, payload, info, {"README.txt": bag.tags["README.txt"]})
+    (tmp_path / "rebagged.zip").write_bytes(bag_bytes(bag.name, payload, info, {"README.txt": bag.tags["README.txt"]}))
     with pytest.raises(
         TamperedError, match=r"data/sandbox/requests\.json: its SHA-256 is not the one the signed bundle record holds"
     ):
@@ -122,14 +122,14 @@ def test_a_rebagged_edit_is_still_caught_by_the_signed_record(bundle: tuple[Path
 
 
 def test_a_record_of_another_audit_slipped_in_is_refused(bundle: tuple[Path, AuditLog], tmp_path: Path) -> None:
-    from ailab.evidence.bagit import read_bag, write_bag
+    from ailab.evidence.bagit import bag_bytes, read_bag
 
     path, log = bundle
     bag = read_bag(str(path))
     other = log.path.read_bytes().splitlines()[1] + b"\n"
     payload = {**bag.payload, f"{TRAIL}records.jsonl": other + bag.payload[f"{TRAIL}records.jsonl"]}
     info = {k: v for k, v in bag.info.items() if k != "Payload-Oxum"}
-    write_bag(str(tmp_path / "more.zip"), bag.name, payload, info, {"README.txt": bag.tags["README.txt"]})
+    (tmp_path / "more.zip").write_bytes(bag_bytes(bag.name, payload, info, {"README.txt": bag.tags["README.txt"]}))
     with pytest.raises(TamperedError, match="a record of another audit"):
         check(tmp_path / "more.zip", log.signer.public_key())
 

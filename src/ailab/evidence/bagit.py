@@ -42,8 +42,8 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def write_bag(path: str, name: str, payload: Mapping[str, bytes], info: Mapping[str, str], tags: Mapping[str, bytes]) -> None:
-    """Zip a bag called ``name``: ``payload`` paths are relative to ``data/``, ``tags`` are extra tag files."""
+def bag_bytes(name: str, payload: Mapping[str, bytes], info: Mapping[str, str], tags: Mapping[str, bytes]) -> bytes:
+    """The zip of a bag called ``name``: ``payload`` paths are relative to ``data/``, ``tags`` are extra tag files."""
     manifest = "".join(f"{sha256(data)}  data/{member}\n" for member, data in sorted(payload.items())).encode()
     oxum = f"{sum(len(d) for d in payload.values())}.{len(payload)}"
     bag_info = "".join(f"{key}: {value}\n" for key, value in {**info, "Payload-Oxum": oxum}.items()).encode()
@@ -51,8 +51,7 @@ def write_bag(path: str, name: str, payload: Mapping[str, bytes], info: Mapping[
     tagmanifest = "".join(f"{sha256(data)}  {member}\n" for member, data in sorted(tag_files.items())).encode()
     members = [(f"{name}/{member}", data) for member, data in [*tag_files.items(), ("tagmanifest-sha256.txt", tagmanifest)]]
     members += [(f"{name}/data/{member}", data) for member, data in sorted(payload.items())]
-    with open(path, "wb") as stream:
-        stream.write(zip_bytes(members))
+    return zip_bytes(members)
 
 
 def zip_bytes(members: list[tuple[str, bytes]]) -> bytes:

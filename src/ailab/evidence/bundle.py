@@ -19,7 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ailab.errors import BadInputError, OperationFailedError
-from ailab.evidence.bagit import Bag, BagError, bagging_date, read_bag, sha256, write_bag
+from ailab.evidence.bagit import Bag, BagError, bag_bytes, bagging_date, read_bag, sha256
 from ailab.evidence.oscal import assessment_results
 from ailab.evidence.readme import readme
 from ailab.fsio import atomic_write_bytes
@@ -86,12 +86,8 @@ def build(audit_id: str, output: Path, log: AuditLog | None = None, mlflow_runs:
         "Bagging-Date": bagging_date(),
         "Bag-Software-Agent": FORMAT,
     }
-    temporary = output.with_name(f".{output.name}.partial")
-    try:
-        write_bag(str(temporary), name, payload, info, {"README.txt": readme(name, audit_id, size).encode()})
-        atomic_write_bytes(output, temporary.read_bytes(), mode=0o644)
-    finally:
-        temporary.unlink(missing_ok=True)
+    data = bag_bytes(name, payload, info, {"README.txt": readme(name, audit_id, size).encode()})
+    atomic_write_bytes(output, data, mode=0o644)
     return Built(output, len(lines), size, latest.timestamp is not None)
 
 
