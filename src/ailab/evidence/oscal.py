@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from ailab.trail.records import utc_time
+
 OSCAL_VERSION = "1.1.2"
 NAMESPACE = uuid.UUID("8f0e4c8c-6a43-4e0c-9a51-3f7d0c1b2a60")
 
@@ -91,10 +93,10 @@ def _run_observation(audit_id: str, run: dict[str, Any]) -> dict[str, Any]:
 
 
 def _millis(value: Any) -> str:
+    """An MLflow time (milliseconds since the epoch) spelt as the trail spells moments."""
     from datetime import UTC, datetime
 
-    moment = datetime.fromtimestamp(int(value or 0) / 1000, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc_time(datetime.fromtimestamp(int(value or 0) / 1000, UTC))
 
 
 def _findings(audit_id: str, record: dict[str, Any]) -> list[dict[str, Any]]:
