@@ -160,8 +160,8 @@ def lab_outputs(spec: LabSpec, kubeconfig: pulumi.Input[str] | None) -> LabOutpu
         gpu_resources={pool.name: resource_name(pool) for pool in spec.gpu_pools},
         kubeconfig=kubeconfig,
         kube_context=None if spec.target == "aws" else spec.onprem_settings().kubeconfig_context,
-        mlflow_external_url=f"https://{spec.ingress.mlflow_host}" if spec.ingress else None,
-        qdrant_external_url=f"https://{spec.ingress.qdrant_host}" if spec.ingress else None,
+        mlflow_external_url=naming.mlflow_external_url(spec),
+        qdrant_external_url=naming.qdrant_external_url(spec),
     )
 
 

@@ -90,7 +90,7 @@ def _kubernetes(spec: SandboxSpec, lab: LabSpec, namespace: str) -> Step:
 
 
 def _mlflow(spec: SandboxSpec, lab: LabSpec, outputs: Mapping[str, Any], credentials_file: str | None) -> Step:
-    external = outputs.get("mlflowExternalUrl") or (f"https://{lab.ingress.mlflow_host}" if lab.ingress else None)
+    external = outputs.get("mlflowExternalUrl") or naming.mlflow_external_url(lab)
     reach = (
         f"MLFLOW_TRACKING_URI={external}  (over the lab's VPN)"
         if external
@@ -122,7 +122,7 @@ def _lab_ca(lab: LabSpec, setting: str) -> tuple[str, ...]:
 
 
 def _qdrant(spec: SandboxSpec, lab: LabSpec, namespace: str, outputs: Mapping[str, Any]) -> Step:
-    external = outputs.get("qdrantExternalUrl") or (f"https://{lab.ingress.qdrant_host}" if lab.ingress else None)
+    external = outputs.get("qdrantExternalUrl") or naming.qdrant_external_url(lab)
     reach = f"{external}  (over the lab's VPN)" if external else f"from the workbench, where QDRANT_URL is set ({NO_INGRESS})"
     # qdrant-client speaks through httpx, which reads SSL_CERT_FILE; requests-based clients read REQUESTS_CA_BUNDLE.
     trust = (

@@ -119,6 +119,16 @@ def qdrant_url(spec: LabSpec) -> str:
     return f"http://qdrant.{vector_db_namespace(spec)}.svc.cluster.local:{QDRANT_HTTP_PORT}"
 
 
+def mlflow_external_url(spec: LabSpec) -> str | None:
+    """How machines outside the cluster reach MLflow: the lab's ingress (None without one)."""
+    return f"https://{spec.ingress.mlflow_host}" if spec.ingress else None
+
+
+def qdrant_external_url(spec: LabSpec) -> str | None:
+    """How machines outside the cluster reach Qdrant: the lab's ingress (None without one)."""
+    return f"https://{spec.ingress.qdrant_host}" if spec.ingress else None
+
+
 def sandbox_namespace(audit_id: str) -> str:
     """Namespace of the sandbox of ``audit_id`` (a validated DNS label of at most 40 characters)."""
     return f"{SANDBOX_NAMESPACE_PREFIX}{audit_id}"
