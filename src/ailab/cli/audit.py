@@ -28,13 +28,13 @@ def verify(
     from ailab.cli.console import emit_json, out, print_error
     from ailab.errors import BadInputError
     from ailab.trail import AuditLog
-    from ailab.trail.signer import LocalKeySigner, load_public_key
+    from ailab.trail.signer import load_public_key
 
     log = AuditLog()
     public = load_public_key(key) if key is not None else None
     pinned = None
     if checkpoint is not None:
-        if public is None and isinstance(log.signer, LocalKeySigner) and not log.signer.exists():
+        if public is None and log.missing_local_key() is not None:
             raise BadInputError(f"--checkpoint {checkpoint}: no key to check it with here; pass the pinned key with --key")
         pinned = _pinned(checkpoint, public or log.signer.public_key(), log.origin)
     checker = None
@@ -135,12 +135,12 @@ def show(
 def key() -> None:
     """Print the trail's public key (PEM) to pin: reviewers pass it to `audit verify --key` and `evidence verify`."""
     from ailab.trail import AuditLog
-    from ailab.trail.signer import LocalKeySigner, public_pem
+    from ailab.trail.signer import public_pem
 
     log = AuditLog()
-    if isinstance(log.signer, LocalKeySigner) and not log.signer.exists():
+    if (missing := log.missing_local_key()) is not None:
         # The key's birth is itself recorded, so a trail with a key is never legitimately empty.
-        log.append("trail.key", audit_id=None, arguments={"path": str(log.signer.path)}, outcome="ok")
+        log.append("trail.key", audit_id=None, arguments={"path": str(missing.path)}, outcome="ok")
     typer.echo(public_pem(log.signer.public_key()), nl=False)  # raw: a wrapped key or note would not parse
 
 

@@ -145,6 +145,10 @@ class AuditLog:
         self.timestamper = timestamper
         self.store = store
 
+    def missing_local_key(self) -> LocalKeySigner | None:
+        """The local key the trail signs with, when it does not exist (yet, or any more); else None."""
+        return self.signer if isinstance(self.signer, LocalKeySigner) and not self.signer.exists() else None
+
     # -- writing ---------------------------------------------------------------------------------
 
     def append(
@@ -374,9 +378,9 @@ class AuditLog:
         """
         exists, pinned_key = self.directory.is_dir(), key is not None
         if key is None:
-            if isinstance(self.signer, LocalKeySigner) and not self.signer.exists():
+            if (missing := self.missing_local_key()) is not None:
                 empty = not exists or not (self.path.exists() or self.checkpoints_path.exists())
-                reason = f"the signing key {self.signer.path} is missing; pass the pinned public key with --key"
+                reason = f"the signing key {missing.path} is missing; pass the pinned public key with --key"
                 return Verification(0, 0, 0, None if empty and self.store is None else Problem("trail", reason))
             key = self.signer.public_key()
         witnesses = [("the pinned checkpoint", pinned)] if pinned is not None else []
