@@ -107,12 +107,17 @@ def run_endpoint_job(member: dict[str, str], plan: Path, result_file: Path, monk
     return runner.invoke(app, ["eval", "run-in-job", str(plan), "--result", str(result_file)])
 
 
-def last_run(member: dict[str, str]) -> Any:
+def runs(member: dict[str, str]) -> list[Any]:
+    """The audit experiment's runs, newest first."""
     from mlflow import MlflowClient
 
     client = MlflowClient(member["MLFLOW_TRACKING_URI"])
     experiment = client.get_experiment_by_name("audit/2026-001-test")
-    return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)[0]
+    return list(client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"]))
+
+
+def last_run(member: dict[str, str]) -> Any:
+    return runs(member)[0]
 
 
 def test_an_endpoint_plan_runs_in_the_job_with_transcripts_and_no_key(
@@ -180,9 +185,10 @@ def test_an_unset_key_fails_the_job_before_any_run(
     monkeypatch.delenv("AUDITED_API_KEY", raising=False)
     for name, value in member.items():
         monkeypatch.setenv(name, value)
-    before = last_run(member).info.run_id
+    # Whichever tests ran before (or none, when this one runs alone): the same runs after as before.
+    before = [run.info.run_id for run in runs(member)]
     result_file = tmp_path / "termination-log"
     result = run_endpoint_job(member, plan_for(tmp_path, assistant, "safe"), result_file, monkeypatch)
     assert result.exit_code == 3, result.output
     assert "AUDITED_API_KEY is not set" in json.loads(result_file.read_text(encoding="utf-8"))["error"]
-    assert last_run(member).info.run_id == before  # nothing was recorded
+    assert [run.info.run_id for run in runs(member)] == before  # nothing was recorded
