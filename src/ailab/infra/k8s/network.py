@@ -74,6 +74,28 @@ def dns_egress() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
     )
 
 
+def api_server_egress(spec: LabSpec) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    """The Kubernetes API server (:func:`api_server_networks`), on its ports."""
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=cidr_peers(api_server_networks(spec)), ports=tcp(*API_SERVER_PORTS))
+
+
+def mlflow_egress(spec: LabSpec, namespace: pulumi.Input[str] | None = None) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    """MLflow's pods on its port; ``namespace`` as a sandbox reads it from the lab (default: the spec's)."""
+    where = naming.mlflow_namespace(spec) if namespace is None else namespace
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+        to=[namespace_peer(where, meta.selector_labels(spec, mlflow.APP))], ports=tcp(naming.MLFLOW_PORT)
+    )
+
+
+def admin_egress(spec: LabSpec) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgs]:
+    """MLflow's and Qdrant's HTTP APIs: where the ingress controller and the reaper send admin calls."""
+    qdrant_pods = namespace_peer(naming.vector_db_namespace(spec), meta.selector_labels(spec, qdrant.APP))
+    return [
+        mlflow_egress(spec),
+        k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[qdrant_pods], ports=tcp(naming.QDRANT_HTTP_PORT)),
+    ]
+
+
 def isolating_spec(
     pod_selector: Mapping[str, str] | k8s.meta.v1.LabelSelectorArgs,
     ingress: Sequence[k8s.networking.v1.NetworkPolicyIngressRuleArgs] = (),
@@ -178,15 +200,12 @@ class NetworkPolicies(pulumi.ComponentResource):
             self._policy(namespace, "allow-dns", pod_selector={}, egress=[dns])
         self._mlflow(args.in_cluster_database)
         self._qdrant()
-        api_server = k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-            to=cidr_peers(api_server_networks(spec)), ports=tcp(*API_SERVER_PORTS)
-        )
-        self._policy(naming.gpu_namespace(spec), "allow-api-server", pod_selector={}, egress=[api_server])
+        self._policy(naming.gpu_namespace(spec), "allow-api-server", pod_selector={}, egress=[api_server_egress(spec)])
         if spec.ingress is not None and spec.ingress.installed:
-            self._traefik(spec.ingress.source_ranges, api_server)
+            self._traefik(spec.ingress.source_ranges)
         self.register_outputs({})
 
-    def _traefik(self, source_ranges: Sequence[IPv4Network], api_server: k8s.networking.v1.NetworkPolicyEgressRuleArgs) -> None:
+    def _traefik(self, source_ranges: Sequence[IPv4Network]) -> None:
         """The lab's Traefik: TLS in from the VPN, out to the two services and the API server."""
         spec = self._spec
         self._policy(
@@ -198,17 +217,7 @@ class NetworkPolicies(pulumi.ComponentResource):
                     from_=cidr_peers(source_ranges), ports=tcp(traefik.WEBSECURE_POD_PORT)
                 )
             ],
-            egress=[
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[namespace_peer(naming.mlflow_namespace(spec), meta.selector_labels(spec, mlflow.APP))],
-                    ports=tcp(naming.MLFLOW_PORT),
-                ),
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[namespace_peer(naming.vector_db_namespace(spec), meta.selector_labels(spec, qdrant.APP))],
-                    ports=tcp(naming.QDRANT_HTTP_PORT),
-                ),
-                api_server,
-            ],
+            egress=[*admin_egress(spec), api_server_egress(spec)],
         )
 
     def _mlflow(self, in_cluster_database: bool) -> None:

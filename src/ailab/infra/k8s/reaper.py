@@ -48,9 +48,9 @@ import pulumi_kubernetes as k8s
 from ailab.infra.contracts import ReaperTrail
 from ailab.infra.k8s import jobs, meta, mlflow, pods, qdrant
 from ailab.infra.k8s.network import (
-    API_SERVER_PORTS,
     HTTPS_PORT,
-    api_server_networks,
+    admin_egress,
+    api_server_egress,
     cidr_peers,
     namespace_peer,
     network_policy,
@@ -357,13 +357,8 @@ class Reaper(pulumi.ComponentResource):
         mlflow_pods = meta.selector_labels(spec, mlflow.APP)
         qdrant_pods = meta.selector_labels(spec, qdrant.APP)
         egress = [
-            k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                to=[namespace_peer(naming.mlflow_namespace(spec), mlflow_pods)], ports=tcp(naming.MLFLOW_PORT)
-            ),
-            k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                to=[namespace_peer(naming.vector_db_namespace(spec), qdrant_pods)], ports=tcp(naming.QDRANT_HTTP_PORT)
-            ),
-            k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=cidr_peers(api_server_networks(spec)), ports=tcp(*API_SERVER_PORTS)),
+            *admin_egress(spec),
+            api_server_egress(spec),
             k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=cidr_peers(state_networks(spec, reaper)), ports=tcp(HTTPS_PORT)),
         ]
         network_policy(

@@ -100,7 +100,7 @@ class EvaluationJob(pulumi.ComponentResource):
         super().__init__("ailab:sandbox:EvaluationJob", name, None, opts)
         import pulumi_kubernetes as k8s
 
-        from ailab.infra.k8s import meta, mlflow, network, pods
+        from ailab.infra.k8s import meta, network, pods
         from ailab.infra.k8s.jobs import run_once_job
         from ailab.services.mlflow.local_server import NO_TELEMETRY
         from ailab.spec.model import Resources
@@ -152,11 +152,7 @@ class EvaluationJob(pulumi.ComponentResource):
             )
             secrets.append(endpoint_key)
             key_env.append(pods.secret_env(route.endpoint.key_env, meta.name_of(endpoint_key), "key"))
-        mlflow_pods = network.namespace_peer(connection.services.mlflow_namespace, meta.selector_labels(lab, mlflow.APP))
-        egress = [
-            network.dns_egress(),
-            k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[mlflow_pods], ports=network.tcp(naming.MLFLOW_PORT)),
-        ]
+        egress = [network.dns_egress(), network.mlflow_egress(lab, connection.services.mlflow_namespace)]
         if route is not None:
             peers = [network.namespace_peer(route.namespace)] if route.namespace else network.cidr_peers(route.networks)
             egress.append(k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=peers, ports=network.tcp(route.port)))
