@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+
+from ailab.infra.aws.policies import Statement, statement
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,14 @@ class AwsAccount:
     def root(self) -> pulumi.Output[str]:
         """The account principal: in a key policy it hands decisions to the account's IAM policies."""
         return self.arn("iam", "root", regional=False)
+
+    def bucket_arn(self, bucket: pulumi.Input[str]) -> pulumi.Output[str]:
+        """An S3 bucket's ARN (bucket ARNs name neither region nor account)."""
+        return pulumi.Output.format("arn:{0}:s3:::{1}", self.partition, bucket)
+
+    def key_through_s3(self, sid: str, actions: Sequence[str], key_arn: pulumi.Input[str]) -> Statement:
+        """Use of a KMS key only as S3 does it for its objects (``kms:ViaService`` the regional S3 endpoint)."""
+        return statement(sid, actions, [key_arn], condition={"StringEquals": {"kms:ViaService": self.regional_service("s3")}})
 
     def regional_service(self, service: str) -> pulumi.Output[str]:
         """A regional service principal or endpoint host, e.g. ``logs.eu-central-1.amazonaws.com``."""

@@ -29,7 +29,7 @@ from ailab.spec.model import ReaperSettings
 def state_access_policy(account: AwsAccount, reaper: ReaperSettings) -> pulumi.Output[str]:
     """Read and write the sandbox stacks under the backend's prefix (state, locks, history), and use its key via S3."""
     bucket, prefix = reaper.state_location()
-    bucket_arn = pulumi.Output.format("arn:{0}:s3:::{1}", account.partition, bucket)
+    bucket_arn = account.bucket_arn(bucket)
     objects = pulumi.Output.concat(bucket_arn, f"/{prefix}/*" if prefix else "/*")
     statements: list[Statement] = [
         statement(
@@ -42,12 +42,7 @@ def state_access_policy(account: AwsAccount, reaper: ReaperSettings) -> pulumi.O
     ]
     if reaper.state_kms_key_arn is not None:
         statements.append(
-            statement(
-                "UseTheStateKeyThroughS3",
-                ["kms:Decrypt", "kms:GenerateDataKey"],
-                [reaper.state_kms_key_arn],
-                condition={"StringEquals": {"kms:ViaService": account.regional_service("s3")}},
-            )
+            account.key_through_s3("UseTheStateKeyThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"], reaper.state_kms_key_arn)
         )
     return document(*statements)
 
@@ -69,7 +64,7 @@ def reaper_trail_policy(account: AwsAccount, trail: ReaperTrail) -> pulumi.Outpu
     (``s3:GetObjectVersion``, ``kms:Decrypt``). KmsSigner: ``GetPublicKey`` and ``Sign``. No delete of any kind
     (the bucket policy denies them to everyone anyway).
     """
-    bucket_arn = pulumi.Output.format("arn:{0}:s3:::{1}", account.partition, trail.evidence_bucket)
+    bucket_arn = account.bucket_arn(trail.evidence_bucket)
     objects = pulumi.Output.concat(bucket_arn, f"/{REAPER_TRAIL_PREFIX}/*")
     return document(
         statement(
@@ -81,12 +76,7 @@ def reaper_trail_policy(account: AwsAccount, trail: ReaperTrail) -> pulumi.Outpu
         statement("CopyReaperTrailOnce", ["s3:PutObject", "s3:PutObjectRetention"], [objects]),
         statement("ReadBackReaperTrail", ["s3:GetObjectVersion"], [objects]),
         statement("SignReaperCheckpoints", ["kms:Sign", "kms:GetPublicKey"], [trail.signing_key_arn]),
-        statement(
-            "UseTheEvidenceKeyThroughS3",
-            ["kms:GenerateDataKey", "kms:Decrypt"],
-            [trail.bucket_key_arn],
-            condition={"StringEquals": {"kms:ViaService": account.regional_service("s3")}},
-        ),
+        account.key_through_s3("UseTheEvidenceKeyThroughS3", ["kms:GenerateDataKey", "kms:Decrypt"], trail.bucket_key_arn),
     )
 
 

@@ -100,10 +100,7 @@ class ArtifactBucket(pulumi.ComponentResource):
                 condition={"StringLike": {"s3:prefix": [f"{ARTIFACTS_PREFIX}/*"]}},
             ),
             statement("ReadWriteArtifacts", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [objects]),
-            statement(
-                "UseTheBucketKeyThroughS3",
-                ["kms:Decrypt", "kms:GenerateDataKey"],
-                [self._args.kms_key_arn],
-                condition={"StringEquals": {"kms:ViaService": self._args.account.regional_service("s3")}},
+            self._args.account.key_through_s3(
+                "UseTheBucketKeyThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"], self._args.kms_key_arn
             ),
         )
