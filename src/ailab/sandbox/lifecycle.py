@@ -235,6 +235,11 @@ def _split(outputs: Mapping[str, Any]) -> Deployed:
     return Deployed(plain, secret)
 
 
+def install_kubernetes_plugin(stack: Stack) -> None:
+    """The kubernetes provider plugin of the locked pulumi-kubernetes SDK, which the program's resources name."""
+    stack.workspace.install_plugin("kubernetes", f"v{version('pulumi-kubernetes')}")
+
+
 def up(
     spec: SandboxSpec, program: Callable[[], None], *, resume: bool, on_output: Printer, ca_bundle: Path | None = None
 ) -> Deployed:
@@ -246,7 +251,7 @@ def up(
     _use_lab_ca(stack, ca_bundle)
     try:
         stack.set_config(SPEC_KEY, auto.ConfigValue(spec.model_dump_json()))
-        stack.workspace.install_plugin("kubernetes", f"v{version('pulumi-kubernetes')}")
+        install_kubernetes_plugin(stack)
         if resume:
             stack.refresh(clear_pending_creates=True, on_output=on_output, color="never")
         result = stack.up(on_output=on_output, color="never")

@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, replace
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +133,7 @@ def run(
     failure: str | None = None
     outputs: dict[str, Any] = {}
     try:
-        stack.workspace.install_plugin("kubernetes", f"v{version('pulumi-kubernetes')}")
+        lifecycle.install_kubernetes_plugin(stack)
         try:
             outputs = {name: value.value for name, value in stack.up(on_output=on_output, color="never").outputs.items()}
         except auto.CommandError as err:
