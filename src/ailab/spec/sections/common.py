@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import types
 import typing
+from collections.abc import Iterable
+from ipaddress import IPv4Network
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
@@ -49,6 +51,13 @@ def model_classes(annotation: Any) -> list[type[BaseModel]]:
 
 
 _IMAGE = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?$")
+
+
+def check_narrow(networks: Iterable[IPv4Network], problem: str) -> None:
+    """Refuse a network wider than a /8 (most of the internet, or of a private range): ``"<network> <problem>"``."""
+    for network in networks:
+        if network.prefixlen < 8:
+            raise ValueError(f"{network} {problem}")
 
 
 def check_image(value: str) -> str:

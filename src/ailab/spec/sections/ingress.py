@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ailab.spec.sections.common import LocatedValueError, Resources, StrictModel
+from ailab.spec.sections.common import LocatedValueError, Resources, StrictModel, check_narrow
 from ailab.spec.types import DnsLabel
 
 TRAEFIK_CLASS = "traefik"
@@ -105,9 +105,7 @@ class IngressSpec(StrictModel):
     @field_validator("source_ranges")
     @classmethod
     def _narrow_enough(cls, value: list[IPv4Network]) -> list[IPv4Network]:
-        for network in value:
-            if network.prefixlen < 8:
-                raise ValueError(f"{network} opens the ingress too wide; list the VPN's networks (a /8 or narrower)")
+        check_narrow(value, "opens the ingress too wide; list the VPN's networks (a /8 or narrower)")
         return value
 
     @field_validator("ca_bundle")

@@ -6,7 +6,7 @@ from ipaddress import IPv4Network
 
 from pydantic import Field, field_validator
 
-from ailab.spec.sections.common import RFC1918_NETWORKS, StrictModel
+from ailab.spec.sections.common import RFC1918_NETWORKS, StrictModel, check_narrow
 from ailab.spec.types import DnsLabel
 
 
@@ -31,9 +31,5 @@ class OnPremSettings(StrictModel):
     @field_validator("api_server_cidrs")
     @classmethod
     def _narrow_enough(cls, value: list[IPv4Network]) -> list[IPv4Network]:
-        for network in value:
-            if network.prefixlen < 8:
-                raise ValueError(
-                    f"{network} is too wide for the API server; list the control-plane nodes' networks (a /8 or narrower)"
-                )
+        check_narrow(value, "is too wide for the API server; list the control-plane nodes' networks (a /8 or narrower)")
         return value

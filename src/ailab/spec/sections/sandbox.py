@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from ailab.spec.sections.common import LocatedValueError, PinnedImage, Resources, StrictModel, check_image
+from ailab.spec.sections.common import LocatedValueError, PinnedImage, Resources, StrictModel, check_image, check_narrow
 from ailab.spec.sections.evidence import HTTP_URL, S3_URL
 from ailab.spec.types import CpuQuantity, DnsLabel, Duration, SizeQuantity
 
@@ -68,10 +68,7 @@ class EgressRule(StrictModel):
     @field_validator("cidr")
     @classmethod
     def _not_world(cls, value: IPv4Network) -> IPv4Network:
-        if value.prefixlen < 8:
-            raise ValueError(
-                f"{value} is too wide for an allowlist; name the hosts or networks a sandbox needs (a /8 or narrower)"
-            )
+        check_narrow([value], "is too wide for an allowlist; name the hosts or networks a sandbox needs (a /8 or narrower)")
         return value
 
 
@@ -160,10 +157,8 @@ class ReaperSettings(StrictModel):
     @field_validator("state_networks")
     @classmethod
     def _bounded(cls, value: list[IPv4Network]) -> list[IPv4Network]:
-        for network in value:
-            if network.prefixlen < 8:
-                # The reaper runs with sandbox-operator rights: its egress names the store, not the internet.
-                raise ValueError(f"{network} opens the reaper's egress to most of the internet; list the store's own addresses")
+        # The reaper runs with sandbox-operator rights: its egress names the store, not the internet.
+        check_narrow(value, "opens the reaper's egress to most of the internet; list the store's own addresses")
         return value
 
     @model_validator(mode="after")
