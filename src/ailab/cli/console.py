@@ -98,10 +98,15 @@ def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def json_to_stdout(destination: Path | None) -> bool:
+    """``--json -``: the JSON goes to stdout, so everything else a command prints goes to stderr."""
+    return destination is not None and str(destination) == "-"
+
+
 def emit_json(data: Any, destination: Path | None = None) -> None:
     """Print ``data`` as JSON, or write it atomically to ``destination`` (``-`` means stdout)."""
     text = to_json(data)
-    if destination is None or str(destination) == "-":
+    if destination is None or json_to_stdout(destination):
         sys.stdout.write(text)
         return
     if destination.is_dir():

@@ -144,7 +144,7 @@ def run(
     Exit codes: 0 every check passed, 1 a check failed (or the run failed, or the policy gate blocked the Job),
     2 bad input, 3 missing prerequisite.
     """
-    from ailab.cli.console import emit_json, err
+    from ailab.cli.console import emit_json, err, json_to_stdout
     from ailab.errors import AilabError, BadInputError
     from ailab.eval import tracking
     from ailab.eval.plan import load_plan
@@ -179,7 +179,7 @@ def run(
         raise
     summary = run_summary(evaluation, run_id, target.url)
     _record(loaded, run_id, summary, evaluation.verdict, None)
-    _print_result(summary, spec.metadata.name, _reasons(evaluation), to_stderr=json_file is not None and str(json_file) == "-")
+    _print_result(summary, spec.metadata.name, _reasons(evaluation), to_stderr=json_to_stdout(json_file))
     if json_file is not None:
         emit_json(summary, json_file)
     if evaluation.verdict != "pass":
@@ -278,7 +278,7 @@ def _print_result(summary: dict[str, Any], plan_name: str, reasons: dict[str, st
 
 def _run_in_sandbox(plan: Path, lab_stack: str, *, plan_only: bool, json_file: Path | None) -> None:
     """``run --stack``: the plan as a Job in the audit's sandbox, planned offline and gated before it is submitted."""
-    from ailab.cli.console import emit_json, err
+    from ailab.cli.console import emit_json, err, json_to_stdout
     from ailab.cli.plan_view import show_plan
     from ailab.cli.sandbox import print_gate, pulumi_output
     from ailab.errors import AilabError, BadInputError
@@ -338,7 +338,7 @@ def _run_in_sandbox(plan: Path, lab_stack: str, *, plan_only: bool, json_file: P
         raise
     run_id = summary.get("mlflow_run_id")
     _record(loaded, run_id, summary, str(summary["verdict"]), None, mode="stack")
-    _print_result(summary, spec.metadata.name, {}, to_stderr=json_file is not None and str(json_file) == "-")
+    _print_result(summary, spec.metadata.name, {}, to_stderr=json_to_stdout(json_file))
     if json_file is not None:
         emit_json(summary, json_file)
     if summary["verdict"] != "pass":

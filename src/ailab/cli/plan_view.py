@@ -114,9 +114,9 @@ def outputs(plan: Plan) -> Table | None:
 def show_plan(plan: Plan, json_file: Path | None, tree: bool) -> None:
     """What ``lab plan`` and ``sandbox plan`` print: the graph as JSON on stdout (``--json -``),
     or the tree (unless ``--no-tree``) and the counts, and the JSON file when one is named."""
-    from ailab.cli.console import emit_json, out
+    from ailab.cli.console import emit_json, json_to_stdout, out
 
-    if json_file is not None and str(json_file) == "-":
+    if json_to_stdout(json_file):
         emit_json(plan.to_json())
         return
     if tree:

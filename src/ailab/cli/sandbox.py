@@ -120,6 +120,7 @@ def plan(
 
     Exit 1 when the policy gate would block its creation.
     """
+    from ailab.cli.console import json_to_stdout
     from ailab.cli.plan_view import show_plan
     from ailab.sandbox import operations
 
@@ -139,7 +140,7 @@ def plan(
     print_gate(planned.gate, full=not planned.gate.passed)
     if not planned.gate.passed:
         raise typer.Exit(1)
-    if json_file is None or str(json_file) != "-":
+    if not json_to_stdout(json_file):
         _print_next_steps(planned.spec, planned.lab)
 
 
