@@ -54,11 +54,18 @@ REMOVED: dict[tuple[str, str], Removal] = {
 }
 """``(apiVersion, kind)`` → its removal; keys use the manifest's spelling."""
 
-_CURRENT: dict[str, str] = {}
-for (_api, _kind), _removal in REMOVED.items():
-    if _removal.same_schema:
-        _group = _api.rpartition("/")[0]
-        _CURRENT[f"kubernetes:{_group}/{_api.rpartition('/')[2]}:{_kind}"] = f"kubernetes:{_removal.replacement}:{_kind}"
+
+def declared_type(api_version: str, kind: str) -> str:
+    """The Pulumi Kubernetes type token ``apiVersion``/``kind`` spell (``v1``/``Pod`` → ``kubernetes:core/v1:Pod``)."""
+    group, _, version = api_version.rpartition("/")
+    return f"kubernetes:{group or 'core'}/{version}:{kind}"
+
+
+_CURRENT = {
+    declared_type(api, kind): f"kubernetes:{removed.replacement}:{kind}"
+    for (api, kind), removed in REMOVED.items()
+    if removed.same_schema
+}
 
 
 def current_type(token: str) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ailab.errors import BadInputError
-from ailab.policy.kubernetes_apis import current_type
+from ailab.policy.kubernetes_apis import current_type, declared_type
 from ailab.policy.model import Record
 from ailab.safeload import Document, load_json, load_yaml
 
@@ -96,8 +96,7 @@ def type_token(api_version: str, kind: str) -> str:
     key = (api_version, kind)
     token = _tokens.get(key)
     if token is None:
-        group, _, version = api_version.rpartition("/")
-        token = _tokens[key] = current_type(f"kubernetes:{group or 'core'}/{version}:{kind}")
+        token = _tokens[key] = current_type(declared_type(api_version, kind))
     return token
 
 
@@ -117,7 +116,7 @@ def _record(data: Any, document: Document, line: int, line_path: tuple[str | int
         raise BadInputError(f"{source}:{line}: {kind!r} has no metadata.name; give it one")
     namespace = metadata.get("namespace")
     token = type_token(api_version, kind)
-    declared = f"kubernetes:{api_version.rpartition('/')[0] or 'core'}/{api_version.rpartition('/')[2]}:{kind}"
+    declared = declared_type(api_version, kind)
     qualified = f"{namespace}/{name}" if isinstance(namespace, str) and namespace else name
     return Record(
         type=token,

@@ -9,19 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ailab.policy.kubernetes_apis import REMOVED, current_type, removal
+from ailab.policy.kubernetes_apis import REMOVED, current_type, declared_type, removal
 from ailab.policy.model import Record, RuleContext, Violation, resource_rule
 from ailab.policy.rules import controls as c
 from ailab.policy.rules.helpers.values import ev
 
-
-def _token(api_version: str, kind: str) -> str:
-    group, _, version = api_version.rpartition("/")
-    return f"kubernetes:{group or 'core'}/{version}:{kind}"
-
-
 # The records an old version becomes: the current kind's token when it reads as one, else its own.
-_TYPES = sorted({current_type(_token(api_version, kind)) for api_version, kind in REMOVED})
+_TYPES = sorted({current_type(declared_type(api_version, kind)) for api_version, kind in REMOVED})
 
 
 @resource_rule(
